@@ -1,0 +1,117 @@
+"""What every carrier adapter is, and what it may use.
+
+Adapters do I/O only through a `Transport` (trackwatch.http.HttpGateway in the daemon), so
+throttling, retries and error classification live in one place; parsing is pure and lives
+in each carrier's parse.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol
+
+from trackwatch.clock import Clock
+from trackwatch.errors import MalformedResponse
+from trackwatch.model import TrackingResult
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self, carrier: str) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise MalformedResponse(carrier, f"HTTP {self.status} body is not JSON: {exc}") from None
+
+
+class Transport(Protocol):
+    async def request(
+        self,
+        carrier: str,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        """Send one request; raises RateLimited or Unavailable, returns other statuses."""
+        ...
+
+
+class Carrier(Protocol):
+    name: ClassVar[str]
+    batch_size: ClassVar[int]
+
+    async def track(self, numbers: Sequence[str]) -> dict[str, TrackingResult]:
+        """Results keyed by tracking number; raises CarrierError subclasses for whole-call
+        failures. Per-number outcomes (no info yet, invalid) are results, not exceptions."""
+        ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What an adapter needs from the configuration (secrets already read)."""
+
+    base_url: str
+    client_id: str = ""
+    client_secret: str = ""
+    api_key: str = ""
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_at: datetime
+
+
+class TokenCache:
+    """One OAuth token per carrier account, refreshed before it expires.
+
+    Expiry is read from the injected Clock. Concurrent callers share one refresh.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        fetch: Callable[[], Awaitable[tuple[str, float]]],
+        margin: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._clock = clock
+        self._fetch = fetch
+        self._margin = margin
+        self._token: Token | None = None
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    async def get(self) -> str:
+        async with self._lock:
+            token = self._token
+            if token is None or self._clock.now() >= token.expires_at - self._margin:
+                value, lifetime = await self._fetch()
+                self.fetches += 1
+                token = Token(value, self._clock.now() + timedelta(seconds=lifetime))
+                self._token = token
+            return token.value
+
+    def invalidate(self, value: str) -> None:
+        """Forget the token if it is still the one that was rejected."""
+        if self._token is not None and self._token.value == value:
+            self._token = None
+
+
+def seconds(value: object, carrier: str, field: str) -> float:
+    """A lifetime that carriers send as a number or as a numeric string."""
+    try:
+        return float(str(value))
+    except ValueError:
+        raise MalformedResponse(carrier, f"{field} is not a number") from None

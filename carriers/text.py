@@ -1,0 +1,70 @@
+"""Carrier free text: cleaned before matching, and the keyword tables shared by carriers.
+
+Codes decide first; these keywords only refine an exception or a delivery place when a
+carrier gives no code for it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from trackwatch.model import DeliveryLocation, ExceptionKind
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def clean(text: object) -> str:
+    """Unescape HTML entities, drop tags, fold whitespace, trim."""
+    if text is None:
+        return ""
+    raw = html.unescape(_TAGS.sub("", str(text)))
+    return _SPACES.sub(" ", raw).strip()
+
+
+_EXCEPTION_WORDS: tuple[tuple[ExceptionKind, tuple[str, ...]], ...] = (
+    (ExceptionKind.RETURNED_TO_SENDER, ("return to sender", "returned to sender",
+                                        "returning to sender", "return to shipper",
+                                        "returned to shipper", "refused")),
+    (ExceptionKind.ADDRESS_ISSUE, ("address", "no such number", "addressee unknown",
+                                   "undeliverable as addressed")),
+    (ExceptionKind.CUSTOMS_HOLD, ("customs", "clearance", "broker", "government agency")),
+    (ExceptionKind.DAMAGED, ("damage",)),
+    (ExceptionKind.LOST, ("lost", "missing", "unable to locate", "could not be located")),
+)  # fmt: skip
+
+
+def exception_kind(text: str) -> ExceptionKind:
+    """The exception a description names; `other` when it names none we know."""
+    lowered = text.lower()
+    for kind, words in _EXCEPTION_WORDS:
+        if any(word in lowered for word in words):
+            return kind
+    return ExceptionKind.OTHER
+
+
+_PLACE_WORDS: tuple[tuple[DeliveryLocation, tuple[str, ...]], ...] = (
+    (DeliveryLocation.PARCEL_LOCKER, ("locker", "packstation")),
+    (DeliveryLocation.MAILROOM, ("mailroom", "mail room", "shipping/receiving",
+                                 "shipping receiving")),
+    (DeliveryLocation.RECEPTION, ("reception", "front desk", "receptionist", "guard",
+                                  "security")),
+    (DeliveryLocation.NEIGHBOUR, ("neighbor", "neighbour")),
+    (DeliveryLocation.PICKUP_POINT, ("access point", "pickup point", "parcel shop",
+                                     "post office", "fedex location")),
+    (DeliveryLocation.MAILBOX, ("mailbox", "mail box")),
+    (DeliveryLocation.FRONT_DOOR, ("front door", "porch", "door", "residence")),
+    (DeliveryLocation.WITH_INDIVIDUAL, ("individual", "in person", "handed")),
+)  # fmt: skip
+
+
+def delivery_location(text: str) -> DeliveryLocation | None:
+    """Where a delivery was left, from a carrier's words; None when nothing was said."""
+    lowered = clean(text).lower()
+    if not lowered:
+        return None
+    for place, words in _PLACE_WORDS:
+        if any(word in lowered for word in words):
+            return place
+    return DeliveryLocation.OTHER

@@ -1,0 +1,99 @@
+"""Carrier timestamps, tolerantly: every result is an aware UTC datetime.
+
+Carriers mix formats within one response: offsets written `-05:00`, `-7:00`, `+2:00`,
+`-04.00` or `-0500`; times as `HHMMSS`, `HH:MM:SS`, or `74700` with the leading zero
+dropped; bare dates; local times with no offset at all (the zone then comes from the event's
+place, and the caller records that it was inferred); and a `Z` on what is really local time
+(callers prefer the explicit GMT fields for that reason).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{1,2})(?:[:.]?(?P<m>\d{2}))?$")
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)"
+    r"(?P<zone>Z|[+-]\d{1,2}(?:[:.]?\d{2})?)?)?$"
+)
+
+
+class TimeFormatError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A parsed instant, and what had to be assumed to get it."""
+
+    at: datetime
+    zone_inferred: bool = False
+    date_only: bool = False
+
+
+def parse_offset(text: str) -> timedelta:
+    match = _OFFSET.match(text.strip())
+    if not match:
+        raise TimeFormatError(f"unreadable UTC offset {text!r}")
+    hours, minutes = int(match["h"]), int(match["m"] or 0)
+    if hours > 14 or minutes > 59:
+        raise TimeFormatError(f"UTC offset out of range {text!r}")
+    delta = timedelta(hours=hours, minutes=minutes)
+    return -delta if match["sign"] == "-" else delta
+
+
+def parse_hms(text: str) -> time:
+    """`HHMMSS`, `HH:MM:SS`, `HH:MM`, or `74700` (HMMSS with the leading zero dropped)."""
+    raw = text.strip().replace(":", "")
+    if not raw.isdigit() or len(raw) not in (3, 4, 5, 6):
+        raise TimeFormatError(f"unreadable time {text!r}")
+    if len(raw) in (3, 5):
+        raw = "0" + raw
+    if len(raw) == 4:
+        raw += "00"
+    try:
+        return time(int(raw[:2]), int(raw[2:4]), int(raw[4:6]))
+    except ValueError:
+        raise TimeFormatError(f"time out of range {text!r}") from None
+
+
+def parse_ymd(text: str) -> date:
+    """`YYYYMMDD` or `YYYY-MM-DD`."""
+    raw = text.strip().replace("-", "")
+    if len(raw) != 8 or not raw.isdigit():
+        raise TimeFormatError(f"unreadable date {text!r}")
+    try:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
+    except ValueError:
+        raise TimeFormatError(f"date out of range {text!r}") from None
+
+
+def combine(day: date, clock: time | None, zone: tzinfo, inferred: bool) -> Stamp:
+    """A local date (and time) in `zone`; a missing time means the start of that day."""
+    local = datetime.combine(day, clock or time(0), tzinfo=zone)
+    return Stamp(local.astimezone(UTC), zone_inferred=inferred, date_only=clock is None)
+
+
+def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
+    """An ISO 8601 date or date-time with a tolerant offset.
+
+    With no offset the time is local to `fallback_zone` and the stamp says the zone was
+    inferred; `trust_z=False` treats a trailing Z as one of those local times.
+    """
+    match = _ISO.match(text.strip())
+    if not match:
+        raise TimeFormatError(f"unreadable timestamp {text!r}")
+    day = date.fromisoformat(match["date"])
+    if match["time"] is None:
+        return combine(day, None, fallback_zone, inferred=True)
+    hms = match["time"].split(".")[0]
+    clock = time.fromisoformat(hms if len(hms) > 5 else hms + ":00")
+    zone_text = match["zone"]
+    if zone_text is None or (zone_text == "Z" and not trust_z):
+        return combine(day, clock, fallback_zone, inferred=True)
+    offset = timedelta(0) if zone_text == "Z" else parse_offset(zone_text)
+    local = datetime.combine(day, clock, tzinfo=UTC) - offset
+    return Stamp(local)

@@ -1,0 +1,134 @@
+"""Business days as carriers count them, at the parcel's destination.
+
+A business day is a day that is not a weekend day (as the `holidays` package defines the
+weekend for that country) and not a day the carrier is closed. In the US each carrier closes
+on its own subset of federal holidays (kept below as data); elsewhere every public holiday of
+the destination country counts. A store's "3 business days" therefore means three of the
+carrier's working days, counted in the destination's local dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from trackwatch.zones import zone_for
+
+# Carrier closure days at US destinations, by the holiday's name in `holidays.US`.
+# None means every federal holiday. Sources: each carrier's published holiday schedule
+# (USPS closes on all federal holidays; UPS, FedEx and DHL Express on six).
+_SIX_MAJOR = frozenset(
+    {
+        "New Year's Day",
+        "Memorial Day",
+        "Independence Day",
+        "Labor Day",
+        "Thanksgiving Day",
+        "Christmas Day",
+    }
+)
+US_CARRIER_CLOSURES: dict[str, frozenset[str] | None] = {
+    "usps": None,
+    "ups": _SIX_MAJOR,
+    "fedex": _SIX_MAJOR,
+    "dhl": _SIX_MAJOR,
+}
+
+OBSERVED_SUFFIX = " (observed)"
+
+
+@dataclass(frozen=True)
+class BusinessSpan:
+    """How many business days lie between two instants, and which days were skipped."""
+
+    business_days: int
+    weekend_days: int
+    holidays: tuple[tuple[date, str], ...] = field(default=())
+
+    def holidays_text(self) -> str:
+        if not self.holidays:
+            return "none"
+        return "; ".join(f"{d.isoformat()} {name}" for d, name in self.holidays)
+
+
+class BusinessCalendar:
+    def __init__(self, country: str, zone: ZoneInfo, carrier: str | None = None) -> None:
+        self.country = country.upper()
+        self.zone = zone
+        self.carrier = carrier
+        self._holidays = _holidays_for(self.country)
+        self._closures = (
+            US_CARRIER_CLOSURES.get(carrier or "", None) if self.country == "US" else None
+        )
+
+    def closure(self, day: date) -> str | None:
+        """The holiday's name if the carrier does not work on `day` for that reason."""
+        names = self._holidays.get_list(day)
+        for name in names:
+            base = name.removesuffix(OBSERVED_SUFFIX)
+            if self._closures is None or base in self._closures:
+                return name
+        return None
+
+    def is_weekend(self, day: date) -> bool:
+        return day.weekday() in self._holidays.weekend
+
+    def is_business_day(self, day: date) -> bool:
+        return not self.is_weekend(day) and self.closure(day) is None
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self.zone).date()
+
+    def start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.zone)
+
+    def add_business_days(self, start: datetime, n: int) -> datetime:
+        """The instant at which `n` whole business days have passed since `start`.
+
+        Days are counted from the day after `start`'s local date; the result is local
+        midnight at the end of the n-th such business day. A scan on Monday with n=3 gives
+        Friday 00:00 (Tuesday, Wednesday, Thursday have passed).
+        """
+        if n < 0:
+            raise ValueError("n must not be negative")
+        day = self.local_date(start)
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                counted += 1
+        return self.start_of(day + timedelta(days=1))
+
+    def span(self, start: datetime, end: datetime) -> BusinessSpan:
+        """Whole local days strictly after `start`'s date and before `end`'s date."""
+        day = self.local_date(start) + timedelta(days=1)
+        last = self.local_date(end)
+        business = weekend = 0
+        skipped: list[tuple[date, str]] = []
+        while day < last:
+            if self.is_weekend(day):
+                weekend += 1
+            elif (name := self.closure(day)) is not None:
+                skipped.append((day, name))
+            else:
+                business += 1
+            day += timedelta(days=1)
+        return BusinessSpan(business, weekend, tuple(skipped))
+
+
+def _holidays_for(country: str) -> holidays.HolidayBase:
+    try:
+        return holidays.country_holidays(country)
+    except NotImplementedError:
+        # A country the package does not know: weekends still count, no public holidays.
+        return holidays.HolidayBase()
+
+
+@lru_cache(maxsize=1024)
+def calendar_for(carrier: str, country: str, postal_code: str = "") -> BusinessCalendar:
+    """The calendar a rule uses for a shipment: the carrier's, at its destination."""
+    return BusinessCalendar(country, zone_for(country, postal_code), carrier)

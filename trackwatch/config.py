@@ -1,0 +1,180 @@
+"""Configuration: one TOML file, overridden by TRACKWATCH_* environment variables.
+
+Nested keys use `__` in the environment (TRACKWATCH_CARRIERS__UPS__CLIENT_ID). Any secret
+may instead be given as `<key>_file`, a path whose contents are the secret (systemd's
+LoadCredential puts them in $CREDENTIALS_DIRECTORY); list-valued secrets read one item per
+line. Every error names the key and the reason, never the value.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from trackwatch.policy import StorePolicy
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class ConfigError(Exception):
+    """A broken configuration; `problems` are 'key: reason' lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _read_secret_file(key: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{key}_file: cannot read {path}: {exc.strerror}") from None
+
+
+class _Section(BaseModel):
+    """A config table: unknown keys are errors, and `<secret>_file` keys are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key in list(out):
+            base = key.removesuffix("_file")
+            if base == key or base not in cls.model_fields:
+                continue
+            text = _read_secret_file(base, str(out.pop(key)))
+            annotation = str(cls.model_fields[base].annotation)
+            out[base] = text.splitlines() if annotation.startswith("list") else text
+        return out
+
+
+class DaemonSettings(_Section):
+    database: Path = Path("trackwatch.db")
+    min_poll_minutes: float = Field(15, gt=0)
+    pre_transit_poll_hours: float = Field(6, gt=0)
+    transit_poll_hours: float = Field(4, gt=0)
+    delivered_poll_hours: float = Field(24, gt=0)
+    poll_lead_minutes: float = Field(10, ge=0)
+    fresh_data_minutes: float = Field(60, gt=0)
+    monitor_interval_minutes: float = Field(15, gt=0)
+    outbox_interval_seconds: float = Field(30, gt=0)
+    notice_max_attempts: int = Field(8, ge=1)
+    notice_lease_seconds: float = Field(120, gt=0)
+    log_level: str = "INFO"
+
+
+class CarrierSettings(_Section):
+    enabled: bool = True
+    base_url: str
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    api_key: SecretStr | None = None
+    rate_limit: int = Field(5, ge=1, description="calls per rate_period_seconds")
+    rate_period_seconds: float = Field(1.0, gt=0)
+    max_in_flight: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(20, gt=0)
+    retry_attempts: int = Field(3, ge=1, le=10)
+    max_inline_wait_seconds: float = Field(30, ge=0)
+
+
+class CarriersSettings(_Section):
+    usps: CarrierSettings = CarrierSettings(base_url="https://apis.usps.com")
+    ups: CarrierSettings = CarrierSettings(base_url="https://onlinetools.ups.com")
+    fedex: CarrierSettings = CarrierSettings(base_url="https://apis.fedex.com")
+    dhl: CarrierSettings = CarrierSettings(
+        base_url="https://api-eu.dhl.com", rate_limit=1, rate_period_seconds=1.0
+    )
+
+    def get(self, carrier: str) -> CarrierSettings:
+        value = getattr(self, carrier, None)
+        if not isinstance(value, CarrierSettings):
+            raise KeyError(carrier)
+        return value
+
+
+class Channels(_Section):
+    """Apprise URLs per audience. They hold secrets: never logged, never stored in the DB."""
+
+    staff_chat: list[SecretStr] = Field(default_factory=list)
+    staff_email: list[SecretStr] = Field(default_factory=list)
+
+
+class StoreSettings(_Section):
+    name: str = Field(min_length=1)
+    contact_email: str = ""
+    policy: StorePolicy = Field(default_factory=StorePolicy)
+    channels: Channels = Field(default_factory=Channels)
+
+
+_TOML_DATA: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("toml_data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRACKWATCH_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    carriers: CarriersSettings = Field(default_factory=CarriersSettings)
+    stores: dict[str, StoreSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = InitSettingsSource(settings_cls, init_kwargs=_TOML_DATA.get({}))
+        return (init_settings, env_settings, toml)
+
+    def store(self, store_id: str) -> StoreSettings:
+        """A store's settings; one that is not configured gets the default policy and no
+        channels, so its shipments are still judged (and shown) rather than crashing a loop."""
+        return self.stores.get(store_id) or StoreSettings(name=store_id)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        lines.append(f"{key}: {err['msg']}")
+    return lines
+
+
+def build_settings(data: dict[str, Any]) -> Settings:
+    """Settings from a dict shaped like the TOML file, with the environment on top."""
+    token = _TOML_DATA.set(data)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc)) from None
+    finally:
+        _TOML_DATA.reset(token)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read the TOML file at `path` (or none: defaults and environment only)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError([f"{path}: no such file"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return build_settings(data)

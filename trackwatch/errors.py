@@ -1,0 +1,34 @@
+"""Typed failures of a carrier call. Per-number outcomes (no info yet, invalid) are results,
+not exceptions; these are for calls that failed as a whole."""
+
+from __future__ import annotations
+
+
+class CarrierError(Exception):
+    """A carrier call failed; the shipments in it keep their state and are polled again."""
+
+    def __init__(self, carrier: str, message: str) -> None:
+        super().__init__(f"{carrier}: {message}")
+        self.carrier = carrier
+        self.message = message
+
+
+class RateLimited(CarrierError):
+    def __init__(
+        self, carrier: str, message: str, retry_after: float | None = None, daily: bool = False
+    ) -> None:
+        super().__init__(carrier, message)
+        self.retry_after = retry_after
+        self.daily = daily
+
+
+class AuthFailed(CarrierError):
+    """Credentials were rejected (not merely an expired token, which is refreshed)."""
+
+
+class Unavailable(CarrierError):
+    """5xx, timeout, connection refused: transient, retried with backoff."""
+
+
+class MalformedResponse(CarrierError):
+    """The carrier answered, but not in a shape its spec allows."""

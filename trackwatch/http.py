@@ -1,0 +1,148 @@
+"""The one outbound HTTP chokepoint for carrier calls.
+
+Per carrier: a bounded number of calls in flight (a semaphore in front of the throttle, so
+asyncio-throttle never has more than a few waiters to re-check), a short-window rate limit,
+tenacity retries with bounded attempts for transient failures, and Retry-After honoured.
+A wait longer than `max_inline_wait_seconds`, or a daily quota, is not slept through here:
+it is raised, and the poller reschedules the shipments instead of holding a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from asyncio_throttle import Throttler
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from carriers.base import HttpResponse
+from trackwatch.clock import Clock
+from trackwatch.config import CarrierSettings
+from trackwatch.errors import CarrierError, RateLimited, Unavailable
+
+Classifier = Callable[[HttpResponse], CarrierError | None]
+
+
+def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
+    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - clock.now()).total_seconds())
+
+
+class _Lane:
+    """One carrier's share of the gateway."""
+
+    def __init__(self, settings: CarrierSettings, classify: Classifier | None) -> None:
+        self.settings = settings
+        self.classify = classify
+        self.slots = asyncio.Semaphore(settings.max_in_flight)
+        self.throttle = Throttler(
+            rate_limit=settings.rate_limit, period=settings.rate_period_seconds
+        )
+
+
+class HttpGateway:
+    def __init__(self, session: aiohttp.ClientSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+        self._lanes: dict[str, _Lane] = {}
+        self.calls: dict[str, int] = {}
+
+    def register(
+        self, carrier: str, settings: CarrierSettings, classify: Classifier | None = None
+    ) -> None:
+        self._lanes[carrier] = _Lane(settings, classify)
+        self.calls.setdefault(carrier, 0)
+
+    async def request(
+        self,
+        carrier: str,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        lane = self._lanes[carrier]
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(lane.settings.retry_attempts),
+            wait=self._wait(lane.settings),
+            retry=retry_if_exception(lambda exc: self._retryable(exc, lane.settings)),
+            sleep=self._clock.sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(carrier, lane, method, url, headers, params, json_body, form)
+        raise AssertionError("tenacity stopped without an outcome")  # pragma: no cover
+
+    @staticmethod
+    def _retryable(exc: BaseException, settings: CarrierSettings) -> bool:
+        if isinstance(exc, RateLimited):
+            wait = exc.retry_after
+            return not exc.daily and (wait is None or wait <= settings.max_inline_wait_seconds)
+        return isinstance(exc, Unavailable)
+
+    @staticmethod
+    def _wait(settings: CarrierSettings) -> Callable[[RetryCallState], float]:
+        backoff = wait_exponential_jitter(initial=1, max=max(1.0, settings.max_inline_wait_seconds))
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                return exc.retry_after
+            return float(backoff(state))
+
+        return wait
+
+    async def _once(
+        self,
+        carrier: str,
+        lane: _Lane,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+    ) -> HttpResponse:
+        timeout = aiohttp.ClientTimeout(total=lane.settings.timeout_seconds)
+        async with lane.slots, lane.throttle:
+            self.calls[carrier] += 1
+            try:
+                async with self._session.request(
+                    method, url, headers=headers, params=params, json=json_body, data=form,
+                    timeout=timeout,
+                ) as resp:  # fmt: skip
+                    response = HttpResponse(resp.status, dict(resp.headers), await resp.read())
+            except TimeoutError:
+                raise Unavailable(carrier, f"no answer within {timeout.total:g}s") from None
+            except aiohttp.ClientError as exc:
+                raise Unavailable(carrier, f"connection failed ({type(exc).__name__})") from None
+        if lane.classify is not None and (error := lane.classify(response)) is not None:
+            raise error
+        if response.status == 429:
+            wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
+            raise RateLimited(carrier, "HTTP 429 Too Many Requests", retry_after=wait)
+        if response.status >= 500:
+            raise Unavailable(carrier, f"HTTP {response.status}")
+        return response

@@ -1,0 +1,168 @@
+"""The rules loop's work: evaluate rules for shipments that changed or reached a deadline,
+open and resolve alerts, and enqueue their notices in the same transaction.
+
+A stall is the absence of events, so a rule that needs fresh data only fires when the last
+poll came after its deadline (within `fresh_data_minutes`); otherwise the shipment is polled
+now and judged again after the answer. A failing carrier therefore never makes a parcel look
+stalled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rules import Rule, ShipmentView
+from trackwatch.calendar import calendar_for
+from trackwatch.clock import Clock
+from trackwatch.config import Settings
+from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
+from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.render import Renderer
+from trackwatch.scheduler import is_fresh, poll_before
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import (
+    AlertOpen,
+    AlertResolve,
+    Evaluation,
+    NoticeDraft,
+    Reschedule,
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rules say about one shipment at one instant."""
+
+    findings: dict[str, Finding]
+    unverified: frozenset[str]
+    deadlines: tuple[datetime, ...]
+
+
+class Monitor:
+    def __init__(
+        self,
+        store: SqliteStore,
+        rules: Sequence[Rule],
+        clock: Clock,
+        settings: Settings,
+        channels: ChannelDirectory,
+        renderer: Renderer,
+        batch: int = 1000,
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._settings = settings
+        self._channels = channels
+        self._renderer = renderer
+        self._batch = batch
+
+    async def run_once(self) -> Evaluation:
+        """Judge every shipment that is due; returns what was decided (already stored)."""
+        now = self._clock.now()
+        shipments = await self._store.shipments_to_check(now, self._batch)
+        ids = [s.id or 0 for s in shipments]
+        events = await self._store.events_for(ids)
+        open_alerts = await self._store.open_alerts(ids)
+        evaluation = Evaluation()
+        for shipment in shipments:
+            sid = shipment.id or 0
+            self._judge(shipment, events[sid], open_alerts[sid], now, evaluation)
+        await self._store.apply_evaluation(evaluation, now)
+        return evaluation
+
+    def view(self, shipment: Shipment, events: Sequence[TrackingEvent]) -> ShipmentView:
+        store = self._settings.store(shipment.store)
+        calendar = calendar_for(
+            shipment.carrier, shipment.destination_country, shipment.destination_postal_code
+        )
+        return ShipmentView(shipment, events, store.policy, store.name, calendar)
+
+    def verdict(self, view: ShipmentView, now: datetime) -> Verdict:
+        findings: dict[str, Finding] = {}
+        unverified: set[str] = set()
+        deadlines: list[datetime] = []
+        for rule in self._rules:
+            due = rule.deadline(view)
+            if due is not None:
+                deadlines.append(due)
+            finding = rule.evaluate(view, now)
+            if finding is None:
+                continue
+            fresh = due is None or is_fresh(view.shipment.last_polled_at, due, self._settings.daemon)
+            if finding.needs_fresh_data and not fresh:
+                unverified.add(rule.name)
+            else:
+                findings[rule.name] = finding
+        return Verdict(findings, frozenset(unverified), tuple(deadlines))
+
+    def _judge(
+        self,
+        shipment: Shipment,
+        events: Sequence[TrackingEvent],
+        open_alerts: Sequence[Alert],
+        now: datetime,
+        out: Evaluation,
+    ) -> None:
+        view = self.view(shipment, events)
+        verdict = self.verdict(view, now)
+        by_rule = {alert.rule: alert for alert in open_alerts}
+        for name, finding in verdict.findings.items():
+            current = by_rule.get(name)
+            if current is not None and current.episode == finding.episode:
+                continue
+            if current is not None:
+                out.resolves.append(self._resolve(view, current, "a new episode began"))
+            out.opens.append(self._open(view, finding))
+        for alert in open_alerts:
+            if alert.rule not in verdict.findings and alert.rule not in verdict.unverified:
+                out.resolves.append(self._resolve(view, alert, _reason(shipment)))
+        out.schedules.append(self._schedule(shipment, verdict, now))
+
+    def _schedule(self, shipment: Shipment, verdict: Verdict, now: datetime) -> Reschedule:
+        settings = self._settings.daemon
+        future = [d for d in verdict.deadlines if d > now]
+        check_at = min(future) if future else None
+        poll_by = poll_before(verdict.deadlines, now, settings)
+        if verdict.unverified:
+            # Verify before alerting: poll now, judge again once the answer is in.
+            poll_by = now
+            recheck = now + timedelta(minutes=settings.min_poll_minutes)
+            check_at = min(check_at, recheck) if check_at else recheck
+        return Reschedule(shipment.id or 0, check_at, poll_by)
+
+    def _drafts(
+        self,
+        view: ShipmentView,
+        rule: str,
+        audiences: Sequence[Audience],
+        event: str,
+        **context: object,
+    ) -> tuple[NoticeDraft, ...]:
+        shipment = view.shipment
+        store = self._settings.store(shipment.store)
+        drafts = []
+        for audience in audiences:
+            for channel in self._channels.channels(shipment.store, audience):
+                title, body = self._renderer.render(
+                    rule, audience, event, shipment=shipment, store=store, **context
+                )
+                drafts.append(NoticeDraft(audience, channel, shipment.store, title, body))
+        return tuple(drafts)
+
+    def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
+        drafts = self._drafts(view, finding.rule, finding.audiences, "opened", alert=finding)
+        return AlertOpen(view.shipment.id or 0, finding, drafts)
+
+    def _resolve(self, view: ShipmentView, alert: Alert, reason: str) -> AlertResolve:
+        drafts = self._drafts(
+            view, alert.rule, (Audience.STAFF,), "resolved", alert=alert, reason=reason
+        )
+        return AlertResolve(alert.id, "auto", drafts)
+
+
+def _reason(shipment: Shipment) -> str:
+    when = shipment.last_event_at.strftime("%Y-%m-%d %H:%M UTC") if shipment.last_event_at else "?"
+    return f"the carrier reported it {shipment.status.value.replace('_', ' ')} at {when}"

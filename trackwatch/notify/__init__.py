@@ -1,0 +1,1 @@
+"""Notices: rendering, routing to channels, and the durable outbox that delivers them."""

@@ -1,0 +1,135 @@
+"""The poll loop's work: take due shipments, ask their carrier in batches, store the answers.
+
+Each carrier gets a small pool of workers (its `max_in_flight`); a failing carrier stops
+being called for the rest of the pass and its shipments are rescheduled, not marked as
+anything. Carrier health is logged on change only ("failing" once, "recovered" once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from carriers import Carrier
+from trackwatch.clock import Clock
+from trackwatch.config import DaemonSettings
+from trackwatch.errors import CarrierError, RateLimited
+from trackwatch.model import Shipment, TrackingResult
+from trackwatch.scheduler import next_poll
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
+
+log = logging.getLogger("trackwatch.poller")
+
+
+class CarrierHealth:
+    """Remembers which carriers are failing, so that state changes are logged once."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, str] = {}
+
+    def failed(self, carrier: str, error: CarrierError) -> None:
+        if carrier not in self.failing:
+            log.warning("%s failing: %s", carrier, error.message)
+        self.failing[carrier] = error.message
+
+    def succeeded(self, carrier: str) -> None:
+        if self.failing.pop(carrier, None) is not None:
+            log.info("%s recovered", carrier)
+
+
+class Poller:
+    def __init__(
+        self,
+        store: SqliteStore,
+        carriers: Mapping[str, Carrier],
+        clock: Clock,
+        settings: DaemonSettings,
+        workers: Mapping[str, int] | None = None,
+        batch_limit: int = 2000,
+    ) -> None:
+        self._store = store
+        self._carriers = carriers
+        self._clock = clock
+        self._settings = settings
+        self._workers = workers or {}
+        self._limit = batch_limit
+        self.health = CarrierHealth()
+
+    async def poll_due(self) -> int:
+        """Poll every shipment that is due now; returns how many were polled."""
+        now = self._clock.now()
+        due = await self._store.due_shipments(now, self._limit)
+        by_carrier: dict[str, list[Shipment]] = defaultdict(list)
+        for shipment in due:
+            by_carrier[shipment.carrier].append(shipment)
+        await asyncio.gather(*(self._poll_carrier(c, s, now) for c, s in by_carrier.items()))
+        return len(due)
+
+    async def _poll_carrier(self, name: str, shipments: list[Shipment], now: datetime) -> None:
+        carrier = self._carriers.get(name)
+        if carrier is None:
+            later = now + timedelta(hours=self._settings.pre_transit_poll_hours)
+            await self._store.reschedule_polls([s.id or 0 for s in shipments], later)
+            return
+        size = max(1, carrier.batch_size)
+        queue: asyncio.Queue[list[Shipment]] = asyncio.Queue()
+        for start in range(0, len(shipments), size):
+            queue.put_nowait(shipments[start : start + size])
+        failure: list[CarrierError] = []
+        workers = max(1, self._workers.get(name, 4))
+        await asyncio.gather(*(self._work(carrier, queue, failure) for _ in range(workers)))
+
+    async def _work(
+        self, carrier: Carrier, queue: asyncio.Queue[list[Shipment]], failure: list[CarrierError]
+    ) -> None:
+        while not queue.empty():
+            batch = queue.get_nowait()
+            if failure:
+                await self._defer(batch, failure[0])
+                continue
+            try:
+                results = await carrier.track([s.tracking_number for s in batch])
+            except CarrierError as exc:
+                failure.append(exc)
+                self.health.failed(carrier.name, exc)
+                await self._defer(batch, exc)
+                continue
+            self.health.succeeded(carrier.name)
+            await self._store_results(batch, results)
+
+    async def _store_results(
+        self, batch: Sequence[Shipment], results: Mapping[str, TrackingResult]
+    ) -> None:
+        now = self._clock.now()
+        updates = []
+        missing = []
+        for shipment in batch:
+            result = results.get(shipment.tracking_number)
+            if result is None:
+                missing.append(shipment)
+                continue
+            updates.append(
+                PollUpdate(
+                    shipment_id=shipment.id or 0,
+                    polled_at=now,
+                    next_poll_at=next_poll(result.status, now, self._settings),
+                    result=result,
+                )
+            )
+        if missing:
+            log.warning("%s: answer lacked %d requested numbers; polled again later",
+                        missing[0].carrier, len(missing))  # fmt: skip
+            later = now + timedelta(minutes=self._settings.min_poll_minutes)
+            await self._store.reschedule_polls([s.id or 0 for s in missing], later)
+        await self._store.apply_polls(updates)
+
+    async def _defer(self, batch: Sequence[Shipment], error: CarrierError) -> None:
+        wait = timedelta(minutes=self._settings.min_poll_minutes)
+        if isinstance(error, RateLimited) and error.retry_after:
+            wait = max(wait, timedelta(seconds=error.retry_after))
+        later = self._clock.now() + wait
+        await self._store.reschedule_polls([s.id or 0 for s in batch], later)

@@ -1,0 +1,39 @@
+"""The sandbox carrier server: every carrier's API on one 127.0.0.1 port, each on its own
+real paths, driven by the World and the same Clock as the daemon."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from carriers.ups import sandbox as ups_sandbox
+from trackwatch.clock import Clock
+from trackwatch.sandbox.world import World
+
+SANDBOXES = {"ups": ups_sandbox.add_routes}
+
+
+class SandboxServer:
+    def __init__(self, world: World, clock: Clock) -> None:
+        self.world = world
+        self.clock = clock
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> SandboxServer:
+        app = web.Application()
+        for add_routes in SANDBOXES.values():
+            add_routes(app, self.world, self.clock)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

@@ -1,0 +1,76 @@
+"""What the loops hand the store to write, and the time format the store keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from trackwatch.model import Audience, Finding, TrackingResult
+
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def ts(value: datetime | None) -> str | None:
+    """UTC text that sorts like the instant it names."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return value.astimezone(UTC).strftime(_FORMAT)
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PollUpdate:
+    """What polling one shipment returned."""
+
+    shipment_id: int
+    polled_at: datetime
+    next_poll_at: datetime
+    result: TrackingResult
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    audience: Audience
+    channel: str
+    store: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class AlertOpen:
+    shipment_id: int
+    finding: Finding
+    notices: tuple[NoticeDraft, ...]
+
+
+@dataclass(frozen=True)
+class AlertResolve:
+    alert_id: int
+    resolved_by: str
+    notices: tuple[NoticeDraft, ...]
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """When to judge a shipment again, and a poll to pull earlier (never later)."""
+
+    shipment_id: int
+    check_at: datetime | None
+    poll_by: datetime | None
+
+
+@dataclass
+class Evaluation:
+    """Everything one monitor pass decided, written in one transaction."""
+
+    opens: list[AlertOpen] = field(default_factory=list)
+    resolves: list[AlertResolve] = field(default_factory=list)
+    schedules: list[Reschedule] = field(default_factory=list)

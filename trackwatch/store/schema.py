@@ -1,0 +1,82 @@
+"""Schema migrations, applied in order; PRAGMA user_version records how many have run.
+
+Timestamps are TEXT in one fixed UTC format (see store.timefmt) so that they sort and
+compare as strings.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE shipments (
+        id INTEGER PRIMARY KEY,
+        store TEXT NOT NULL,
+        carrier TEXT NOT NULL,
+        tracking_number TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        customer_email TEXT NOT NULL,
+        customer_name TEXT NOT NULL DEFAULT '',
+        destination_country TEXT NOT NULL,
+        destination_postal_code TEXT NOT NULL DEFAULT '',
+        shipped_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'unknown',
+        last_event_at TEXT,
+        eta TEXT,
+        last_polled_at TEXT,
+        next_poll_at TEXT,
+        check_at TEXT,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        polls INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        UNIQUE (store, carrier, tracking_number)
+    );
+    CREATE INDEX shipments_next_poll ON shipments (active, next_poll_at);
+    CREATE INDEX shipments_check ON shipments (active, dirty, check_at);
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        shipment_id INTEGER NOT NULL REFERENCES shipments (id),
+        occurred_at TEXT NOT NULL,
+        code TEXT NOT NULL,
+        place TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (shipment_id, code, occurred_at, place)
+    );
+
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        shipment_id INTEGER NOT NULL REFERENCES shipments (id),
+        rule TEXT NOT NULL,
+        episode TEXT NOT NULL,
+        state TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        action TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        UNIQUE (shipment_id, rule, episode)
+    );
+    CREATE INDEX alerts_open ON alerts (state, shipment_id);
+
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts (id),
+        event TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        store TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_until TEXT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        last_error TEXT,
+        sent_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX notices_due ON notices (state, next_attempt_at);
+    """,
+)

@@ -1,0 +1,349 @@
+"""SQLite behind aiosqlite: WAL, migrations, and every write of a loop pass in one transaction.
+
+The loops share one connection, so an asyncio lock serialises transactions; aiosqlite's
+thread hop costs about 0.07 ms a statement, so writes are batched with executemany.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from trackwatch.model import (
+    Alert,
+    AlertState,
+    Notice,
+    NoticeState,
+    Outcome,
+    Shipment,
+    TrackingEvent,
+)
+from trackwatch.store.records import Evaluation, NoticeDraft, PollUpdate, parse_ts, ts
+from trackwatch.store.schema import MIGRATIONS
+
+_SHIPMENT_TIMES = ("shipped_at", "last_event_at", "eta", "last_polled_at", "next_poll_at", "check_at")
+
+
+class DuplicateShipment(Exception):
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"already watched as shipment {existing_id}")
+        self.existing_id = existing_id
+
+
+def _shipment(row: aiosqlite.Row) -> Shipment:
+    data = dict(row)
+    for key in _SHIPMENT_TIMES:
+        data[key] = parse_ts(data[key])
+    data["active"] = bool(data["active"])
+    return Shipment.model_validate(data)
+
+
+def _alert(row: aiosqlite.Row) -> Alert:
+    data = dict(row)
+    data["explanation"] = json.loads(data["explanation"])
+    for key in ("opened_at", "resolved_at"):
+        data[key] = parse_ts(data[key])
+    return Alert.model_validate(data)
+
+
+def _notice(row: aiosqlite.Row) -> Notice:
+    data = dict(row)
+    for key in ("next_attempt_at", "sent_at"):
+        data[key] = parse_ts(data[key])
+    return Notice.model_validate(data)
+
+
+class SqliteStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SqliteStore:
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=5000")
+        store = cls(db)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits on its own; the version bump rides in the same script.
+            await self._db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # --- shipments -------------------------------------------------------------------------
+
+    async def add_shipment(self, shipment: Shipment, now: datetime) -> int:
+        values = shipment.model_dump(exclude={"id", "active", "polls"})
+        for key in _SHIPMENT_TIMES:
+            values[key] = ts(values[key])
+        values["next_poll_at"] = values["next_poll_at"] or ts(now)
+        values["created_at"] = ts(now)
+        columns = ", ".join(values)
+        marks = ", ".join(f":{key}" for key in values)
+        async with self._tx() as db:
+            cur = await db.execute(
+                "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
+                (shipment.store, shipment.carrier, shipment.tracking_number),
+            )
+            existing = await cur.fetchone()
+            if existing is not None:
+                raise DuplicateShipment(int(existing[0]))
+            cur = await db.execute(f"INSERT INTO shipments ({columns}) VALUES ({marks})", values)
+            return int(cur.lastrowid or 0)
+
+    async def get_shipment(self, shipment_id: int) -> Shipment | None:
+        rows = await self._all("SELECT * FROM shipments WHERE id=?", (shipment_id,))
+        return _shipment(rows[0]) if rows else None
+
+    async def list_shipments(self, store: str | None = None, limit: int = 1000) -> list[Shipment]:
+        sql = "SELECT * FROM shipments"
+        params: list[Any] = []
+        if store is not None:
+            sql += " WHERE store=?"
+            params.append(store)
+        rows = await self._all(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [_shipment(row) for row in rows]
+
+    async def due_shipments(self, now: datetime, limit: int) -> list[Shipment]:
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? "
+            "ORDER BY next_poll_at LIMIT ?",
+            (ts(now), limit),
+        )
+        return [_shipment(row) for row in rows]
+
+    async def next_poll_at(self) -> datetime | None:
+        rows = await self._all("SELECT MIN(next_poll_at) FROM shipments WHERE active=1")
+        return parse_ts(rows[0][0]) if rows else None
+
+    async def shipments_to_check(self, now: datetime, limit: int) -> list[Shipment]:
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?) "
+            "ORDER BY id LIMIT ?",
+            (ts(now), limit),
+        )
+        return [_shipment(row) for row in rows]
+
+    async def next_check_at(self) -> datetime | None:
+        rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")
+        return parse_ts(rows[0][0]) if rows else None
+
+    async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
+        event_rows: list[tuple[Any, ...]] = []
+        shipment_rows: list[dict[str, Any]] = []
+        for update in updates:
+            row = {
+                "id": update.shipment_id,
+                "polled": ts(update.polled_at),
+                "next": ts(update.next_poll_at),
+                "status": None,
+                "last": None,
+                "eta": None,
+            }
+            result = update.result
+            if result.outcome is Outcome.FOUND:
+                row.update(status=result.status.value, last=ts(result.last_event_at))
+                row["eta"] = ts(result.eta)
+                event_rows.extend(
+                    (update.shipment_id, ts(e.occurred_at), e.code, e.place.label(),
+                     e.model_dump_json())
+                    for e in result.events
+                )  # fmt: skip
+            shipment_rows.append(row)
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO events (shipment_id, occurred_at, code, place, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                event_rows,
+            )
+            await db.executemany(
+                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, next_poll_at=:next,"
+                " dirty=1, status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+                " last_event_at=CASE WHEN :last IS NOT NULL AND"
+                " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
+                " ELSE last_event_at END WHERE id=:id",
+                shipment_rows,
+            )
+
+    async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE shipments SET next_poll_at=? WHERE id=?",
+                [(ts(next_poll_at), sid) for sid in shipment_ids],
+            )
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]:
+        found: dict[int, list[TrackingEvent]] = {sid: [] for sid in shipment_ids}
+        if not shipment_ids:
+            return found
+        marks = ",".join("?" * len(shipment_ids))
+        rows = await self._all(
+            f"SELECT shipment_id, data FROM events WHERE shipment_id IN ({marks}) "
+            "ORDER BY occurred_at, id",
+            list(shipment_ids),
+        )
+        for row in rows:
+            found[int(row[0])].append(TrackingEvent.model_validate_json(row[1]))
+        return found
+
+    # --- alerts and notices ----------------------------------------------------------------
+
+    async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
+        found: dict[int, list[Alert]] = {sid: [] for sid in shipment_ids}
+        if not shipment_ids:
+            return found
+        marks = ",".join("?" * len(shipment_ids))
+        rows = await self._all(
+            f"SELECT * FROM alerts WHERE state='open' AND shipment_id IN ({marks})",
+            list(shipment_ids),
+        )
+        for row in rows:
+            found[int(row["shipment_id"])].append(_alert(row))
+        return found
+
+    async def alerts_for(self, shipment_id: int) -> list[Alert]:
+        rows = await self._all("SELECT * FROM alerts WHERE shipment_id=? ORDER BY id", (shipment_id,))
+        return [_alert(row) for row in rows]
+
+    async def all_alerts(self) -> list[Alert]:
+        return [_alert(row) for row in await self._all("SELECT * FROM alerts ORDER BY id")]
+
+    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> None:
+        """Open and resolve alerts with their notices, and reschedule, atomically.
+
+        An alert that already exists for its episode is not opened again, and an alert that
+        is no longer open is not resolved again: neither enqueues a second notice.
+        """
+        async with self._tx() as db:
+            for opening in evaluation.opens:
+                f = opening.finding
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO alerts (shipment_id, rule, episode, state, severity,"
+                    " summary, action, explanation, opened_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (opening.shipment_id, f.rule, f.episode, AlertState.OPEN.value,
+                     f.severity.value, f.summary, f.action, json.dumps(f.explanation), ts(now)),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    await self._enqueue(db, int(cur.lastrowid or 0), "opened", opening.notices, now)
+            for resolving in evaluation.resolves:
+                cur = await db.execute(
+                    "UPDATE alerts SET state=?, resolved_at=?, resolved_by=? "
+                    "WHERE id=? AND state=?",
+                    (AlertState.RESOLVED.value, ts(now), resolving.resolved_by,
+                     resolving.alert_id, AlertState.OPEN.value),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    await self._enqueue(db, resolving.alert_id, "resolved", resolving.notices, now)
+            await db.executemany(
+                "UPDATE shipments SET dirty=0, check_at=:check,"
+                " next_poll_at=CASE WHEN :poll IS NOT NULL AND :poll < next_poll_at"
+                " THEN :poll ELSE next_poll_at END WHERE id=:id",
+                [
+                    {"check": ts(s.check_at), "poll": ts(s.poll_by), "id": s.shipment_id}
+                    for s in evaluation.schedules
+                ],
+            )
+
+    @staticmethod
+    async def _enqueue(
+        db: aiosqlite.Connection,
+        alert_id: int,
+        event: str,
+        drafts: Sequence[NoticeDraft],
+        now: datetime,
+    ) -> None:
+        await db.executemany(
+            "INSERT OR IGNORE INTO notices (alert_id, event, audience, channel, store, title,"
+            " body, next_attempt_at, idempotency_key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (alert_id, event, d.audience.value, d.channel, d.store, d.title, d.body,
+                 ts(now), f"tw-{alert_id}-{event}-{d.channel}", ts(now))
+                for d in drafts
+            ],
+        )  # fmt: skip
+
+    async def claim_notices(self, now: datetime, lease_until: datetime, limit: int) -> list[Notice]:
+        """Take due notices (and ones whose sender's lease ran out) for this sender."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE notices SET state='sending', lease_until=?, attempts=attempts+1 "
+                "WHERE id IN (SELECT id FROM notices WHERE (state='pending' AND"
+                " next_attempt_at<=?) OR (state='sending' AND lease_until<=?)"
+                " ORDER BY next_attempt_at, id LIMIT ?) RETURNING *",
+                (ts(lease_until), ts(now), ts(now), limit),
+            )
+            rows = await cur.fetchall()
+        return sorted((_notice(row) for row in rows), key=lambda n: n.id)
+
+    async def mark_sent(self, notice_ids: Sequence[int], now: datetime) -> None:
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE notices SET state='sent', sent_at=?, lease_until=NULL, last_error=NULL "
+                "WHERE id=? AND state='sending'",
+                [(ts(now), nid) for nid in notice_ids],
+            )
+
+    async def mark_failed(
+        self, notice_id: int, error: str, next_attempt_at: datetime, dead: bool
+    ) -> None:
+        state = NoticeState.DEAD if dead else NoticeState.PENDING
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE notices SET state=?, last_error=?, next_attempt_at=?, lease_until=NULL "
+                "WHERE id=? AND state='sending'",
+                (state.value, error, ts(next_attempt_at), notice_id),
+            )
+
+    async def next_notice_at(self) -> datetime | None:
+        rows = await self._all(
+            "SELECT MIN(CASE WHEN state='pending' THEN next_attempt_at ELSE lease_until END) "
+            "FROM notices WHERE state IN ('pending', 'sending')"
+        )
+        return parse_ts(rows[0][0]) if rows else None
+
+    async def notices(self, state: NoticeState | None = None) -> list[Notice]:
+        if state is None:
+            rows = await self._all("SELECT * FROM notices ORDER BY id")
+        else:
+            rows = await self._all("SELECT * FROM notices WHERE state=? ORDER BY id", (state.value,))
+        return [_notice(row) for row in rows]
