@@ -29,7 +29,9 @@ class HttpResponse:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise MalformedResponse(carrier, f"HTTP {self.status} body is not JSON: {exc}") from None
+            raise MalformedResponse(
+                carrier, f"HTTP {self.status} body is not JSON: {exc}"
+            ) from None
 
 
 class Transport(Protocol):

@@ -61,9 +61,7 @@ class BusinessCalendar:
         self.zone = zone
         self.carrier = carrier
         self._holidays = _holidays_for(self.country)
-        self._closures = (
-            US_CARRIER_CLOSURES.get(carrier or "", None) if self.country == "US" else None
-        )
+        self._closures = US_CARRIER_CLOSURES.get(carrier or "") if self.country == "US" else None
 
     def closure(self, day: date) -> str | None:
         """The holiday's name if the carrier does not work on `day` for that reason."""

@@ -13,9 +13,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from carriers import CARRIERS, InvalidTrackingNumber, validate
+from trackwatch.app import run_forever
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.model import Shipment
+from trackwatch.sandbox.demo import run_demo
 from trackwatch.store import DuplicateShipment, SqliteStore
 from trackwatch.views import print_shipment, print_shipments
 
@@ -47,7 +49,9 @@ def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
     if args.carrier not in CARRIERS:
         raise InputError("carrier", f"{args.carrier!r} is not one of {', '.join(sorted(CARRIERS))}")
     if settings.stores and args.store not in settings.stores:
-        raise InputError("store", f"{args.store!r} is not configured ({', '.join(settings.stores)})")
+        raise InputError(
+            "store", f"{args.store!r} is not configured ({', '.join(settings.stores)})"
+        )
     try:
         number = validate(args.carrier, args.tracking_number)
     except InvalidTrackingNumber as exc:
@@ -141,15 +145,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from trackwatch.sandbox.demo import run_demo
-
         return asyncio.run(run_demo())
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)
     if args.command == "run":
-        from trackwatch.app import run_forever
-
         logging.basicConfig(level=settings.daemon.log_level, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
         asyncio.run(run_forever(settings, SystemClock()))

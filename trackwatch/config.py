@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from trackwatch.policy import StorePolicy
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from trackwatch.policy import StorePolicy
 
 
 class ConfigError(Exception):

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from asyncio_throttle import Throttler
+from asyncio_throttle.throttler import Throttler
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -92,15 +92,20 @@ class HttpGateway:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(carrier, lane, method, url, headers, params, json_body, form)
+                return await self._once(
+                    carrier, lane, method, url, headers, params, json_body, form
+                )
         raise AssertionError("tenacity stopped without an outcome")  # pragma: no cover
 
     @staticmethod
     def _retryable(exc: BaseException, settings: CarrierSettings) -> bool:
+        """Only short waits are taken here. A 429 without Retry-After (UPS sends none) is
+        not retried within seconds: the poller backs the carrier off for real."""
+        limit = settings.max_inline_wait_seconds
         if isinstance(exc, RateLimited):
             wait = exc.retry_after
-            return not exc.daily and (wait is None or wait <= settings.max_inline_wait_seconds)
-        return isinstance(exc, Unavailable)
+            return not exc.daily and wait is not None and wait <= limit
+        return isinstance(exc, Unavailable) and limit > 0
 
     @staticmethod
     def _wait(settings: CarrierSettings) -> Callable[[RetryCallState], float]:

@@ -91,7 +91,9 @@ class Monitor:
             finding = rule.evaluate(view, now)
             if finding is None:
                 continue
-            fresh = due is None or is_fresh(view.shipment.last_polled_at, due, self._settings.daemon)
+            fresh = due is None or is_fresh(
+                view.shipment.last_polled_at, due, self._settings.daemon
+            )
             if finding.needs_fresh_data and not fresh:
                 unverified.add(rule.name)
             else:

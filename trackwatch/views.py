@@ -26,7 +26,9 @@ def print_shipments(shipments: Sequence[Shipment]) -> None:
         )
 
 
-def print_shipment(shipment: Shipment, events: Sequence[TrackingEvent], alerts: Sequence[Alert]) -> None:
+def print_shipment(
+    shipment: Shipment, events: Sequence[TrackingEvent], alerts: Sequence[Alert]
+) -> None:
     s = shipment
     print(f"shipment {s.id}: {s.carrier} {s.tracking_number}, order {s.order_id} ({s.store})")
     print(f"  destination {s.destination_country} {s.destination_postal_code}".rstrip())

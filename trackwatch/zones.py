@@ -78,7 +78,9 @@ def _country_zones() -> dict[str, str]:
 
 
 @lru_cache(maxsize=4096)
-def zone_name_for(country: str | None, postal_code: str | None = None, state: str | None = None) -> str:
+def zone_name_for(
+    country: str | None, postal_code: str | None = None, state: str | None = None
+) -> str:
     """The IANA zone of a place; UTC when the country is unknown."""
     code = (country or "").strip().upper()
     if code in ("", "US"):
@@ -92,5 +94,7 @@ def zone_name_for(country: str | None, postal_code: str | None = None, state: st
     return _country_zones().get(code, "UTC")
 
 
-def zone_for(country: str | None, postal_code: str | None = None, state: str | None = None) -> ZoneInfo:
+def zone_for(
+    country: str | None, postal_code: str | None = None, state: str | None = None
+) -> ZoneInfo:
     return ZoneInfo(zone_name_for(country, postal_code, state))

@@ -137,4 +137,3 @@ class UpsClient:
             raise AuthFailed(CARRIER, "HTTP 403 blocked merchant")
         summary = ", ".join(code for code, _ in codes) or "no error code"
         raise MalformedResponse(CARRIER, f"unexpected HTTP {response.status} ({summary})")
-

@@ -65,6 +65,20 @@ ACTIVITY_TYPES: dict[str, Mapping3] = {
     "X": (_S.EXCEPTION, None, False),
 }
 
+# What each activity type can mean. A code whose status falls outside its activity's type
+# contradicts it (the spec's own example pairs type X with label-created code 003), and the
+# next, coarser signal decides instead.
+TYPE_FAMILIES: dict[str, frozenset[Status]] = {
+    "M": frozenset({_S.LABEL_CREATED}),
+    "MV": frozenset({_S.EXCEPTION}),
+    "D": frozenset({_S.DELIVERED, _S.AVAILABLE_FOR_PICKUP}),
+    "I": frozenset({_S.IN_TRANSIT, _S.OUT_FOR_DELIVERY, _S.AVAILABLE_FOR_PICKUP,
+                    _S.DELIVERY_ATTEMPTED}),
+    "X": frozenset({_S.EXCEPTION, _S.DELIVERY_ATTEMPTED, _S.IN_TRANSIT,
+                    _S.AVAILABLE_FOR_PICKUP}),
+    "P": frozenset({_S.IN_TRANSIT}),
+}  # fmt: skip
+
 # Codes whose exception kind the description decides (generic "exception" codes).
 REFINE_BY_TEXT = frozenset({"013", "029", "076"})
 

@@ -21,6 +21,7 @@ from carriers.ups.codes import (
     NOT_FOUND_WARNING,
     REFINE_BY_TEXT,
     STATUS_CODES,
+    TYPE_FAMILIES,
     Mapping3,
 )
 from trackwatch.errors import MalformedResponse
@@ -79,26 +80,30 @@ def _stamp(activity: Mapping[str, Any], place: Place) -> Stamp:
     return combine(day, clock, _zone(place), inferred=True)
 
 
+def _fits(mapped: Mapping3, kind: str) -> bool:
+    family = TYPE_FAMILIES.get(kind)
+    return family is None or mapped[0] in family
+
+
 def classify(status: Mapping[str, Any]) -> Mapping3:
-    """The most specific code UPS gave wins: 3-digit status code, then 2-letter code, then
-    the activity type. Nothing known → unknown (never a guess of in_transit)."""
+    """The most specific code UPS gave wins (3-digit status code, then 2-letter code, then
+    the activity type), unless it contradicts the activity type. Nothing known → unknown,
+    never a guess of in_transit."""
     code3 = clean(status.get("statusCode"))
     code2 = clean(status.get("code")).upper()
     kind = clean(status.get("type")).upper()
     description = clean(status.get("description"))
-    if code3 in STATUS_CODES:
+    if code3 in STATUS_CODES and _fits(STATUS_CODES[code3], kind):
         mapped = STATUS_CODES[code3]
         if code3 in REFINE_BY_TEXT:
             mapped = (mapped[0], exception_kind(description), mapped[2])
         return mapped
-    if code2 in ACTIVITY_CODES:
+    if code2 in ACTIVITY_CODES and _fits(ACTIVITY_CODES[code2], kind):
         return ACTIVITY_CODES[code2]
     if kind in ACTIVITY_TYPES:
         mapped = ACTIVITY_TYPES[kind]
         if mapped[0] is Status.EXCEPTION and mapped[1] is None:
             mapped = (mapped[0], exception_kind(description), mapped[2])
-        if code2 == "OT":
-            mapped = (Status.OUT_FOR_DELIVERY, None, False)
         return mapped
     report_unmapped(CARRIER, f"{kind}/{code2}/{code3}")
     return (Status.UNKNOWN, None, False)
@@ -112,9 +117,7 @@ def _event(activity: Mapping[str, Any]) -> TrackingEvent:
     except (TimeFormatError, KeyError) as exc:
         raise MalformedResponse(CARRIER, f"activity date/time: {exc}") from None
     normalized, kind, delayed = classify(status)
-    code = "/".join(
-        clean(status.get(key)) or "-" for key in ("type", "code", "statusCode")
-    )
+    code = "/".join(clean(status.get(key)) or "-" for key in ("type", "code", "statusCode"))
     return TrackingEvent(
         occurred_at=stamp.at,
         status=normalized,
@@ -204,19 +207,22 @@ def _number(value: Any, fallback: str) -> str:
     return text if text and text != _PLACEHOLDER else fallback
 
 
-def parse(payload: Mapping[str, Any], requested: str = "", zone: tzinfo = UTC) -> list[TrackingResult]:
+def parse(
+    payload: Mapping[str, Any], requested: str = "", zone: tzinfo = UTC
+) -> list[TrackingResult]:
     """Every package in a Track response; `requested` names results UPS leaves unnamed."""
     track = _dict(_dict(payload, "body").get("trackResponse"), "trackResponse")
     if "shipment" not in track:
         raise MalformedResponse(CARRIER, "trackResponse.shipment is missing")
     results: list[TrackingResult] = []
-    for shipment in _list(track.get("shipment"), "trackResponse.shipment"):
-        shipment = _dict(shipment, "shipment")
+    for raw_shipment in _list(track.get("shipment"), "trackResponse.shipment"):
+        shipment = _dict(raw_shipment, "shipment")
         inquiry = _number(shipment.get("inquiryNumber"), requested)
         packages = _list(shipment.get("package"), "shipment.package")
-        for package in packages:
-            package = _dict(package, "package")
-            results.append(parse_package(package, _number(package.get("trackingNumber"), inquiry), zone))
+        for raw_package in packages:
+            package = _dict(raw_package, "package")
+            number = _number(package.get("trackingNumber"), inquiry)
+            results.append(parse_package(package, number, zone))
         if not packages:
             warnings = [_dict(w, "warning") for w in _list(shipment.get("warnings"), "warnings")]
             codes = {clean(w.get("code")) for w in warnings}
@@ -224,6 +230,8 @@ def parse(payload: Mapping[str, Any], requested: str = "", zone: tzinfo = UTC) -
             if NOT_FOUND_WARNING not in codes:
                 raise MalformedResponse(CARRIER, f"shipment without package or TW0001: {codes}")
             results.append(
-                TrackingResult(tracking_number=inquiry, outcome=Outcome.NO_INFO_YET, message=message)
+                TrackingResult(
+                    tracking_number=inquiry, outcome=Outcome.NO_INFO_YET, message=message
+                )
             )
     return results

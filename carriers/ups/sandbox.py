@@ -96,7 +96,7 @@ def track_body(parcel: Parcel, now: datetime) -> dict[str, Any]:
     return {"trackResponse": {"shipment": [{"inquiryNumber": parcel.number, "package": [package]}]}}
 
 
-async def _fault_response(fault: str) -> web.Response | None:
+async def _fault_response(fault: str, world: World) -> web.Response | None:
     if fault == "429":
         return web.json_response(error_body("10429", "Too Many Requests"), status=429)
     if fault == "503":
@@ -104,7 +104,7 @@ async def _fault_response(fault: str) -> web.Response | None:
     if fault == "malformed":
         return web.Response(status=200, text="{not json", content_type="application/json")
     if fault == "timeout":
-        await asyncio.sleep(3600)
+        await asyncio.sleep(world.slow_seconds)
     return None
 
 
@@ -132,7 +132,7 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         fault = world.next_fault(CARRIER)
         if fault == "expire_token":
             world.expire_tokens(CARRIER)
-        elif fault is not None and (response := await _fault_response(fault)) is not None:
+        elif fault is not None and (response := await _fault_response(fault, world)) is not None:
             return response
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if not world.token_valid(CARRIER, bearer, clock.now()):

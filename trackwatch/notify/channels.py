@@ -25,7 +25,7 @@ class ChannelDirectory:
         settings = self._stores.get(store)
         if settings is None:
             return []
-        names = []
+        names: list[str] = []
         for kind in AUDIENCE_CHANNELS[audience]:
             urls = getattr(settings.channels, kind)
             names.extend(f"{kind}.{index}" for index in range(len(urls)))

@@ -89,7 +89,9 @@ class Outbox:
             return
         sender = apprise.Apprise()
         if not sender.add(with_idempotency_key(url, notice.idempotency_key)):
-            await self._fail(notice, f"channel {notice.channel} is not a valid Apprise URL", final=True)
+            await self._fail(
+                notice, f"channel {notice.channel} is not a valid Apprise URL", final=True
+            )
             return
         result = await sender.async_notify(body=notice.body, title=notice.title)
         if bool(result):

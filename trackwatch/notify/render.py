@@ -21,7 +21,10 @@ class Renderer:
         )
 
     def render(self, rule: str, audience: Audience, event: str, **context: Any) -> tuple[str, str]:
-        names = [f"{rule}.{audience.value}.{event}.txt.j2", f"default.{audience.value}.{event}.txt.j2"]
+        names = [
+            f"{rule}.{audience.value}.{event}.txt.j2",
+            f"default.{audience.value}.{event}.txt.j2",
+        ]
         for name in names:
             try:
                 template = self._env.get_template(name)

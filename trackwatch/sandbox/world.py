@@ -46,6 +46,7 @@ class World:
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
+    slow_seconds: float = 2.0  # how long a "timeout" fault holds the answer back (real time)
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, parcel: Parcel) -> Parcel:

@@ -28,7 +28,14 @@ from trackwatch.model import (
 from trackwatch.store.records import Evaluation, NoticeDraft, PollUpdate, parse_ts, ts
 from trackwatch.store.schema import MIGRATIONS
 
-_SHIPMENT_TIMES = ("shipped_at", "last_event_at", "eta", "last_polled_at", "next_poll_at", "check_at")
+_SHIPMENT_TIMES = (
+    "shipped_at",
+    "last_event_at",
+    "eta",
+    "last_polled_at",
+    "next_poll_at",
+    "check_at",
+)
 
 
 class DuplicateShipment(Exception):
@@ -242,7 +249,9 @@ class SqliteStore:
         return found
 
     async def alerts_for(self, shipment_id: int) -> list[Alert]:
-        rows = await self._all("SELECT * FROM alerts WHERE shipment_id=? ORDER BY id", (shipment_id,))
+        rows = await self._all(
+            "SELECT * FROM alerts WHERE shipment_id=? ORDER BY id", (shipment_id,)
+        )
         return [_alert(row) for row in rows]
 
     async def all_alerts(self) -> list[Alert]:
@@ -345,5 +354,7 @@ class SqliteStore:
         if state is None:
             rows = await self._all("SELECT * FROM notices ORDER BY id")
         else:
-            rows = await self._all("SELECT * FROM notices WHERE state=? ORDER BY id", (state.value,))
+            rows = await self._all(
+                "SELECT * FROM notices WHERE state=? ORDER BY id", (state.value,)
+            )
         return [_notice(row) for row in rows]

@@ -1,0 +1,72 @@
+"""Shared test fixtures: real servers on 127.0.0.1, real SQLite files, an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from trackwatch.clock import FrozenClock
+from trackwatch.config import Settings, build_settings
+from trackwatch.sandbox.server import SandboxServer
+from trackwatch.sandbox.sinks import HttpSink
+from trackwatch.sandbox.world import World
+
+NY = ZoneInfo("America/New_York")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 23, 0, 0, tzinfo=NY))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+async def sandbox(world: World, clock: FrozenClock) -> AsyncIterator[SandboxServer]:
+    server = await SandboxServer(world, clock).start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[HttpSink]:
+    server = await HttpSink().start()
+    yield server
+    await server.stop()
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> SettingsFactory:
+    def make(stall_days: int = 3, **daemon: Any) -> Settings:
+        carriers = {
+            name: {"enabled": name == "ups", "base_url": sandbox.base_url, "client_id": "id",
+                   "client_secret": "secret", "rate_limit": 100, "max_inline_wait_seconds": 0}
+            for name in ("usps", "ups", "fedex", "dhl")
+        }  # fmt: skip
+        return build_settings(
+            {
+                "daemon": {"database": str(tmp_path / "tw.db"), **daemon},
+                "carriers": carriers,
+                "stores": {
+                    "shop": {
+                        "name": "Test Shop",
+                        "policy": {"stall_business_days": stall_days},
+                        "channels": {"staff_chat": [sink.url("staff")]},
+                    }
+                },
+            }
+        )
+
+    return make

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trackwatch.cli import main
+from trackwatch.config import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "trackwatch.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_a_file() -> None:
+    settings = load_settings(None)
+    assert settings.carriers.ups.base_url == "https://onlinetools.ups.com"
+    assert settings.carriers.dhl.rate_limit == 1
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, '[stores.shop]\nname = "Shop"\n[stores.shop.policy]\nstall_days = 3\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert err.value.problems == ["stores.shop.policy.stall_days: Extra inputs are not permitted"]
+
+
+def test_bad_value_names_key_and_reason_not_value(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, '[stores.shop]\nname = "Shop"\n[stores.shop.policy]\nstall_business_days = 0\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    (problem,) = err.value.problems
+    assert problem.startswith("stores.shop.policy.stall_business_days: ")
+    assert "greater than or equal to 1" in problem
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[daemon\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(path) in err.value.problems[0]
+    assert "not valid TOML" in err.value.problems[0]
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(
+        tmp_path, '[carriers.ups]\nbase_url = "https://file.example"\nclient_id = "file"\n'
+    )
+    monkeypatch.setenv("TRACKWATCH_CARRIERS__UPS__CLIENT_ID", "env")
+    settings = load_settings(path)
+    assert settings.carriers.ups.client_id == "env"
+    assert settings.carriers.ups.base_url == "https://file.example"
+
+
+def test_secrets_come_from_files(tmp_path: Path) -> None:
+    secret = tmp_path / "ups_secret"
+    secret.write_text("s3cret\n")
+    urls = tmp_path / "chat"
+    urls.write_text("json://127.0.0.1:9/a\njson://127.0.0.1:9/b\n")
+    path = write(
+        tmp_path,
+        f'[carriers.ups]\nbase_url = "https://x"\nclient_secret_file = "{secret}"\n'
+        f'[stores.shop]\nname = "Shop"\n[stores.shop.channels]\nstaff_chat_file = "{urls}"\n',
+    )
+    settings = load_settings(path)
+    assert settings.carriers.ups.client_secret is not None
+    assert settings.carriers.ups.client_secret.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert [u.get_secret_value() for u in settings.stores["shop"].channels.staff_chat] == [
+        "json://127.0.0.1:9/a",
+        "json://127.0.0.1:9/b",
+    ]
+
+
+def test_missing_secret_file_names_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[carriers.ups]\nbase_url = "https://x"\nclient_secret_file = "/nope"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert "client_secret_file: cannot read /nope" in err.value.problems[0]
+    assert err.value.problems[0].startswith("carriers.ups")
+
+
+def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, '[stores.shop]\nname = "Shop"\n')
+    assert main(["check-config", str(good)]) == 0
+    assert "store shop (Shop)" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[daemon]\nnotice_max_attempts = 'many'\n")
+    assert main(["check-config", str(bad)]) == 2
+    assert "daemon.notice_max_attempts:" in capsys.readouterr().err
