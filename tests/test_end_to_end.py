@@ -1,0 +1,115 @@
+"""The whole path: a UPS parcel polled against the sandbox goes quiet, staff get one chat
+alert through Apprise, and one resolution when it moves again. Time is a FrozenClock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from tests.conftest import SettingsFactory
+from trackwatch.app import Daemon, open_daemon
+from trackwatch.clock import FrozenClock
+from trackwatch.model import Alert, Place, Shipment
+from trackwatch.sandbox.sinks import HttpSink
+from trackwatch.sandbox.world import Milestone, Parcel, World
+
+NY = ZoneInfo("America/New_York")
+NUMBER = "1Z5R89390357567127"
+CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
+NYC = Place(city="New York", state="NY", postal_code="10001", country="US")
+
+
+def at(day: int, hour: int, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=NY)
+
+
+def script(world: World, *steps: tuple[datetime, str]) -> None:
+    timeline = [Milestone(when, kind, CHICAGO) for when, kind in steps]
+    world.add(Parcel("ups", NUMBER, timeline, NYC))
+
+
+async def started(settings_factory: SettingsFactory, clock: FrozenClock, **kw: int
+                  ) -> AsyncIterator[Daemon]:  # fmt: skip
+    async with open_daemon(settings_factory(**kw), clock) as daemon:
+        shipment = Shipment(store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
+                            customer_email="c@example.com", destination_postal_code="10001",
+                            shipped_at=at(23, 9))  # fmt: skip
+        await daemon.store.add_shipment(shipment, clock.now())
+        yield daemon
+
+
+async def run_until(daemon: Daemon, clock: FrozenClock, until: datetime) -> None:
+    while clock.now() < until:
+        clock.advance(minutes=15)
+        await daemon.tick()
+
+
+async def alerts(daemon: Daemon) -> Sequence[Alert]:
+    return await daemon.store.all_alerts()
+
+
+async def test_stall_alerts_once_and_resolves_once(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
+) -> None:
+    # Last scan Monday 18:00; Tue, Wed, (Thanksgiving), Fri → due Saturday 00:00.
+    script(world, (at(23, 9), "label"), (at(23, 18), "picked_up"), (at(30, 10), "departed"))
+    async for daemon in started(make_settings, clock):
+        await run_until(daemon, clock, at(27, 23))
+        assert await alerts(daemon) == []
+        await run_until(daemon, clock, at(28, 12))
+        (alert,) = await alerts(daemon)
+        assert alert.rule == "stalled" and alert.resolved_at is None
+        assert at(28, 0) <= alert.opened_at <= at(28, 1)  # within an hour of the deadline
+        assert alert.explanation["holidays skipped"] == "2026-11-26 Thanksgiving Day"
+        assert alert.explanation["business days elapsed"] == "3"
+        await run_until(daemon, clock, at(1, 12, month=12))
+        (alert,) = await alerts(daemon)
+        assert alert.resolved_at is not None and alert.resolved_at > at(30, 10)
+        await run_until(daemon, clock, at(3, 12, month=12))
+    opened, resolved = sink.received
+    assert "no carrier update for 3 business days" in opened.body["title"]
+    assert "Thanksgiving" in opened.body["message"]
+    assert resolved.body["title"].startswith("[Test Shop] Resolved: stalled")
+    keys = {item.headers["Idempotency-Key"] for item in sink.received}
+    assert len(keys) == 2
+
+
+async def test_weekend_and_holiday_keep_a_short_quiet_spell_from_alerting(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
+) -> None:
+    # Quiet from Wednesday 10:00 to Tuesday 09:00: five calendar days, two business days.
+    script(world, (at(23, 9), "label"), (at(25, 10), "arrived"), (at(1, 9, month=12), "departed"))
+    async for daemon in started(make_settings, clock):
+        await run_until(daemon, clock, at(3, 12, month=12))
+        assert await alerts(daemon) == []
+    assert sink.received == []
+
+
+async def test_the_same_spell_alerts_when_the_policy_says_two_days(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
+) -> None:
+    script(world, (at(23, 9), "label"), (at(25, 10), "arrived"), (at(1, 9, month=12), "departed"))
+    async for daemon in started(make_settings, clock, stall_days=2):
+        await run_until(daemon, clock, at(3, 12, month=12))
+        (alert,) = await alerts(daemon)
+        assert at(1, 0, month=12) <= alert.opened_at <= at(1, 1, month=12)
+        assert alert.resolved_at is not None
+    assert len(sink.received) == 2
+
+
+async def test_no_stall_is_called_on_stale_data_while_the_carrier_fails(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
+) -> None:
+    script(world, (at(23, 9), "label"), (at(23, 18), "picked_up"))
+    async for daemon in started(make_settings, clock):
+        await run_until(daemon, clock, at(27, 20))
+        world.inject("ups", *["503"] * 40)  # down from Friday evening into Saturday
+        await run_until(daemon, clock, at(28, 6))
+        assert await alerts(daemon) == []
+        assert "ups" in daemon.poller.health.failing
+        await run_until(daemon, clock, at(29, 12))
+        (alert,) = await alerts(daemon)
+        assert alert.opened_at > at(28, 6)
+        assert "ups" not in daemon.poller.health.failing
+    assert len(sink.received) == 1
