@@ -92,3 +92,13 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     bad.write_text("[daemon]\nnotice_max_attempts = 'many'\n")
     assert main(["check-config", str(bad)]) == 2
     assert "daemon.notice_max_attempts:" in capsys.readouterr().err
+
+
+def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("json://127.0.0.1:9/chat\n")
+    example = (Path(__file__).parent.parent / "deploy" / "trackwatch.toml").read_text()
+    text = example.replace("/run/credentials/trackwatch.service/ups_client_secret", str(secret))
+    text = text.replace("/run/credentials/trackwatch.service/jetoy_staff_chat", str(secret))
+    settings = load_settings(write(tmp_path, text))
+    assert settings.stores["jetoy"].policy.stall_business_days == 3

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from carriers.ups import sandbox as ups_sandbox
 from trackwatch.clock import Clock
+from trackwatch.sandbox.sinks import serve_locally
 from trackwatch.sandbox.world import World
 
 SANDBOXES = {"ups": ups_sandbox.add_routes}
@@ -23,11 +24,7 @@ class SandboxServer:
         app = web.Application()
         for add_routes in SANDBOXES.values():
             add_routes(app, self.world, self.clock)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_locally(app)
         return self
 
     @property

@@ -14,6 +14,14 @@ from typing import Any
 from aiohttp import web
 
 
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Serve `app` on 127.0.0.1 at a free port; returns the runner (to clean up) and port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, int(runner.addresses[0][1])
+
+
 @dataclass(frozen=True)
 class Received:
     path: str
@@ -48,11 +56,7 @@ class HttpSink:
     async def start(self) -> HttpSink:
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_locally(app)
         return self
 
     async def stop(self) -> None:

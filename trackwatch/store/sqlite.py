@@ -219,34 +219,35 @@ class SqliteStore:
                 [(ts(next_poll_at), sid) for sid in shipment_ids],
             )
 
-    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]:
-        found: dict[int, list[TrackingEvent]] = {sid: [] for sid in shipment_ids}
-        if not shipment_ids:
-            return found
-        marks = ",".join("?" * len(shipment_ids))
-        rows = await self._all(
-            f"SELECT shipment_id, data FROM events WHERE shipment_id IN ({marks}) "
-            "ORDER BY occurred_at, id",
-            list(shipment_ids),
-        )
-        for row in rows:
-            found[int(row[0])].append(TrackingEvent.model_validate_json(row[1]))
+    async def _by_shipment(
+        self, sql: str, shipment_ids: Sequence[int]
+    ) -> dict[int, list[aiosqlite.Row]]:
+        """Rows of `sql` (which selects shipment_id and filters `IN ({ids})`) per shipment."""
+        found: dict[int, list[aiosqlite.Row]] = {sid: [] for sid in shipment_ids}
+        if shipment_ids:
+            marks = ",".join("?" * len(shipment_ids))
+            for row in await self._all(sql.format(ids=marks), list(shipment_ids)):
+                found[int(row["shipment_id"])].append(row)
         return found
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]:
+        rows = await self._by_shipment(
+            "SELECT shipment_id, data FROM events WHERE shipment_id IN ({ids}) "
+            "ORDER BY occurred_at, id",
+            shipment_ids,
+        )
+        return {
+            sid: [TrackingEvent.model_validate_json(r["data"]) for r in found]
+            for sid, found in rows.items()
+        }
 
     # --- alerts and notices ----------------------------------------------------------------
 
     async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
-        found: dict[int, list[Alert]] = {sid: [] for sid in shipment_ids}
-        if not shipment_ids:
-            return found
-        marks = ",".join("?" * len(shipment_ids))
-        rows = await self._all(
-            f"SELECT * FROM alerts WHERE state='open' AND shipment_id IN ({marks})",
-            list(shipment_ids),
+        rows = await self._by_shipment(
+            "SELECT * FROM alerts WHERE state='open' AND shipment_id IN ({ids})", shipment_ids
         )
-        for row in rows:
-            found[int(row["shipment_id"])].append(_alert(row))
-        return found
+        return {sid: [_alert(r) for r in found] for sid, found in rows.items()}
 
     async def alerts_for(self, shipment_id: int) -> list[Alert]:
         rows = await self._all(
