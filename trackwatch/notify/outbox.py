@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import apprise
 
@@ -111,7 +111,3 @@ class Outbox:
         level = logging.ERROR if dead else logging.WARNING
         state = "dead-lettered" if dead else f"will retry (attempt {notice.attempts})"
         log.log(level, "notice %d %s: %s", notice.id, state, error)
-
-
-def due_soon(when: datetime | None, now: datetime, idle: timedelta) -> datetime:
-    return min(when, now + idle) if when is not None else now + idle
