@@ -13,7 +13,7 @@ from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import RateLimited
 from trackwatch.http import HttpGateway, retry_after_seconds
-from trackwatch.sandbox.sinks import serve_locally
+from trackwatch.sandbox.local import serve_locally
 
 
 @pytest.fixture

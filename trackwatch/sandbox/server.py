@@ -7,7 +7,7 @@ from aiohttp import web
 
 from carriers.ups import sandbox as ups_sandbox
 from trackwatch.clock import Clock
-from trackwatch.sandbox.sinks import serve_locally
+from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.world import World
 
 SANDBOXES = {"ups": ups_sandbox.add_routes}

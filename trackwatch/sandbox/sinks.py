@@ -13,13 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-
-async def serve_locally(app: web.Application) -> tuple[web.AppRunner, int]:
-    """Serve `app` on 127.0.0.1 at a free port; returns the runner (to clean up) and port."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, int(runner.addresses[0][1])
+from trackwatch.sandbox.local import serve_locally
 
 
 @dataclass(frozen=True)
