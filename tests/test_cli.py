@@ -28,7 +28,7 @@ def add(config: Path, **overrides: str) -> int:
     ("override", "message"),
     [
         ({"tracking-number": "1Z5R89390357567128"}, "tracking_number: '1Z5R89390357567128' fails the UPS check digit"),
-        ({"tracking-number": "12345"}, "tracking_number: '12345' is not a UPS 1Z number"),
+        ({"tracking-number": "12345"}, "tracking_number: '12345' does not match any UPS tracking-number format"),
         ({"carrier": "pigeon"}, "carrier: 'pigeon' is not one of ups"),
         ({"store": "other"}, "store: 'other' is not configured"),
         ({"customer-email": "nobody"}, "customer_email: is not an email address"),
