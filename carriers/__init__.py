@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from carriers.base import Carrier, Credentials, Transport
+from carriers.base import Carrier, Credentials, Query, Transport
 from carriers.numbers import Detected, InvalidTrackingNumber, detect, validate
 from carriers.ups.client import UpsClient
 from carriers.ups.client import classify as ups_classify
@@ -28,6 +28,7 @@ __all__ = [
     "Credentials",
     "Detected",
     "InvalidTrackingNumber",
+    "Query",
     "detect",
     "validate",
 ]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, Protocol
 
 from trackwatch.clock import Clock
 from trackwatch.errors import MalformedResponse
-from trackwatch.model import TrackingResult
+from trackwatch.model import Place, TrackingResult
+from trackwatch.zones import zone_for
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,29 @@ class Transport(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Query:
+    """One number to track, with what the shipment knows that helps the carrier answer:
+    the ship date picks the right parcel when a number was reused, and the destination
+    gives local times without an offset a zone."""
+
+    number: str
+    shipped_on: date | None = None
+    destination: Place = field(default_factory=Place)
+
+    @property
+    def zone(self) -> tzinfo:
+        place = self.destination
+        if not (place.country or place.state or place.postal_code):
+            return UTC
+        return zone_for(place.country, place.postal_code, place.state)
+
+
 class Carrier(Protocol):
     name: ClassVar[str]
     batch_size: ClassVar[int]
 
-    async def track(self, numbers: Sequence[str]) -> dict[str, TrackingResult]:
+    async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
         """Results keyed by tracking number; raises CarrierError subclasses for whole-call
         failures. Per-number outcomes (no info yet, invalid) are results, not exceptions."""
         ...

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import yaml
 
+from carriers.base import Query
 from carriers.ups.client import UpsClient, classify
 from carriers.ups.sandbox import track_body
 from trackwatch.clock import FrozenClock
@@ -56,7 +57,7 @@ async def client(sandbox: SandboxServer, clock: FrozenClock) -> AsyncIterator[Up
 
 async def test_tracks_and_caches_the_token(client: UpsClient, parcel: Parcel, world: World) -> None:
     for _ in range(3):
-        results = await client.track([NUMBER])
+        results = await client.track([Query(NUMBER)])
     result = results[NUMBER]
     assert result.outcome is Outcome.FOUND
     assert [e.status for e in result.events] == [Status.LABEL_CREATED, Status.IN_TRANSIT]
@@ -67,18 +68,18 @@ async def test_tracks_and_caches_the_token(client: UpsClient, parcel: Parcel, wo
 async def test_token_refreshed_before_expiry(
     client: UpsClient, parcel: Parcel, world: World, clock: FrozenClock
 ) -> None:
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     clock.advance(hours=3, minutes=56)  # 4 h lifetime, refreshed 5 minutes before
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     assert world.calls["ups:token"] == 2
 
 
 async def test_rejected_token_is_refreshed_once(
     client: UpsClient, parcel: Parcel, world: World
 ) -> None:
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     world.inject("ups", "expire_token")
-    results = await client.track([NUMBER])
+    results = await client.track([Query(NUMBER)])
     assert results[NUMBER].outcome is Outcome.FOUND
     assert world.calls["ups:token"] == 2
 
@@ -86,22 +87,22 @@ async def test_rejected_token_is_refreshed_once(
 async def test_rejected_credentials_are_auth_failed(
     client: UpsClient, parcel: Parcel, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     monkeypatch.setattr(world, "token_valid", lambda *args: False)
     with pytest.raises(AuthFailed):
-        await client.track([NUMBER])
+        await client.track([Query(NUMBER)])
 
 
 async def test_unknown_number_is_no_info_yet(client: UpsClient) -> None:
-    result = (await client.track(["1Z879E930346834440"]))["1Z879E930346834440"]
+    result = (await client.track([Query("1Z879E930346834440")]))["1Z879E930346834440"]
     assert result.outcome is Outcome.NO_INFO_YET
 
 
 async def test_429_is_rate_limited(client: UpsClient, parcel: Parcel, world: World) -> None:
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     world.inject("ups", "429")
     with pytest.raises(RateLimited) as err:
-        await client.track([NUMBER])
+        await client.track([Query(NUMBER)])
     assert world.calls["ups:track"] == 2  # no inline retry without Retry-After
     assert err.value.retry_after is None  # UPS sends no Retry-After
     assert "quota" in err.value.message
@@ -112,7 +113,7 @@ async def test_5xx_is_retried_then_succeeds(
 ) -> None:
     world.inject("ups", "503")
     async for client in make_client(sandbox, clock, max_inline_wait_seconds=5, retry_attempts=3):
-        task = asyncio.ensure_future(client.track([NUMBER]))
+        task = asyncio.ensure_future(client.track([Query(NUMBER)]))
         while not task.done():  # tenacity sleeps on the FrozenClock: move it along
             await asyncio.sleep(0.01)
             clock.advance(seconds=5)
@@ -125,25 +126,25 @@ async def test_persistent_5xx_is_unavailable(
 ) -> None:
     world.inject("ups", "503", "503", "503")
     with pytest.raises(Unavailable):
-        await client.track([NUMBER])
+        await client.track([Query(NUMBER)])
 
 
 async def test_timeout_is_unavailable(
     sandbox: SandboxServer, parcel: Parcel, world: World, clock: FrozenClock
 ) -> None:
     async for client in make_client(sandbox, clock, timeout_seconds=0.2, retry_attempts=1):
-        await client.track([NUMBER])  # token first
+        await client.track([Query(NUMBER)])  # token first
         world.slow_seconds = 0.5
         world.inject("ups", "timeout")
         with pytest.raises(Unavailable, match="no answer"):
-            await client.track([NUMBER])
+            await client.track([Query(NUMBER)])
 
 
 async def test_malformed_json_is_malformed(client: UpsClient, parcel: Parcel, world: World) -> None:
-    await client.track([NUMBER])
+    await client.track([Query(NUMBER)])
     world.inject("ups", "malformed")
     with pytest.raises(MalformedResponse):
-        await client.track([NUMBER])
+        await client.track([Query(NUMBER)])
 
 
 async def test_requests_carry_the_headers_ups_requires(
@@ -161,7 +162,7 @@ async def test_requests_carry_the_headers_ups_requires(
     async with aiohttp.ClientSession(trace_configs=[trace]) as session:
         gateway = HttpGateway(session, clock)
         gateway.register("ups", CarrierSettings(base_url=sandbox.base_url), classify)
-        await UpsClient(gateway, clock, sandbox.base_url, "id", "secret").track([NUMBER])
+        await UpsClient(gateway, clock, sandbox.base_url, "id", "secret").track([Query(NUMBER)])
     token_call, track_call = seen
     assert token_call["Authorization"].startswith("Basic ")
     assert len(track_call["transId"]) == 32

@@ -13,16 +13,22 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from carriers import Carrier
+from carriers import Carrier, Query
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, RateLimited
-from trackwatch.model import Shipment, TrackingResult
+from trackwatch.model import Place, Shipment, TrackingResult
 from trackwatch.scheduler import next_poll
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import PollUpdate
 
 log = logging.getLogger("trackwatch.poller")
+
+
+def query_for(shipment: Shipment) -> Query:
+    destination = Place(country=shipment.destination_country,
+                        postal_code=shipment.destination_postal_code or None)  # fmt: skip
+    return Query(shipment.tracking_number, shipment.shipped_at.date(), destination)
 
 
 class CarrierHealth:
@@ -92,7 +98,7 @@ class Poller:
                 await self._defer(batch, failure[0])
                 continue
             try:
-                results = await carrier.track([s.tracking_number for s in batch])
+                results = await carrier.track([query_for(s) for s in batch])
             except CarrierError as exc:
                 failure.append(exc)
                 self.health.failed(carrier.name, exc)

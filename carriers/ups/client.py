@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import UTC, tzinfo
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from carriers.base import HttpResponse, TokenCache, Transport, seconds
+from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds
 from carriers.text import clean
 from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE
 from carriers.ups.parse import parse
@@ -58,14 +57,12 @@ class UpsClient:
         client_id: str,
         client_secret: str,
         transaction_src: str = "trackwatch",
-        zone_for_number: Mapping[str, tzinfo] | None = None,
     ) -> None:
         self._transport = transport
         self._base = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self._source = transaction_src
-        self._zones = zone_for_number or {}
         self.tokens = TokenCache(clock, self._fetch_token)
 
     async def _fetch_token(self) -> tuple[str, float]:
@@ -85,8 +82,8 @@ class UpsClient:
             raise MalformedResponse(CARRIER, "token response has no access_token")
         return str(body["access_token"]), seconds(body.get("expires_in", 0), CARRIER, "expires_in")
 
-    async def track(self, numbers: Sequence[str]) -> dict[str, TrackingResult]:
-        return {number: await self._track_one(number) for number in numbers}
+    async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
+        return {query.number: await self._track_one(query) for query in queries}
 
     async def _get(self, number: str, token: str) -> HttpResponse:
         return await self._transport.request(
@@ -107,7 +104,8 @@ class UpsClient:
             },
         )
 
-    async def _track_one(self, number: str) -> TrackingResult:
+    async def _track_one(self, query: Query) -> TrackingResult:
+        number = query.number
         token = await self.tokens.get()
         response = await self._get(number, token)
         if response.status == 401:
@@ -116,11 +114,12 @@ class UpsClient:
             if response.status == 401:
                 codes = ", ".join(code for code, _ in error_codes(response)) or "no error code"
                 raise AuthFailed(CARRIER, f"token rejected after refresh ({codes})")
-        return self._result(number, response)
+        return self._result(query, response)
 
-    def _result(self, number: str, response: HttpResponse) -> TrackingResult:
+    def _result(self, query: Query, response: HttpResponse) -> TrackingResult:
+        number = query.number
         if response.status == 200:
-            results = parse(response.json(CARRIER), number, self._zones.get(number, UTC))
+            results = parse(response.json(CARRIER), number, query.zone)
             chosen = next((r for r in results if r.tracking_number == number), None)
             if chosen is None and results:
                 chosen = results[0].model_copy(update={"tracking_number": number})
