@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import date
 
-from trackwatch.model import ExceptionKind, Status, TrackingEvent
+from trackwatch.model import ExceptionKind, Status, TrackingEvent, TrackingResult
 
 log = logging.getLogger("trackwatch.carriers")
 _reported: set[tuple[str, str]] = set()
@@ -52,3 +53,28 @@ def overall_status(events: Sequence[TrackingEvent]) -> Status:
     later = events[delivered[-1] + 1 :]
     overriding = [e for e in later if e.exception in _AFTER_DELIVERY]
     return overriding[-1].status if overriding else Status.DELIVERED
+
+
+def _reference_day(result: TrackingResult) -> date | None:
+    if result.ship_date is not None:
+        return result.ship_date
+    return result.events[0].occurred_at.date() if result.events else None
+
+
+def pick_by_ship_date(
+    results: Sequence[TrackingResult], shipped_on: date | None
+) -> TrackingResult | None:
+    """Our parcel among the several a reused number returns: the one whose ship date (or
+    first scan) is nearest our ship date; without a ship date, the newest."""
+    if len(results) <= 1:
+        return results[0] if results else None
+    if shipped_on is None:
+        return max(results, key=lambda r: _reference_day(r) or date.min)
+
+    def distance(result: TrackingResult) -> tuple[int, int]:
+        day = _reference_day(result)
+        if day is None:
+            return (1 << 30, 0)
+        return (abs((day - shipped_on).days), -day.toordinal())
+
+    return min(results, key=distance)

@@ -136,3 +136,18 @@ def seconds(value: object, carrier: str, field: str) -> float:
         return float(str(value))
     except ValueError:
         raise MalformedResponse(carrier, f"{field} is not a number") from None
+
+
+async def send_with_token(
+    tokens: TokenCache,
+    send: Callable[[str], Awaitable[HttpResponse]],
+    expired: Callable[[HttpResponse], bool],
+) -> HttpResponse:
+    """Send with the cached token; after a 401 that says the token expired, refresh it and
+    send once more. Any other 401 (or a second one) is returned for the caller to raise."""
+    token = await tokens.get()
+    response = await send(token)
+    if response.status == 401 and expired(response):
+        tokens.invalidate(token)
+        response = await send(await tokens.get())
+    return response

@@ -97,3 +97,22 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     offset = timedelta(0) if zone_text == "Z" else parse_offset(zone_text)
     local = datetime.combine(day, clock, tzinfo=UTC) - offset
     return Stamp(local)
+
+
+def end_of_day(day: date, zone: tzinfo) -> datetime:
+    """The instant a promised day ends where the parcel is going (the next local midnight)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def parse_offset_value(value: object) -> timedelta:
+    """An offset as carriers send it: text (`-7:00`, `-05:00`, `-04.00`, `+0530`) or a number
+    of minutes (the USPS v3r2 spec's example GMTOffset is the integer -420)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(minutes=float(value))
+    text = str(value).strip()
+    digits = text.lstrip("+-")
+    if digits.isdigit() and len(digits) == 3 and int(digits) % 30 == 0 and int(digits) >= 60:
+        # "-420": minutes written as text; hmm readings ("-4:20") are not real zones.
+        minutes = int(digits)
+        return timedelta(minutes=-minutes if text.startswith("-") else minutes)
+    return parse_offset(text)

@@ -88,7 +88,7 @@ async def test_rejected_credentials_are_auth_failed(
     client: UpsClient, parcel: Parcel, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await client.track([Query(NUMBER)])
-    monkeypatch.setattr(world, "token_valid", lambda *args: False)
+    monkeypatch.setattr(world, "token_state", lambda *args: "unknown")
     with pytest.raises(AuthFailed):
         await client.track([Query(NUMBER)])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -29,7 +30,9 @@ from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
 
-Classifier = Callable[[HttpResponse], CarrierError | None]
+# Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
+# time, such as FedEx's and DHL's at 00:00 GMT).
+Classifier = Callable[[HttpResponse, datetime], CarrierError | None]
 
 
 def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
@@ -143,7 +146,10 @@ class HttpGateway:
                 raise Unavailable(carrier, f"no answer within {timeout.total:g}s") from None
             except aiohttp.ClientError as exc:
                 raise Unavailable(carrier, f"connection failed ({type(exc).__name__})") from None
-        if lane.classify is not None and (error := lane.classify(response)) is not None:
+        if (
+            lane.classify is not None
+            and (error := lane.classify(response, self._clock.now())) is not None
+        ):
             raise error
         if response.status == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
-from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds
+from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.text import clean
-from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE
+from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE, TOKEN_CODES
 from carriers.ups.parse import parse
 from trackwatch.clock import Clock
 from trackwatch.errors import AuthFailed, CarrierError, MalformedResponse, RateLimited
@@ -36,13 +37,19 @@ def error_codes(response: HttpResponse) -> list[tuple[str, str]]:
         return []
 
 
-def classify(response: HttpResponse) -> CarrierError | None:
+def classify(response: HttpResponse, now: datetime) -> CarrierError | None:
     """UPS's 429 carries code 10429 and no headers; tell the gateway what it is."""
     if response.status == 429:
         codes = [code for code, _ in error_codes(response)]
         detail = "quota limit exceeded" if RATE_LIMIT_CODE in codes else "HTTP 429"
         return RateLimited(CARRIER, detail, retry_after=None)
     return None
+
+
+def token_expired(response: HttpResponse) -> bool:
+    """251004 is "bearer token expired"; 250002 and UJ0001 are what UPS answers for a token
+    it no longer knows, which a fresh token also cures. Anything else will not."""
+    return any(code in TOKEN_CODES for code, _ in error_codes(response))
 
 
 class UpsClient:
@@ -106,14 +113,12 @@ class UpsClient:
 
     async def _track_one(self, query: Query) -> TrackingResult:
         number = query.number
-        token = await self.tokens.get()
-        response = await self._get(number, token)
+        response = await send_with_token(
+            self.tokens, lambda token: self._get(number, token), token_expired
+        )
         if response.status == 401:
-            self.tokens.invalidate(token)
-            response = await self._get(number, await self.tokens.get())
-            if response.status == 401:
-                codes = ", ".join(code for code, _ in error_codes(response)) or "no error code"
-                raise AuthFailed(CARRIER, f"token rejected after refresh ({codes})")
+            codes = ", ".join(code for code, _ in error_codes(response)) or "no error code"
+            raise AuthFailed(CARRIER, f"token rejected ({codes})")
         return self._result(query, response)
 
     def _result(self, query: Query, response: HttpResponse) -> TrackingResult:

@@ -7,17 +7,12 @@ API pads 3-digit codes with leading zeros ("011"); the appendix prints them with
 
 from __future__ import annotations
 
+from carriers.mapping import Mapping3
+from carriers.mapping import codes as _codes
 from trackwatch.model import ExceptionKind, Status
-
-Mapping3 = tuple[Status, ExceptionKind | None, bool]  # status, exception kind, delayed
 
 _S = Status
 _E = ExceptionKind
-
-
-def _codes(codes: str, status: Status, kind: ExceptionKind | None = None, delayed: bool = False
-           ) -> dict[str, Mapping3]:  # fmt: skip
-    return {code: (status, kind, delayed) for code in codes.split()}
 
 
 STATUS_CODES: dict[str, Mapping3] = {
@@ -86,3 +81,6 @@ NOT_FOUND_WARNING = "TW0001"
 TOKEN_EXPIRED_CODES = frozenset({"250002", "251004", "UJ0001"})
 INVALID_NUMBER_CODES = frozenset({"TV1002"})
 RATE_LIMIT_CODE = "10429"
+
+# 401 codes a fresh token cures: expired (251004), unknown or absent token (250002, UJ0001).
+TOKEN_CODES = frozenset({"251004", "250002", "UJ0001"})

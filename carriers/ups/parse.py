@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from carriers import shape
 from carriers.assemble import in_order, overall_status, report_unmapped
+from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location, exception_kind
 from carriers.timeparse import Stamp, TimeFormatError, combine, parse_hms, parse_offset, parse_ymd
 from carriers.ups.codes import (
@@ -22,7 +24,6 @@ from carriers.ups.codes import (
     REFINE_BY_TEXT,
     STATUS_CODES,
     TYPE_FAMILIES,
-    Mapping3,
 )
 from trackwatch.errors import MalformedResponse
 from trackwatch.model import Outcome, Place, Status, TrackingEvent, TrackingResult
@@ -33,19 +34,11 @@ _PLACEHOLDER = "string"  # the spec's example values, which its schema example i
 
 
 def _dict(value: Any, where: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise MalformedResponse(CARRIER, f"{where} is not an object")
-    return value
+    return shape.obj(CARRIER, value, where)
 
 
 def _list(value: Any, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MalformedResponse(CARRIER, f"{where} is not a list")
-    return value
+    return shape.items(CARRIER, value, where)
 
 
 def _place(location: Mapping[str, Any]) -> Place:

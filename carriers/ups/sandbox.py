@@ -97,7 +97,7 @@ def track_body(parcel: Parcel, now: datetime) -> dict[str, Any]:
 
 
 async def _fault_response(fault: str, world: World) -> web.Response | None:
-    if fault == "429":
+    if fault in ("429", "daily_quota"):
         return web.json_response(error_body("10429", "Too Many Requests"), status=429)
     if fault == "503":
         return web.json_response(error_body("10004", "Service unavailable"), status=503)
@@ -135,7 +135,10 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         elif fault is not None and (response := await _fault_response(fault, world)) is not None:
             return response
         bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not world.token_valid(CARRIER, bearer, clock.now()):
+        state = world.token_state(CARRIER, bearer, clock.now())
+        if state == "expired":
+            return web.json_response(error_body("251004", "Bearer token expired"), status=401)
+        if state == "unknown":
             return web.json_response(error_body("250002", "Invalid Authentication Information."),
                                      status=401)  # fmt: skip
         number = request.match_info["number"]

@@ -6,11 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from carriers.ups import sandbox as ups_sandbox
+from carriers.usps import sandbox as usps_sandbox
 from trackwatch.clock import Clock
 from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.world import World
 
-SANDBOXES = {"ups": ups_sandbox.add_routes}
+SANDBOXES = {"usps": usps_sandbox.add_routes, "ups": ups_sandbox.add_routes}
 
 
 class SandboxServer:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from trackwatch.model import Place
+from trackwatch.zones import zone_for
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class Milestone:
     place: Place
     detail: str = ""
 
+    def local(self) -> datetime:
+        """The scan's wall-clock time where it happened, as carriers print it."""
+        return self.at.astimezone(
+            zone_for(self.place.country, self.place.postal_code, self.place.state)
+        )
+
 
 @dataclass
 class Parcel:
@@ -32,17 +39,25 @@ class Parcel:
     timeline: list[Milestone]
     destination: Place
     scheduled_delivery: date | None = None
+    shipped_on: date | None = None
 
     def visible(self, now: datetime) -> list[Milestone]:
         return sorted((m for m in self.timeline if m.at <= now), key=lambda m: m.at)
 
 
-FAULT_KINDS = frozenset({"429", "503", "timeout", "expire_token", "malformed"})
+# Every carrier's sandbox has a scan for each of these (tests check it).
+MILESTONE_KINDS = ("label", "picked_up", "departed", "arrived", "in_transit", "out_for_delivery",
+                   "delivered", "delayed", "attempted", "access_point", "customs_hold",
+                   "address_issue", "returned", "damaged", "lost")  # fmt: skip
+
+# "daily_quota" is the carrier's own daily-quota refusal; "timeout" holds the answer back.
+FAULT_KINDS = frozenset({"429", "daily_quota", "503", "timeout", "expire_token", "malformed"})
 
 
 @dataclass
 class World:
-    parcels: dict[tuple[str, str], Parcel] = field(default_factory=dict)
+    # A number can be reused: every parcel that had it, oldest first.
+    parcels: dict[tuple[str, str], list[Parcel]] = field(default_factory=lambda: defaultdict(list))
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
@@ -50,11 +65,15 @@ class World:
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, parcel: Parcel) -> Parcel:
-        self.parcels[(parcel.carrier, parcel.number)] = parcel
+        self.parcels[(parcel.carrier, parcel.number)].append(parcel)
         return parcel
 
     def parcel(self, carrier: str, number: str) -> Parcel | None:
-        return self.parcels.get((carrier, number))
+        found = self.parcels.get((carrier, number))
+        return found[-1] if found else None
+
+    def all_parcels(self, carrier: str, number: str) -> list[Parcel]:
+        return list(self.parcels.get((carrier, number), []))
 
     def inject(self, carrier: str, *faults: str) -> None:
         """Queue faults that the carrier's next calls answer with, one call each."""
@@ -73,8 +92,15 @@ class World:
         return token
 
     def token_valid(self, carrier: str, token: str, now: datetime) -> bool:
+        return self.token_state(carrier, token, now) == "valid"
+
+    def token_state(self, carrier: str, token: str, now: datetime) -> str:
+        """ "valid", "expired" (known but past its time) or "unknown"."""
         expires = self.tokens[carrier].get(token)
-        return expires is not None and now < expires
+        if expires is None:
+            return "unknown"
+        return "valid" if now < expires else "expired"
 
     def expire_tokens(self, carrier: str) -> None:
-        self.tokens[carrier].clear()
+        for token in self.tokens[carrier]:
+            self.tokens[carrier][token] = datetime.min.replace(tzinfo=UTC)
