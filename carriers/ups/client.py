@@ -19,7 +19,7 @@ from carriers.text import clean
 from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE, TOKEN_CODES
 from carriers.ups.parse import parse
 from trackwatch.clock import Clock
-from trackwatch.errors import AuthFailed, CarrierError, MalformedResponse, RateLimited
+from trackwatch.errors import AuthFailed, CarrierError, MalformedResponse, RateLimited, Unavailable
 from trackwatch.model import Outcome, TrackingResult
 
 CARRIER = "ups"
@@ -116,28 +116,34 @@ class UpsClient:
         response = await send_with_token(
             self.tokens, lambda token: self._get(number, token), token_expired
         )
-        if response.status == 401:
-            codes = ", ".join(code for code, _ in error_codes(response)) or "no error code"
-            raise AuthFailed(CARRIER, f"token rejected ({codes})")
-        return self._result(query, response)
+        return read_track(response, query)
 
-    def _result(self, query: Query, response: HttpResponse) -> TrackingResult:
-        number = query.number
-        if response.status == 200:
-            results = parse(response.json(CARRIER), number, query.zone)
-            chosen = next((r for r in results if r.tracking_number == number), None)
-            if chosen is None and results:
-                chosen = results[0].model_copy(update={"tracking_number": number})
-            if chosen is None:
-                raise MalformedResponse(CARRIER, "trackResponse has no shipment")
-            return chosen
-        codes = error_codes(response)
-        if response.status == 400 and any(code in INVALID_NUMBER_CODES for code, _ in codes):
-            message = "; ".join(msg for _, msg in codes)
-            return TrackingResult(tracking_number=number, outcome=Outcome.INVALID, message=message)
-        if response.status == 404:
-            return TrackingResult(tracking_number=number, outcome=Outcome.NO_INFO_YET)
-        if response.status == 403:
-            raise AuthFailed(CARRIER, "HTTP 403 blocked merchant")
-        summary = ", ".join(code for code, _ in codes) or "no error code"
-        raise MalformedResponse(CARRIER, f"unexpected HTTP {response.status} ({summary})")
+
+def read_track(response: HttpResponse, query: Query) -> TrackingResult:
+    """The result for one number from a Track answer, or the typed error for the call."""
+    if response.status == 401:
+        listed = ", ".join(code for code, _ in error_codes(response)) or "no error code"
+        raise AuthFailed(CARRIER, f"token rejected ({listed})")
+    if response.status == 429:
+        raise RateLimited(CARRIER, "quota limit exceeded (UPS sends no Retry-After)")
+    if response.status >= 500:
+        raise Unavailable(CARRIER, f"HTTP {response.status}")
+    number = query.number
+    if response.status == 200:
+        results = parse(response.json(CARRIER), number, query.zone)
+        chosen = next((r for r in results if r.tracking_number == number), None)
+        if chosen is None and results:
+            chosen = results[0].model_copy(update={"tracking_number": number})
+        if chosen is None:
+            raise MalformedResponse(CARRIER, "trackResponse has no shipment")
+        return chosen
+    codes = error_codes(response)
+    if response.status == 400 and any(code in INVALID_NUMBER_CODES for code, _ in codes):
+        message = "; ".join(msg for _, msg in codes)
+        return TrackingResult(tracking_number=number, outcome=Outcome.INVALID, message=message)
+    if response.status == 404:
+        return TrackingResult(tracking_number=number, outcome=Outcome.NO_INFO_YET)
+    if response.status == 403:
+        raise AuthFailed(CARRIER, "HTTP 403 blocked merchant")
+    summary = ", ".join(code for code, _ in codes) or "no error code"
+    raise MalformedResponse(CARRIER, f"unexpected HTTP {response.status} ({summary})")

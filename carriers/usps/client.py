@@ -21,7 +21,7 @@ from carriers.text import clean
 from carriers.usps.codes import SCOPE_MESSAGE
 from carriers.usps.parse import parse
 from trackwatch.clock import Clock
-from trackwatch.errors import AuthFailed, MalformedResponse
+from trackwatch.errors import AuthFailed, MalformedResponse, RateLimited, Unavailable
 from trackwatch.model import Outcome, TrackingResult
 
 CARRIER = "usps"
@@ -61,6 +61,47 @@ def request_item(query: Query) -> dict[str, str]:
     return item
 
 
+def read_token(response: HttpResponse) -> tuple[str, float]:
+    """(token, lifetime in seconds) from a token answer, or why there is none."""
+    if response.status != 200:
+        raise AuthFailed(CARRIER, f"token request refused: {error_message(response)}")
+    token = shape.obj(CARRIER, response.json(CARRIER), "token response")
+    if not token.get("access_token"):
+        raise MalformedResponse(CARRIER, "token response has no access_token")
+    scope = clean(token.get("scope"))
+    if scope and "tracking" not in scope.split():
+        raise AuthFailed(CARRIER, "token lacks the tracking scope; add Tracking to the USPS app")
+    return str(token["access_token"]), seconds(token.get("expires_in", 0), CARRIER, "expires_in")
+
+
+def read_track(response: HttpResponse, queries: Sequence[Query]) -> dict[str, TrackingResult]:
+    """Per-number results from a track answer, or the typed error for the whole call."""
+    if response.status == 401:
+        raise AuthFailed(CARRIER, f"token rejected: {error_message(response)}")
+    if response.status == 403:
+        raise AuthFailed(CARRIER, f"forbidden: {error_message(response)}")
+    if response.status == 429:
+        raise RateLimited(CARRIER, error_message(response))
+    if response.status >= 500:
+        raise Unavailable(CARRIER, f"HTTP {response.status}: {error_message(response)}")
+    if response.status == 404 and len(queries) == 1:
+        number = queries[0].number
+        return {number: TrackingResult(tracking_number=number, outcome=Outcome.NO_INFO_YET,
+                                       message=error_message(response))}  # fmt: skip
+    if response.status not in (200, 207):
+        raise MalformedResponse(CARRIER, f"HTTP {response.status}: {error_message(response)}")
+    zones = {q.number: q.zone for q in queries}
+    by_number: dict[str, list[TrackingResult]] = defaultdict(list)
+    for result in parse(response.json(CARRIER), zones):
+        by_number[result.tracking_number].append(result)
+    answers: dict[str, TrackingResult] = {}
+    for query in queries:
+        chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
+        if chosen is not None:
+            answers[query.number] = chosen
+    return answers
+
+
 class UspsClient:
     name: ClassVar[str] = CARRIER
     batch_size: ClassVar[int] = BATCH
@@ -81,18 +122,7 @@ class UspsClient:
             CARRIER, "POST", self._base + TOKEN_PATH, json_body=body,
             headers={"Accept": "application/json"},
         )  # fmt: skip
-        if response.status != 200:
-            raise AuthFailed(CARRIER, f"token request refused: {error_message(response)}")
-        token = shape.obj(CARRIER, response.json(CARRIER), "token response")
-        if not token.get("access_token"):
-            raise MalformedResponse(CARRIER, "token response has no access_token")
-        scope = clean(token.get("scope"))
-        if scope and "tracking" not in scope.split():
-            raise AuthFailed(
-                CARRIER, "token lacks the tracking scope; add Tracking to the USPS app"
-            )
-        lifetime = seconds(token.get("expires_in", 0), CARRIER, "expires_in")
-        return str(token["access_token"]), lifetime
+        return read_token(response)
 
     async def _post(self, items: list[dict[str, str]], token: str) -> HttpResponse:
         return await self._transport.request(
@@ -105,27 +135,4 @@ class UspsClient:
             raise ValueError(f"USPS takes at most {BATCH} numbers per call")
         items = [request_item(q) for q in queries]
         response = await send_with_token(self.tokens, lambda t: self._post(items, t), token_expired)
-        if response.status == 401:
-            raise AuthFailed(CARRIER, f"token rejected: {error_message(response)}")
-        if response.status == 403:
-            raise AuthFailed(CARRIER, f"forbidden: {error_message(response)}")
-        if response.status == 404 and len(queries) == 1:
-            message = error_message(response)
-            return {queries[0].number: TrackingResult(
-                tracking_number=queries[0].number, outcome=Outcome.NO_INFO_YET, message=message)}  # fmt: skip
-        if response.status not in (200, 207):
-            raise MalformedResponse(CARRIER, f"HTTP {response.status}: {error_message(response)}")
-        return self._rekeyed(queries, response)
-
-    @staticmethod
-    def _rekeyed(queries: Sequence[Query], response: HttpResponse) -> dict[str, TrackingResult]:
-        zones = {q.number: q.zone for q in queries}
-        by_number: dict[str, list[TrackingResult]] = defaultdict(list)
-        for result in parse(response.json(CARRIER), zones):
-            by_number[result.tracking_number].append(result)
-        answers: dict[str, TrackingResult] = {}
-        for query in queries:
-            chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
-            if chosen is not None:
-                answers[query.number] = chosen
-        return answers
+        return read_track(response, queries)
