@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from carriers.base import Carrier, Credentials, Query, Transport
+from carriers.dhl.client import DhlClient
+from carriers.fedex.client import FedexClient
+from carriers.fedex.client import classify as fedex_classify
 from carriers.numbers import Detected, InvalidTrackingNumber, detect, validate
 from carriers.ups.client import UpsClient
 from carriers.ups.client import classify as ups_classify
@@ -22,8 +25,16 @@ def _usps(transport: Transport, clock: Clock, creds: Credentials) -> Carrier:
     return UspsClient(transport, clock, creds.base_url, creds.client_id, creds.client_secret)
 
 
-CARRIERS: dict[str, CarrierFactory] = {"usps": _usps, "ups": _ups}
-CLASSIFIERS = {"ups": ups_classify}
+def _fedex(transport: Transport, clock: Clock, creds: Credentials) -> Carrier:
+    return FedexClient(transport, clock, creds.base_url, creds.client_id, creds.client_secret)
+
+
+def _dhl(transport: Transport, clock: Clock, creds: Credentials) -> Carrier:
+    return DhlClient(transport, clock, creds.base_url, creds.api_key)
+
+
+CARRIERS: dict[str, CarrierFactory] = {"usps": _usps, "ups": _ups, "fedex": _fedex, "dhl": _dhl}
+CLASSIFIERS = {"ups": ups_classify, "fedex": fedex_classify}
 
 __all__ = [
     "CARRIERS",

@@ -242,3 +242,16 @@ def detect(number: str) -> Detected | None:
         # the whole 34 digits also satisfy FedEx's 34-digit Express format.
         found = [d for d in found if d.carrier == "usps" and d.number != normalize(number)] or found
     return found[0] if len(found) == 1 else None
+
+
+def format_name(carrier: str, number: str) -> str | None:
+    """The name of the jkeen format a valid number of `carrier` has ("DHL Express", ...)."""
+    cleaned = normalize(number)
+    for fmt in formats():
+        if (
+            fmt.carrier == carrier
+            and (match := fmt.match(cleaned))
+            and fmt.check_failure(match) is None
+        ):
+            return fmt.name
+    return None

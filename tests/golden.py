@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from carriers.base import HttpResponse, Query
+from carriers.dhl import client as dhl
+from carriers.fedex import client as fedex
+from carriers.ups import client as ups
+from carriers.usps import client as usps
 from trackwatch.errors import CarrierError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,8 +28,6 @@ Reader = Callable[[HttpResponse, Sequence[Query]], Any]
 
 
 def _readers() -> dict[str, dict[str, Reader]]:
-    from carriers.ups import client as ups
-    from carriers.usps import client as usps
 
     def results(found: dict[str, Any]) -> dict[str, Any]:
         return {number: json.loads(r.model_dump_json()) for number, r in found.items()}
@@ -36,11 +38,15 @@ def _readers() -> dict[str, dict[str, Reader]]:
             "track": lambda r, q: results(usps.read_track(r, q)),
             "token": lambda r, q: {"expires_in": usps.read_token(r)[1]},
         },
+        "fedex": {"track": lambda r, q: results(fedex.read_track(r, q))},
+        "dhl": {"track": lambda r, q: results({q[0].number: dhl.read_track(r, q[0])})},
     }
 
 
 def manifest(carrier: str) -> dict[str, dict[str, Any]]:
-    loaded: dict[str, dict[str, Any]] = json.loads((FIXTURES / carrier / "manifest.json").read_text())
+    loaded: dict[str, dict[str, Any]] = json.loads(
+        (FIXTURES / carrier / "manifest.json").read_text()
+    )
     return loaded
 
 

@@ -29,7 +29,7 @@ def add(config: Path, **overrides: str) -> int:
     [
         ({"tracking-number": "1Z5R89390357567128"}, "tracking_number: '1Z5R89390357567128' fails the UPS check digit"),
         ({"tracking-number": "12345"}, "tracking_number: '12345' does not match any UPS tracking-number format"),
-        ({"carrier": "pigeon"}, "carrier: 'pigeon' is not one of ups"),
+        ({"carrier": "pigeon"}, "carrier: 'pigeon' is not one of dhl, fedex, ups, usps"),
         ({"store": "other"}, "store: 'other' is not configured"),
         ({"customer-email": "nobody"}, "customer_email: is not an email address"),
         ({"shipped-at": "2026-11-23T09:00"}, "shipped_at: give a UTC offset"),

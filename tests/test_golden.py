@@ -11,14 +11,18 @@ from tests.golden import FIXTURES, actual, expected_path, manifest
 
 CARRIERS = ("usps", "ups", "fedex", "dhl")
 SHARED = Path(__file__).parent.parent.parent / "shared" / "carriers"
-CASES = [(c, name) for c in CARRIERS if (FIXTURES / c / "manifest.json").exists() for name in manifest(c)]
+CASES = [
+    (c, name) for c in CARRIERS if (FIXTURES / c / "manifest.json").exists() for name in manifest(c)
+]
 
 
 @pytest.mark.parametrize("carrier", CARRIERS)
 def test_every_shared_payload_is_a_fixture_with_a_manifest_entry(carrier: str) -> None:
     """Each payload the shared set publishes is copied byte for byte and read by a golden."""
     local = FIXTURES / carrier
-    payloads = {p.name for p in local.iterdir() if p.suffix in (".json", ".xml")} - {"manifest.json"}
+    payloads = {p.name for p in local.iterdir() if p.suffix in (".json", ".xml")} - {
+        "manifest.json"
+    }
     assert set(manifest(carrier)) == payloads
     if SHARED.exists():
         shared = {p.name for p in (SHARED / carrier).iterdir() if p.suffix in (".json", ".xml")}

@@ -32,3 +32,9 @@ class Unavailable(CarrierError):
 
 class MalformedResponse(CarrierError):
     """The carrier answered, but not in a shape its spec allows."""
+
+
+class RequestRejected(CarrierError):
+    """The carrier refused the request itself (HTTP 400/404 on the call, not per number):
+    a fault in how we asked, or a change in the API. Retrying the same request will not help,
+    so it is logged loudly; the shipments keep their state."""

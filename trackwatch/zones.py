@@ -61,6 +61,16 @@ def us_state_for_zip(postal_code: str) -> str | None:
     return None
 
 
+# Codes carriers send that are not ISO 3166 (DHL's own example says "UK" for Heathrow).
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def iso_country(code: str) -> str:
+    """A carrier's country code as ISO 3166 alpha-2."""
+    upper = code.strip().upper()
+    return _COUNTRY_ALIASES.get(upper, upper)
+
+
 @lru_cache(maxsize=1)
 def _country_zones() -> dict[str, str]:
     text = (
@@ -83,6 +93,7 @@ def zone_name_for(
 ) -> str:
     """The IANA zone of a place; UTC when the country is unknown."""
     code = (country or "").strip().upper()
+    code = _COUNTRY_ALIASES.get(code, code)
     if code in ("", "US"):
         if state and state.strip().upper() in STATE_ZONES:
             return STATE_ZONES[state.strip().upper()]

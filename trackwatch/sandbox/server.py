@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from carriers.dhl import sandbox as dhl_sandbox
+from carriers.fedex import sandbox as fedex_sandbox
 from carriers.ups import sandbox as ups_sandbox
 from carriers.usps import sandbox as usps_sandbox
 from trackwatch.clock import Clock
 from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.world import World
 
-SANDBOXES = {"usps": usps_sandbox.add_routes, "ups": ups_sandbox.add_routes}
+SANDBOXES = {
+    "usps": usps_sandbox.add_routes,
+    "ups": ups_sandbox.add_routes,
+    "fedex": fedex_sandbox.add_routes,
+    "dhl": dhl_sandbox.add_routes,
+}
 
 
 class SandboxServer:

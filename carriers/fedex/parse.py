@@ -1,0 +1,217 @@
+"""FedEx Track v1 answers → TrackingResult. Pure: no I/O, no clock.
+
+Scans carry ISO times, usually with an offset; one without (FedEx puts a midnight
+placeholder on pickup scans) is local to the scan's place and counts as a date only. A
+number FedEx reused comes back as several trackResults, each with its own uniqueId and ship
+date; all are returned and the client picks ours. A per-number `error` inside the 200 is a
+result (no information yet, or invalid), not a failure of the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, tzinfo
+from typing import Any
+
+from carriers import shape
+from carriers.assemble import in_order, overall_status, report_unmapped
+from carriers.fedex.codes import (
+    ATTEMPT_EXCEPTIONS,
+    EVENT_TYPES,
+    LOCATION_TYPES,
+    NOT_FOUND,
+    REDIRECT_EXCEPTIONS,
+)
+from carriers.mapping import Mapping3
+from carriers.text import clean, delivery_location, exception_kind
+from carriers.timeparse import Stamp, TimeFormatError, parse_iso, parse_ymd
+from trackwatch.errors import MalformedResponse
+from trackwatch.model import (
+    DeliveryLocation,
+    Outcome,
+    Place,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+)
+from trackwatch.zones import zone_for
+
+CARRIER = "fedex"
+_S = Status
+
+
+def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
+    mapped = EVENT_TYPES.get(event_type)
+    if mapped is None:
+        report_unmapped(CARRIER, event_type or "-")
+        return (_S.UNKNOWN, None, False)
+    if event_type == "DE" and exception_code in ATTEMPT_EXCEPTIONS:
+        return (_S.DELIVERY_ATTEMPTED, None, False)
+    if event_type == "DE" and exception_code in REDIRECT_EXCEPTIONS:
+        return (_S.AVAILABLE_FOR_PICKUP, None, False)
+    if mapped[0] is _S.EXCEPTION and event_type in ("DE", "SE"):
+        return (_S.EXCEPTION, exception_kind(text), mapped[2])
+    return mapped
+
+
+def _place(location: Mapping[str, Any]) -> Place:
+    def field(key: str) -> str | None:
+        return clean(location.get(key)) or None
+
+    return Place(city=field("city"), state=field("stateOrProvinceCode"),
+                 postal_code=field("postalCode"), country=field("countryCode"))  # fmt: skip
+
+
+def _zone(place: Place, fallback: tzinfo) -> tzinfo:
+    if not (place.country or place.state or place.postal_code):
+        return fallback
+    return zone_for(place.country, place.postal_code, place.state)
+
+
+def _stamp(text: str, place: Place, fallback: tzinfo) -> Stamp:
+    stamp = parse_iso(text, _zone(place, fallback))
+    if stamp.zone_inferred and stamp.at.astimezone(_zone(place, fallback)).time() == time(0):
+        # FedEx's offset-less midnight is a placeholder for "some time that day".
+        return Stamp(stamp.at, zone_inferred=True, date_only=True)
+    return stamp
+
+
+def _event(scan: Mapping[str, Any], fallback: tzinfo) -> TrackingEvent:
+    place = _place(shape.obj(CARRIER, scan.get("scanLocation"), "scanEvents.scanLocation"))
+    try:
+        stamp = _stamp(clean(scan.get("date")), place, fallback)
+    except TimeFormatError as exc:
+        raise MalformedResponse(CARRIER, f"scanEvents.date: {exc}") from None
+    event_type = clean(scan.get("eventType")).upper()
+    exception_code = clean(scan.get("exceptionCode"))
+    description = clean(scan.get("eventDescription"))
+    detail = clean(scan.get("exceptionDescription"))
+    status, kind, delayed = classify(event_type, exception_code, f"{description} {detail}")
+    code = f"{event_type}/{exception_code}" if exception_code else event_type or "-"
+    return TrackingEvent(
+        occurred_at=stamp.at, status=status, code=code,
+        description=f"{description}: {detail}" if detail else description, place=place,
+        exception=kind, delayed=delayed, zone_inferred=stamp.zone_inferred,
+        date_only=stamp.date_only,
+    )  # fmt: skip
+
+
+def _dates(result: Mapping[str, Any]) -> dict[str, str]:
+    entries = shape.objects(CARRIER, result.get("dateAndTimes"), "dateAndTimes")
+    return {clean(d.get("type")).upper(): clean(d.get("dateTime")) for d in entries}
+
+
+def _window_end(result: Mapping[str, Any], key: str) -> str:
+    window = shape.obj(CARRIER, shape.obj(CARRIER, result.get(key), key).get("window"), key)
+    return clean(window.get("ends"))
+
+
+def _eta(result: Mapping[str, Any], zone: tzinfo) -> datetime | None:
+    """The estimated window's end, else the estimated delivery, else the standard window."""
+    dates = _dates(result)
+    for text in (_window_end(result, "estimatedDeliveryTimeWindow"), dates.get("ESTIMATED_DELIVERY", ""),
+                 _window_end(result, "standardTransitTimeWindow")):  # fmt: skip
+        if text:
+            try:
+                return parse_iso(text, zone).at
+            except TimeFormatError:
+                continue
+    return None
+
+
+def _delivery(result: Mapping[str, Any]) -> dict[str, Any]:
+    details = shape.obj(CARRIER, result.get("deliveryDetails"), "deliveryDetails")
+    kind = clean(details.get("locationType")).upper()
+    where: DeliveryLocation | None = LOCATION_TYPES.get(kind)
+    if where is None:
+        where = delivery_location(
+            clean(details.get("locationDescription")) or kind.replace("_", " ")
+        )
+    signer = clean(details.get("receivedByName")) or clean(details.get("signedByName"))
+    return {"delivery_location": where, "signed_by": signer or None}
+
+
+def _with_delivery(events: list[TrackingEvent], result: Mapping[str, Any]) -> list[TrackingEvent]:
+    delivered = [i for i, e in enumerate(events) if e.status is _S.DELIVERED]
+    if not delivered:
+        return events
+    index = delivered[-1]
+    return [
+        *events[:index],
+        events[index].model_copy(update=_delivery(result)),
+        *events[index + 1 :],
+    ]
+
+
+def _running_late(events: list[TrackingEvent], result: Mapping[str, Any]) -> list[TrackingEvent]:
+    """FedEx says "running late" on the shipment (derived RL, a DELAYED delay detail)."""
+    latest = shape.obj(CARRIER, result.get("latestStatusDetail"), "latestStatusDetail")
+    delay = shape.obj(CARRIER, latest.get("delayDetail"), "delayDetail")
+    late = (
+        clean(latest.get("derivedCode")).upper() == "RL"
+        or clean(delay.get("status")).upper() == "DELAYED"
+    )
+    if not late or not events or events[-1].status is _S.DELIVERED:
+        return events
+    return [*events[:-1], events[-1].model_copy(update={"delayed": True})]
+
+
+def _photo(result: Mapping[str, Any]) -> bool:
+    images = shape.objects(CARRIER, result.get("availableImages"), "availableImages")
+    return any(
+        "PICTURE" in clean(i.get("type")).upper() or "PHOTO" in clean(i.get("type")).upper()
+        for i in images
+    )
+
+
+def _error_result(number: str, error: Mapping[str, Any]) -> TrackingResult:
+    code = clean(error.get("code")).upper()
+    outcome = Outcome.NO_INFO_YET if NOT_FOUND in code or "INVALID" not in code else Outcome.INVALID
+    message = clean(error.get("message")) or code
+    return TrackingResult(tracking_number=number, outcome=outcome, message=message)
+
+
+def parse_result(result: Mapping[str, Any], number: str, zone: tzinfo = UTC) -> TrackingResult:
+    if result.get("error"):
+        return _error_result(number, shape.obj(CARRIER, result["error"], "trackResults.error"))
+    info = shape.obj(CARRIER, result.get("trackingNumberInfo"), "trackingNumberInfo")
+    scans = shape.objects(CARRIER, result.get("scanEvents"), "scanEvents")
+    events = _running_late(
+        _with_delivery(in_order([_event(s, zone) for s in scans]), result), result
+    )
+    status = overall_status(events)
+    if not events:
+        latest = shape.obj(CARRIER, result.get("latestStatusDetail"), "latestStatusDetail")
+        status = classify(clean(latest.get("code")).upper(), "", clean(latest.get("description")))[
+            0
+        ]
+    ship = _dates(result).get("SHIP", "")
+    try:
+        ship_date = parse_ymd(ship[:10]) if ship else None
+    except TimeFormatError:
+        ship_date = None
+    delivered = [e.occurred_at for e in events if e.status is _S.DELIVERED]
+    return TrackingResult(
+        tracking_number=clean(info.get("trackingNumber")) or number, outcome=Outcome.FOUND,
+        events=events, status=status, eta=_eta(result, zone),
+        delivered_at=delivered[-1] if delivered else None, photo_available=_photo(result),
+        unique_id=clean(info.get("trackingNumberUniqueId")) or None, ship_date=ship_date,
+    )  # fmt: skip
+
+
+def parse(payload: Any, zones: Mapping[str, tzinfo] | None = None) -> list[TrackingResult]:
+    """Every trackResult of every completeTrackResult, named by the number asked for."""
+    zones = zones or {}
+    body = shape.obj(CARRIER, payload, "body")
+    output = shape.obj(CARRIER, body.get("output"), "output")
+    if "completeTrackResults" not in output:
+        raise MalformedResponse(CARRIER, "output.completeTrackResults is missing")
+    results: list[TrackingResult] = []
+    for complete in shape.objects(CARRIER, output["completeTrackResults"], "completeTrackResults"):
+        number = clean(complete.get("trackingNumber"))
+        if not number:
+            raise MalformedResponse(CARRIER, "a completeTrackResult has no trackingNumber")
+        for result in shape.objects(CARRIER, complete.get("trackResults"), "trackResults"):
+            parsed = parse_result(result, number, zones.get(number, UTC))
+            results.append(parsed.model_copy(update={"tracking_number": number}))
+    return results
