@@ -25,9 +25,7 @@ def is_payload(path: Path) -> bool:
 def test_every_shared_payload_is_a_fixture_with_a_manifest_entry(carrier: str) -> None:
     """Each payload the shared set publishes is copied byte for byte and read by a golden."""
     local = FIXTURES / carrier
-    payloads = {p.name for p in local.iterdir() if p.suffix in (".json", ".xml")} - {
-        "manifest.json"
-    }
+    payloads = {p.name for p in local.iterdir() if is_payload(p)} - {"manifest.json"}
     assert set(manifest(carrier)) == payloads
     if SHARED.exists():
         shared = {p.name for p in (SHARED / carrier).iterdir() if is_payload(p)}
