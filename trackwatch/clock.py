@@ -41,6 +41,7 @@ class FrozenClock:
         self._now = start.astimezone(UTC)
         self._sleepers: list[tuple[datetime, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        self._asleep = asyncio.Event()
 
     def now(self) -> datetime:
         return self._now
@@ -52,7 +53,14 @@ class FrozenClock:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         wake = self._now + timedelta(seconds=seconds)
         heapq.heappush(self._sleepers, (wake, next(self._seq), fut))
+        self._asleep.set()
         await fut
+
+    async def someone_sleeping(self) -> None:
+        """Return once a task sleeps on this clock (so that a test can then advance it)."""
+        while not self._sleepers:
+            self._asleep.clear()
+            await self._asleep.wait()
 
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         """Move time forward and wake every sleeper whose time has come."""
