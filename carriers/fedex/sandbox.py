@@ -94,7 +94,7 @@ def track_result(parcel: Parcel, visible: list[Milestone]) -> dict[str, Any]:
 
 def not_found_result(number: str) -> dict[str, Any]:
     message = "Tracking number cannot be found. Please correct the tracking number and try again."
-    return {"trackingNumberInfo": {"trackingNumber": number, "carrierCode": "", "trackingNumberUniqueId": ""},
+    return {"trackingNumberInfo": {"trackingNumber": number, "trackingNumberUniqueId": ""},
             "error": {"code": "TRACKING.TRACKINGNUMBER.NOTFOUND", "message": message}}  # fmt: skip
 
 

@@ -71,11 +71,13 @@ def _event(milestone: Milestone) -> dict[str, Any]:
         "GMTOffset": _offset_text(local),
         "eventCity": (place.city or "").upper(),
         "eventState": place.state or "",
-        "eventZIPCode": (place.postal_code or "")[:5],
         "eventCountry": place.country or "",
     }
     if code:
         event["eventCode"] = code
+    zip5 = (place.postal_code or "")[:5]
+    if zip5.isdigit() and len(zip5) == 5:  # the spec allows only a 5-digit ZIP here
+        event["eventZIPCode"] = zip5
     if milestone.kind == "delivered":
         event["recipientName"] = ""
     return event
