@@ -1,9 +1,11 @@
 """`trackwatch demo`: the real daemon against the sandbox, Thanksgiving week 2026, fast.
 
-Three UPS parcels to New York: one delivered on time; one that goes quiet on the Wednesday
-before Thanksgiving (the holiday and the weekend don't count, so its stall alert comes the
-next Wednesday); one quiet since the Friday before, whose alert opens on Thanksgiving and
-resolves when it moves again on Friday.
+Six parcels to New York, across all four carriers. Three UPS parcels: one delivered on time;
+one that goes quiet on the Wednesday before Thanksgiving (the holiday and the weekend don't
+count, so its stall alert comes the next Wednesday); one quiet since the Friday before,
+whose alert opens on Thanksgiving and resolves when it moves again on Friday. A USPS, a
+FedEx and a DHL parcel are delivered on time through their own APIs' shapes (batch POSTs
+for USPS and FedEx, an API-key GET for DHL) and raise nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class DemoParcel:
     timeline: list[Milestone]
     expect_opened: int
     expect_resolved: int
+    carrier: str = "ups"
 
 
 PARCELS = (
@@ -76,13 +79,28 @@ PARCELS = (
         (_at(28, 6), "arrived", "secaucus"), (_at(30, 8), "out_for_delivery", "new york"),
         (_at(30, 13), "delivered", "new york"),
     ), expect_opened=1, expect_resolved=1),
+    DemoParcel("1004", "9400111206206406260787", _at(23, 8), _timeline(
+        (_at(23, 8), "label", "philadelphia"), (_at(23, 17), "picked_up", "philadelphia"),
+        (_at(24, 1), "departed", "philadelphia"), (_at(24, 22), "arrived", "secaucus"),
+        (_at(25, 7), "out_for_delivery", "new york"), (_at(25, 12), "delivered", "new york"),
+    ), expect_opened=0, expect_resolved=0, carrier="usps"),
+    DemoParcel("1005", "738488882438", _at(23, 11), _timeline(
+        (_at(23, 11), "label", "memphis"), (_at(23, 20), "picked_up", "memphis"),
+        (_at(24, 4), "departed", "memphis"), (_at(25, 9), "arrived", "secaucus"),
+        (_at(27, 8), "out_for_delivery", "new york"), (_at(27, 15), "delivered", "new york"),
+    ), expect_opened=0, expect_resolved=0, carrier="fedex"),
+    DemoParcel("1006", "3318810025", _at(23, 9), _timeline(
+        (_at(23, 9), "label", "chicago"), (_at(23, 21), "picked_up", "chicago"),
+        (_at(24, 6), "arrived", "secaucus"), (_at(24, 20), "out_for_delivery", "new york"),
+        (_at(25, 11), "delivered", "new york"),
+    ), expect_opened=0, expect_resolved=0, carrier="dhl"),
 )  # fmt: skip
 
 
 def demo_world() -> World:
     world = World()
     for parcel in PARCELS:
-        world.add(Parcel("ups", parcel.number, parcel.timeline, DEST))
+        world.add(Parcel(parcel.carrier, parcel.number, parcel.timeline, DEST))
     return world
 
 
@@ -90,8 +108,8 @@ def demo_settings(database: Path, carrier_url: str, chat_url: str) -> Settings:
     data: dict[str, Any] = {
         "daemon": {"database": str(database)},
         "carriers": {
-            name: {"enabled": name == "ups", "base_url": carrier_url, "client_id": "demo",
-                   "client_secret": "demo-secret", "rate_limit": 100}
+            name: {"base_url": carrier_url, "client_id": "demo", "client_secret": "demo-secret",
+                   "api_key": "demo-key", "rate_limit": 100}
             for name in ("usps", "ups", "fedex", "dhl")
         },
         "stores": {"demo": {"name": "Demo Prints", "contact_email": "help@demo-prints.example",
@@ -119,7 +137,10 @@ async def run_demo(out: Callable[[str], None] = print, seconds: float = 20.0) ->
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = demo_settings(Path(tmp) / "demo.db", sandbox.base_url, sink.url("staff"))
-            return await _play(settings, clock, sink, out)
+            status = await _play(settings, clock, sink, out)
+            calls = sandbox.world.calls
+            out("carrier calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))
+            return status
     finally:
         await sink.stop()
         await sandbox.stop()
@@ -132,7 +153,7 @@ async def _play(settings: Settings, clock: ScaledClock, sink: HttpSink,
     async with open_daemon(settings, clock, idle=timedelta(minutes=30)) as daemon:
         ids = {}
         for parcel in PARCELS:
-            shipment = Shipment(store="demo", carrier="ups", tracking_number=parcel.number,
+            shipment = Shipment(store="demo", carrier=parcel.carrier, tracking_number=parcel.number,
                                 order_id=parcel.order_id, customer_email="customer@example.com",
                                 destination_country="US", destination_postal_code="10001",
                                 shipped_at=parcel.shipped_at)  # fmt: skip
