@@ -256,3 +256,46 @@ async def test_batches_larger_than_the_carrier_takes_are_refused(rig: Callable[.
     for name, limit in (("usps", 35), ("fedex", 30)):
         with pytest.raises(ValueError, match=str(limit)):
             await rig(name).client.track([Query(str(i)) for i in range(limit + 1)])
+
+
+async def test_dhl_daily_quota_is_never_overspent(rig: Callable[..., Rig]) -> None:
+    r = rig("dhl", quota_calls=2, quota_window="day")
+    number = NUMBERS["dhl"][0]
+    r.add(number, "label", "picked_up")
+    await r.track(number)
+    await r.track(number)
+    with pytest.raises(RateLimited) as caught:
+        await r.track(number)
+    assert caught.value.daily and r.world.calls["dhl:track"] == 2
+    reset = r.clock.now() + timedelta(seconds=caught.value.retry_after or 0)
+    assert reset == datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    r.clock.set(reset)
+    assert (await r.track(number))[number].status is Status.IN_TRANSIT
+
+
+async def test_usps_hourly_quota_counts_token_calls_too(rig: Callable[..., Rig]) -> None:
+    r = rig("usps", quota_calls=3, quota_window="hour")
+    number = NUMBERS["usps"][0]
+    r.add(number, "label", "picked_up")
+    await r.track(number)  # a token call and a track call
+    await r.track(number)
+    with pytest.raises(RateLimited) as caught:
+        await r.track(number)
+    assert not caught.value.daily and caught.value.retry_after == 3600
+    r.clock.advance(timedelta(hours=1))
+    assert (await r.track(number))[number].status is Status.IN_TRANSIT
+
+
+def test_carrier_defaults_survive_a_partial_section() -> None:
+    from trackwatch.config import build_settings
+
+    settings = build_settings({"carriers": {"dhl": {"api_key": "k"}, "usps": {"client_id": "c"}}})
+    dhl, usps, fedex = settings.carriers.dhl, settings.carriers.usps, settings.carriers.fedex
+    assert (dhl.base_url, dhl.rate_limit, dhl.quota_calls, dhl.quota_window) == (
+        "https://api-eu.dhl.com",
+        1,
+        250,
+        "day",
+    )
+    assert (usps.quota_calls, usps.quota_window) == (60, "hour")
+    assert (fedex.rate_limit, fedex.rate_period_seconds, fedex.quota_calls) == (1400, 10.0, 100_000)

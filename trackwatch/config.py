@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -87,15 +87,40 @@ class CarrierSettings(_Section):
     timeout_seconds: float = Field(20, gt=0)
     retry_attempts: int = Field(3, ge=1, le=10)
     max_inline_wait_seconds: float = Field(30, ge=0)
+    quota_calls: int | None = Field(None, ge=1, description="calls allowed per quota_window")
+    quota_window: Literal["hour", "day"] = "day"
+
+
+# Each carrier's published facts (shared/CARRIERS.md §1.7, §3.5, §4.5; UPS publishes none).
+# A configured section is laid over these, so `[carriers.dhl] api_key_file = "…"` alone keeps
+# DHL's 1 call per second and 250 per day.
+CARRIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "usps": {"base_url": "https://apis.usps.com", "quota_calls": 60, "quota_window": "hour"},
+    "ups": {"base_url": "https://onlinetools.ups.com"},
+    "fedex": {"base_url": "https://apis.fedex.com", "rate_limit": 1400,
+              "rate_period_seconds": 10.0, "quota_calls": 100_000, "quota_window": "day"},
+    "dhl": {"base_url": "https://api-eu.dhl.com", "rate_limit": 1, "rate_period_seconds": 1.0,
+            "quota_calls": 250, "quota_window": "day"},
+}  # fmt: skip
 
 
 class CarriersSettings(_Section):
-    usps: CarrierSettings = CarrierSettings(base_url="https://apis.usps.com")
-    ups: CarrierSettings = CarrierSettings(base_url="https://onlinetools.ups.com")
-    fedex: CarrierSettings = CarrierSettings(base_url="https://apis.fedex.com")
-    dhl: CarrierSettings = CarrierSettings(
-        base_url="https://api-eu.dhl.com", rate_limit=1, rate_period_seconds=1.0
-    )
+    usps: CarrierSettings = CarrierSettings(**CARRIER_DEFAULTS["usps"])
+    ups: CarrierSettings = CarrierSettings(**CARRIER_DEFAULTS["ups"])
+    fedex: CarrierSettings = CarrierSettings(**CARRIER_DEFAULTS["fedex"])
+    dhl: CarrierSettings = CarrierSettings(**CARRIER_DEFAULTS["dhl"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _carrier_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, defaults in CARRIER_DEFAULTS.items():
+            given = data.get(name)
+            if isinstance(given, dict):
+                merged[name] = {**defaults, **given}
+        return merged
 
     def get(self, carrier: str) -> CarrierSettings:
         value = getattr(self, carrier, None)

@@ -29,6 +29,7 @@ from carriers.base import HttpResponse
 from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
+from trackwatch.quota import Quota
 
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
 # time, such as FedEx's and DHL's at 00:00 GMT).
@@ -52,8 +53,15 @@ def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
 class _Lane:
     """One carrier's share of the gateway."""
 
-    def __init__(self, settings: CarrierSettings, classify: Classifier | None) -> None:
+    def __init__(
+        self, carrier: str, settings: CarrierSettings, classify: Classifier | None, clock: Clock
+    ) -> None:
         self.settings = settings
+        self.quota = (
+            Quota(carrier, settings.quota_calls, settings.quota_window, clock)
+            if settings.quota_calls
+            else None
+        )
         self.classify = classify
         self.slots = asyncio.Semaphore(settings.max_in_flight)
         self.throttle = Throttler(
@@ -71,7 +79,7 @@ class HttpGateway:
     def register(
         self, carrier: str, settings: CarrierSettings, classify: Classifier | None = None
     ) -> None:
-        self._lanes[carrier] = _Lane(settings, classify)
+        self._lanes[carrier] = _Lane(carrier, settings, classify, self._clock)
         self.calls.setdefault(carrier, 0)
 
     async def request(
@@ -135,6 +143,8 @@ class HttpGateway:
     ) -> HttpResponse:
         timeout = aiohttp.ClientTimeout(total=lane.settings.timeout_seconds)
         async with lane.slots, lane.throttle:
+            if lane.quota is not None:
+                lane.quota.take()
             self.calls[carrier] += 1
             try:
                 async with self._session.request(
