@@ -21,7 +21,7 @@ from carriers.ups.sandbox import MILESTONES as UPS_MILESTONES
 from carriers.usps.client import request_item
 from carriers.usps.sandbox import MILESTONES as USPS_MILESTONES
 from trackwatch.clock import FrozenClock
-from trackwatch.config import CarrierSettings
+from trackwatch.config import CarrierSettings, build_settings
 from trackwatch.errors import AuthFailed, MalformedResponse, RateLimited, Unavailable
 from trackwatch.http import HttpGateway
 from trackwatch.model import ExceptionKind, Outcome, Place, Status
@@ -287,8 +287,6 @@ async def test_usps_hourly_quota_counts_token_calls_too(rig: Callable[..., Rig])
 
 
 def test_carrier_defaults_survive_a_partial_section() -> None:
-    from trackwatch.config import build_settings
-
     settings = build_settings({"carriers": {"dhl": {"api_key": "k"}, "usps": {"client_id": "c"}}})
     dhl, usps, fedex = settings.carriers.dhl, settings.carriers.usps, settings.carriers.fedex
     assert (dhl.base_url, dhl.rate_limit, dhl.quota_calls, dhl.quota_window) == (
