@@ -63,10 +63,14 @@ class Query:
 
     @property
     def zone(self) -> tzinfo:
-        place = self.destination
-        if not (place.country or place.state or place.postal_code):
-            return UTC
-        return zone_for(place.country, place.postal_code, place.state)
+        return zone_of(self.destination, UTC)
+
+
+def zone_of(place: Place, fallback: tzinfo) -> tzinfo:
+    """The zone of a carrier's place; `fallback` when the carrier named no place at all."""
+    if not (place.country or place.state or place.postal_code):
+        return fallback
+    return zone_for(place.country, place.postal_code, place.state)
 
 
 class Carrier(Protocol):

@@ -106,7 +106,7 @@ async def test_each_milestone_comes_back_as_its_normalized_status(
     number = NUMBERS[name][0]
     for kind in MILESTONE_KINDS:
         r.world.parcels.clear()
-        r.add(number, "label", kind) if kind != "label" else r.add(number, "label")
+        r.add(number, *(["label"] if kind == "label" else ["label", kind]))
         result = (await r.track(number))[number]
         event = result.events[-1]
         assert (event.status, event.exception) == EXPECTED[kind], (name, kind)

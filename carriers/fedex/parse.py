@@ -15,6 +15,7 @@ from typing import Any
 
 from carriers import shape
 from carriers.assemble import in_order, overall_status, report_unmapped
+from carriers.base import zone_of
 from carriers.fedex.codes import (
     ATTEMPT_EXCEPTIONS,
     EVENT_TYPES,
@@ -34,7 +35,6 @@ from trackwatch.model import (
     TrackingEvent,
     TrackingResult,
 )
-from trackwatch.zones import zone_for
 
 CARRIER = "fedex"
 _S = Status
@@ -62,15 +62,9 @@ def _place(location: Mapping[str, Any]) -> Place:
                  postal_code=field("postalCode"), country=field("countryCode"))  # fmt: skip
 
 
-def _zone(place: Place, fallback: tzinfo) -> tzinfo:
-    if not (place.country or place.state or place.postal_code):
-        return fallback
-    return zone_for(place.country, place.postal_code, place.state)
-
-
 def _stamp(text: str, place: Place, fallback: tzinfo) -> Stamp:
-    stamp = parse_iso(text, _zone(place, fallback))
-    if stamp.zone_inferred and stamp.at.astimezone(_zone(place, fallback)).time() == time(0):
+    stamp = parse_iso(text, zone_of(place, fallback))
+    if stamp.zone_inferred and stamp.at.astimezone(zone_of(place, fallback)).time() == time(0):
         # FedEx's offset-less midnight is a placeholder for "some time that day".
         return Stamp(stamp.at, zone_inferred=True, date_only=True)
     return stamp

@@ -14,6 +14,7 @@ from typing import Any
 
 from carriers import shape
 from carriers.assemble import in_order, overall_status, report_unmapped
+from carriers.base import zone_of
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location
 from carriers.timeparse import (
@@ -92,12 +93,6 @@ def _place(event: Mapping[str, Any]) -> Place:
                  postal_code=field("eventZIPCode", "eventZIP"), country=country)  # fmt: skip
 
 
-def _zone(place: Place, fallback: tzinfo) -> tzinfo:
-    if not (place.country or place.state or place.postal_code):
-        return fallback
-    return zone_for(place.country, place.postal_code, place.state)
-
-
 def _stamp(event: Mapping[str, Any], place: Place, fallback: tzinfo) -> Stamp:
     gmt = clean(event.get("GMTTimestamp"))
     if gmt:
@@ -106,7 +101,7 @@ def _stamp(event: Mapping[str, Any], place: Place, fallback: tzinfo) -> Stamp:
     if not local:
         raise TimeFormatError("event has neither GMTTimestamp nor eventTimestamp")
     offset = event.get("GMTOffset")
-    stamp = parse_iso(local, _zone(place, fallback), trust_z=False)
+    stamp = parse_iso(local, zone_of(place, fallback), trust_z=False)
     if offset in (None, "") or not stamp.zone_inferred or stamp.date_only:
         return stamp
     wall = parse_iso(local, UTC, trust_z=False).at  # the local wall time, read as if UTC
