@@ -4,9 +4,11 @@ and logging each unmapped code once."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 
+from carriers.base import Query
 from trackwatch.model import ExceptionKind, Status, TrackingEvent, TrackingResult
 
 log = logging.getLogger("trackwatch.carriers")
@@ -78,3 +80,19 @@ def pick_by_ship_date(
         return (abs((day - shipped_on).days), -day.toordinal())
 
     return min(results, key=distance)
+
+
+def rekeyed(
+    results: Sequence[TrackingResult], queries: Sequence[Query]
+) -> dict[str, TrackingResult]:
+    """A batch answer keyed by the numbers asked for (never by position), with our parcel
+    picked by ship date where a reused number brought several."""
+    by_number: dict[str, list[TrackingResult]] = defaultdict(list)
+    for result in results:
+        by_number[result.tracking_number].append(result)
+    answers: dict[str, TrackingResult] = {}
+    for query in queries:
+        chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
+        if chosen is not None:
+            answers[query.number] = chosen
+    return answers

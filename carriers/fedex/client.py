@@ -9,13 +9,12 @@ Answers are re-keyed by completeTrackResults[].trackingNumber, never by position
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from carriers import shape
-from carriers.assemble import pick_by_ship_date
+from carriers.assemble import rekeyed
 from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.fedex.codes import DAILY_QUOTA_WORDS, EXPIRED_TOKEN
 from carriers.fedex.parse import parse
@@ -109,15 +108,7 @@ def read_track(response: HttpResponse, queries: Sequence[Query]) -> dict[str, Tr
         raise RequestRejected(CARRIER, _summary(response))
     if status != 200:
         raise MalformedResponse(CARRIER, f"unexpected {_summary(response)}")
-    by_number: dict[str, list[TrackingResult]] = defaultdict(list)
-    for result in parse(response.json(CARRIER), {q.number: q.zone for q in queries}):
-        by_number[result.tracking_number].append(result)
-    answers: dict[str, TrackingResult] = {}
-    for query in queries:
-        chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
-        if chosen is not None:
-            answers[query.number] = chosen
-    return answers
+    return rekeyed(parse(response.json(CARRIER), {q.number: q.zone for q in queries}), queries)
 
 
 class FedexClient:

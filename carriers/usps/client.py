@@ -10,12 +10,11 @@ no refresh cures. Track is a POST of up to 35 items; a 207 mixes found items wit
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from carriers import shape
-from carriers.assemble import pick_by_ship_date
+from carriers.assemble import rekeyed
 from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.text import clean
 from carriers.usps.codes import SCOPE_MESSAGE
@@ -90,16 +89,7 @@ def read_track(response: HttpResponse, queries: Sequence[Query]) -> dict[str, Tr
                                        message=error_message(response))}  # fmt: skip
     if response.status not in (200, 207):
         raise MalformedResponse(CARRIER, f"HTTP {response.status}: {error_message(response)}")
-    zones = {q.number: q.zone for q in queries}
-    by_number: dict[str, list[TrackingResult]] = defaultdict(list)
-    for result in parse(response.json(CARRIER), zones):
-        by_number[result.tracking_number].append(result)
-    answers: dict[str, TrackingResult] = {}
-    for query in queries:
-        chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
-        if chosen is not None:
-            answers[query.number] = chosen
-    return answers
+    return rekeyed(parse(response.json(CARRIER), {q.number: q.zone for q in queries}), queries)
 
 
 class UspsClient:
