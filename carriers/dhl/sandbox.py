@@ -8,13 +8,13 @@ or the day ran out).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from trackwatch.clock import Clock
 from trackwatch.model import Place
+from trackwatch.sandbox.faults import reply_to_fault
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
 CARRIER = "dhl"
@@ -73,7 +73,7 @@ def shipment_body(parcel: Parcel, visible: list[Milestone]) -> dict[str, Any]:
     return body
 
 
-async def _fault_response(fault: str, world: World) -> web.Response | None:
+def _fault_response(fault: str) -> web.Response | None:
     if fault in ("429", "daily_quota"):
         return problem(
             429,
@@ -86,8 +86,6 @@ async def _fault_response(fault: str, world: World) -> web.Response | None:
         return problem(401, "Unauthorized", "Invalid API key.")
     if fault == "malformed":
         return web.Response(status=200, text='{"shipments": [', content_type="application/json")
-    if fault == "timeout":
-        await asyncio.sleep(world.slow_seconds)
     return None
 
 
@@ -96,8 +94,7 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         world.calls[f"{CARRIER}:track"] += 1
         if not request.headers.get("DHL-API-Key"):
             return problem(401, "Unauthorized", "API key is missing.")
-        fault = world.next_fault(CARRIER)
-        if fault is not None and (response := await _fault_response(fault, world)) is not None:
+        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
             return response
         number = request.query.get("trackingNumber", "")
         found = [(p, p.visible(clock.now())) for p in world.all_parcels(CARRIER, number)]

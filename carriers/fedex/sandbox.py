@@ -8,7 +8,6 @@ several trackResults for a reused number, NOT.AUTHORIZED.ERROR for an expired to
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from trackwatch.clock import Clock
+from trackwatch.sandbox.faults import bearer, reply_to_fault
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
 CARRIER = "fedex"
@@ -122,7 +122,7 @@ def track_body(world: World, infos: list[dict[str, Any]], now: datetime) -> dict
     return {"transactionId": str(uuid.uuid4()), "output": output}
 
 
-async def _fault_response(fault: str, world: World) -> web.Response | None:
+def _fault_response(fault: str) -> web.Response | None:
     if fault == "429":
         body = errors_body(
             "TOO.MANY.REQUESTS.ERROR",
@@ -142,8 +142,6 @@ async def _fault_response(fault: str, world: World) -> web.Response | None:
         return web.json_response(body, status=503)
     if fault == "malformed":
         return web.Response(status=200, text='{"output": ', content_type="application/json")
-    if fault == "timeout":
-        await asyncio.sleep(world.slow_seconds)
     return None
 
 
@@ -168,13 +166,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
 
     async def track(request: web.Request) -> web.Response:
         world.calls[f"{CARRIER}:track"] += 1
-        fault = world.next_fault(CARRIER)
-        if fault == "expire_token":
-            world.expire_tokens(CARRIER)
-        elif fault is not None and (response := await _fault_response(fault, world)) is not None:
+        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
             return response
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not world.token_valid(CARRIER, bearer, clock.now()):
+        if not world.token_valid(CARRIER, bearer(request), clock.now()):
             body = errors_body(
                 "NOT.AUTHORIZED.ERROR",
                 "Access token expired. Please modify your request and try again.",

@@ -8,7 +8,6 @@ no Retry-After.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from trackwatch.clock import Clock
+from trackwatch.sandbox.faults import bearer, reply_to_fault
 from trackwatch.sandbox.world import Milestone, Parcel, World
 from trackwatch.zones import zone_for
 
@@ -96,15 +96,13 @@ def track_body(parcel: Parcel, now: datetime) -> dict[str, Any]:
     return {"trackResponse": {"shipment": [{"inquiryNumber": parcel.number, "package": [package]}]}}
 
 
-async def _fault_response(fault: str, world: World) -> web.Response | None:
+def _fault_response(fault: str) -> web.Response | None:
     if fault in ("429", "daily_quota"):
         return web.json_response(error_body("10429", "Too Many Requests"), status=429)
     if fault == "503":
         return web.json_response(error_body("10004", "Service unavailable"), status=503)
     if fault == "malformed":
         return web.Response(status=200, text="{not json", content_type="application/json")
-    if fault == "timeout":
-        await asyncio.sleep(world.slow_seconds)
     return None
 
 
@@ -129,13 +127,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         if not request.headers.get("transId") or not request.headers.get("transactionSrc"):
             return web.json_response(error_body("TV1001", "Missing transId or transactionSrc"),
                                      status=400)  # fmt: skip
-        fault = world.next_fault(CARRIER)
-        if fault == "expire_token":
-            world.expire_tokens(CARRIER)
-        elif fault is not None and (response := await _fault_response(fault, world)) is not None:
+        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
             return response
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        state = world.token_state(CARRIER, bearer, clock.now())
+        state = world.token_state(CARRIER, bearer(request), clock.now())
         if state == "expired":
             return web.json_response(error_body("251004", "Bearer token expired"), status=401)
         if state == "unknown":

@@ -8,13 +8,13 @@ order, so a client that matches them by position fails here before it fails in p
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from trackwatch.clock import Clock
+from trackwatch.sandbox.faults import bearer, reply_to_fault
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
 CARRIER = "usps"
@@ -126,7 +126,7 @@ def track_items(world: World, numbers: list[str], now: datetime) -> tuple[int, l
     return 207, items
 
 
-async def _fault_response(fault: str, world: World) -> web.Response | None:
+def _fault_response(fault: str) -> web.Response | None:
     headers = {"Retry-After": "30"}
     if fault in ("429", "daily_quota"):
         body = error_body(
@@ -140,8 +140,6 @@ async def _fault_response(fault: str, world: World) -> web.Response | None:
         )
     if fault == "malformed":
         return web.Response(status=200, text="[{", content_type="application/json")
-    if fault == "timeout":
-        await asyncio.sleep(world.slow_seconds)
     return None
 
 
@@ -174,13 +172,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
 
     async def track(request: web.Request) -> web.Response:
         world.calls[f"{CARRIER}:track"] += 1
-        fault = world.next_fault(CARRIER)
-        if fault == "expire_token":
-            world.expire_tokens(CARRIER)
-        elif fault is not None and (response := await _fault_response(fault, world)) is not None:
+        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
             return response
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not world.token_valid(CARRIER, bearer, clock.now()):
+        if not world.token_valid(CARRIER, bearer(request), clock.now()):
             return web.json_response(error_body("401", "Access token expired"), status=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="https://api.usps.com"'})  # fmt: skip
         body = await request.json()
