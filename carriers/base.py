@@ -34,6 +34,15 @@ class HttpResponse:
                 carrier, f"HTTP {self.status} body is not JSON: {exc}"
             ) from None
 
+    def error_object(self) -> Mapping[str, Any]:
+        """An error answer's JSON object; empty when the body is not one (error bodies are
+        read for their message only, so a bad one must not hide the status)."""
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return {}
+        return body if isinstance(body, Mapping) else {}
+
 
 class Transport(Protocol):
     async def request(

@@ -8,7 +8,7 @@ answer with a different service's shipment under the same number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from carriers.assemble import pick_by_ship_date
@@ -19,7 +19,6 @@ from carriers.text import clean
 from trackwatch.clock import Clock
 from trackwatch.errors import (
     AuthFailed,
-    MalformedResponse,
     RateLimited,
     RequestRejected,
     Unavailable,
@@ -34,12 +33,7 @@ _SERVICES = {"DHL Express": "express", "DHL Express (Piece ID)": "express",
 
 def problem(response: HttpResponse) -> str:
     """RFC 7807 title and detail."""
-    try:
-        body = response.json(CARRIER)
-    except MalformedResponse:
-        return f"HTTP {response.status}"
-    if not isinstance(body, Mapping):
-        return f"HTTP {response.status}"
+    body = response.error_object()
     parts = [clean(body.get("title")), clean(body.get("detail"))]
     return ": ".join(p for p in parts if p) or f"HTTP {response.status}"
 

@@ -32,12 +32,7 @@ _ZIP5 = re.compile(r"^\d{5}")
 
 def error_message(response: HttpResponse) -> str:
     """USPS's {"error": {"code", "message"}} or OAuth's {"error", "error_description"}."""
-    try:
-        body = response.json(CARRIER)
-    except MalformedResponse:
-        return f"HTTP {response.status}"
-    if not isinstance(body, Mapping):
-        return f"HTTP {response.status}"
+    body = response.error_object()
     error = body.get("error")
     if isinstance(error, Mapping):
         return clean(error.get("message")) or clean(error.get("code")) or f"HTTP {response.status}"
