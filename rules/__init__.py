@@ -1,8 +1,39 @@
 """The detection rules, in an explicit list (no discovery magic)."""
 
-from rules.base import Rule, ShipmentView
+from rules.base import BaseRule, Rule, ShipmentView
+from rules.delivered import Delivered, RiskyDelivery
+from rules.exceptions import Exceptions
+from rules.late import Late
+from rules.lost import Lost
+from rules.missing import DeliveredNotReceived
+from rules.not_picked_up import NotPickedUp
+from rules.returns import Returns
 from rules.stalled import Stalled
 
-RULES: tuple[Rule, ...] = (Stalled(),)
+RULES: tuple[Rule, ...] = (
+    NotPickedUp(),
+    Stalled(),
+    Late(),
+    Lost(),
+    Exceptions(),
+    Delivered(),
+    RiskyDelivery(),
+    DeliveredNotReceived(),
+    Returns(),
+)
 
-__all__ = ["RULES", "Rule", "ShipmentView", "Stalled"]
+__all__ = [
+    "RULES",
+    "BaseRule",
+    "Delivered",
+    "DeliveredNotReceived",
+    "Exceptions",
+    "Late",
+    "Lost",
+    "NotPickedUp",
+    "Returns",
+    "RiskyDelivery",
+    "Rule",
+    "ShipmentView",
+    "Stalled",
+]

@@ -1,29 +1,41 @@
 """The Rule contract and the view of a shipment a rule reads.
 
 A rule is pure: it gets everything in a ShipmentView and `now` as an argument, does no I/O
-and reads no clock. `deadline` says when it would fire if nothing new happens, so the
-scheduler can poll just before it and the rules loop can wake at it.
+and reads no clock. `deadline` says when it would first fire if nothing new happens, and
+`deadlines` every instant its verdict could change on its own (fire, escalate, expire), so
+the scheduler can poll just before them and the rules loop can wake at them. A rule never
+fires before its `deadline`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import ClassVar, Protocol
 
 from trackwatch.calendar import BusinessCalendar
-from trackwatch.model import Finding, Shipment, Status, TrackingEvent
+from trackwatch.model import Direction, ExceptionKind, Finding, Shipment, Status, TrackingEvent
 from trackwatch.policy import StorePolicy
+from trackwatch.zones import iso_country
 
 # Statuses that only say a label exists: a stall clock starts at the first real scan.
 PRE_TRANSIT = frozenset({Status.LABEL_CREATED, Status.UNKNOWN})
+
+# Words carriers use for the customs and cross-border handover stretch of a journey.
+_CUSTOMS_WORDS = re.compile(
+    r"customs|clearance|import|export|international|border|departed .* country|in transit to "
+    r"destination country",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class ShipmentView:
     shipment: Shipment
-    events: Sequence[TrackingEvent]  # oldest first
+    events: Sequence[TrackingEvent]  # oldest first, no duplicates
     policy: StorePolicy
     policy_name: str
     calendar: BusinessCalendar
@@ -36,14 +48,105 @@ class ShipmentView:
     def has_real_scan(self) -> bool:
         return any(e.status not in PRE_TRANSIT for e in self.events)
 
+    @cached_property
+    def delivered_event(self) -> TrackingEvent | None:
+        """The delivery scan, if any: the latest one (a parcel is delivered once)."""
+        return next((e for e in reversed(self.events) if e.status is Status.DELIVERED), None)
+
+    @property
+    def delivered(self) -> bool:
+        return self.delivered_event is not None or self.shipment.status is Status.DELIVERED
+
+    @cached_property
+    def international(self) -> bool:
+        """The parcel crosses a border: bound abroad, or scanned in another country."""
+        destination = self.shipment.destination_country
+        if destination != self.policy.origin_country:
+            return True
+        return any(_country(e) not in (None, destination) for e in self.events)
+
+    @cached_property
+    def in_customs_phase(self) -> bool:
+        """Between countries: customs, or scanned last outside the destination country."""
+        last = self.last_event
+        if last is None or not self.international:
+            return False
+        if last.exception is ExceptionKind.CUSTOMS_HOLD or _CUSTOMS_WORDS.search(last.description):
+            return True
+        country = _country(last)
+        return country is not None and country != self.shipment.destination_country
+
+    def exception_events(self, kind: ExceptionKind) -> list[TrackingEvent]:
+        return [e for e in self.events if e.exception is kind]
+
     def local(self, instant: datetime) -> str:
         """An instant as the destination's local time, for explanations."""
         return instant.astimezone(self.calendar.zone).strftime("%Y-%m-%d %H:%M %Z")
 
+    def day_end(self, instant: datetime) -> str:
+        """A deadline that falls at midnight as the day it ends: 'end of 2026-12-25'."""
+        local = instant.astimezone(self.calendar.zone)
+        if (local.hour, local.minute, local.second) == (0, 0, 0):
+            return f"end of {self.calendar.due_date(instant).isoformat()}"
+        return self.local(instant)
+
+    def parcel(self) -> str:
+        s = self.shipment
+        return f"{s.carrier.upper()} {s.tracking_number} (order {s.order_id})"
+
+    def calendar_text(self) -> str:
+        s = self.shipment
+        where = f"{s.destination_country} {s.destination_postal_code}".rstrip()
+        return f"{s.carrier.upper()} working days at {where} ({self.calendar.zone.key})"
+
+    def scan_text(self, event: TrackingEvent) -> str:
+        where = event.place.label()
+        return f"{self.local(event.occurred_at)}: {event.description}" + (
+            f" ({where})" if where else ""
+        )
+
+    def business_days_between(self, start: datetime, end: datetime) -> dict[str, str]:
+        """The explanation lines for a count of business days: counted, skipped, calendar."""
+        span = self.calendar.span(start, end)
+        return {
+            "business days elapsed": str(span.business_days),
+            "holidays skipped": span.holidays_text(),
+            "weekend days skipped": str(span.weekend_days),
+            "calendar": self.calendar_text(),
+        }
+
+
+def _country(event: TrackingEvent) -> str | None:
+    return iso_country(event.place.country) if event.place.country else None
+
 
 class Rule(Protocol):
     name: ClassVar[str]
+    directions: ClassVar[frozenset[Direction]]
+    # Whether the rule judges an absence (of scans, of delivery): such a rule fires only on
+    # data polled after its deadline, so the scheduler polls just before it.
+    verifies: ClassVar[bool]
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None: ...
 
     def deadline(self, view: ShipmentView) -> datetime | None: ...
+
+    def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]: ...
+
+
+OUTBOUND = frozenset({Direction.OUTBOUND})
+
+
+class BaseRule:
+    """Defaults: a rule watches parcels going to customers, reacts to what was scanned (so
+    it needs no verifying poll), and its verdict changes at its deadline only."""
+
+    directions: ClassVar[frozenset[Direction]] = OUTBOUND
+    verifies: ClassVar[bool] = False
+
+    def deadline(self, view: ShipmentView) -> datetime | None:
+        raise NotImplementedError
+
+    def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
+        due = self.deadline(view)
+        return () if due is None else (due,)

@@ -1,8 +1,9 @@
-"""stalled: no new carrier event for N business days (store policy, default 3).
+"""stalled: no new carrier event for N business days.
 
-Business days are the carrier's working days at the destination. The clock starts at the
-first real scan, not at label creation (not_picked_up covers that), and the alert resolves
-when a new event arrives: a new last event is a new episode.
+N depends on where the parcel is: domestic, international, or in the customs / cross-border
+handover stretch where tracking is expected to go quiet (store policy `stall.*`). The clock
+starts at the first real scan, not at the label (not_picked_up covers that), and the alert
+resolves when a new event arrives: a new last event is a new episode.
 """
 
 from __future__ import annotations
@@ -10,53 +11,71 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from rules.base import ShipmentView
+from rules.base import BaseRule, ShipmentView
 from trackwatch.model import Audience, Finding, Severity, Status
 
+# A parcel waiting at a pickup point is quiet by design; `exceptions` tells the customer.
 QUIET_STATUSES = frozenset({Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP})
 
 
-class Stalled:
+def stall_threshold(view: ShipmentView) -> tuple[int, str, str]:
+    """(business days, the policy key, the phase's name) for the parcel's current stretch."""
+    stall = view.policy.stall
+    if view.in_customs_phase:
+        return stall.customs_business_days, "stall.customs_business_days", "customs / abroad"
+    if view.international:
+        return (stall.international_business_days, "stall.international_business_days",
+                "international")  # fmt: skip
+    return stall.domestic_business_days, "stall.domestic_business_days", "domestic"
+
+
+def silent_since(view: ShipmentView) -> datetime | None:
+    """When the parcel last moved, if a silence could count against it at all."""
+    last = view.last_event
+    quiet = view.shipment.status in QUIET_STATUSES or view.delivered
+    if last is None or not view.has_real_scan or quiet:
+        return None
+    return last.occurred_at
+
+
+class Stalled(BaseRule):
     name: ClassVar[str] = "stalled"
+    verifies: ClassVar[bool] = True
 
     def deadline(self, view: ShipmentView) -> datetime | None:
-        last = view.last_event
-        if last is None or not view.has_real_scan or view.shipment.status in QUIET_STATUSES:
+        since = silent_since(view)
+        if since is None:
             return None
-        return view.calendar.add_business_days(last.occurred_at, view.policy.stall_business_days)
+        return view.calendar.add_business_days(since, stall_threshold(view)[0])
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         due = self.deadline(view)
         last = view.last_event
         if due is None or last is None or now < due:
             return None
-        span = view.calendar.span(last.occurred_at, now)
-        threshold = view.policy.stall_business_days
-        shipment = view.shipment
+        days, key, phase = stall_threshold(view)
+        carrier = view.shipment.carrier.upper()
+        span = view.business_days_between(last.occurred_at, now)
+        if view.policy.stall.investigation:
+            action = f"Open a carrier investigation with {carrier} (it can take several weeks)"
+        else:
+            action = f"Ask {carrier} to trace the parcel"
         return Finding(
             rule=self.name,
             episode=last.occurred_at.isoformat(),
             severity=Severity.WARNING,
             audiences=(Audience.STAFF, Audience.CUSTOMER),
-            summary=(
-                f"{shipment.carrier.upper()} {shipment.tracking_number} (order "
-                f"{shipment.order_id}) has had no carrier update for {span.business_days} "
-                "business days"
-            ),
-            action=f"Ask {shipment.carrier.upper()} to trace the parcel; the customer is told "
-            "it is delayed.",
+            summary=f"{view.parcel()} has had no carrier update for "
+            f"{span['business days elapsed']} business days",
+            action=f"{action}; the customer is told it is delayed.",
             explanation={
-                "last scan": f"{view.local(last.occurred_at)}: {last.description}"
-                + (f" ({last.place.label()})" if last.place.label() else ""),
-                "business days elapsed": str(span.business_days),
-                "threshold": f"{threshold} business days (stall_business_days)",
-                "holidays skipped": span.holidays_text(),
-                "weekend days skipped": str(span.weekend_days),
-                "calendar": f"{shipment.carrier.upper()} working days at "
-                f"{shipment.destination_country} {shipment.destination_postal_code}".rstrip()
-                + f" ({view.calendar.zone.key})",
+                "last scan": view.scan_text(last),
+                "phase": phase,
+                **span,
+                "threshold": f"{days} business days ({key})",
                 "deadline": view.local(due),
                 "policy": view.policy_name,
             },
+            due=due,
             needs_fresh_data=True,
         )

@@ -62,7 +62,7 @@ def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Set
                 "stores": {
                     "shop": {
                         "name": "Test Shop",
-                        "policy": {"stall_business_days": stall_days},
+                        "policy": {"stall": {"domestic_business_days": stall_days}},
                         "channels": {"staff_chat": [sink.url("staff")]},
                     }
                 },

@@ -7,6 +7,8 @@ import pytest
 from trackwatch.cli import main
 from trackwatch.config import ConfigError, load_settings
 
+DEPLOY = Path(__file__).parent.parent / "deploy"
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "trackwatch.toml"
@@ -29,12 +31,13 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 
 def test_bad_value_names_key_and_reason_not_value(tmp_path: Path) -> None:
     path = write(
-        tmp_path, '[stores.shop]\nname = "Shop"\n[stores.shop.policy]\nstall_business_days = 0\n'
+        tmp_path,
+        '[stores.shop]\nname = "Shop"\n[stores.shop.policy]\nstall.domestic_business_days = 0\n',
     )
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     (problem,) = err.value.problems
-    assert problem.startswith("stores.shop.policy.stall_business_days: ")
+    assert problem.startswith("stores.shop.policy.stall.domestic_business_days: ")
     assert "greater than or equal to 1" in problem
 
 
@@ -100,5 +103,8 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     example = (Path(__file__).parent.parent / "deploy" / "trackwatch.toml").read_text()
     text = example.replace("/run/credentials/trackwatch.service/ups_client_secret", str(secret))
     text = text.replace("/run/credentials/trackwatch.service/jetoy_staff_chat", str(secret))
+    text = text.replace('"policies/', f'"{DEPLOY}/policies/')
     settings = load_settings(write(tmp_path, text))
-    assert settings.stores["jetoy"].policy.stall_business_days == 3
+    policy = settings.stores["jetoy"].policy
+    assert policy.stall.domestic_business_days == 3
+    assert policy.promise.processing_business_days == 5  # from the policy file

@@ -24,7 +24,8 @@ def finding(episode: str = "e1") -> Finding:
                    audiences=(Audience.STAFF,), summary="s", action="a", explanation={"k": "v"})  # fmt: skip
 
 
-DRAFT = NoticeDraft(Audience.STAFF, "staff_chat.0", "shop", "title", "body")
+DRAFT = NoticeDraft("opened", Audience.STAFF, "staff_chat.0", "shop", "title", "body")
+RESOLVED = NoticeDraft("resolved", Audience.STAFF, "staff_chat.0", "shop", "title", "body")
 
 
 async def test_migrates_an_empty_file_and_reopens(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ async def test_one_alert_per_episode_and_one_notice_per_change(tmp_path: Path) -
     await store.apply_evaluation(opening, NOW)  # the same episode again: a no-op
     (alert,) = await store.all_alerts()
     assert len(await store.notices()) == 1
-    closing = Evaluation(resolves=[AlertResolve(alert.id, "auto", (DRAFT,))])
+    closing = Evaluation(resolves=[AlertResolve(alert.id, "auto", "it moved", (RESOLVED,))])
     await store.apply_evaluation(closing, NOW)
     await store.apply_evaluation(closing, NOW)  # already resolved: no second notice
     assert len(await store.notices()) == 2

@@ -80,6 +80,10 @@ class Daemon:
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
 
+    def wake(self) -> None:
+        """Something changed outside the loops (a report, a manual resolution): judge now."""
+        self._judge.set()
+
     def stop(self) -> None:
         self.stopping.set()
         self._judge.set()
@@ -91,7 +95,7 @@ class Daemon:
 
     async def _check(self) -> None:
         evaluation = await self.monitor.run_once()
-        if evaluation.opens or evaluation.resolves:
+        if evaluation.opens or evaluation.escalations or evaluation.resolves:
             self._send.set()
 
     async def _deliver(self) -> None:

@@ -84,6 +84,26 @@ class BusinessCalendar:
     def start_of(self, day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=self.zone)
 
+    def end_of(self, day: date) -> datetime:
+        """The instant `day` ends at the destination (the next local midnight)."""
+        return self.start_of(day + timedelta(days=1))
+
+    def due_date(self, instant: datetime) -> date:
+        """The local day a deadline falls on: an ETA of 'by midnight' belongs to the day
+        that midnight ends, as carriers' end-of-day ETAs do."""
+        return self.local_date(instant - timedelta(microseconds=1))
+
+    def nth_business_day(self, day: date, n: int) -> date:
+        """The n-th business day after `day` (`day` itself when n is 0)."""
+        if n < 0:
+            raise ValueError("n must not be negative")
+        counted = 0
+        while counted < n:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                counted += 1
+        return day
+
     def add_business_days(self, start: datetime, n: int) -> datetime:
         """The instant at which `n` whole business days have passed since `start`.
 
@@ -91,15 +111,7 @@ class BusinessCalendar:
         midnight at the end of the n-th such business day. A scan on Monday with n=3 gives
         Friday 00:00 (Tuesday, Wednesday, Thursday have passed).
         """
-        if n < 0:
-            raise ValueError("n must not be negative")
-        day = self.local_date(start)
-        counted = 0
-        while counted < n:
-            day += timedelta(days=1)
-            if self.is_business_day(day):
-                counted += 1
-        return self.start_of(day + timedelta(days=1))
+        return self.end_of(self.nth_business_day(self.local_date(start), n))
 
     def span(self, start: datetime, end: datetime) -> BusinessSpan:
         """Whole local days strictly after `start`'s date and before `end`'s date."""

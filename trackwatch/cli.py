@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,10 +17,10 @@ from carriers import CARRIERS, InvalidTrackingNumber, validate
 from trackwatch.app import run_forever
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
-from trackwatch.model import Shipment
+from trackwatch.model import Direction, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.store import DuplicateShipment, SqliteStore
-from trackwatch.views import print_shipment, print_shipments
+from trackwatch.views import policy_lines, print_shipment, print_shipments
 
 USAGE_ERROR = 2
 
@@ -31,18 +32,25 @@ class InputError(Exception):
         super().__init__(f"{field}: {reason}")
 
 
-def parse_shipped_at(text: str | None) -> datetime:
-    if not text:
-        return datetime.now(UTC)
+def parse_instant(text: str, field: str) -> datetime:
+    """An ISO date (midnight UTC) or a date-time with its offset."""
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise InputError("shipped_at", f"{text!r} is not an ISO date or date-time") from None
+        raise InputError(field, f"{text!r} is not an ISO date or date-time") from None
     if value.tzinfo is None:
-        raise InputError("shipped_at", "give a UTC offset, e.g. 2026-11-23T09:00-05:00")
+        raise InputError(field, "give a UTC offset, e.g. 2026-11-23T09:00-05:00")
     return value.astimezone(UTC)
+
+
+def parse_shipped_at(text: str | None) -> datetime:
+    return parse_instant(text, "shipped_at") if text else datetime.now(UTC)
+
+
+def _optional_instant(text: str | None, field: str) -> datetime | None:
+    return parse_instant(text, field) if text else None
 
 
 def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
@@ -63,46 +71,83 @@ def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
             store=args.store, carrier=args.carrier, tracking_number=number,
             order_id=args.order_id, customer_email=args.customer_email,
             customer_name=args.customer_name, destination_country=args.country,
-            destination_postal_code=args.postal_code, shipped_at=parse_shipped_at(args.shipped_at),
+            destination_postal_code=args.postal_code, destination_city=args.city,
+            shipped_at=parse_shipped_at(args.shipped_at),
+            ordered_at=_optional_instant(args.ordered_at, "ordered_at"),
+            promised_by=_optional_instant(args.promised_by, "promised_by"),
+            direction=Direction.RETURN if args.is_return else Direction.OUTBOUND,
         )  # fmt: skip
     except ValidationError as exc:
         err = exc.errors(include_input=False)[0]
         raise InputError(str(err["loc"][0]), err["msg"]) from None
 
 
-async def _add(args: argparse.Namespace, settings: Settings) -> int:
-    shipment = build_shipment(args, settings)
+@asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[SqliteStore]:
     store = await SqliteStore.open(settings.daemon.database)
     try:
-        shipment_id = await store.add_shipment(shipment, datetime.now(UTC))
-    except DuplicateShipment as exc:
-        raise InputError("tracking_number", str(exc)) from None
+        yield store
     finally:
         await store.close()
+
+
+async def _add(args: argparse.Namespace, settings: Settings) -> int:
+    shipment = build_shipment(args, settings)
+    async with _opened(settings) as store:
+        try:
+            shipment_id = await store.add_shipment(shipment, datetime.now(UTC))
+        except DuplicateShipment as exc:
+            raise InputError("tracking_number", str(exc)) from None
     print(f"added shipment {shipment_id}: {shipment.carrier} {shipment.tracking_number}")
     return 0
 
 
 async def _list(settings: Settings) -> int:
-    store = await SqliteStore.open(settings.daemon.database)
-    try:
+    async with _opened(settings) as store:
         print_shipments(await store.list_shipments())
-    finally:
-        await store.close()
     return 0
 
 
+async def _shipment(store: SqliteStore, shipment_id: int) -> Shipment:
+    shipment = await store.get_shipment(shipment_id)
+    if shipment is None:
+        raise InputError("id", f"no shipment {shipment_id}")
+    return shipment
+
+
 async def _show(shipment_id: int, settings: Settings) -> int:
-    store = await SqliteStore.open(settings.daemon.database)
-    try:
-        shipment = await store.get_shipment(shipment_id)
-        if shipment is None:
-            raise InputError("id", f"no shipment {shipment_id}")
-        sid = shipment.id or 0
-        events = (await store.events_for([sid]))[sid]
-        print_shipment(shipment, events, await store.alerts_for(sid))
-    finally:
-        await store.close()
+    async with _opened(settings) as store:
+        shipment = await _shipment(store, shipment_id)
+        events = (await store.events_for([shipment_id]))[shipment_id]
+        print_shipment(shipment, events, await store.alerts_for(shipment_id))
+    return 0
+
+
+async def _report_missing(shipment_id: int, by: str, settings: Settings) -> int:
+    async with _opened(settings) as store:
+        shipment = await _shipment(store, shipment_id)
+        if shipment.status is not Status.DELIVERED:
+            raise InputError(
+                "id", f"shipment {shipment_id} is {shipment.status.value}, not delivered: a "
+                "missing report is for parcels the carrier marked delivered",
+            )  # fmt: skip
+        reported = await store.report_missing(shipment_id, by, datetime.now(UTC))
+    wait = settings.store(shipment.store).policy.delivered.wait_hours
+    first = shipment.missing_reported_at is None
+    print(f"shipment {shipment_id}: {'reported' if first else 'already reported'} as not "
+          f"received at {reported:%Y-%m-%d %H:%M UTC}; the claim starts after {wait:g} hours "
+          "if it has not turned up")  # fmt: skip
+    return 0
+
+
+async def _resolve(args: argparse.Namespace, settings: Settings) -> int:
+    async with _opened(settings) as store:
+        await _shipment(store, args.id)
+        resolved = await store.resolve_by_hand(args.id, args.rule, args.note, datetime.now(UTC))
+    if not resolved:
+        which = f"{args.rule} alert" if args.rule else "alert"
+        raise InputError("id", f"shipment {args.id} has no open {which}")
+    print(f"shipment {args.id}: resolved alert(s) {', '.join(f'#{n}' for n in resolved)}")
     return 0
 
 
@@ -115,8 +160,11 @@ def _check_config(settings: Settings, path: Path) -> int:
         print(f"carrier {name}: {state}, {carrier.base_url}")
     for store_id, store in settings.stores.items():
         channels = {k: len(v) for k, v in store.channels.model_dump().items()}
-        print(f"store {store_id} ({store.name}): policy {store.policy.model_dump()}, "
-              f"channels {channels}")  # fmt: skip
+        source = f" from {store.policy_file}" if store.policy_file else ""
+        print(f"store {store_id} ({store.name}): channels {channels}")
+        print(f"  effective policy{source}:")
+        for line in policy_lines(store.policy):
+            print(f"    {line}")
     return 0
 
 
@@ -132,13 +180,26 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--customer-name", default="")
     add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
     add.add_argument("--postal-code", default="", help="destination postal code")
+    add.add_argument("--city", default="", help="destination city")
     add.add_argument("--shipped-at", help="ISO date or date-time with offset (default: now)")
-    show = sub.add_parser("show", help="a shipment's events and alerts")
+    add.add_argument("--ordered-at", help="when the order was placed (the promise runs from it)")
+    add.add_argument("--promised-by", help="the delivery date promised for this order")
+    add.add_argument("--return", dest="is_return", action="store_true",
+                     help="a return on its way back to the store")  # fmt: skip
+    show = sub.add_parser("show", help="a shipment's events and alerts, with explanations")
     show.add_argument("id", type=int)
+    report = sub.add_parser("report-missing", help="the customer says a delivered parcel is "
+                            "not there: starts the delivered-not-received wait")  # fmt: skip
+    report.add_argument("id", type=int)
+    report.add_argument("--by", default="staff (cli)", help="who reported it")
+    resolve = sub.add_parser("resolve", help="resolve a shipment's open alerts by hand")
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--rule", help="only this rule's alert (e.g. returns)")
+    resolve.add_argument("--note", default="resolved by hand", help="why, for the record")
     sub.add_parser("list", help="every shipment")
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
-    for command in (add, show, sub.choices["list"]):
+    for command in (add, show, report, resolve, sub.choices["list"]):
         command.add_argument("--config", type=Path, default=None)
     return parser
 
@@ -158,6 +219,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_add(args, settings))
     if args.command == "show":
         return asyncio.run(_show(args.id, settings))
+    if args.command == "report-missing":
+        return asyncio.run(_report_missing(args.id, args.by, settings))
+    if args.command == "resolve":
+        return asyncio.run(_resolve(args, settings))
     return asyncio.run(_list(settings))
 
 

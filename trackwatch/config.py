@@ -52,7 +52,7 @@ class _Section(BaseModel):
         out = dict(data)
         for key in list(out):
             base = key.removesuffix("_file")
-            if base == key or base not in cls.model_fields:
+            if base == key or base not in cls.model_fields or key in cls.model_fields:
                 continue
             text = _read_secret_file(base, str(out.pop(key)))
             annotation = str(cls.model_fields[base].annotation)
@@ -136,11 +136,54 @@ class Channels(_Section):
     staff_email: list[SecretStr] = Field(default_factory=list)
 
 
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_policy_file(path: Path) -> dict[str, Any]:
+    """A policy file: the keys of [stores.<id>.policy], at its top level."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+
+
 class StoreSettings(_Section):
     name: str = Field(min_length=1)
     contact_email: str = ""
+    policy_file: Path | None = Field(
+        None, description="a policy file (deploy/policies/*.toml); [policy] keys override it"
+    )
     policy: StorePolicy = Field(default_factory=StorePolicy)
     channels: Channels = Field(default_factory=Channels)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _policy_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("policy_file"):
+            return data
+        try:
+            base = read_policy_file(Path(data["policy_file"]))
+        except ValueError as exc:
+            # Raised as a plain error so that pydantic names the key.
+            raise PolicyFileError(str(exc)) from None
+        given = data.get("policy") or {}
+        if not isinstance(given, dict):
+            return data
+        return {**data, "policy": _deep_merge(base, given)}
+
+
+class PolicyFileError(ValueError):
+    """A store's policy_file could not be read."""
 
 
 _TOML_DATA: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("toml_data")
@@ -192,6 +235,16 @@ def build_settings(data: dict[str, Any]) -> Settings:
         _TOML_DATA.reset(token)
 
 
+def _anchor_policy_files(data: dict[str, Any], base: Path) -> None:
+    """Relative policy_file paths are relative to the configuration file."""
+    stores = data.get("stores")
+    if not isinstance(stores, dict):
+        return
+    for store in stores.values():
+        if isinstance(store, dict) and isinstance(store.get("policy_file"), str):
+            store["policy_file"] = str(base / store["policy_file"])
+
+
 def load_settings(path: Path | None) -> Settings:
     """Read the TOML file at `path` (or none: defaults and environment only)."""
     data: dict[str, Any] = {}
@@ -203,4 +256,5 @@ def load_settings(path: Path | None) -> Settings:
             raise ConfigError([f"{path}: no such file"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+        _anchor_policy_files(data, path.parent)
     return build_settings(data)

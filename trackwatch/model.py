@@ -123,6 +123,11 @@ class TrackingResult(BaseModel):
         return self.events[-1].occurred_at if self.events else None
 
 
+class Direction(StrEnum):
+    OUTBOUND = "outbound"  # from the store to a customer
+    RETURN = "return"  # from a customer back to the store
+
+
 class Shipment(BaseModel):
     """A parcel trackwatch watches, as stored."""
 
@@ -135,7 +140,13 @@ class Shipment(BaseModel):
     customer_name: str = ""
     destination_country: str = "US"
     destination_postal_code: str = ""
+    destination_city: str = ""
     shipped_at: AwareDatetime
+    ordered_at: AwareDatetime | None = None
+    promised_by: AwareDatetime | None = None
+    direction: Direction = Direction.OUTBOUND
+    missing_reported_at: AwareDatetime | None = None
+    missing_reported_by: str | None = None
     status: Status = Status.UNKNOWN
     last_event_at: AwareDatetime | None = None
     eta: AwareDatetime | None = None
@@ -166,7 +177,14 @@ class Audience(StrEnum):
 
 
 class Finding(BaseModel):
-    """A rule's verdict that something is wrong, with the reasons a person can read."""
+    """A rule's verdict that something is wrong, with the reasons a person can read.
+
+    `due` is the instant the condition became true (the threshold crossed, the event
+    scanned); a finding that `needs_fresh_data` is only trusted when the shipment was
+    polled after it. `audiences` are who hear of it at this stage: an `escalated` finding
+    for an alert already open notifies the audiences it adds, and staff. `supersedes` names
+    rules whose alerts this one makes redundant (lost makes a stall moot).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -177,7 +195,11 @@ class Finding(BaseModel):
     summary: str
     action: str
     explanation: dict[str, str]
+    facts: dict[str, str] = Field(default_factory=dict)  # plain values for templates
+    due: AwareDatetime | None = None
     needs_fresh_data: bool = False
+    escalated: bool = False
+    supersedes: frozenset[str] = frozenset()
 
 
 class AlertState(StrEnum):
@@ -195,9 +217,12 @@ class Alert(BaseModel):
     summary: str
     action: str
     explanation: dict[str, str]
+    audiences: tuple[Audience, ...] = ()
     opened_at: AwareDatetime
+    escalated_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
     resolved_by: str | None = None
+    resolution: str | None = None
 
 
 class NoticeState(StrEnum):

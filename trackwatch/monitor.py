@@ -23,6 +23,7 @@ from trackwatch.notify.render import Renderer
 from trackwatch.scheduler import is_fresh, poll_before
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import (
+    AlertEscalate,
     AlertOpen,
     AlertResolve,
     Evaluation,
@@ -33,11 +34,16 @@ from trackwatch.store.records import (
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the rules say about one shipment at one instant."""
+    """What the rules say about one shipment at one instant.
+
+    `superseded` maps a rule whose finding another one made redundant to the rule that did.
+    """
 
     findings: dict[str, Finding]
     unverified: frozenset[str]
     deadlines: tuple[datetime, ...]
+    superseded: dict[str, str]
+    verify_at: tuple[datetime, ...] = ()  # deadlines to poll just before
 
 
 class Monitor:
@@ -84,21 +90,31 @@ class Monitor:
         findings: dict[str, Finding] = {}
         unverified: set[str] = set()
         deadlines: list[datetime] = []
+        verify_at: list[datetime] = []
         for rule in self._rules:
-            due = rule.deadline(view)
-            if due is not None:
-                deadlines.append(due)
+            if view.shipment.direction not in rule.directions:
+                continue
+            deadlines.extend(rule.deadlines(view))
+            if rule.verifies:
+                verify_at.extend(rule.deadlines(view))
             finding = rule.evaluate(view, now)
             if finding is None:
                 continue
-            fresh = due is None or is_fresh(
-                view.shipment.last_polled_at, due, self._settings.daemon
+            fresh = finding.due is None or is_fresh(
+                view.shipment.last_polled_at, finding.due, self._settings.daemon
             )
             if finding.needs_fresh_data and not fresh:
                 unverified.add(rule.name)
             else:
                 findings[rule.name] = finding
-        return Verdict(findings, frozenset(unverified), tuple(deadlines))
+        superseded = {
+            name: finding.rule
+            for finding in findings.values()
+            for name in sorted(finding.supersedes)
+        }
+        kept = {name: f for name, f in findings.items() if name not in superseded}
+        return Verdict(kept, frozenset(unverified - set(superseded)), tuple(deadlines),
+                       superseded, tuple(verify_at))  # fmt: skip
 
     def _judge(
         self,
@@ -114,20 +130,26 @@ class Monitor:
         for name, finding in verdict.findings.items():
             current = by_rule.get(name)
             if current is not None and current.episode == finding.episode:
+                step = self._escalate(view, current, finding)
+                if step is not None:
+                    out.escalations.append(step)
                 continue
             if current is not None:
                 out.resolves.append(self._resolve(view, current, "a new episode began"))
             out.opens.append(self._open(view, finding))
         for alert in open_alerts:
-            if alert.rule not in verdict.findings and alert.rule not in verdict.unverified:
-                out.resolves.append(self._resolve(view, alert, _reason(shipment)))
+            if alert.rule in verdict.findings or alert.rule in verdict.unverified:
+                continue
+            by = verdict.superseded.get(alert.rule)
+            reason = f"superseded by {by.replace('_', ' ')}" if by else _reason(shipment)
+            out.resolves.append(self._resolve(view, alert, reason))
         out.schedules.append(self._schedule(shipment, verdict, now))
 
     def _schedule(self, shipment: Shipment, verdict: Verdict, now: datetime) -> Reschedule:
         settings = self._settings.daemon
         future = [d for d in verdict.deadlines if d > now]
         check_at = min(future) if future else None
-        poll_by = poll_before(verdict.deadlines, now, settings)
+        poll_by = poll_before(verdict.verify_at, now, settings)
         if verdict.unverified:
             # Verify before alerting: poll now, judge again once the answer is in.
             poll_by = now
@@ -136,33 +158,45 @@ class Monitor:
         return Reschedule(shipment.id or 0, check_at, poll_by)
 
     def _drafts(
-        self,
-        view: ShipmentView,
-        rule: str,
-        audiences: Sequence[Audience],
-        event: str,
+        self, view: ShipmentView, rule: str, notify: Sequence[tuple[Audience, str]],
         **context: object,
-    ) -> tuple[NoticeDraft, ...]:
+    ) -> tuple[NoticeDraft, ...]:  # fmt: skip
         shipment = view.shipment
         store = self._settings.store(shipment.store)
         drafts = []
-        for audience in audiences:
+        for audience, event in notify:
             for channel in self._channels.channels(shipment.store, audience):
                 title, body = self._renderer.render(
                     rule, audience, event, shipment=shipment, store=store, **context
                 )
-                drafts.append(NoticeDraft(audience, channel, shipment.store, title, body))
+                drafts.append(NoticeDraft(event, audience, channel, shipment.store, title, body))
         return tuple(drafts)
 
     def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
-        drafts = self._drafts(view, finding.rule, finding.audiences, "opened", alert=finding)
+        notify = [(audience, "opened") for audience in finding.audiences]
+        drafts = self._drafts(view, finding.rule, notify, alert=finding)
         return AlertOpen(view.shipment.id or 0, finding, drafts)
 
+    def _escalate(self, view: ShipmentView, alert: Alert, finding: Finding) -> AlertEscalate | None:
+        """The next stage of an open alert: audiences it adds hear of it now; staff hear
+        of an escalation even when they already knew."""
+        added = [a for a in finding.audiences if a not in alert.audiences]
+        escalating = finding.escalated and alert.escalated_at is None
+        if not added and not escalating:
+            return None
+        notify = [(a, "escalated" if escalating and a is Audience.STAFF else "opened")
+                  for a in added]  # fmt: skip
+        if escalating and Audience.STAFF not in added:
+            notify.append((Audience.STAFF, "escalated"))
+        audiences = tuple(dict.fromkeys((*alert.audiences, *finding.audiences)))
+        drafts = self._drafts(view, finding.rule, notify, alert=finding)
+        return AlertEscalate(alert.id, finding, audiences, finding.escalated, drafts)
+
     def _resolve(self, view: ShipmentView, alert: Alert, reason: str) -> AlertResolve:
-        drafts = self._drafts(
-            view, alert.rule, (Audience.STAFF,), "resolved", alert=alert, reason=reason
-        )
-        return AlertResolve(alert.id, "auto", drafts)
+        """Only staff hear of a resolution, and only of alerts they were told about."""
+        notify = [(Audience.STAFF, "resolved")] if Audience.STAFF in alert.audiences else []
+        drafts = self._drafts(view, alert.rule, notify, alert=alert, reason=reason)
+        return AlertResolve(alert.id, "auto", reason, drafts)
 
 
 def _reason(shipment: Shipment) -> str:

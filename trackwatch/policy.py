@@ -1,18 +1,258 @@
-"""What a store promises its customers, as settings. Defaults follow the stores' own pages
-(shared/seeds); each field's description names the page's promise."""
+"""What a store promises its customers, as settings.
+
+Every default follows one of the stores' own pages (shared/seeds, cited by file number in
+each field's description); a store's TOML overrides any of them. Thresholds are business
+days (the carrier's working days at the destination) unless the name says hours or days.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trackwatch.model import DeliveryLocation
+
+DayUnit = Literal["business", "calendar"]
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 
 
-class StorePolicy(BaseModel):
+class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    stall_business_days: int = Field(
-        3,
-        ge=1,
-        le=30,
-        description="no carrier update for this many business days is a stall "
-        "(004: 'more than 3 business days'; 002 uses 5)",
+
+class PickupPolicy(_Part):
+    business_days: int = Field(
+        2, ge=1, le=10,
+        description="no acceptance scan this many business days after the label: staff alert "
+        "(004: tracking active 24-48 h after it ships; 002: couriers take up to 48 h)",
+    )  # fmt: skip
+
+
+class StallPolicy(_Part):
+    domestic_business_days: int = Field(
+        3, ge=1, le=30, description="004: 'tracking hasn't updated in more than 3 business days'"
     )
+    international_business_days: int = Field(
+        5, ge=1, le=30, description="002: 'no update ... for more than 5 business days'"
+    )
+    customs_business_days: int = Field(
+        10, ge=1, le=60,
+        description="while in customs or handed over abroad (003: tracking only updates again "
+        "once the parcel clears customs and reaches the buyer's country)",
+    )  # fmt: skip
+    investigation: bool = Field(
+        False, description="the staff alert asks for a carrier investigation (002)"
+    )
+
+    @model_validator(mode="after")
+    def _customs_not_shorter(self) -> Self:
+        if self.customs_business_days < self.international_business_days:
+            raise ValueError(
+                "customs_business_days must be at least international_business_days: the "
+                "customs phase is the one where tracking is expected to go quiet"
+            )
+        return self
+
+
+class LatePolicy(_Part):
+    grace_business_days: int = Field(
+        1, ge=0, le=10, description="004: 'allow 1 extra business day beyond the estimated "
+        "delivery' before the customer is told",
+    )  # fmt: skip
+    escalate_after_hours: float = Field(
+        48, gt=0, le=24 * 30, description="004: 'still delayed after 48 hours past due date'"
+    )
+
+
+class TransitWindow(_Part):
+    regions: list[str] = Field(
+        min_length=1,
+        description="'domestic', 'international', '*' or ISO country codes such as US",
+    )
+    min_days: int = Field(ge=0, le=120)
+    max_days: int = Field(ge=0, le=120)
+    unit: DayUnit = "business"
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        out = []
+        for region in value:
+            name = region.strip()
+            lowered = name.lower()
+            if lowered in {"domestic", "international", "*"}:
+                out.append(lowered)
+            elif len(name) == 2 and name.isalpha():
+                out.append(name.upper())
+            else:
+                raise ValueError(
+                    f"{region!r} is not 'domestic', 'international', '*' or a two-letter "
+                    "country code"
+                )
+        return out
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min_days > self.max_days:
+            raise ValueError("min_days must not exceed max_days")
+        return self
+
+    def matches(self, country: str, domestic: bool) -> int:
+        """How specifically this window names a destination: 3 country, 2 domestic or
+        international, 1 the wildcard, 0 not at all."""
+        if country in self.regions:
+            return 3
+        if ("domestic" if domestic else "international") in self.regions:
+            return 2
+        return 1 if "*" in self.regions else 0
+
+
+class PeakSeason(_Part):
+    start: str = Field(description="first day, MM-DD")
+    end: str = Field(description="last day, MM-DD; may wrap into the next year")
+    extra_days: int = Field(5, ge=0, le=60, description="002: 'a delay up to 5 days'")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        match = _MONTH_DAY.match(value.strip())
+        try:
+            if match is None:
+                raise ValueError
+            date(2024, int(match[1]), int(match[2]))  # a leap year accepts 02-29
+        except ValueError:
+            raise ValueError(f"{value!r} is not a month and day as MM-DD") from None
+        return value.strip()
+
+    def covers(self, day: date) -> bool:
+        key = day.strftime("%m-%d")
+        if self.start <= self.end:
+            return self.start <= key <= self.end
+        return key >= self.start or key <= self.end
+
+
+def _default_transit() -> list[TransitWindow]:
+    return [
+        TransitWindow(regions=["domestic"], min_days=4, max_days=7, unit="business"),
+        TransitWindow(regions=["international"], min_days=7, max_days=16, unit="calendar"),
+    ]
+
+
+class PromisePolicy(_Part):
+    """The delivery promise, used as the ETA when the carrier gives none."""
+
+    processing_business_days: int = Field(
+        5, ge=0, le=30, description="from order to ready to ship (004: processing 1-2 + "
+        "production 2-3 business days; 002: 1-3)",
+    )  # fmt: skip
+    ships_next_day: bool = Field(
+        False, description="002: 'shipped the day after the processing day'; never at weekends"
+    )
+    transit: list[TransitWindow] = Field(
+        default_factory=_default_transit,
+        description="per destination (004: 4-7 business days; 002: 7-16 days, 18-24 to the US)",
+    )
+    peak_seasons: list[PeakSeason] = Field(default_factory=list)
+
+    def window_for(self, country: str, domestic: bool) -> TransitWindow | None:
+        ranked = [(w.matches(country, domestic), i, w) for i, w in enumerate(self.transit)]
+        best = max(ranked, default=None, key=lambda r: (r[0], -r[1]))
+        return best[2] if best is not None and best[0] > 0 else None
+
+    def peak_for(self, day: date) -> PeakSeason | None:
+        return next((p for p in self.peak_seasons if p.covers(day)), None)
+
+
+_RISKY = [
+    DeliveryLocation.FRONT_DOOR,
+    DeliveryLocation.MAILROOM,
+    DeliveryLocation.PARCEL_LOCKER,
+    DeliveryLocation.NEIGHBOUR,
+]
+
+
+class DeliveredPolicy(_Part):
+    wait_hours: float = Field(
+        24, ge=0, le=24 * 14, description="after a 'not received' report, wait this long before "
+        "the checklist and the claim (000: 'if it's only been a day, hang tight'; 004: "
+        "'wait 24 hours')",
+    )  # fmt: skip
+    claim_window_days: int = Field(
+        30, ge=0, le=365, description="the delivered notice states it (004: 30 days; 001: 3 "
+        "business days)",
+    )  # fmt: skip
+    claim_window_unit: DayUnit = "calendar"
+    risky_locations: list[DeliveryLocation] = Field(
+        default_factory=lambda: list(_RISKY),
+        description="deliveries here are flagged to staff (004: porches, mailrooms, neighbours)",
+    )
+    flag_other_place: bool = Field(
+        True, description="flag a delivery scanned in a city or postal code other than the "
+        "destination's",
+    )  # fmt: skip
+
+
+class ExceptionsPolicy(_Part):
+    address_hold_days: int = Field(
+        7, ge=1, le=60, description="000: the post office 'might hold it for a week before "
+        "it's sent back'",
+    )  # fmt: skip
+    pickup_hold_days: int = Field(
+        7, ge=1, le=60, description="days a parcel waits at a pickup point before it goes back"
+    )
+
+
+class LostPolicy(_Part):
+    domestic_business_days: int = Field(
+        10, ge=2, le=90, description="silence this long means lost (002: 'if it is lost in "
+        "transit you get a full refund'; its investigation 'may take several weeks')",
+    )  # fmt: skip
+    international_business_days: int = Field(20, ge=2, le=120)
+
+
+class ReturnsPolicy(_Part):
+    refund_business_days: int = Field(
+        28, ge=1, le=120, description="002: 'refunds can take up to 28 business days after "
+        "the return arrives'",
+    )  # fmt: skip
+
+
+class StorePolicy(_Part):
+    origin_country: str = Field(
+        "US", description="where the store ships from: decides domestic or international"
+    )
+    pickup: PickupPolicy = Field(default_factory=PickupPolicy)
+    stall: StallPolicy = Field(default_factory=StallPolicy)
+    late: LatePolicy = Field(default_factory=LatePolicy)
+    promise: PromisePolicy = Field(default_factory=PromisePolicy)
+    delivered: DeliveredPolicy = Field(default_factory=DeliveredPolicy)
+    exceptions: ExceptionsPolicy = Field(default_factory=ExceptionsPolicy)
+    lost: LostPolicy = Field(default_factory=LostPolicy)
+    returns: ReturnsPolicy = Field(default_factory=ReturnsPolicy)
+
+    @field_validator("origin_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 2 or not code.isalpha():
+            raise ValueError("must be a two-letter ISO country code such as US or GB")
+        return code
+
+    @model_validator(mode="after")
+    def _lost_after_stall(self) -> Self:
+        pairs = (
+            ("domestic_business_days", self.lost.domestic_business_days,
+             self.stall.domestic_business_days),
+            ("international_business_days", self.lost.international_business_days,
+             self.stall.international_business_days),
+        )  # fmt: skip
+        for key, lost, stall in pairs:
+            if lost <= stall:
+                raise ValueError(
+                    f"lost.{key} ({lost}) must be greater than stall.{key} ({stall}): a parcel "
+                    "is stalled before it is lost"
+                )
+        return self

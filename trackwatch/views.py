@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from trackwatch.model import Alert, Shipment, TrackingEvent
+from trackwatch.policy import StorePolicy
 from trackwatch.zones import zone_for
 
 
@@ -33,6 +36,13 @@ def print_shipment(
     print(f"shipment {s.id}: {s.carrier} {s.tracking_number}, order {s.order_id} ({s.store})")
     print(f"  destination {s.destination_country} {s.destination_postal_code}".rstrip())
     print(f"  status {s.status.value}; shipped {_when(s.shipped_at, s)}; ETA {_when(s.eta, s)}")
+    if s.ordered_at or s.promised_by:
+        print(f"  ordered {_when(s.ordered_at, s)}; promised by {_when(s.promised_by, s)}")
+    if s.direction.value != "outbound":
+        print(f"  direction: {s.direction.value}")
+    if s.missing_reported_at:
+        print(f"  reported not received {_when(s.missing_reported_at, s)} by "
+              f"{s.missing_reported_by}")  # fmt: skip
     print(f"  last polled {_when(s.last_polled_at, s)}; next poll {_when(s.next_poll_at, s)}")
     print("events:")
     for e in events:
@@ -42,9 +52,27 @@ def print_shipment(
         print(f"  {_when(e.occurred_at, s)}  {e.status.value:<20} {e.description}{where}{extra}")
     print("alerts:" if alerts else "alerts: none")
     for a in alerts:
-        state = a.state.value if a.resolved_at is None else f"resolved {_when(a.resolved_at, s)}"
-        print(f"  #{a.id} {a.rule} ({a.severity.value}), opened {_when(a.opened_at, s)}, {state}")
+        state = a.state.value
+        if a.resolved_at is not None:
+            state = f"resolved {_when(a.resolved_at, s)} ({a.resolved_by}: {a.resolution})"
+        told = ", ".join(x.value for x in a.audiences) or "nobody"
+        escalated = f", escalated {_when(a.escalated_at, s)}" if a.escalated_at else ""
+        print(f"  #{a.id} {a.rule} ({a.severity.value}), opened {_when(a.opened_at, s)}"
+              f"{escalated}, {state}; told: {told}")  # fmt: skip
         print(f"    {a.summary}")
         print(f"    action: {a.action}")
         for key, value in a.explanation.items():
             print(f"    - {key}: {value}")
+
+
+def _flatten(prefix: str, value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [line for key, v in value.items() for line in _flatten(f"{prefix}{key}.", v)]
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [line for i, v in enumerate(value) for line in _flatten(f"{prefix}{i}.", v)]
+    return [f"{prefix.rstrip('.')} = {json.dumps(value)}"]
+
+
+def policy_lines(policy: StorePolicy) -> list[str]:
+    """Every setting of a policy as `key = value`, defaults included."""
+    return _flatten("", policy.model_dump(mode="json"))

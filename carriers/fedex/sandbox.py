@@ -9,7 +9,7 @@ several trackResults for a reused number, NOT.AUTHORIZED.ERROR for an expired to
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,7 @@ from aiohttp import web
 from trackwatch.clock import Clock
 from trackwatch.sandbox.faults import bearer, reply_to_fault
 from trackwatch.sandbox.world import Milestone, Parcel, World
+from trackwatch.zones import zone_for
 
 CARRIER = "fedex"
 TOKEN_LIFETIME = 3599
@@ -83,7 +84,9 @@ def track_result(parcel: Parcel, visible: list[Milestone]) -> dict[str, Any]:
         "scanEvents": scans,
     }  # fmt: skip
     if parcel.scheduled_delivery is not None:
-        ends = f"{parcel.scheduled_delivery.isoformat()}T23:59:59-06:00"
+        # FedEx states the window in the destination's local time.
+        zone = zone_for(parcel.destination.country, parcel.destination.postal_code)
+        ends = datetime.combine(parcel.scheduled_delivery, time(23, 59, 59), zone).isoformat()
         result["estimatedDeliveryTimeWindow"] = {"window": {"ends": ends}}
     if visible[-1].kind == "delivered":
         result["dateAndTimes"].append({"type": "ACTUAL_DELIVERY", "dateTime": scans[0]["date"]})

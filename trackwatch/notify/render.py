@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 
 from trackwatch.model import Audience
+from trackwatch.notify.links import tracking_url
 
 
 class Renderer:
@@ -19,6 +20,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._env.globals["tracking_url"] = tracking_url
 
     def render(self, rule: str, audience: Audience, event: str, **context: Any) -> tuple[str, str]:
         names = [

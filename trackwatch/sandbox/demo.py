@@ -1,11 +1,19 @@
 """`trackwatch demo`: the real daemon against the sandbox, Thanksgiving week 2026, fast.
 
-Six parcels to New York, across all four carriers. Three UPS parcels: one delivered on time;
-one that goes quiet on the Wednesday before Thanksgiving (the holiday and the weekend don't
-count, so its stall alert comes the next Wednesday); one quiet since the Friday before,
-whose alert opens on Thanksgiving and resolves when it moves again on Friday. A USPS, a
-FedEx and a DHL parcel are delivered on time through their own APIs' shapes (batch POSTs
-for USPS and FedEx, an API-key GET for DHL) and raise nothing.
+Eleven parcels across all four carriers, one or more for every alert kind:
+- 1001 UPS, delivered to a front door: the delivered check-in and a risky-delivery flag.
+- 1002 UPS goes quiet the Wednesday before Thanksgiving: the holiday and the weekend don't
+  count, so its stall alert comes the next Wednesday.
+- 1003 UPS, quiet since the Friday before: stalled on Thanksgiving, resolved when it moves.
+- 1004 USPS, delivered; the customer reports it missing the next morning: after the 24 h
+  wait the delivered-not-received claim opens.
+- 1005 FedEx and 1006 DHL, delivered on time through their own APIs' shapes.
+- 1007 UPS has a label and no pickup scan for two business days, then is picked up.
+- 1008 FedEx misses its ETA: staff are escalated to 48 h after it, the customer is told a
+  business day after it (Thanksgiving skipped), and it resolves on delivery.
+- 1009 USPS has an address problem (urgent), then goes back to the sender.
+- 1010 DHL is declared lost.
+- 1011 UPS is a customer's return, delivered to the store: a refund reminder.
 """
 
 from __future__ import annotations
@@ -15,15 +23,15 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trackwatch.app import open_daemon
+from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import ScaledClock
 from trackwatch.config import Settings, build_settings
-from trackwatch.model import NoticeState, Place, Shipment
+from trackwatch.model import Alert, Direction, NoticeState, Place, Shipment
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink, Received
 from trackwatch.sandbox.world import Milestone, Parcel, World
@@ -48,8 +56,9 @@ def _at(day: int, hour: int, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, 0, tzinfo=NY)
 
 
-def _timeline(*steps: tuple[datetime, str, str]) -> list[Milestone]:
-    return [Milestone(at, kind, _PLACES[where]) for at, kind, where in steps]
+def _timeline(*steps: tuple[datetime, str, str] | tuple[datetime, str, str, str]
+              ) -> list[Milestone]:  # fmt: skip
+    return [Milestone(step[0], step[1], _PLACES[step[2]], *step[3:]) for step in steps]
 
 
 @dataclass(frozen=True)
@@ -58,49 +67,78 @@ class DemoParcel:
     number: str
     shipped_at: datetime
     timeline: list[Milestone]
-    expect_opened: int
-    expect_resolved: int
+    expect: tuple[str, ...]  # each alert by the end: "rule" (open) or "rule:resolved"
     carrier: str = "ups"
+    eta: date | None = None
+    returning: bool = False
 
 
 PARCELS = (
     DemoParcel("1001", "1Z5R89390357567127", _at(23, 9), _timeline(
         (_at(23, 9), "label", "chicago"), (_at(23, 18), "picked_up", "chicago"),
         (_at(24, 2), "departed", "chicago"), (_at(24, 20), "arrived", "secaucus"),
-        (_at(25, 8), "out_for_delivery", "new york"), (_at(25, 14), "delivered", "new york"),
-    ), expect_opened=0, expect_resolved=0),
+        (_at(25, 8), "out_for_delivery", "new york"),
+        (_at(25, 14), "delivered", "new york", "Front Door"),
+    ), expect=("delivered", "risky_delivery")),
     DemoParcel("1002", "1Z879E930346834440", _at(23, 10), _timeline(
         (_at(23, 10), "label", "atlanta"), (_at(23, 19), "picked_up", "atlanta"),
         (_at(24, 3), "departed", "atlanta"), (_at(25, 4), "arrived", "philadelphia"),
-    ), expect_opened=1, expect_resolved=0),
+    ), expect=("stalled",)),
     DemoParcel("1003", "1Z410E7W0392751591", _at(19, 12), _timeline(
         (_at(19, 12), "label", "dallas"), (_at(19, 18), "picked_up", "dallas"),
         (_at(20, 9), "arrived", "memphis"), (_at(27, 10), "departed", "memphis"),
         (_at(28, 6), "arrived", "secaucus"), (_at(30, 8), "out_for_delivery", "new york"),
-        (_at(30, 13), "delivered", "new york"),
-    ), expect_opened=1, expect_resolved=1),
+        (_at(30, 13), "delivered", "new york", "Mailbox"),
+    ), expect=("stalled:resolved", "delivered")),
     DemoParcel("1004", "9400111206206406260787", _at(23, 8), _timeline(
         (_at(23, 8), "label", "philadelphia"), (_at(23, 17), "picked_up", "philadelphia"),
         (_at(24, 1), "departed", "philadelphia"), (_at(24, 22), "arrived", "secaucus"),
-        (_at(25, 7), "out_for_delivery", "new york"), (_at(25, 12), "delivered", "new york"),
-    ), expect_opened=0, expect_resolved=0, carrier="usps"),
+        (_at(25, 7), "out_for_delivery", "new york"),
+        (_at(25, 12), "delivered", "new york", "In/At Mailbox"),
+    ), expect=("delivered", "delivered_not_received"), carrier="usps"),
     DemoParcel("1005", "738488882438", _at(23, 11), _timeline(
         (_at(23, 11), "label", "memphis"), (_at(23, 20), "picked_up", "memphis"),
         (_at(24, 4), "departed", "memphis"), (_at(25, 9), "arrived", "secaucus"),
         (_at(27, 8), "out_for_delivery", "new york"), (_at(27, 15), "delivered", "new york"),
-    ), expect_opened=0, expect_resolved=0, carrier="fedex"),
+    ), expect=("delivered", "risky_delivery"), carrier="fedex"),
     DemoParcel("1006", "3318810025", _at(23, 9), _timeline(
         (_at(23, 9), "label", "chicago"), (_at(23, 21), "picked_up", "chicago"),
         (_at(24, 6), "arrived", "secaucus"), (_at(24, 20), "out_for_delivery", "new york"),
         (_at(25, 11), "delivered", "new york"),
-    ), expect_opened=0, expect_resolved=0, carrier="dhl"),
+    ), expect=("delivered",), carrier="dhl"),
+    DemoParcel("1007", "1Z8V92A70367203024", _at(23, 9), _timeline(
+        (_at(23, 9), "label", "chicago"), (_at(27, 17), "picked_up", "chicago"),
+        (_at(30, 9), "arrived", "secaucus"), (_at(1, 9, 12), "departed", "secaucus"),
+    ), expect=("not_picked_up:resolved",)),
+    DemoParcel("1008", "986578788855", _at(23, 8), _timeline(
+        (_at(23, 8), "label", "memphis"), (_at(23, 18), "picked_up", "memphis"),
+        (_at(24, 6), "departed", "memphis"), (_at(25, 9), "arrived", "philadelphia"),
+        (_at(27, 10), "in_transit", "philadelphia"), (_at(30, 9), "arrived", "secaucus"),
+        (_at(1, 8, 12), "out_for_delivery", "new york"), (_at(1, 15, 12), "delivered", "new york"),
+    ), expect=("late:resolved", "delivered", "risky_delivery"), carrier="fedex",
+        eta=date(2026, 11, 24)),
+    DemoParcel("1009", "9405803699300124287899", _at(23, 8), _timeline(
+        (_at(23, 8), "label", "philadelphia"), (_at(23, 17), "picked_up", "philadelphia"),
+        (_at(24, 22), "arrived", "secaucus"), (_at(25, 9), "address_issue", "new york"),
+        (_at(1, 10, 12), "returned", "new york"),
+    ), expect=("exceptions:resolved", "exceptions"), carrier="usps"),
+    DemoParcel("1010", "8487135506", _at(23, 9), _timeline(
+        (_at(23, 9), "label", "chicago"), (_at(23, 20), "picked_up", "chicago"),
+        (_at(24, 6), "arrived", "secaucus"), (_at(26, 10), "lost", "secaucus"),
+    ), expect=("lost",), carrier="dhl"),
+    DemoParcel("1011", "1ZXX3150YW44070023", _at(23, 10), _timeline(
+        (_at(23, 10), "label", "new york"), (_at(23, 18), "picked_up", "new york"),
+        (_at(24, 15), "delivered", "chicago", "Dock"),
+    ), expect=("returns",), returning=True),
 )  # fmt: skip
+MISSING_REPORT = ("1004", _at(26, 9))  # the customer writes: "it says delivered, it is not here"
 
 
 def demo_world() -> World:
     world = World()
-    for parcel in PARCELS:
-        world.add(Parcel(parcel.carrier, parcel.number, parcel.timeline, DEST))
+    for p in PARCELS:
+        to = _PLACES["chicago"] if p.returning else DEST
+        world.add(Parcel(p.carrier, p.number, p.timeline, to, scheduled_delivery=p.eta))
     return world
 
 
@@ -113,7 +151,7 @@ def demo_settings(database: Path, carrier_url: str, chat_url: str) -> Settings:
             for name in ("usps", "ups", "fedex", "dhl")
         },
         "stores": {"demo": {"name": "Demo Prints", "contact_email": "help@demo-prints.example",
-                            "policy": {"stall_business_days": 3},
+                            "policy": {"stall": {"domestic_business_days": 3}},
                             "channels": {"staff_chat": [chat_url]}}},
     }  # fmt: skip
     return build_settings(data)
@@ -123,8 +161,6 @@ def _printer(clock: ScaledClock, out: Callable[[str], None]) -> Callable[[Receiv
     def show(item: Received) -> None:
         when = clock.now().astimezone(NY).strftime("%a %d %b %H:%M")
         out(f"[{when}] staff chat <- {item.body.get('title', '')}")
-        for line in str(item.body.get("message", "")).splitlines():
-            out(f"    {line}")
 
     return show
 
@@ -146,39 +182,74 @@ async def run_demo(out: Callable[[str], None] = print, seconds: float = 20.0) ->
         await sandbox.stop()
 
 
+def _shipment(parcel: DemoParcel) -> Shipment:
+    to = _PLACES["chicago"] if parcel.returning else DEST
+    return Shipment(
+        store="demo", carrier=parcel.carrier, tracking_number=parcel.number,
+        order_id=parcel.order_id, customer_email="customer@example.com",
+        destination_country="US", destination_postal_code=to.postal_code or "",
+        destination_city=to.city or "", shipped_at=parcel.shipped_at,
+        direction=Direction.RETURN if parcel.returning else Direction.OUTBOUND,
+    )  # fmt: skip
+
+
+def _outcome(alert: Alert) -> str:
+    return alert.rule + (":resolved" if alert.resolved_at is not None else "")
+
+
 async def _play(settings: Settings, clock: ScaledClock, sink: HttpSink,
                 out: Callable[[str], None]) -> int:  # fmt: skip
     out(f"demo: {START:%a %d %b %Y} to {END:%a %d %b %Y} (America/New_York), "
         f"simulated {clock.scale:,.0f}x faster than real time")  # fmt: skip
     async with open_daemon(settings, clock, idle=timedelta(minutes=30)) as daemon:
-        ids = {}
-        for parcel in PARCELS:
-            shipment = Shipment(store="demo", carrier=parcel.carrier, tracking_number=parcel.number,
-                                order_id=parcel.order_id, customer_email="customer@example.com",
-                                destination_country="US", destination_postal_code="10001",
-                                shipped_at=parcel.shipped_at)  # fmt: skip
-            ids[parcel.order_id] = await daemon.store.add_shipment(shipment, clock.now())
-        stopper = _stop_at(daemon.stop, clock)
+        ids = {p.order_id: await daemon.store.add_shipment(_shipment(p), clock.now())
+               for p in PARCELS}  # fmt: skip
         async with asyncio.TaskGroup() as group:
             group.create_task(daemon.run())
-            group.create_task(stopper)
+            group.create_task(_report_missing(daemon, ids[MISSING_REPORT[0]], clock, out))
+            group.create_task(_stop_at(daemon.stop, clock))
         await daemon.outbox.run_once()
         alerts = await daemon.store.all_alerts()
         failed = await daemon.store.notices(NoticeState.DEAD)
-        ok = True
-        for parcel in PARCELS:
-            mine = [a for a in alerts if a.shipment_id == ids[parcel.order_id]]
-            resolved = [a for a in mine if a.resolved_at is not None]
-            ok &= len(mine) == parcel.expect_opened and len(resolved) == parcel.expect_resolved
-        kinds = Counter(a.rule for a in alerts)
-        expected_notices = sum(p.expect_opened + p.expect_resolved for p in PARCELS)
-        ok &= len(sink.received) == expected_notices and not failed
-        by_kind = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none"
-        out(f"summary: {len(PARCELS)} shipments, alerts {by_kind} "
-            f"({sum(a.resolved_at is not None for a in alerts)} resolved), "
-            f"notices sent {daemon.outbox.sent}, notices failed {len(failed)} "
-            f"-> {'OK' if ok else 'UNEXPECTED'}")  # fmt: skip
-        return 0 if ok else 1
+        sent = await daemon.store.notices(NoticeState.SENT)
+    ok = not failed and len(sink.received) == len(sent)
+    for parcel in PARCELS:
+        mine = sorted(_outcome(a) for a in alerts if a.shipment_id == ids[parcel.order_id])
+        if mine != sorted(parcel.expect):
+            out(f"order {parcel.order_id}: expected {sorted(parcel.expect)}, got {mine}")
+            ok = False
+    _print_examples(alerts, out)
+    kinds = Counter(a.rule for a in alerts)
+    by_kind = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none"
+    out(f"summary: {len(PARCELS)} shipments, alerts {by_kind} "
+        f"({sum(a.resolved_at is not None for a in alerts)} resolved), "
+        f"staff notices sent {len(sent)}, notices failed {len(failed)} "
+        f"-> {'OK' if ok else 'UNEXPECTED'}")  # fmt: skip
+    return 0 if ok else 1
+
+
+def _print_examples(alerts: list[Alert], out: Callable[[str], None]) -> None:
+    """One alert of each kind, with the explanation a person would read."""
+    seen: set[str] = set()
+    out("one alert of each kind, as `trackwatch show` explains it:")
+    for alert in alerts:
+        if alert.rule in seen:
+            continue
+        seen.add(alert.rule)
+        told = ", ".join(a.value for a in alert.audiences)
+        out(f"  {alert.rule} ({alert.severity.value}; told: {told}): {alert.summary}")
+        out(f"    action: {alert.action}")
+        for key, value in alert.explanation.items():
+            out(f"    - {key}: {value}")
+
+
+async def _report_missing(daemon: Daemon, shipment_id: int, clock: ScaledClock,
+                          out: Callable[[str], None]) -> None:  # fmt: skip
+    await clock.sleep((MISSING_REPORT[1] - clock.now()).total_seconds())
+    await daemon.store.report_missing(shipment_id, "customer (demo)", clock.now())
+    out(f"[{clock.now().astimezone(NY):%a %d %b %H:%M}] customer reports order "
+        f"{MISSING_REPORT[0]} delivered but not received")  # fmt: skip
+    daemon.wake()
 
 
 async def _stop_at(stop: Callable[[], None], clock: ScaledClock) -> None:

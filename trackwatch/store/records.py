@@ -37,6 +37,7 @@ class PollUpdate:
 
 @dataclass(frozen=True)
 class NoticeDraft:
+    event: str  # opened, escalated, resolved
     audience: Audience
     channel: str
     store: str
@@ -52,9 +53,21 @@ class AlertOpen:
 
 
 @dataclass(frozen=True)
+class AlertEscalate:
+    """An open alert's next stage: new audiences told, or staff escalated to."""
+
+    alert_id: int
+    finding: Finding
+    audiences: tuple[Audience, ...]
+    escalated: bool
+    notices: tuple[NoticeDraft, ...]
+
+
+@dataclass(frozen=True)
 class AlertResolve:
     alert_id: int
     resolved_by: str
+    reason: str
     notices: tuple[NoticeDraft, ...]
 
 
@@ -72,5 +85,6 @@ class Evaluation:
     """Everything one monitor pass decided, written in one transaction."""
 
     opens: list[AlertOpen] = field(default_factory=list)
+    escalations: list[AlertEscalate] = field(default_factory=list)
     resolves: list[AlertResolve] = field(default_factory=list)
     schedules: list[Reschedule] = field(default_factory=list)

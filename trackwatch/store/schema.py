@@ -79,4 +79,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notices_due ON notices (state, next_attempt_at);
     """,
+    """
+    ALTER TABLE shipments ADD COLUMN destination_city TEXT NOT NULL DEFAULT '';
+    ALTER TABLE shipments ADD COLUMN ordered_at TEXT;
+    ALTER TABLE shipments ADD COLUMN promised_by TEXT;
+    ALTER TABLE shipments ADD COLUMN direction TEXT NOT NULL DEFAULT 'outbound';
+    ALTER TABLE shipments ADD COLUMN missing_reported_at TEXT;
+    ALTER TABLE shipments ADD COLUMN missing_reported_by TEXT;
+    ALTER TABLE alerts ADD COLUMN audiences TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN escalated_at TEXT;
+    ALTER TABLE alerts ADD COLUMN resolution TEXT;
+    """,
 )

@@ -19,13 +19,21 @@ import aiosqlite
 from trackwatch.model import (
     Alert,
     AlertState,
+    Audience,
     Notice,
     NoticeState,
     Outcome,
     Shipment,
     TrackingEvent,
 )
-from trackwatch.store.records import Evaluation, NoticeDraft, PollUpdate, parse_ts, ts
+from trackwatch.store.records import (
+    AlertEscalate,
+    Evaluation,
+    NoticeDraft,
+    PollUpdate,
+    parse_ts,
+    ts,
+)
 from trackwatch.store.schema import MIGRATIONS
 
 _SHIPMENT_TIMES = (
@@ -35,6 +43,9 @@ _SHIPMENT_TIMES = (
     "last_polled_at",
     "next_poll_at",
     "check_at",
+    "ordered_at",
+    "promised_by",
+    "missing_reported_at",
 )
 
 
@@ -52,10 +63,15 @@ def _shipment(row: aiosqlite.Row) -> Shipment:
     return Shipment.model_validate(data)
 
 
+def _audiences(values: Iterable[Audience]) -> str:
+    return ",".join(a.value for a in values)
+
+
 def _alert(row: aiosqlite.Row) -> Alert:
     data = dict(row)
     data["explanation"] = json.loads(data["explanation"])
-    for key in ("opened_at", "resolved_at"):
+    data["audiences"] = tuple(Audience(a) for a in data["audiences"].split(",") if a)
+    for key in ("opened_at", "escalated_at", "resolved_at"):
         data[key] = parse_ts(data[key])
     return Alert.model_validate(data)
 
@@ -259,31 +275,36 @@ class SqliteStore:
         return [_alert(row) for row in await self._all("SELECT * FROM alerts ORDER BY id")]
 
     async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> None:
-        """Open and resolve alerts with their notices, and reschedule, atomically.
+        """Open, escalate and resolve alerts with their notices, and reschedule, atomically.
 
-        An alert that already exists for its episode is not opened again, and an alert that
-        is no longer open is not resolved again: neither enqueues a second notice.
+        An alert that already exists for its episode is not opened again, an escalation
+        only lands on an alert still open, and an alert that is no longer open is not
+        resolved again: none of them enqueues a second notice.
         """
         async with self._tx() as db:
             for opening in evaluation.opens:
                 f = opening.finding
                 cur = await db.execute(
                     "INSERT OR IGNORE INTO alerts (shipment_id, rule, episode, state, severity,"
-                    " summary, action, explanation, opened_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    " summary, action, explanation, audiences, opened_at, escalated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (opening.shipment_id, f.rule, f.episode, AlertState.OPEN.value,
-                     f.severity.value, f.summary, f.action, json.dumps(f.explanation), ts(now)),
+                     f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+                     _audiences(f.audiences), ts(now), ts(now) if f.escalated else None),
                 )  # fmt: skip
                 if cur.rowcount == 1:
-                    await self._enqueue(db, int(cur.lastrowid or 0), "opened", opening.notices, now)
+                    await self._enqueue(db, int(cur.lastrowid or 0), opening.notices, now)
+            for step in evaluation.escalations:
+                await self._escalate(db, step, now)
             for resolving in evaluation.resolves:
                 cur = await db.execute(
-                    "UPDATE alerts SET state=?, resolved_at=?, resolved_by=? "
+                    "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, resolution=? "
                     "WHERE id=? AND state=?",
                     (AlertState.RESOLVED.value, ts(now), resolving.resolved_by,
-                     resolving.alert_id, AlertState.OPEN.value),
+                     resolving.reason, resolving.alert_id, AlertState.OPEN.value),
                 )  # fmt: skip
                 if cur.rowcount == 1:
-                    await self._enqueue(db, resolving.alert_id, "resolved", resolving.notices, now)
+                    await self._enqueue(db, resolving.alert_id, resolving.notices, now)
             await db.executemany(
                 "UPDATE shipments SET dirty=0, check_at=:check,"
                 " next_poll_at=CASE WHEN :poll IS NOT NULL AND :poll < next_poll_at"
@@ -294,11 +315,56 @@ class SqliteStore:
                 ],
             )
 
+    async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> None:
+        f = step.finding
+        cur = await db.execute(
+            "UPDATE alerts SET severity=?, summary=?, action=?, explanation=?, audiences=?,"
+            " escalated_at=CASE WHEN ? THEN COALESCE(escalated_at, ?) ELSE escalated_at END"
+            " WHERE id=? AND state=?",
+            (f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             _audiences(step.audiences), step.escalated, ts(now), step.alert_id,
+             AlertState.OPEN.value),
+        )  # fmt: skip
+        if cur.rowcount == 1:
+            await self._enqueue(db, step.alert_id, step.notices, now)
+
+    async def resolve_by_hand(
+        self, shipment_id: int, rule: str | None, note: str, now: datetime
+    ) -> list[int]:
+        """Resolve a shipment's open alerts (one rule's, or all); returns their ids. The
+        episode stays resolved: the rules do not reopen it."""
+        sql = "UPDATE alerts SET state=?, resolved_at=?, resolved_by='hand', resolution=? " \
+              "WHERE shipment_id=? AND state=?"  # fmt: skip
+        params: list[Any] = [AlertState.RESOLVED.value, ts(now), note, shipment_id,
+                             AlertState.OPEN.value]  # fmt: skip
+        if rule is not None:
+            sql += " AND rule=?"
+            params.append(rule)
+        async with self._tx() as db:
+            cur = await db.execute(sql + " RETURNING id", params)
+            return sorted(int(row[0]) for row in await cur.fetchall())
+
+    async def report_missing(
+        self, shipment_id: int, reported_by: str, now: datetime
+    ) -> datetime | None:
+        """Record a 'delivered but not received' report; the first one stands. Returns
+        when it was reported, or None for an unknown shipment."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE shipments SET missing_reported_at=COALESCE(missing_reported_at, ?),"
+                " missing_reported_by=COALESCE(missing_reported_by, ?), dirty=1 WHERE id=?",
+                (ts(now), reported_by, shipment_id),
+            )
+            cur = await db.execute(
+                "SELECT missing_reported_at FROM shipments WHERE id=?", (shipment_id,)
+            )
+            row = await cur.fetchone()
+        return parse_ts(row[0]) if row else None
+
     @staticmethod
     async def _enqueue(
         db: aiosqlite.Connection,
         alert_id: int,
-        event: str,
         drafts: Sequence[NoticeDraft],
         now: datetime,
     ) -> None:
@@ -306,8 +372,8 @@ class SqliteStore:
             "INSERT OR IGNORE INTO notices (alert_id, event, audience, channel, store, title,"
             " body, next_attempt_at, idempotency_key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
-                (alert_id, event, d.audience.value, d.channel, d.store, d.title, d.body,
-                 ts(now), f"tw-{alert_id}-{event}-{d.channel}", ts(now))
+                (alert_id, d.event, d.audience.value, d.channel, d.store, d.title, d.body,
+                 ts(now), f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
                 for d in drafts
             ],
         )  # fmt: skip

@@ -1,0 +1,155 @@
+"""delivered and risky_delivery: what happens once the carrier says "delivered".
+
+`delivered` is the customer's check-in: it states the store's claim window (seed 004: 30
+days; seed 001: 3 business days) and carries the "didn't receive it?" link; it stays open
+while the window is. `risky_delivery` flags to staff a delivery that often goes missing
+(seed 004: porches, mailrooms, neighbours; also lockers) or one scanned in a city or postal
+code other than the destination's. Neither applies to a parcel returned to its sender.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from rules.base import BaseRule, ShipmentView
+from trackwatch.model import Audience, ExceptionKind, Finding, Severity, TrackingEvent
+
+
+def _delivery(view: ShipmentView) -> TrackingEvent | None:
+    if view.exception_events(ExceptionKind.RETURNED_TO_SENDER):
+        return None
+    return view.delivered_event
+
+
+def claim_window_end(view: ShipmentView, delivered_at: datetime) -> datetime:
+    policy = view.policy.delivered
+    if policy.claim_window_unit == "business":
+        return view.calendar.add_business_days(delivered_at, policy.claim_window_days)
+    day = view.calendar.local_date(delivered_at) + timedelta(days=policy.claim_window_days)
+    return view.calendar.end_of(day)
+
+
+def _window_text(view: ShipmentView, delivered_at: datetime) -> str:
+    policy = view.policy.delivered
+    return (f"{policy.claim_window_days} {policy.claim_window_unit} days, until the "
+            f"{view.day_end(claim_window_end(view, delivered_at))} (delivered.claim_window_days)")  # fmt: skip
+
+
+class _AfterDelivery(BaseRule):
+    def deadline(self, view: ShipmentView) -> datetime | None:
+        delivery = _delivery(view)
+        return delivery.occurred_at if delivery else None
+
+    def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
+        delivery = _delivery(view)
+        if delivery is None:
+            return ()
+        return delivery.occurred_at, claim_window_end(view, delivery.occurred_at)
+
+    def _window(self, view: ShipmentView, now: datetime) -> TrackingEvent | None:
+        """The delivery scan while its claim window is open at `now`."""
+        delivery = _delivery(view)
+        if delivery is None or now < delivery.occurred_at:
+            return None
+        return delivery if now < claim_window_end(view, delivery.occurred_at) else None
+
+
+class Delivered(_AfterDelivery):
+    name: ClassVar[str] = "delivered"
+
+    def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
+        delivery = self._window(view, now)
+        if delivery is None:
+            return None
+        location = delivery.delivery_location
+        return Finding(
+            rule=self.name,
+            episode=delivery.occurred_at.isoformat(),
+            severity=Severity.INFO,
+            audiences=(Audience.CUSTOMER,),
+            summary=f"{view.parcel()} was delivered",
+            action="The customer is asked to tell us if it has not arrived.",
+            explanation={
+                "carrier says": view.scan_text(delivery),
+                "left at": location.value.replace("_", " ") if location else "not stated",
+                "claim window": _window_text(view, delivery.occurred_at),
+                "policy": view.policy_name,
+            },
+            facts={
+                "left_at": location.value.replace("_", " ") if location else "",
+                "claim_window": f"{view.policy.delivered.claim_window_days} "
+                f"{view.policy.delivered.claim_window_unit} days",
+            },
+            due=delivery.occurred_at,
+        )
+
+
+def _same_postal(a: str, b: str, country: str) -> bool:
+    left, right = (x.replace(" ", "").upper() for x in (a, b))
+    if country == "US":
+        left, right = left[:5], right[:5]
+    return left == right
+
+
+def risks(view: ShipmentView, delivery: TrackingEvent) -> list[str]:
+    policy = view.policy.delivered
+    shipment = view.shipment
+    found = []
+    if delivery.delivery_location in policy.risky_locations:
+        found.append(f"left at {delivery.delivery_location.value.replace('_', ' ')}")
+    if not policy.flag_other_place:
+        return found
+    place = delivery.place
+    if (
+        place.city
+        and shipment.destination_city
+        and place.city.casefold().strip() != shipment.destination_city.casefold().strip()
+    ):
+        found.append(f"scanned in {place.city}, not {shipment.destination_city}")
+    if (
+        place.postal_code
+        and shipment.destination_postal_code
+        and not _same_postal(
+            place.postal_code, shipment.destination_postal_code, shipment.destination_country
+        )
+    ):
+        found.append(f"scanned at postal code {place.postal_code}, not "
+                     f"{shipment.destination_postal_code}")  # fmt: skip
+    return found
+
+
+class RiskyDelivery(_AfterDelivery):
+    name: ClassVar[str] = "risky_delivery"
+
+    def deadline(self, view: ShipmentView) -> datetime | None:
+        delivery = _delivery(view)
+        return delivery.occurred_at if delivery and risks(view, delivery) else None
+
+    def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
+        return super().deadlines(view) if self.deadline(view) else ()
+
+    def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
+        delivery = self._window(view, now)
+        found = risks(view, delivery) if delivery else []
+        if delivery is None or not found:
+            return None
+        return Finding(
+            rule=self.name,
+            episode=delivery.occurred_at.isoformat(),
+            severity=Severity.INFO,
+            audiences=(Audience.STAFF,),
+            summary=f"{view.parcel()} was delivered where parcels go missing: {'; '.join(found)}",
+            action="Be ready for a 'not received' report; the carrier's proof of delivery helps.",
+            explanation={
+                "carrier says": view.scan_text(delivery),
+                "risks": "; ".join(found),
+                "risky locations": ", ".join(x.value for x in view.policy.delivered.risky_locations)
+                + " (delivered.risky_locations)",
+                "destination": f"{view.shipment.destination_city} "
+                f"{view.shipment.destination_postal_code} {view.shipment.destination_country}".strip(),
+                "claim window": _window_text(view, delivery.occurred_at),
+                "policy": view.policy_name,
+            },
+            due=delivery.occurred_at,
+        )

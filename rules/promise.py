@@ -1,0 +1,69 @@
+"""The ETA a late parcel is measured against: the carrier's, else the order's promised date,
+else the store's promise (processing + transit window for the destination + peak season).
+
+Processing is counted in business days at the store's origin (no shipping at weekends);
+transit in the window's own unit at the destination. With an order date the promise runs
+from it; without one it runs from the day the parcel shipped (processing is then behind it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from rules.base import ShipmentView
+from trackwatch.calendar import calendar_for
+
+
+@dataclass(frozen=True)
+class Eta:
+    at: datetime
+    source: str
+    lines: dict[str, str] = field(default_factory=dict)
+
+
+def eta_for(view: ShipmentView) -> Eta | None:
+    shipment = view.shipment
+    if shipment.eta is not None:
+        return Eta(shipment.eta, f"{shipment.carrier.upper()}'s estimated delivery")
+    if shipment.promised_by is not None:
+        return Eta(shipment.promised_by, "the date promised for this order")
+    return store_promise(view)
+
+
+def _ship_day(view: ShipmentView) -> tuple[date, str]:
+    shipment = view.shipment
+    promise = view.policy.promise
+    if shipment.ordered_at is None:
+        return view.calendar.local_date(shipment.shipped_at), "shipped"
+    origin = calendar_for(shipment.carrier, view.policy.origin_country)
+    days = promise.processing_business_days + (1 if promise.ships_next_day else 0)
+    ordered = origin.local_date(shipment.ordered_at)
+    return origin.nth_business_day(ordered, days), (
+        f"ordered {ordered.isoformat()} + {days} business days of processing "
+        f"(promise.processing_business_days{', ships_next_day' if promise.ships_next_day else ''})"
+    )
+
+
+def store_promise(view: ShipmentView) -> Eta | None:
+    shipment = view.shipment
+    promise = view.policy.promise
+    domestic = shipment.destination_country == view.policy.origin_country
+    window = promise.window_for(shipment.destination_country, domestic)
+    if window is None:
+        return None
+    ship_day, how = _ship_day(view)
+    if window.unit == "business":
+        arrival = view.calendar.nth_business_day(ship_day, window.max_days)
+    else:
+        arrival = ship_day + timedelta(days=window.max_days)
+    lines = {
+        "ship day": f"{ship_day.isoformat()} ({how})",
+        "transit window": f"{window.min_days}-{window.max_days} {window.unit} days to "
+        f"{shipment.destination_country} (promise.transit: {', '.join(window.regions)})",
+    }
+    peak = promise.peak_for(ship_day)
+    if peak is not None:
+        arrival += timedelta(days=peak.extra_days)
+        lines["peak season"] = f"+{peak.extra_days} days ({peak.start} to {peak.end})"
+    return Eta(view.calendar.end_of(arrival), "the store's delivery promise", lines)
