@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from rules import RULES
 from trackwatch.cli import main
+from trackwatch.clock import SystemClock
+from trackwatch.config import load_settings
+from trackwatch.model import DeliveryLocation, Outcome, Status, TrackingEvent, TrackingResult
+from trackwatch.monitor import Monitor
+from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.render import Renderer
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
 
 
 @pytest.fixture
@@ -56,3 +67,46 @@ def test_add_list_show(config: Path, capsys: pytest.CaptureFixture[str]) -> None
     shown = capsys.readouterr().out
     assert "order 1001" in shown and "alerts: none" in shown
     assert main(["show", "--config", str(config), "9"]) == 2
+
+
+async def _deliver_and_judge(config: Path, shipment_id: int) -> None:
+    """The poller's and the rules loop's work, done directly: the carrier says delivered."""
+    settings = load_settings(config)
+    store = await SqliteStore.open(settings.daemon.database)
+    now = datetime.now(UTC)
+    done = TrackingEvent(occurred_at=now - timedelta(hours=2), status=Status.DELIVERED,
+                         code="D", description="Delivered, Front Door",
+                         delivery_location=DeliveryLocation.FRONT_DOOR)  # fmt: skip
+    result = TrackingResult(tracking_number="1Z5R89390357567127", outcome=Outcome.FOUND,
+                            events=[done], status=Status.DELIVERED)  # fmt: skip
+    await store.apply_polls([PollUpdate(shipment_id, now, now, result)])
+    channels = ChannelDirectory(settings.stores)
+    await Monitor(store, RULES, SystemClock(), settings, channels, Renderer()).run_once()
+    await store.close()
+
+
+def test_report_missing_resolve_and_show_explanations(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add(config) == 0
+    assert main(["report-missing", "--config", str(config), "1"]) == 2
+    assert "shipment 1 is unknown, not delivered" in capsys.readouterr().err
+    asyncio.run(_deliver_and_judge(config, 1))
+    assert main(["report-missing", "--config", str(config), "1", "--by", "customer email"]) == 0
+    assert "reported as not received" in capsys.readouterr().out
+    assert main(["report-missing", "--config", str(config), "1"]) == 0
+    assert "already reported" in capsys.readouterr().out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "reported not received" in shown and "by customer email" in shown
+    assert "risky_delivery (info)" in shown and "- risks: left at front door" in shown
+    assert "- policy: Shop" in shown
+    assert main(["resolve", "--config", str(config), "1", "--rule", "risky_delivery",
+                 "--note", "customer found it"]) == 0  # fmt: skip
+    assert "resolved alert(s) #" in capsys.readouterr().out
+    assert main(["resolve", "--config", str(config), "1", "--rule", "risky_delivery"]) == 2
+    assert "no open risky_delivery alert" in capsys.readouterr().err
+    assert main(["show", "--config", str(config), "1"]) == 0
+    assert "(hand: customer found it)" in capsys.readouterr().out
+    assert main(["resolve", "--config", str(config), "7"]) == 2
+    assert "id: no shipment 7" in capsys.readouterr().err

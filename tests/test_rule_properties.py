@@ -1,0 +1,141 @@
+"""Properties of the rules over generated histories (hypothesis)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rules import RULES
+from rules.stalled import stall_threshold
+from tests.rulekit import BY_NAME, at, ev, policy, view
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.model import (
+    DeliveryLocation,
+    ExceptionKind,
+    Outcome,
+    Place,
+    Shipment,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+)
+from trackwatch.monitor import Monitor
+from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.render import Renderer
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
+
+BASE = at(11, 16, 0)
+PLACES = [
+    Place(city="Chicago", state="IL", postal_code="60601", country="US"),
+    Place(city="New York", state="NY", postal_code="10001", country="US"),
+    Place(city="Leipzig", postal_code="04109", country="DE"),
+]
+MOVING = [Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.LABEL_CREATED, Status.UNKNOWN]
+
+
+@st.composite
+def events(draw: st.DrawFn, *, statuses: list[Status] = MOVING) -> list[TrackingEvent]:
+    count = draw(st.integers(min_value=1, max_value=6))
+    found = []
+    for _ in range(count):
+        when = BASE + timedelta(minutes=draw(st.integers(min_value=0, max_value=60 * 24 * 20)))
+        status = draw(st.sampled_from(statuses))
+        exception = draw(st.sampled_from(list(ExceptionKind))) if status is Status.EXCEPTION \
+            else None  # fmt: skip
+        location = draw(st.sampled_from(list(DeliveryLocation))) \
+            if status is Status.DELIVERED else None  # fmt: skip
+        found.append(ev(when, status, "Scan", draw(st.sampled_from(PLACES)), exception, location))
+    return sorted(found, key=lambda e: e.occurred_at)
+
+
+instants = st.integers(min_value=0, max_value=60 * 24 * 40).map(
+    lambda m: BASE + timedelta(minutes=m)
+)
+stall_days = st.integers(min_value=1, max_value=6)
+
+
+@given(events(), instants, stall_days, st.sampled_from(["US", "DE"]))
+def test_a_stall_fires_exactly_when_enough_business_days_have_passed(
+    history: list[TrackingEvent], now: datetime, days: int, country: str
+) -> None:
+    pol = policy(stall={"domestic_business_days": days, "international_business_days": days,
+                        "customs_business_days": days + 2})  # fmt: skip
+    postal = {"US": "10001", "DE": "10115"}[country]
+    v = view(history, pol, destination_country=country, destination_postal_code=postal)
+    last = history[-1]
+    finding = BY_NAME["stalled"].evaluate(v, now)
+    if not v.has_real_scan or now < last.occurred_at:
+        assert finding is None
+        return
+    threshold = stall_threshold(v)[0]
+    elapsed = v.calendar.span(last.occurred_at, now).business_days
+    assert (finding is not None) == (elapsed >= threshold)
+
+
+@given(events(statuses=[*MOVING, Status.EXCEPTION, Status.DELIVERY_ATTEMPTED]), instants,
+       stall_days)  # fmt: skip
+def test_no_rule_fires_before_its_deadline(
+    history: list[TrackingEvent], now: datetime, days: int
+) -> None:
+    v = view(history, policy(stall={"domestic_business_days": days}), ordered_at=BASE)
+    for rule in RULES:
+        due = rule.deadline(v)
+        if due is None or now < due:
+            assert rule.evaluate(v, now) is None, rule.name
+
+
+@given(events(statuses=[*MOVING, Status.EXCEPTION]), st.data(), instants)
+def test_a_delivered_shipment_never_gets_a_stall_or_late_alert(
+    history: list[TrackingEvent], data: st.DataObject, now: datetime
+) -> None:
+    delivered_at = data.draw(instants)
+    done = ev(delivered_at, Status.DELIVERED, "Delivered", PLACES[1],
+              location=DeliveryLocation.MAILBOX)  # fmt: skip
+    v = view([*history, done], eta=BASE + timedelta(days=1), status=Status.DELIVERED)
+    for name in ("stalled", "late", "not_picked_up", "lost"):
+        assert BY_NAME[name].evaluate(v, now + timedelta(days=60)) is None, name
+        assert BY_NAME[name].evaluate(v, now) is None, name
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events(statuses=[*MOVING, Status.EXCEPTION, Status.DELIVERED,
+                        Status.AVAILABLE_FOR_PICKUP]), instants)  # fmt: skip
+def test_evaluating_twice_at_the_same_instant_opens_nothing_new(
+    history: list[TrackingEvent], now: datetime
+) -> None:
+    asyncio.run(_twice(history, now))
+
+
+async def _twice(history: list[TrackingEvent], now: datetime) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings_ = build_settings({
+            "daemon": {"database": str(Path(tmp) / "p.db")},
+            "stores": {"shop": {"name": "Shop",
+                                "channels": {"staff_chat": ["json://127.0.0.1:9/x"]}}},
+        })  # fmt: skip
+        store = await SqliteStore.open(settings_.daemon.database)
+        try:
+            shipment = Shipment(store="shop", carrier="ups", tracking_number="1Z5R89390357567127",
+                                order_id="A1", customer_email="c@example.com",
+                                shipped_at=BASE, eta=BASE + timedelta(days=3))  # fmt: skip
+            sid = await store.add_shipment(shipment, BASE)
+            result = TrackingResult(tracking_number=shipment.tracking_number,
+                                    outcome=Outcome.FOUND, events=history,
+                                    status=history[-1].status)  # fmt: skip
+            monitor = Monitor(store, RULES, FrozenClock(now), settings_,
+                              ChannelDirectory(settings_.stores), Renderer())  # fmt: skip
+            snapshots = []
+            for _ in range(2):
+                await store.apply_polls([PollUpdate(sid, now, now, result)])  # fresh, dirty
+                await monitor.run_once()
+                snapshots.append((await store.all_alerts(), await store.notices()))
+            assert snapshots[0] == snapshots[1]
+        finally:
+            await store.close()
