@@ -117,7 +117,10 @@ class ShipmentView:
 
 
 def _country(event: TrackingEvent) -> str | None:
-    return iso_country(event.place.country) if event.place.country else None
+    """The scan's country as ISO alpha-2, or None when the carrier gave none we can read
+    (a name such as "United States" is not guessed at: it must not make a parcel abroad)."""
+    code = iso_country(event.place.country or "")
+    return code if len(code) == 2 and code.isalpha() else None
 
 
 class Rule(Protocol):

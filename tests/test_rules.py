@@ -455,3 +455,13 @@ def test_a_delivered_return_reminds_staff_of_the_refund_deadline() -> None:
     # Only returns are judged by it; the monitor gives outbound parcels the other rules.
     assert BY_NAME["returns"].directions == {Direction.RETURN}
     assert all(r.directions == {Direction.OUTBOUND} for n, r in BY_NAME.items() if n != "returns")
+
+
+@pytest.mark.parametrize("country", ["US", "USA", "United States", "", "us"])
+def test_a_domestic_parcel_stays_domestic_whatever_the_carrier_calls_its_country(
+    country: str,
+) -> None:
+    place = Place(city="Chicago", country=country or None)
+    v = view(moving(at(11, 23, 18), place=place))
+    assert not v.international
+    assert first_fires("stalled", v) == at(11, 28)  # the domestic 3, not the international 5

@@ -62,7 +62,7 @@ def us_state_for_zip(postal_code: str) -> str | None:
 
 
 # Codes carriers send that are not ISO 3166 (DHL's own example says "UK" for Heathrow).
-_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "USA": "US"}
 
 
 def iso_country(code: str) -> str:
