@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ from carriers import CARRIERS, InvalidTrackingNumber, validate
 from trackwatch.app import run_forever
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
+from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.store import DuplicateShipment, SqliteStore
@@ -211,8 +211,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)
     if args.command == "run":
-        logging.basicConfig(level=settings.daemon.log_level, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+        configure_logging(settings.daemon.log_level)
         asyncio.run(run_forever(settings, SystemClock()))
         return 0
     if args.command == "add":

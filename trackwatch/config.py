@@ -134,6 +134,25 @@ class Channels(_Section):
 
     staff_chat: list[SecretStr] = Field(default_factory=list)
     staff_email: list[SecretStr] = Field(default_factory=list)
+    # A mailto:// or mailtos:// URL for the store's SMTP account; each notice adds its one
+    # recipient, the store's name and its Reply-To.
+    customer_email: list[SecretStr] = Field(default_factory=list, max_length=1)
+
+
+class NoticeSettings(_Section):
+    """Pacing of customer notices."""
+
+    customer_day_starts: int = Field(8, ge=0, le=23, description="local hour, customer's zone")
+    customer_day_ends: int = Field(20, ge=1, le=24)
+    customer_window_hours: float = Field(
+        24, ge=0, description="at most one customer notice per shipment in this many hours"
+    )
+
+    @model_validator(mode="after")
+    def _day(self) -> NoticeSettings:
+        if self.customer_day_starts >= self.customer_day_ends:
+            raise ValueError("customer_day_starts must be before customer_day_ends")
+        return self
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +184,7 @@ class StoreSettings(_Section):
     )
     policy: StorePolicy = Field(default_factory=StorePolicy)
     channels: Channels = Field(default_factory=Channels)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -249,3 +249,5 @@ class Notice(BaseModel):
     idempotency_key: str
     last_error: str | None = None
     sent_at: AwareDatetime | None = None
+    shipment_id: int | None = None
+    recipient: str | None = None

@@ -19,6 +19,7 @@ from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.pacing import customer_send_time
 from trackwatch.notify.render import Renderer
 from trackwatch.scheduler import is_fresh, poll_before
 from trackwatch.store import SqliteStore
@@ -30,6 +31,7 @@ from trackwatch.store.records import (
     NoticeDraft,
     Reschedule,
 )
+from trackwatch.zones import zone_for
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Monitor:
         self._channels = channels
         self._renderer = renderer
         self._batch = batch
+        self._last_customer: dict[int, datetime] = {}
+        self._now = clock.now()
 
     async def run_once(self) -> Evaluation:
         """Judge every shipment that is due; returns what was decided (already stored)."""
@@ -72,6 +76,9 @@ class Monitor:
         ids = [s.id or 0 for s in shipments]
         events = await self._store.events_for(ids)
         open_alerts = await self._store.open_alerts(ids)
+        # Updated as this pass drafts customer notices, so two alerts at once are paced too.
+        self._last_customer = await self._store.last_customer_notices(ids)
+        self._now = now
         evaluation = Evaluation()
         for shipment in shipments:
             sid = shipment.id or 0
@@ -163,14 +170,38 @@ class Monitor:
     ) -> tuple[NoticeDraft, ...]:  # fmt: skip
         shipment = view.shipment
         store = self._settings.store(shipment.store)
-        drafts = []
+        drafts: list[NoticeDraft] = []
         for audience, event in notify:
-            for channel in self._channels.channels(shipment.store, audience):
-                title, body = self._renderer.render(
-                    rule, audience, event, shipment=shipment, store=store, **context
+            channels = self._channels.channels(shipment.store, audience)
+            if not channels:
+                continue
+            recipient, not_before = None, None
+            if audience is Audience.CUSTOMER:
+                recipient, not_before = shipment.customer_email, self._customer_slot(shipment)
+            title, body = self._renderer.render(
+                rule, audience, event, shipment=shipment, store=store, **context
+            )
+            drafts.extend(
+                NoticeDraft(
+                    event, audience, channel, shipment.store, title, body, recipient, not_before
                 )
-                drafts.append(NoticeDraft(event, audience, channel, shipment.store, title, body))
+                for channel in channels
+            )
         return tuple(drafts)
+
+    def _customer_slot(self, shipment: Shipment) -> datetime:
+        """The customer's daytime, a window after their previous notice."""
+        notices = self._settings.store(shipment.store).notices
+        sid = shipment.id or 0
+        slot = customer_send_time(
+            self._now,
+            self._last_customer.get(sid),
+            timedelta(hours=notices.customer_window_hours),
+            zone_for(shipment.destination_country, shipment.destination_postal_code),
+            (notices.customer_day_starts, notices.customer_day_ends),
+        )
+        self._last_customer[sid] = slot
+        return slot
 
     def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]

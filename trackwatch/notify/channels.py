@@ -13,7 +13,7 @@ from trackwatch.model import Audience
 
 AUDIENCE_CHANNELS: dict[Audience, tuple[str, ...]] = {
     Audience.STAFF: ("staff_chat", "staff_email"),
-    Audience.CUSTOMER: (),
+    Audience.CUSTOMER: ("customer_email",),
 }
 
 
@@ -30,6 +30,9 @@ class ChannelDirectory:
             urls = getattr(settings.channels, kind)
             names.extend(f"{kind}.{index}" for index in range(len(urls)))
         return names
+
+    def store(self, store: str) -> StoreSettings | None:
+        return self._stores.get(store)
 
     def url(self, store: str, channel: str) -> str | None:
         settings = self._stores.get(store)

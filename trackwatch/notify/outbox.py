@@ -21,6 +21,7 @@ from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.model import Notice
 from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.email import customer_url, to_html
 from trackwatch.store import SqliteStore
 
 log = logging.getLogger("trackwatch.outbox")
@@ -82,18 +83,31 @@ class Outbox:
             if len(claimed) < self._batch:
                 return attempted
 
-    async def _deliver(self, notice: Notice) -> None:
+    def _address(self, notice: Notice) -> tuple[str, apprise.NotifyFormat] | None:
+        """The URL this notice goes to, and the body format its channel wants."""
         url = self._channels.url(notice.store, notice.channel)
-        if url is None:
+        if url is None or notice.recipient is None:
+            return (with_idempotency_key(url, notice.idempotency_key),
+                    apprise.NotifyFormat.TEXT) if url else None  # fmt: skip
+        store = self._channels.store(notice.store)
+        name, reply = (store.name, store.contact_email) if store else (notice.store, "")
+        return customer_url(url, notice.recipient, name, reply), apprise.NotifyFormat.HTML
+
+    async def _deliver(self, notice: Notice) -> None:
+        address = self._address(notice)
+        if address is None:
             await self._fail(notice, f"channel {notice.channel} is not configured", final=True)
             return
+        url, body_format = address
         sender = apprise.Apprise()
-        if not sender.add(with_idempotency_key(url, notice.idempotency_key)):
+        if not sender.add(url):
             await self._fail(
                 notice, f"channel {notice.channel} is not a valid Apprise URL", final=True
             )
             return
-        result = await sender.async_notify(body=notice.body, title=notice.title)
+        body = to_html(notice.title, notice.body) if body_format is apprise.NotifyFormat.HTML \
+            else notice.body  # fmt: skip
+        result = await sender.async_notify(body=body, title=notice.title, body_format=body_format)
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
             self.sent += 1

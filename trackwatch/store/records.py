@@ -43,6 +43,8 @@ class NoticeDraft:
     store: str
     title: str
     body: str
+    recipient: str | None = None  # a customer's address; never logged
+    not_before: datetime | None = None  # quiet hours: not sent earlier
 
 
 @dataclass(frozen=True)

@@ -90,4 +90,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE alerts ADD COLUMN escalated_at TEXT;
     ALTER TABLE alerts ADD COLUMN resolution TEXT;
     """,
+    """
+    ALTER TABLE notices ADD COLUMN shipment_id INTEGER;
+    ALTER TABLE notices ADD COLUMN recipient TEXT;
+    CREATE INDEX notices_customer ON notices (shipment_id, audience, next_attempt_at);
+    """,
 )

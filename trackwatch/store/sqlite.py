@@ -369,14 +369,27 @@ class SqliteStore:
         now: datetime,
     ) -> None:
         await db.executemany(
-            "INSERT OR IGNORE INTO notices (alert_id, event, audience, channel, store, title,"
-            " body, next_attempt_at, idempotency_key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO notices (alert_id, shipment_id, event, audience, channel,"
+            " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
+            " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)",
             [
-                (alert_id, d.event, d.audience.value, d.channel, d.store, d.title, d.body,
-                 ts(now), f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
+                (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
+                 d.body, d.recipient, ts(max(now, d.not_before or now)),
+                 f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
                 for d in drafts
             ],
         )  # fmt: skip
+
+    async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each shipment's latest customer notice went (or is due to go) out."""
+        rows = await self._by_shipment(
+            "SELECT shipment_id, MAX(next_attempt_at) AS last FROM notices WHERE"
+            " audience='customer' AND state!='dead' AND shipment_id IN ({ids})"
+            " GROUP BY shipment_id",
+            shipment_ids,
+        )
+        return {sid: last for sid, found in rows.items() for r in found
+                if (last := parse_ts(r["last"])) is not None}  # fmt: skip
 
     async def claim_notices(self, now: datetime, lease_until: datetime, limit: int) -> list[Notice]:
         """Take due notices (and ones whose sender's lease ran out) for this sender."""
