@@ -163,9 +163,11 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         form = await request.post()
         if form.get("grant_type") != "client_credentials" or not form.get("client_id"):
             return web.json_response(errors_body("NOT.AUTHORIZED.ERROR", "The given client credentials were not valid. Please modify your request and try again."), status=401)  # fmt: skip
-        value = world.mint_token(CARRIER, clock.now() + timedelta(seconds=TOKEN_LIFETIME))
+        value = world.mint_token(
+            CARRIER, clock.now() + timedelta(seconds=world.token_seconds(TOKEN_LIFETIME))
+        )
         return web.json_response({"access_token": value, "token_type": "bearer",
-                                  "expires_in": TOKEN_LIFETIME, "scope": "CXS-TP"})  # fmt: skip
+                                  "expires_in": world.token_seconds(TOKEN_LIFETIME), "scope": "CXS-TP"})  # fmt: skip
 
     async def track(request: web.Request) -> web.Response:
         world.calls[f"{CARRIER}:track"] += 1

@@ -115,11 +115,13 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
             return web.json_response(error_body("10401", "ClientId is Invalid"), status=401)
         client_id = base64.b64decode(auth[6:]).decode().partition(":")[0]
         issued = clock.now()
-        value = world.mint_token(CARRIER, issued + timedelta(seconds=TOKEN_LIFETIME))
+        value = world.mint_token(
+            CARRIER, issued + timedelta(seconds=world.token_seconds(TOKEN_LIFETIME))
+        )
         return web.json_response({
             "token_type": "Bearer", "issued_at": str(int(issued.timestamp() * 1000)),
             "client_id": client_id, "access_token": value, "scope": "",
-            "expires_in": str(TOKEN_LIFETIME), "refresh_count": "0", "status": "approved",
+            "expires_in": str(world.token_seconds(TOKEN_LIFETIME)), "refresh_count": "0", "status": "approved",
         })  # fmt: skip
 
     async def details(request: web.Request) -> web.Response:

@@ -162,10 +162,12 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
             return web.json_response({"error": "invalid_client",
                                       "error_description": "Client authentication failed."}, status=401)  # fmt: skip
         issued = clock.now()
-        value = world.mint_token(CARRIER, issued + timedelta(seconds=TOKEN_LIFETIME))
+        value = world.mint_token(
+            CARRIER, issued + timedelta(seconds=world.token_seconds(TOKEN_LIFETIME))
+        )
         return web.json_response({
             "access_token": value, "token_type": "Bearer",
-            "issued_at": int(issued.timestamp() * 1000), "expires_in": TOKEN_LIFETIME,
+            "issued_at": int(issued.timestamp() * 1000), "expires_in": world.token_seconds(TOKEN_LIFETIME),
             "status": "approved", "scope": "addresses tracking labels",
             "issuer": "https://keyc.usps.com/realms/USPS", "client_id": body["client_id"],
         })  # fmt: skip

@@ -135,7 +135,7 @@ MISSING_REPORT = ("1004", _at(26, 9))  # the customer writes: "it says delivered
 
 
 def demo_world() -> World:
-    world = World()
+    world = World(token_lifetime=7 * 24 * 3600)
     for p in PARCELS:
         to = _PLACES["chicago"] if p.returning else DEST
         world.add(Parcel(p.carrier, p.number, p.timeline, to, scheduled_delivery=p.eta))

@@ -62,6 +62,9 @@ class World:
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
     slow_seconds: float = 2.0  # how long a "timeout" fault holds the answer back (real time)
+    # Token lifetimes longer than the carrier's, for worlds played thousands of times faster
+    # than real time (the demo), where an hour's token would expire while in flight.
+    token_lifetime: int | None = None
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, parcel: Parcel) -> Parcel:
@@ -85,6 +88,9 @@ class World:
     def next_fault(self, carrier: str) -> str | None:
         queue = self.faults[carrier]
         return queue.popleft() if queue else None
+
+    def token_seconds(self, carrier_default: int) -> int:
+        return self.token_lifetime or carrier_default
 
     def mint_token(self, carrier: str, expires_at: datetime) -> str:
         token = f"{carrier}-token-{next(self._serial)}"
