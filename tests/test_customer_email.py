@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules import RULES
-from tests.conftest import SmtpServer
 from tests.rulekit import BERLIN, HONOLULU, NY, at, ev
+from trackwatch.cli import main
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
 from trackwatch.model import (
@@ -31,6 +31,7 @@ from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.outbox import Outbox
 from trackwatch.notify.pacing import customer_send_time
 from trackwatch.notify.render import Renderer
+from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import PollUpdate
 
@@ -157,3 +158,11 @@ async def test_an_smtp_outage_is_retried_and_delivered_once(rig: Rig, smtp: Smtp
     assert len(smtp.messages) == 1
     (notice,) = await rig.store.notices()
     assert notice.state is NoticeState.SENT and notice.attempts == 2
+
+
+def test_the_email_benchmark_delivers_every_notice_and_prints_a_rate(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench-email", "--notices", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "sent=6 received_by_smtp=6" in out and "notices_per_second=" in out

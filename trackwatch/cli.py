@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from carriers import CARRIERS, InvalidTrackingNumber, validate
 from trackwatch.app import run_forever
+from trackwatch.bench import run_email_benchmark
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.logs import configure as configure_logging
@@ -174,6 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the daemon")
     run.add_argument("--config", type=Path, required=True)
     sub.add_parser("demo", help="play the built-in scenario against the sandbox")
+    bench = sub.add_parser("bench-email", help="customer-email throughput to a local SMTP server")
+    bench.add_argument("--notices", type=int, default=200)
     add = sub.add_parser("add", help="watch a shipment")
     for flag in ("--store", "--carrier", "--tracking-number", "--order-id", "--customer-email"):
         add.add_argument(flag, required=True)
@@ -207,6 +210,10 @@ def _parser() -> argparse.ArgumentParser:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return asyncio.run(run_demo())
+    if args.command == "bench-email":
+        figures = asyncio.run(run_email_benchmark(args.notices))
+        print(" ".join(f"{key}={value}" for key, value in figures.items()))
+        return 0 if figures["received_by_smtp"] == args.notices else 1
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)

@@ -72,6 +72,7 @@ class DaemonSettings(_Section):
     outbox_interval_seconds: float = Field(30, gt=0)
     notice_max_attempts: int = Field(8, ge=1)
     notice_lease_seconds: float = Field(120, gt=0)
+    notice_concurrency: int = Field(8, ge=1, le=64, description="notices sent at once")
     log_level: str = "INFO"
 
 
