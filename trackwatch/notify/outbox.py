@@ -86,9 +86,10 @@ class Outbox:
     def _address(self, notice: Notice) -> tuple[str, apprise.NotifyFormat] | None:
         """The URL this notice goes to, and the body format its channel wants."""
         url = self._channels.url(notice.store, notice.channel)
-        if url is None or notice.recipient is None:
-            return (with_idempotency_key(url, notice.idempotency_key),
-                    apprise.NotifyFormat.TEXT) if url else None  # fmt: skip
+        if url is None:
+            return None
+        if notice.recipient is None:
+            return with_idempotency_key(url, notice.idempotency_key), apprise.NotifyFormat.TEXT
         store = self._channels.store(notice.store)
         name, reply = (store.name, store.contact_email) if store else (notice.store, "")
         return customer_url(url, notice.recipient, name, reply), apprise.NotifyFormat.HTML
@@ -111,8 +112,8 @@ class Outbox:
                 notice, f"channel {notice.channel} is not a valid Apprise URL", final=True
             )
             return
-        body = to_html(notice.title, notice.body) if body_format is apprise.NotifyFormat.HTML \
-            else notice.body  # fmt: skip
+        html = body_format is apprise.NotifyFormat.HTML
+        body = to_html(notice.title, notice.body) if html else notice.body
         result = await sender.async_notify(body=body, title=notice.title, body_format=body_format)
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
