@@ -74,7 +74,7 @@ def test_a_relative_policy_file_is_read_next_to_the_config(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("store", "key", "reason"),
     [
-        ('policy_file = "missing.toml"', "stores.shop", "cannot read"),
+        ('policy_file = "missing.toml"', "stores.shop", "policy_file: cannot read"),
         ("[stores.shop.policy.stall]\ncustoms_business_days = 2", "stores.shop.policy.stall",
          "customs_business_days must be at least international_business_days"),
         ("[stores.shop.policy.lost]\ndomestic_business_days = 3", "stores.shop.policy",

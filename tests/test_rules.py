@@ -32,6 +32,7 @@ from trackwatch.model import (
     Place,
     Severity,
     Status,
+    TrackingEvent,
 )
 from trackwatch.policy import StorePolicy
 
@@ -89,7 +90,7 @@ def test_not_picked_up_waits_for_a_longer_store_setting() -> None:
 
 
 def moving(last: datetime, *, place: Place = CHICAGO, description: str = "Departed facility"
-           ) -> list:  # type: ignore[type-arg]  # fmt: skip
+           ) -> list[TrackingEvent]:  # fmt: skip
     return [ev(at(11, 20, 9), LABEL, "Label created", place),
             ev(last, Status.IN_TRANSIT, description, place)]  # fmt: skip
 
@@ -299,7 +300,7 @@ DOORSTEP = Place(city="New York", postal_code="10001", country="US")
 
 
 def delivered(location: DeliveryLocation | None = DeliveryLocation.MAILBOX,
-              place: Place = DOORSTEP) -> list:  # type: ignore[type-arg]  # fmt: skip
+              place: Place = DOORSTEP) -> list[TrackingEvent]:  # fmt: skip
     return [*moving(at(11, 27, 9)),
             ev(at(11, 30, 14), Status.DELIVERED, "Delivered", place, location=location)]  # fmt: skip
 

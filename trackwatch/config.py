@@ -172,9 +172,9 @@ def read_policy_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        raise ValueError(f"policy_file: cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        raise ValueError(f"policy_file: {path} is not valid TOML: {exc}") from None
 
 
 class StoreSettings(_Section):
@@ -192,19 +192,11 @@ class StoreSettings(_Section):
     def _policy_file(cls, data: Any) -> Any:
         if not isinstance(data, dict) or not data.get("policy_file"):
             return data
-        try:
-            base = read_policy_file(Path(data["policy_file"]))
-        except ValueError as exc:
-            # Raised as a plain error so that pydantic names the key.
-            raise PolicyFileError(str(exc)) from None
+        base = read_policy_file(Path(data["policy_file"]))
         given = data.get("policy") or {}
         if not isinstance(given, dict):
             return data
         return {**data, "policy": _deep_merge(base, given)}
-
-
-class PolicyFileError(ValueError):
-    """A store's policy_file could not be read."""
 
 
 _TOML_DATA: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("toml_data")

@@ -101,9 +101,10 @@ class Monitor:
         for rule in self._rules:
             if view.shipment.direction not in rule.directions:
                 continue
-            deadlines.extend(rule.deadlines(view))
+            due = rule.deadlines(view)
+            deadlines.extend(due)
             if rule.verifies:
-                verify_at.extend(rule.deadlines(view))
+                verify_at.extend(due)
             finding = rule.evaluate(view, now)
             if finding is None:
                 continue
