@@ -56,6 +56,11 @@ def smtp() -> Iterator[SmtpServer]:
 SettingsFactory = Callable[..., Settings]
 
 
+# Staff hours around the clock, for tests about something else than staff hours.
+ALWAYS_STAFFED = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                  "day_starts": 0, "day_ends": 24}  # fmt: skip
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> SettingsFactory:
     def make(stall_days: int = 3, **daemon: Any) -> Settings:
@@ -71,7 +76,8 @@ def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Set
                 "stores": {
                     "shop": {
                         "name": "Test Shop",
-                        "policy": {"stall": {"domestic_business_days": stall_days}},
+                        "policy": {"stall": {"domestic_business_days": stall_days},
+                                   "staff": ALWAYS_STAFFED},
                         "channels": {"staff_chat": [sink.url("staff")]},
                     }
                 },

@@ -65,7 +65,7 @@ class Rig:
     async def notices(self) -> list[tuple[str, str, str]]:
         found = await self.store.notices()
         alerts = {a.id: a.rule for a in await self.store.alerts_for(self.sid)}
-        return [(alerts[n.alert_id], n.event, n.audience.value) for n in found]
+        return [(alerts[n.alert_id or 0], n.event, n.audience.value) for n in found]
 
 
 @pytest.fixture

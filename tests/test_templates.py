@@ -16,6 +16,7 @@ from trackwatch.model import (
     DeliveryLocation,
     ExceptionKind,
     Finding,
+    Shipment,
     Status,
     TrackingEvent,
 )
@@ -68,13 +69,17 @@ def scenarios() -> list[tuple[str, Finding]]:
     return found
 
 
+def context(shipment: Shipment, finding: Finding, **extra: object) -> dict[str, object]:
+    return {"shipment": shipment, "store": STORE, "alert": finding, **extra}
+
+
 @pytest.mark.parametrize(
     ("name", "finding"), scenarios(), ids=lambda x: x if isinstance(x, str) else ""
 )
 def test_customer_notices_carry_order_carrier_link_and_contact(name: str, finding: Finding) -> None:
     shipment = view(BASE, customer_name="Ada").shipment
-    title, body = Renderer().render(finding.rule, Audience.CUSTOMER, "opened",
-                                    shipment=shipment, store=STORE, alert=finding)  # fmt: skip
+    title, body = Renderer().render("shop", finding.rule, Audience.CUSTOMER, "opened",
+                                    context(shipment, finding, report_url=None))  # fmt: skip
     assert shipment.order_id in title
     assert "Hello Ada," in body
     assert "Order A1 · UPS 1Z5R89390357567127" in body
@@ -88,8 +93,8 @@ def test_each_exception_kind_has_its_own_customer_wording() -> None:
     shipment = view(BASE).shipment
     for name, finding in scenarios():
         if finding.rule == "exceptions":
-            bodies[name] = Renderer().render("exceptions", Audience.CUSTOMER, "opened",
-                                             shipment=shipment, store=STORE, alert=finding)[1]  # fmt: skip
+            bodies[name] = Renderer().render("shop", "exceptions", Audience.CUSTOMER, "opened",
+                                             context(shipment, finding, report_url=None))[1]  # fmt: skip
     assert len(set(bodies.values())) == len(bodies) == 7
     assert "around 2026-12-01" in bodies["address_issue"]  # goes back in about a week
     assert "full refund or a reshipment" in bodies["customs_hold"]
@@ -97,8 +102,8 @@ def test_each_exception_kind_has_its_own_customer_wording() -> None:
 
 def test_staff_escalation_carries_the_explanation_and_the_action() -> None:
     finding = dict(scenarios())["late"]
-    title, body = Renderer().render("late", Audience.STAFF, "escalated",
-                                    shipment=view(BASE).shipment, store=STORE, alert=finding)  # fmt: skip
+    title, body = Renderer().render("shop", "late", Audience.STAFF, "escalated",
+                                    context(view(BASE).shipment, finding))  # fmt: skip
     assert title.startswith("[Jetoy] Escalated:")
     assert f"Action: {finding.action}" in body
     assert "- staff escalation:" in body and "- policy: test policy" in body

@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -21,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from trackwatch.model import Severity
 from trackwatch.policy import StorePolicy
 
 
@@ -74,6 +83,21 @@ class DaemonSettings(_Section):
     notice_lease_seconds: float = Field(120, gt=0)
     notice_concurrency: int = Field(8, ge=1, le=64, description="notices sent at once")
     log_level: str = "INFO"
+    http_host: str = Field("127.0.0.1", description="where the daemon's HTTP app listens")
+    http_port: int = Field(8750, ge=0, le=65535, description="0: any free port")
+    public_url: str = Field(
+        "", description="how customers reach the HTTP app (links in emails); empty: http_host"
+    )
+    link_secret: SecretStr | None = Field(
+        None, description="signs customer links; empty: one generated and kept in the database"
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
 
 class CarrierSettings(_Section):
@@ -138,16 +162,31 @@ class Channels(_Section):
     # A mailto:// or mailtos:// URL for the store's SMTP account; each notice adds its one
     # recipient, the store's name and its Reply-To.
     customer_email: list[SecretStr] = Field(default_factory=list, max_length=1)
+    # Optional text messages: an Apprise SMS or WhatsApp URL with `{phone}` where the
+    # customer's number goes, e.g. twilio://SID:TOKEN@+15550001111/{phone}.
+    customer_sms: list[SecretStr] = Field(default_factory=list, max_length=1)
+
+    @field_validator("customer_sms")
+    @classmethod
+    def _phone_slot(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any("{phone}" not in url.get_secret_value() for url in value):
+            raise ValueError("needs {phone} where the customer's number goes")
+        return value
 
 
 class NoticeSettings(_Section):
-    """Pacing of customer notices."""
+    """Pacing of customer notices, and which staff alerts reach which staff channel."""
 
     customer_day_starts: int = Field(8, ge=0, le=23, description="local hour, customer's zone")
     customer_day_ends: int = Field(20, ge=1, le=24)
     customer_window_hours: float = Field(
         24, ge=0, description="at most one customer notice per shipment in this many hours"
     )
+
+    staff_chat_min_severity: Severity = Field(
+        Severity.WARNING, description="quieter alerts reach staff chat only in the digest"
+    )
+    staff_email_min_severity: Severity = Severity.INFO
 
     @model_validator(mode="after")
     def _day(self) -> NoticeSettings:
@@ -184,6 +223,9 @@ class StoreSettings(_Section):
         None, description="a policy file (deploy/policies/*.toml); [policy] keys override it"
     )
     policy: StorePolicy = Field(default_factory=StorePolicy)
+    templates_dir: Path | None = Field(
+        None, description="templates here replace the built-in ones of the same name"
+    )
     channels: Channels = Field(default_factory=Channels)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
@@ -197,6 +239,13 @@ class StoreSettings(_Section):
         if not isinstance(given, dict):
             return data
         return {**data, "policy": _deep_merge(base, given)}
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
 
 
 _TOML_DATA: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("toml_data")
@@ -248,14 +297,15 @@ def build_settings(data: dict[str, Any]) -> Settings:
         _TOML_DATA.reset(token)
 
 
-def _anchor_policy_files(data: dict[str, Any], base: Path) -> None:
-    """Relative policy_file paths are relative to the configuration file."""
+def _anchor_store_paths(data: dict[str, Any], base: Path) -> None:
+    """Relative policy_file and templates_dir paths are relative to the configuration file."""
     stores = data.get("stores")
     if not isinstance(stores, dict):
         return
     for store in stores.values():
-        if isinstance(store, dict) and isinstance(store.get("policy_file"), str):
-            store["policy_file"] = str(base / store["policy_file"])
+        for key in ("policy_file", "templates_dir"):
+            if isinstance(store, dict) and isinstance(store.get(key), str):
+                store[key] = str(base / store[key])
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -269,5 +319,5 @@ def load_settings(path: Path | None) -> Settings:
             raise ConfigError([f"{path}: no such file"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-        _anchor_policy_files(data, path.parent)
+        _anchor_store_paths(data, path.parent)
     return build_settings(data)

@@ -138,6 +138,7 @@ class Shipment(BaseModel):
     order_id: str
     customer_email: str
     customer_name: str = ""
+    customer_phone: str = ""  # E.164, for a store's optional SMS or WhatsApp channel
     destination_country: str = "US"
     destination_postal_code: str = ""
     destination_city: str = ""
@@ -208,8 +209,13 @@ class AlertState(StrEnum):
 
 
 class Alert(BaseModel):
+    """An alert about a parcel, or (no `shipment_id`) about a store's `subject`: a channel
+    that keeps failing, a carrier that is down."""
+
     id: int
-    shipment_id: int
+    shipment_id: int | None
+    store: str = ""
+    subject: str = ""
     rule: str
     episode: str
     state: AlertState
@@ -236,7 +242,7 @@ class Notice(BaseModel):
     """One message to one channel; the outbox delivers it at least once, normally once."""
 
     id: int
-    alert_id: int
+    alert_id: int | None  # None for a digest
     event: str
     audience: Audience
     channel: str

@@ -19,7 +19,7 @@ from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
-from trackwatch.notify.pacing import customer_send_time
+from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
 from trackwatch.scheduler import is_fresh, poll_before
 from trackwatch.store import SqliteStore
@@ -28,10 +28,9 @@ from trackwatch.store.records import (
     AlertOpen,
     AlertResolve,
     Evaluation,
-    NoticeDraft,
     Reschedule,
 )
-from trackwatch.zones import zone_for
+from trackwatch.web.signing import ReportLinks
 
 
 @dataclass(frozen=True)
@@ -58,16 +57,14 @@ class Monitor:
         channels: ChannelDirectory,
         renderer: Renderer,
         batch: int = 1000,
+        links: ReportLinks | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
         self._clock = clock
         self._settings = settings
-        self._channels = channels
-        self._renderer = renderer
+        self._drafter = Drafter(settings, channels, renderer, links)
         self._batch = batch
-        self._last_customer: dict[int, datetime] = {}
-        self._now = clock.now()
 
     async def run_once(self) -> Evaluation:
         """Judge every shipment that is due; returns what was decided (already stored)."""
@@ -76,9 +73,7 @@ class Monitor:
         ids = [s.id or 0 for s in shipments]
         events = await self._store.events_for(ids)
         open_alerts = await self._store.open_alerts(ids)
-        # Updated as this pass drafts customer notices, so two alerts at once are paced too.
-        self._last_customer = await self._store.last_customer_notices(ids)
-        self._now = now
+        self._drafter.begin(now, await self._store.last_customer_notices(ids))
         evaluation = Evaluation()
         for shipment in shipments:
             sid = shipment.id or 0
@@ -165,48 +160,11 @@ class Monitor:
             check_at = min(check_at, recheck) if check_at else recheck
         return Reschedule(shipment.id or 0, check_at, poll_by)
 
-    def _drafts(
-        self, view: ShipmentView, rule: str, notify: Sequence[tuple[Audience, str]],
-        **context: object,
-    ) -> tuple[NoticeDraft, ...]:  # fmt: skip
-        shipment = view.shipment
-        store = self._settings.store(shipment.store)
-        drafts: list[NoticeDraft] = []
-        for audience, event in notify:
-            channels = self._channels.channels(shipment.store, audience)
-            if not channels:
-                continue
-            recipient, not_before = None, None
-            if audience is Audience.CUSTOMER:
-                recipient, not_before = shipment.customer_email, self._customer_slot(shipment)
-            title, body = self._renderer.render(
-                rule, audience, event, shipment=shipment, store=store, **context
-            )
-            drafts.extend(
-                NoticeDraft(
-                    event, audience, channel, shipment.store, title, body, recipient, not_before
-                )
-                for channel in channels
-            )
-        return tuple(drafts)
-
-    def _customer_slot(self, shipment: Shipment) -> datetime:
-        """The customer's daytime, a window after their previous notice."""
-        notices = self._settings.store(shipment.store).notices
-        sid = shipment.id or 0
-        slot = customer_send_time(
-            self._now,
-            self._last_customer.get(sid),
-            timedelta(hours=notices.customer_window_hours),
-            zone_for(shipment.destination_country, shipment.destination_postal_code),
-            (notices.customer_day_starts, notices.customer_day_ends),
-        )
-        self._last_customer[sid] = slot
-        return slot
-
     def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]
-        drafts = self._drafts(view, finding.rule, notify, alert=finding)
+        drafts = self._drafter.for_shipment(
+            view.shipment, finding.rule, finding.severity, notify, alert=finding
+        )
         return AlertOpen(view.shipment.id or 0, finding, drafts)
 
     def _escalate(self, view: ShipmentView, alert: Alert, finding: Finding) -> AlertEscalate | None:
@@ -221,13 +179,17 @@ class Monitor:
         if escalating and Audience.STAFF not in added:
             notify.append((Audience.STAFF, "escalated"))
         audiences = tuple(dict.fromkeys((*alert.audiences, *finding.audiences)))
-        drafts = self._drafts(view, finding.rule, notify, alert=finding)
+        drafts = self._drafter.for_shipment(
+            view.shipment, finding.rule, finding.severity, notify, alert=finding
+        )
         return AlertEscalate(alert.id, finding, audiences, finding.escalated, drafts)
 
     def _resolve(self, view: ShipmentView, alert: Alert, reason: str) -> AlertResolve:
         """Only staff hear of a resolution, and only of alerts they were told about."""
         notify = [(Audience.STAFF, "resolved")] if Audience.STAFF in alert.audiences else []
-        drafts = self._drafts(view, alert.rule, notify, alert=alert, reason=reason)
+        drafts = self._drafter.for_shipment(
+            view.shipment, alert.rule, alert.severity, notify, alert=alert, reason=reason
+        )
         return AlertResolve(alert.id, "auto", reason, drafts)
 
 

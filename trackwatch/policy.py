@@ -8,12 +8,14 @@ days (the carrier's working days at the destination) unless the name says hours 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trackwatch.model import DeliveryLocation
+from trackwatch.zones import zone_for
 
 DayUnit = Literal["business", "calendar"]
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
@@ -220,6 +222,65 @@ class ReturnsPolicy(_Part):
     )  # fmt: skip
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class StaffPolicy(_Part):
+    """When staff read chat: non-urgent staff chat waits for these hours, urgent alerts
+    bypass them, and a daily digest lists what is still open (004: 'we answer within one
+    business day, Monday to Friday')."""
+
+    weekdays: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS[:5]),
+        description="004: 'Monday to Friday'",
+    )
+    day_starts: int = Field(9, ge=0, le=23, description="local hour staff hours begin")
+    day_ends: int = Field(17, ge=1, le=24, description="local hour staff hours end")
+    timezone: str = Field(
+        "", description="IANA zone of the staff; empty: the origin country's main zone"
+    )
+    digest_at: str = Field(
+        "09:00", description="HH:MM (staff zone) of the daily digest of open alerts; empty: none"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("digest_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if value and not _CLOCK.match(value):
+            raise ValueError("must be HH:MM on a 24-hour clock, or empty for no digest")
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> Self:
+        if self.day_starts >= self.day_ends:
+            raise ValueError("day_starts must be before day_ends")
+        if not self.weekdays:
+            raise ValueError("weekdays must name at least one day")
+        return self
+
+    def digest_time(self) -> time | None:
+        if not self.digest_at:
+            return None
+        hour, minute = self.digest_at.split(":")
+        return time(int(hour), int(minute))
+
+    def days(self) -> frozenset[int]:
+        """The staff's working weekdays, Monday = 0."""
+        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+
+
 class StorePolicy(_Part):
     origin_country: str = Field(
         "US", description="where the store ships from: decides domestic or international"
@@ -232,6 +293,12 @@ class StorePolicy(_Part):
     exceptions: ExceptionsPolicy = Field(default_factory=ExceptionsPolicy)
     lost: LostPolicy = Field(default_factory=LostPolicy)
     returns: ReturnsPolicy = Field(default_factory=ReturnsPolicy)
+    staff: StaffPolicy = Field(default_factory=StaffPolicy)
+
+    def staff_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.staff.timezone) if self.staff.timezone else zone_for(
+            self.origin_country
+        )
 
     @field_validator("origin_country")
     @classmethod

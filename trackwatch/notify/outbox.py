@@ -14,21 +14,25 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import quote
 
 import apprise
 
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
-from trackwatch.model import Notice
-from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.model import Audience, Finding, Notice, Severity
+from trackwatch.notify.channels import ChannelDirectory, kind_of
+from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.email import customer_url, to_html
 from trackwatch.store import SqliteStore
+from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 
 log = logging.getLogger("trackwatch.outbox")
 
 # Apprise schemes whose plugin turns `?+Name=value` into an HTTP request header.
 _HEADER_SCHEMES = ("json://", "jsons://", "form://", "forms://", "xml://", "xmls://")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+CHANNEL_FAILING = "channel_failing"  # the rule name of the alert about a dead channel
 
 Sent = Callable[[Notice], None]
 
@@ -54,6 +58,7 @@ class Outbox:
         channels: ChannelDirectory,
         on_sent: Sent | None = None,
         batch: int = 50,
+        drafter: Drafter | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -61,9 +66,11 @@ class Outbox:
         self._channels = channels
         self._on_sent = on_sent
         self._batch = batch
+        self._drafter = drafter
         self.sent = 0
         self.failed = 0
         self._gate = asyncio.Semaphore(settings.notice_concurrency)
+        self._failing: dict[tuple[str, str], int] = {}  # (store, channel) -> open alert
 
     @staticmethod
     async def warm_up() -> None:
@@ -74,6 +81,7 @@ class Outbox:
     async def run_once(self) -> int:
         """Send every due notice; returns how many were attempted."""
         attempted = 0
+        self._failing = await self._store.open_store_alerts(CHANNEL_FAILING)
         while True:
             now = self._clock.now()
             lease = now + timedelta(seconds=self._settings.notice_lease_seconds)
@@ -90,6 +98,8 @@ class Outbox:
             return None
         if notice.recipient is None:
             return with_idempotency_key(url, notice.idempotency_key), apprise.NotifyFormat.TEXT
+        if kind_of(notice.channel) == "customer_sms":
+            return url.replace("{phone}", quote(notice.recipient)), apprise.NotifyFormat.TEXT
         store = self._channels.store(notice.store)
         name, reply = (store.name, store.contact_email) if store else (notice.store, "")
         return customer_url(url, notice.recipient, name, reply), apprise.NotifyFormat.HTML
@@ -118,6 +128,7 @@ class Outbox:
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
             self.sent += 1
+            await self._recovered(notice)
             if self._on_sent is not None:
                 self._on_sent(notice)
             return
@@ -127,8 +138,48 @@ class Outbox:
     async def _fail(self, notice: Notice, error: str, final: bool) -> None:
         dead = final or notice.attempts >= self._settings.notice_max_attempts
         now = self._clock.now()
-        await self._store.mark_failed(notice.id, error, now + backoff(notice.attempts), dead)
+        alarm = self._alarm(notice, error) if dead else None
+        await self._store.mark_failed(notice.id, error, now, now + backoff(notice.attempts),
+                                      alarm)  # fmt: skip
         self.failed += 1
         level = logging.ERROR if dead else logging.WARNING
         state = "dead-lettered" if dead else f"will retry (attempt {notice.attempts})"
         log.log(level, "notice %d %s: %s", notice.id, state, error)
+
+    def _alarm(self, notice: Notice, error: str) -> StoreAlertOpen:
+        """The one staff alert about a channel that dead-letters notices: told on the
+        store's other staff channels, open until the channel delivers again."""
+        now = self._clock.now()
+        finding = Finding(
+            rule=CHANNEL_FAILING,
+            episode=now.isoformat(),
+            severity=Severity.URGENT,
+            audiences=(Audience.STAFF,),
+            summary=f"Notices to {notice.channel} are not getting through",
+            action=f"Check the {kind_of(notice.channel).replace('_', ' ')} settings; "
+            "`trackwatch notices --dead` lists what was not sent",
+            explanation={
+                "first dead letter": f"notice {notice.id} ({notice.audience.value}, "
+                f"{notice.event}) after {notice.attempts} attempts",
+                "last error": error,
+            },
+        )
+        drafts: tuple[NoticeDraft, ...] = ()
+        if self._drafter is not None:
+            self._drafter.begin(now, {})
+            drafts = self._drafter.for_store(notice.store, CHANNEL_FAILING, finding.severity,
+                                             "opened", skip=notice.channel, alert=finding)  # fmt: skip
+        return StoreAlertOpen(notice.store, notice.channel, finding, drafts)
+
+    async def _recovered(self, notice: Notice) -> None:
+        alert_id = self._failing.pop((notice.store, notice.channel), None)
+        if alert_id is None:
+            return
+        now = self._clock.now()
+        drafts: tuple[NoticeDraft, ...] = ()
+        if self._drafter is not None:
+            self._drafter.begin(now, {})
+            drafts = self._drafter.for_store(notice.store, CHANNEL_FAILING, Severity.WARNING,
+                                             "resolved", channel=notice.channel)  # fmt: skip
+        await self._store.resolve_store_alert(alert_id, "delivering again", drafts, now)
+        log.info("notices to %s of store %s are delivered again", notice.channel, notice.store)

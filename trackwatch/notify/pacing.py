@@ -26,3 +26,17 @@ def customer_send_time(
 ) -> datetime:
     earliest = now if previous is None else max(now, previous + window)
     return daytime(earliest, zone, *hours)
+
+
+def staff_time(instant: datetime, zone: ZoneInfo, days: frozenset[int], hours: tuple[int, int]
+               ) -> datetime:  # fmt: skip
+    """`instant` if it falls in staff hours (on one of `days`, Monday = 0), else the next
+    start of staff hours."""
+    starts, ends = hours
+    local = instant.astimezone(zone)
+    if local.weekday() in days and starts <= local.hour < ends:
+        return instant
+    day = local.date() if local.hour < starts else local.date() + timedelta(days=1)
+    while day.weekday() not in days:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(starts), tzinfo=zone)

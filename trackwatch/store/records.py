@@ -43,13 +43,25 @@ class NoticeDraft:
     store: str
     title: str
     body: str
-    recipient: str | None = None  # a customer's address; never logged
+    recipient: str | None = None  # a customer's address or phone; never logged
     not_before: datetime | None = None  # quiet hours: not sent earlier
+    key: str | None = None  # idempotency key of a notice with no alert (a digest)
 
 
 @dataclass(frozen=True)
 class AlertOpen:
     shipment_id: int
+    finding: Finding
+    notices: tuple[NoticeDraft, ...]
+
+
+@dataclass(frozen=True)
+class StoreAlertOpen:
+    """An alert about a store's `subject` (a failing channel), not a parcel: at most one is
+    open per store, rule and subject."""
+
+    store: str
+    subject: str
     finding: Finding
     notices: tuple[NoticeDraft, ...]
 

@@ -95,4 +95,71 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notices ADD COLUMN recipient TEXT;
     CREATE INDEX notices_customer ON notices (shipment_id, audience, next_attempt_at);
     """,
+    # 4: alerts that belong to a store rather than a parcel (a channel that keeps failing,
+    # later a carrier that is down) and notices that belong to no alert (the daily digest).
+    # SQLite cannot drop NOT NULL in place, so both tables are rebuilt; the store opens
+    # with foreign keys off while migrating so the rebuild can drop the old tables.
+    """
+    CREATE TABLE notices_new (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER REFERENCES alerts (id),
+        event TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        store TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_until TEXT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        last_error TEXT,
+        sent_at TEXT,
+        created_at TEXT NOT NULL,
+        shipment_id INTEGER,
+        recipient TEXT
+    );
+    INSERT INTO notices_new SELECT id, alert_id, event, audience, channel, store, title, body,
+        state, attempts, next_attempt_at, lease_until, idempotency_key, last_error, sent_at,
+        created_at, shipment_id, recipient FROM notices;
+    DROP TABLE notices;
+    ALTER TABLE notices_new RENAME TO notices;
+    CREATE INDEX notices_due ON notices (state, next_attempt_at);
+    CREATE INDEX notices_customer ON notices (shipment_id, audience, next_attempt_at);
+
+    CREATE TABLE alerts_new (
+        id INTEGER PRIMARY KEY,
+        shipment_id INTEGER REFERENCES shipments (id),
+        store TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        rule TEXT NOT NULL,
+        episode TEXT NOT NULL,
+        state TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        action TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        audiences TEXT NOT NULL DEFAULT '',
+        escalated_at TEXT,
+        resolution TEXT,
+        UNIQUE (shipment_id, rule, episode)
+    );
+    INSERT INTO alerts_new SELECT a.id, a.shipment_id, s.store, '', a.rule, a.episode, a.state,
+        a.severity, a.summary, a.action, a.explanation, a.opened_at, a.resolved_at,
+        a.resolved_by, a.audiences, a.escalated_at, a.resolution
+        FROM alerts a JOIN shipments s ON s.id = a.shipment_id;
+    DROP TABLE alerts;
+    ALTER TABLE alerts_new RENAME TO alerts;
+    CREATE INDEX alerts_open ON alerts (state, shipment_id);
+    CREATE INDEX alerts_store ON alerts (store, state);
+    CREATE UNIQUE INDEX alerts_one_open_per_subject ON alerts (store, rule, subject)
+        WHERE shipment_id IS NULL AND state = 'open';
+
+    ALTER TABLE shipments ADD COLUMN customer_phone TEXT NOT NULL DEFAULT '';
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )

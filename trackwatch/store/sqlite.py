@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -31,6 +32,7 @@ from trackwatch.store.records import (
     Evaluation,
     NoticeDraft,
     PollUpdate,
+    StoreAlertOpen,
     parse_ts,
     ts,
 )
@@ -68,7 +70,10 @@ def _audiences(values: Iterable[Audience]) -> str:
 
 
 def _alert(row: aiosqlite.Row) -> Alert:
-    data = dict(row)
+    return _alert_data(dict(row))
+
+
+def _alert_data(data: dict[str, Any]) -> Alert:
     data["explanation"] = json.loads(data["explanation"])
     data["audiences"] = tuple(Audience(a) for a in data["audiences"].split(",") if a)
     for key in ("opened_at", "escalated_at", "resolved_at"):
@@ -94,10 +99,10 @@ class SqliteStore:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA busy_timeout=5000")
         store = cls(db)
-        await store._migrate()
+        await store._migrate()  # before foreign keys: a migration may rebuild a table
+        await db.execute("PRAGMA foreign_keys=ON")
         return store
 
     async def close(self) -> None:
@@ -112,6 +117,18 @@ class SqliteStore:
             await self._db.executescript(
                 f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
+
+    async def secret(self, name: str) -> bytes:
+        """A random secret kept in the database, made on first use (signs customer links
+        when the configuration names none)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (f"secret:{name}", secrets.token_hex(32)),
+            )
+            cur = await db.execute("SELECT value FROM meta WHERE key=?", (f"secret:{name}",))
+            row = await cur.fetchone()
+        return bytes.fromhex(str(row[0])) if row else b""
 
     async def schema_version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cur:
@@ -285,12 +302,13 @@ class SqliteStore:
             for opening in evaluation.opens:
                 f = opening.finding
                 cur = await db.execute(
-                    "INSERT OR IGNORE INTO alerts (shipment_id, rule, episode, state, severity,"
-                    " summary, action, explanation, audiences, opened_at, escalated_at)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (opening.shipment_id, f.rule, f.episode, AlertState.OPEN.value,
-                     f.severity.value, f.summary, f.action, json.dumps(f.explanation),
-                     _audiences(f.audiences), ts(now), ts(now) if f.escalated else None),
+                    "INSERT OR IGNORE INTO alerts (shipment_id, store, rule, episode, state,"
+                    " severity, summary, action, explanation, audiences, opened_at, escalated_at)"
+                    " VALUES (?,(SELECT store FROM shipments WHERE id=?),?,?,?,?,?,?,?,?,?,?)",
+                    (opening.shipment_id, opening.shipment_id, f.rule, f.episode,
+                     AlertState.OPEN.value, f.severity.value, f.summary, f.action,
+                     json.dumps(f.explanation), _audiences(f.audiences), ts(now),
+                     ts(now) if f.escalated else None),
                 )  # fmt: skip
                 if cur.rowcount == 1:
                     await self._enqueue(db, int(cur.lastrowid or 0), opening.notices, now)
@@ -375,10 +393,81 @@ class SqliteStore:
             [
                 (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
                  d.body, d.recipient, ts(max(now, d.not_before or now)),
-                 f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
+                 d.key or f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
                 for d in drafts
             ],
         )  # fmt: skip
+
+    # --- alerts about a store: a failing channel ---------------------------------------------
+
+    async def _open_store_alert(
+        self, db: aiosqlite.Connection, alarm: StoreAlertOpen, now: datetime
+    ) -> int | None:
+        f = alarm.finding
+        cur = await db.execute(
+            "INSERT OR IGNORE INTO alerts (shipment_id, store, subject, rule, episode, state,"
+            " severity, summary, action, explanation, audiences, opened_at)"
+            " VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)",
+            (alarm.store, alarm.subject, f.rule, f.episode, AlertState.OPEN.value,
+             f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             _audiences(f.audiences), ts(now)),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return None  # one is already open for this subject
+        alert_id = int(cur.lastrowid or 0)
+        await self._enqueue(db, alert_id, alarm.notices, now)
+        return alert_id
+
+    async def open_store_alerts(self, rule: str) -> dict[tuple[str, str], int]:
+        """The open alerts of `rule` about stores' subjects: (store, subject) -> alert id."""
+        rows = await self._all(
+            "SELECT id, store, subject FROM alerts WHERE shipment_id IS NULL AND rule=?"
+            " AND state='open'",
+            (rule,),
+        )
+        return {(str(r["store"]), str(r["subject"])): int(r["id"]) for r in rows}
+
+    async def resolve_store_alert(
+        self, alert_id: int, reason: str, drafts: Sequence[NoticeDraft], now: datetime
+    ) -> bool:
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE alerts SET state=?, resolved_at=?, resolved_by='auto', resolution=?"
+                " WHERE id=? AND state=?",
+                (AlertState.RESOLVED.value, ts(now), reason, alert_id, AlertState.OPEN.value),
+            )
+            if cur.rowcount != 1:
+                return False
+            await self._enqueue(db, alert_id, drafts, now)
+        return True
+
+    async def open_alerts_of_store(self, store: str) -> list[tuple[Alert, str | None]]:
+        """A store's open alerts, oldest first, each with its order number (None for an
+        alert about the store itself)."""
+        rows = await self._all(
+            "SELECT a.*, s.order_id FROM alerts a LEFT JOIN shipments s ON s.id = a.shipment_id"
+            " WHERE a.store=? AND a.state='open' ORDER BY a.opened_at, a.id",
+            (store,),
+        )
+        found = []
+        for row in rows:
+            data = dict(row)
+            order = data.pop("order_id")
+            found.append((_alert_data(data), None if order is None else str(order)))
+        return found
+
+    async def enqueue(self, drafts: Sequence[NoticeDraft], now: datetime) -> None:
+        """Notices that belong to no alert (a digest); each draft carries its own key."""
+        if any(d.key is None for d in drafts):
+            raise ValueError("a notice without an alert needs its own idempotency key")
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO notices (alert_id, shipment_id, event, audience, channel,"
+                " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
+                " VALUES (NULL,NULL,?,?,?,?,?,?,?,?,?,?)",
+                [(d.event, d.audience.value, d.channel, d.store, d.title, d.body, d.recipient,
+                  ts(max(now, d.not_before or now)), d.key, ts(now)) for d in drafts],
+            )  # fmt: skip
 
     async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]:
         """When each shipment's latest customer notice went (or is due to go) out."""
@@ -413,15 +502,25 @@ class SqliteStore:
             )
 
     async def mark_failed(
-        self, notice_id: int, error: str, next_attempt_at: datetime, dead: bool
+        self,
+        notice_id: int,
+        error: str,
+        now: datetime,
+        retry_at: datetime,
+        alarm: StoreAlertOpen | None = None,
     ) -> None:
+        """Retry at `retry_at`, or (given an `alarm`) dead-letter: the alarm opens in the same
+        transaction, staff told, unless one is already open for its subject."""
+        dead = alarm is not None
         state = NoticeState.DEAD if dead else NoticeState.PENDING
         async with self._tx() as db:
-            await db.execute(
+            cur = await db.execute(
                 "UPDATE notices SET state=?, last_error=?, next_attempt_at=?, lease_until=NULL "
                 "WHERE id=? AND state='sending'",
-                (state.value, error, ts(next_attempt_at), notice_id),
+                (state.value, error, ts(retry_at), notice_id),
             )
+            if alarm is not None and cur.rowcount == 1:
+                await self._open_store_alert(db, alarm, now)
 
     async def next_notice_at(self) -> datetime | None:
         rows = await self._all(

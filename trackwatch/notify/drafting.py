@@ -1,0 +1,143 @@
+"""From "tell these audiences about this alert" to notices: which channels hear of it, the
+rendered text, and the earliest moment each may go out.
+
+- Customers: email (one recipient per notice) and, when the store has one and the parcel a
+  phone number, a text message; in the customer's daytime, a window after their previous
+  notice about the same parcel.
+- Staff: chat and email, each from the store's minimum severity up; chat waits for staff
+  hours unless the alert is urgent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from trackwatch.config import Settings, StoreSettings
+from trackwatch.model import Audience, Severity, Shipment
+from trackwatch.notify.channels import ChannelDirectory, kind_of
+from trackwatch.notify.pacing import customer_send_time, staff_time
+from trackwatch.notify.render import Renderer
+from trackwatch.store.records import NoticeDraft
+from trackwatch.web.signing import ReportLinks
+from trackwatch.zones import zone_for
+
+
+def staff_slot(store: StoreSettings, channel: str, severity: Severity, now: datetime) -> datetime:
+    """Staff chat keeps staff hours; urgent alerts and email do not wait."""
+    if kind_of(channel) != "staff_chat" or severity is Severity.URGENT:
+        return now
+    staff = store.policy.staff
+    return staff_time(now, store.policy.staff_zone(), staff.days(),
+                      (staff.day_starts, staff.day_ends))  # fmt: skip
+
+
+class Drafter:
+    def __init__(
+        self,
+        settings: Settings,
+        channels: ChannelDirectory,
+        renderer: Renderer,
+        links: ReportLinks | None = None,
+    ) -> None:
+        self._settings = settings
+        self._channels = channels
+        self._renderer = renderer
+        self._links = links
+        self._now = datetime.min
+        self._last_customer: dict[int, datetime] = {}
+
+    def begin(self, now: datetime, last_customer: dict[int, datetime]) -> None:
+        """Start a pass at `now`; `last_customer` (updated as this pass drafts) paces two
+        alerts of one parcel in the same pass too."""
+        self._now = now
+        self._last_customer = last_customer
+
+    def for_shipment(
+        self,
+        shipment: Shipment,
+        rule: str,
+        severity: Severity,
+        notify: Sequence[tuple[Audience, str]],
+        **context: object,
+    ) -> tuple[NoticeDraft, ...]:
+        store = self._settings.store(shipment.store)
+        drafts: list[NoticeDraft] = []
+        for audience, event in notify:
+            channels = self._channels.channels(shipment.store, audience, severity)
+            if not channels:
+                continue
+            args = dict(context, shipment=shipment, store=store)
+            if audience is Audience.CUSTOMER:
+                args["report_url"] = self._report_url(shipment, context)
+                drafts.extend(self._customer(shipment, rule, event, channels, args))
+                continue
+            title, body = self._renderer.render(shipment.store, rule, audience, event, args)
+            drafts.extend(
+                NoticeDraft(event, audience, channel, shipment.store, title, body,
+                            not_before=staff_slot(store, channel, severity, self._now))
+                for channel in channels
+            )  # fmt: skip
+        return tuple(drafts)
+
+    def for_store(
+        self, store_id: str, rule: str, severity: Severity, event: str,
+        skip: str | None = None, key: str | None = None, **context: object,
+    ) -> tuple[NoticeDraft, ...]:  # fmt: skip
+        """Staff notices about the store itself (a failing channel, the digest); `skip` is
+        a channel not to use (the one that is failing)."""
+        store = self._settings.store(store_id)
+        channels = [c for c in self._channels.channels(store_id, Audience.STAFF, severity)
+                    if c != skip]  # fmt: skip
+        if not channels:
+            return ()
+        title, body = self._renderer.render(
+            store_id, rule, Audience.STAFF, event, dict(context, store=store)
+        )
+        return tuple(
+            NoticeDraft(event, Audience.STAFF, channel, store_id, title, body,
+                        not_before=staff_slot(store, channel, severity, self._now),
+                        key=key and f"{key}-{channel}")
+            for channel in channels
+        )  # fmt: skip
+
+    def _customer(
+        self, shipment: Shipment, rule: str, event: str, channels: Sequence[str],
+        args: dict[str, object],
+    ) -> list[NoticeDraft]:  # fmt: skip
+        slot = self._customer_slot(shipment)
+        title, body = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event, args)
+        drafts = []
+        for channel in channels:
+            recipient, text = shipment.customer_email, (title, body)
+            if kind_of(channel) == "customer_sms":
+                if not shipment.customer_phone:
+                    continue
+                recipient = shipment.customer_phone
+                text = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event,
+                                             dict(args, headline=title), kind="sms")  # fmt: skip
+            drafts.append(NoticeDraft(event, Audience.CUSTOMER, channel, shipment.store, *text,
+                                      recipient=recipient, not_before=slot))  # fmt: skip
+        return drafts
+
+    def _customer_slot(self, shipment: Shipment) -> datetime:
+        """The customer's daytime, a window after their previous notice."""
+        notices = self._settings.store(shipment.store).notices
+        sid = shipment.id or 0
+        slot = customer_send_time(
+            self._now,
+            self._last_customer.get(sid),
+            timedelta(hours=notices.customer_window_hours),
+            zone_for(shipment.destination_country, shipment.destination_postal_code),
+            (notices.customer_day_starts, notices.customer_day_ends),
+        )
+        self._last_customer[sid] = slot
+        return slot
+
+    def _report_url(self, shipment: Shipment, context: dict[str, object]) -> str | None:
+        """The "didn't receive it?" link, valid while the claim window is open."""
+        facts = getattr(context.get("alert"), "facts", None) or {}
+        until = facts.get("claim_until") if isinstance(facts, dict) else None
+        if self._links is None or shipment.id is None or not until:
+            return None
+        return self._links.url(shipment.id, datetime.fromisoformat(str(until)))

@@ -1,0 +1,1 @@
+"""The daemon's HTTP app: pages customers open from their emails."""
