@@ -80,6 +80,7 @@ class Delivered(_AfterDelivery):
                 "left_at": location.value.replace("_", " ") if location else "",
                 "claim_window": f"{view.policy.delivered.claim_window_days} "
                 f"{view.policy.delivered.claim_window_unit} days",
+                "claim_until": claim_window_end(view, delivery.occurred_at).isoformat(),
             },
             due=delivery.occurred_at,
         )

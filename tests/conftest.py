@@ -71,7 +71,7 @@ def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Set
         }  # fmt: skip
         return build_settings(
             {
-                "daemon": {"database": str(tmp_path / "tw.db"), **daemon},
+                "daemon": {"database": str(tmp_path / "tw.db"), "http_port": 0, **daemon},
                 "carriers": carriers,
                 "stores": {
                     "shop": {

@@ -22,10 +22,15 @@ from trackwatch.config import CarrierSettings, Settings
 from trackwatch.http import HttpGateway
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.digest import Digests
+from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.outbox import Outbox, Sent
 from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
 from trackwatch.store import SqliteStore
+from trackwatch.web.report_page import ReportDesk
+from trackwatch.web.server import Served, build_app, serve
+from trackwatch.web.signing import ReportLinks
 
 log = logging.getLogger("trackwatch")
 
@@ -53,6 +58,7 @@ class Daemon:
         carriers: dict[str, Carrier],
         on_sent: Sent | None = None,
         idle: timedelta = timedelta(minutes=1),
+        links: ReportLinks | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -60,10 +66,14 @@ class Daemon:
         self.idle = idle
         self.carrier_names = sorted(carriers)
         channels = ChannelDirectory(settings.stores)
+        renderer = Renderer({sid: s.templates_dir for sid, s in settings.stores.items()
+                             if s.templates_dir is not None})  # fmt: skip
+        drafter = Drafter(settings, channels, renderer, links)
         workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
         self.poller = Poller(store, carriers, clock, settings.daemon, workers)
-        self.monitor = Monitor(store, RULES, clock, settings, channels, Renderer())
-        self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent)
+        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, links=links)
+        self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter)
+        self.digests = Digests(store, clock, settings, channels, drafter)
         self.stopping = asyncio.Event()
         self._judge = asyncio.Event()
         self._send = asyncio.Event()
@@ -79,6 +89,7 @@ class Daemon:
             group.create_task(self._loop(self._poll, self.store.next_poll_at, None))
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
+            group.create_task(self._loop(self._digest, self.digests.next_due, None))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""
@@ -100,6 +111,10 @@ class Daemon:
 
     async def _deliver(self) -> None:
         await self.outbox.run_once()
+
+    async def _digest(self) -> None:
+        if await self.digests.run_once():
+            self._send.set()
 
     async def _loop(
         self,
@@ -123,10 +138,17 @@ async def open_daemon(
     settings: Settings, clock: Clock, on_sent: Sent | None = None,
     idle: timedelta = timedelta(minutes=1),
 ) -> AsyncIterator[Daemon]:  # fmt: skip
-    """Everything the daemon holds open (database, HTTP session), closed on exit."""
+    """Everything the daemon holds open (database, HTTP app and session), closed on exit."""
     store = await SqliteStore.open(settings.daemon.database)
     await Outbox.warm_up()
+    served: Served | None = None
     try:
+        configured = settings.daemon.link_secret
+        secret = configured.get_secret_value().encode() if configured else b""
+        links = ReportLinks(secret or await store.secret("links"), settings.daemon.public_url)
+        desk = ReportDesk(store, clock, settings, links)
+        served = await serve(build_app(desk), settings.daemon)
+        links.base_url = served.base_url
         async with aiohttp.ClientSession() as session:
             gateway = HttpGateway(session, clock)
             carriers: dict[str, Carrier] = {}
@@ -135,8 +157,12 @@ async def open_daemon(
                 if carrier_settings.enabled:
                     gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
                     carriers[name] = factory(gateway, clock, credentials(carrier_settings))
-            yield Daemon(settings, clock, store, carriers, on_sent, idle)
+            daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links)
+            desk.wake = daemon.wake
+            yield daemon
     finally:
+        if served is not None:
+            await served.stop()
         await store.close()
 
 

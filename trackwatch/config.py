@@ -92,6 +92,13 @@ class DaemonSettings(_Section):
         None, description="signs customer links; empty: one generated and kept in the database"
     )
 
+    @field_validator("link_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (try: openssl rand -hex 32)")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:

@@ -144,7 +144,7 @@ def demo_world() -> World:
 
 def demo_settings(database: Path, carrier_url: str, chat_url: str) -> Settings:
     data: dict[str, Any] = {
-        "daemon": {"database": str(database)},
+        "daemon": {"database": str(database), "http_port": 0},
         "carriers": {
             name: {"base_url": carrier_url, "client_id": "demo", "client_secret": "demo-secret",
                    "api_key": "demo-key", "rate_limit": 100}

@@ -1,0 +1,125 @@
+"""The "didn't receive it?" page a customer opens from the delivered email.
+
+Opening the link (GET) only shows the question: mail scanners and link previews fetch links
+on their own, so only the button (POST) records the report. A tampered or expired link, an
+unknown parcel, or one the carrier has not marked delivered gets a plain page that says so,
+and nothing changes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiohttp import web
+
+from trackwatch.clock import Clock
+from trackwatch.config import Settings
+from trackwatch.model import Shipment, Status
+from trackwatch.store import SqliteStore
+from trackwatch.web.signing import REPORT_PATH, ExpiredLink, LinkError, ReportLinks
+
+REPORTED_BY = "customer (link)"
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ReportDesk:
+    """What the page needs; `wake` (the daemon's) is set once the daemon exists."""
+
+    store: SqliteStore
+    clock: Clock
+    settings: Settings
+    links: ReportLinks
+    wake: Callable[[], None] = field(default=_nothing)
+
+
+def page(title: str, *paragraphs: str, status: int = 200, form: str = "") -> web.Response:
+    body = "".join(f"<p>{html.escape(p)}</p>\n" for p in paragraphs)
+    text = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head><body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{body}{form}</body></html>\n"
+    )
+    return web.Response(
+        text=text, status=status, content_type="text/html",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                 "X-Robots-Tag": "noindex"},
+    )  # fmt: skip
+
+
+class ReportPage:
+    def __init__(self, desk: ReportDesk) -> None:
+        self._desk = desk
+
+    def routes(self) -> list[web.RouteDef]:
+        path = REPORT_PATH + "{token}"
+        return [web.get(path, self.show), web.post(path, self.confirm)]
+
+    def _contact(self, shipment: Shipment | None) -> str:
+        if shipment is None:
+            return "Please reply to the email you received from the store."
+        store = self._desk.settings.store(shipment.store)
+        address = f" at {store.contact_email}" if store.contact_email else ""
+        return f"Please contact {store.name}{address} with your order number."
+
+    async def _check(self, token: str) -> Shipment | web.Response:
+        now = self._desk.clock.now()
+        try:
+            shipment_id = self._desk.links.verify(token, now)
+        except ExpiredLink as exc:
+            shipment = await self._desk.store.get_shipment(exc.shipment_id)
+            return page("This link has expired", str(exc), self._contact(shipment), status=410)
+        except LinkError as exc:
+            return page("This link is not valid", str(exc), self._contact(None), status=400)
+        shipment = await self._desk.store.get_shipment(shipment_id)
+        if shipment is None:
+            return page("This link is not valid", "We cannot find this order.", status=404)
+        if shipment.status is not Status.DELIVERED:
+            return page("Not delivered yet", "The carrier has not marked this parcel "
+                        "delivered, so there is nothing to report yet.",
+                        self._contact(shipment), status=409)  # fmt: skip
+        return shipment
+
+    async def show(self, request: web.Request) -> web.Response:
+        found = await self._check(request.match_info["token"])
+        if isinstance(found, web.Response):
+            return found
+        if found.missing_reported_at is not None:
+            return self._recorded(found, found.missing_reported_at)
+        store = self._desk.settings.store(found.store)
+        form = ('<form method="post"><button type="submit">I have not received it</button>'
+                "</form>\n")  # fmt: skip
+        return page(
+            f"Order {found.order_id} from {store.name}",
+            f"{found.carrier.upper()} says this parcel was delivered. If it has not reached "
+            "you, press the button and we will look into it.",
+            form=form,
+        )
+
+    async def confirm(self, request: web.Request) -> web.Response:
+        found = await self._check(request.match_info["token"])
+        if isinstance(found, web.Response):
+            return found
+        now = self._desk.clock.now()
+        reported = await self._desk.store.report_missing(found.id or 0, REPORTED_BY, now)
+        self._desk.wake()
+        return self._recorded(found, reported or now)
+
+    def _recorded(self, shipment: Shipment, when: datetime) -> web.Response:
+        store = self._desk.settings.store(shipment.store)
+        hours = store.policy.delivered.wait_hours
+        return page(
+            "Thank you, we have noted it",
+            f"Your report for order {shipment.order_id} was recorded on "
+            f"{when:%d %b %Y at %H:%M} UTC.",
+            f"Parcels marked delivered often turn up within a day. If it has not arrived "
+            f"{hours:g} hours after your report, {store.name} will email you what to do next "
+            "and take it up with the carrier.",
+        )

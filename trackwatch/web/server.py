@@ -1,0 +1,37 @@
+"""Serving the daemon's HTTP app: 127.0.0.1 unless configured, any free port when the port
+is 0 (tests, the demo). Links in emails use `public_url`, or the address it listens on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from trackwatch.config import DaemonSettings
+from trackwatch.web.report_page import ReportDesk, ReportPage
+
+MAX_BODY = 64 * 1024
+
+
+def build_app(desk: ReportDesk) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app.add_routes(ReportPage(desk).routes())
+    return app
+
+
+@dataclass
+class Served:
+    runner: web.AppRunner
+    base_url: str
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def serve(app: web.Application, settings: DaemonSettings) -> Served:
+    runner = web.AppRunner(app, access_log=None)  # access logs would carry customers' links
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    host, port = runner.addresses[0][:2]
+    base = settings.public_url or f"http://{host}:{port}"
+    return Served(runner, base)
