@@ -76,8 +76,10 @@ def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Set
                 "stores": {
                     "shop": {
                         "name": "Test Shop",
-                        "policy": {"stall": {"domestic_business_days": stall_days},
-                                   "staff": ALWAYS_STAFFED},
+                        "policy": {
+                            "stall": {"domestic_business_days": stall_days},
+                            "staff": ALWAYS_STAFFED,
+                        },
                         "channels": {"staff_chat": [sink.url("staff")]},
                     }
                 },

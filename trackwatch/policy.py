@@ -296,8 +296,8 @@ class StorePolicy(_Part):
     staff: StaffPolicy = Field(default_factory=StaffPolicy)
 
     def staff_zone(self) -> ZoneInfo:
-        return ZoneInfo(self.staff.timezone) if self.staff.timezone else zone_for(
-            self.origin_country
+        return (
+            ZoneInfo(self.staff.timezone) if self.staff.timezone else zone_for(self.origin_country)
         )
 
     @field_validator("origin_country")

@@ -1,5 +1,5 @@
 """The daily staff digest: at `policy.staff.digest_at` on staff days, one notice per staff
-channel listing the store's open alerts, oldest first. Alerts below a channel's severity
+channel listing the store's open staff alerts (not customers' check-ins), oldest first. Alerts below a channel's severity
 floor reach staff here. Nothing is sent when nothing is open.
 
 Each digest's idempotency key names its store and local date, so a restart or a second pass
@@ -80,7 +80,8 @@ class Digests:
         return count
 
     async def _digest(self, store_id: str, store: StoreSettings, slot: datetime) -> int:
-        alerts = await self._store.open_alerts_of_store(store_id)
+        alerts = [(alert, order) for alert, order in await self._store.open_alerts_of_store(store_id)
+                  if Audience.STAFF in alert.audiences]  # fmt: skip
         if not alerts:
             return 0
         lines = [line(alert, order) for alert, order in alerts[:MAX_LINES]]
@@ -95,4 +96,3 @@ class Digests:
         )  # fmt: skip
         await self._store.enqueue(drafts, self._clock.now())
         return len(drafts)
-

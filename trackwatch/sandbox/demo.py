@@ -19,21 +19,26 @@ Eleven parcels across all four carriers, one or more for every alert kind:
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trackwatch.app import Daemon, open_daemon
+import aiohttp
+
+from trackwatch.app import open_daemon
 from trackwatch.clock import ScaledClock
 from trackwatch.config import Settings, build_settings
 from trackwatch.model import Alert, Direction, NoticeState, Place, Shipment
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink, Received
+from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
 NY = ZoneInfo("America/New_York")
@@ -131,7 +136,10 @@ PARCELS = (
         (_at(24, 15), "delivered", "chicago", "Dock"),
     ), expect=("returns",), returning=True),
 )  # fmt: skip
-MISSING_REPORT = ("1004", _at(26, 9))  # the customer writes: "it says delivered, it is not here"
+MISSING_REPORT = ("1004", _at(26, 9))
+_REPORT_LINK = re.compile(
+    r"https?://\S+/report-missing/\S+"
+)  # the customer writes: "it says delivered, it is not here"
 
 
 def demo_world() -> World:
@@ -142,7 +150,7 @@ def demo_world() -> World:
     return world
 
 
-def demo_settings(database: Path, carrier_url: str, chat_url: str) -> Settings:
+def demo_settings(database: Path, carrier_url: str, chat_url: str, mail_url: str) -> Settings:
     data: dict[str, Any] = {
         "daemon": {"database": str(database), "http_port": 0},
         "carriers": {
@@ -152,17 +160,36 @@ def demo_settings(database: Path, carrier_url: str, chat_url: str) -> Settings:
         },
         "stores": {"demo": {"name": "Demo Prints", "contact_email": "help@demo-prints.example",
                             "policy": {"stall": {"domestic_business_days": 3}},
-                            "channels": {"staff_chat": [chat_url]}}},
+                            "channels": {"staff_chat": [chat_url],
+                                         "customer_email": [mail_url]}}},
     }  # fmt: skip
     return build_settings(data)
 
 
 def _printer(clock: ScaledClock, out: Callable[[str], None]) -> Callable[[Received], None]:
     def show(item: Received) -> None:
-        when = clock.now().astimezone(NY).strftime("%a %d %b %H:%M")
-        out(f"[{when}] staff chat <- {item.body.get('title', '')}")
+        out(f"[{_now(clock)}] staff chat <- {item.body.get('title', '')}")
 
     return show
+
+
+def _mail_printer(clock: ScaledClock, out: Callable[[str], None]) -> Callable[[Message], None]:
+    def show(mail: Message) -> None:
+        out(f"[{_now(clock)}] customer email <- {mail['Subject']}")
+
+    return show
+
+
+def _now(clock: ScaledClock) -> str:
+    return clock.now().astimezone(NY).strftime("%a %d %b %H:%M")
+
+
+def text_part(mail: Message) -> str:
+    for part in mail.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else ""
+    return ""
 
 
 async def run_demo(out: Callable[[str], None] = print, seconds: float = 20.0) -> int:
@@ -170,14 +197,18 @@ async def run_demo(out: Callable[[str], None] = print, seconds: float = 20.0) ->
     clock = ScaledClock(START, scale=(END - START).total_seconds() / seconds)
     sandbox = await SandboxServer(demo_world(), clock).start()
     sink = await HttpSink(_printer(clock, out)).start()
+    inbox = SmtpServer(_mail_printer(clock, out))
+    inbox.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = demo_settings(Path(tmp) / "demo.db", sandbox.base_url, sink.url("staff"))
-            status = await _play(settings, clock, sink, out)
+            settings = demo_settings(Path(tmp) / "demo.db", sandbox.base_url, sink.url("staff"),
+                                     inbox.url("orders@demo-prints.example"))  # fmt: skip
+            status = await _play(settings, clock, Sinks(sink, inbox), out)
             calls = sandbox.world.calls
             out("carrier calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))
             return status
     finally:
+        inbox.stop()
         await sink.stop()
         await sandbox.stop()
 
@@ -197,7 +228,13 @@ def _outcome(alert: Alert) -> str:
     return alert.rule + (":resolved" if alert.resolved_at is not None else "")
 
 
-async def _play(settings: Settings, clock: ScaledClock, sink: HttpSink,
+@dataclass(frozen=True)
+class Sinks:
+    chat: HttpSink
+    inbox: SmtpServer
+
+
+async def _play(settings: Settings, clock: ScaledClock, sinks: Sinks,
                 out: Callable[[str], None]) -> int:  # fmt: skip
     out(f"demo: {START:%a %d %b %Y} to {END:%a %d %b %Y} (America/New_York), "
         f"simulated {clock.scale:,.0f}x faster than real time")  # fmt: skip
@@ -206,13 +243,14 @@ async def _play(settings: Settings, clock: ScaledClock, sink: HttpSink,
                for p in PARCELS}  # fmt: skip
         async with asyncio.TaskGroup() as group:
             group.create_task(daemon.run())
-            group.create_task(_report_missing(daemon, ids[MISSING_REPORT[0]], clock, out))
+            group.create_task(_report_missing(sinks.inbox, clock, out))
             group.create_task(_stop_at(daemon.stop, clock))
         await daemon.outbox.run_once()
         alerts = await daemon.store.all_alerts()
         failed = await daemon.store.notices(NoticeState.DEAD)
         sent = await daemon.store.notices(NoticeState.SENT)
-    ok = not failed and len(sink.received) == len(sent)
+    chat, mail = len(sinks.chat.received), len(sinks.inbox.messages)
+    ok = not failed and chat + mail == len(sent) and chat > 0 and mail > 0
     for parcel in PARCELS:
         mine = sorted(_outcome(a) for a in alerts if a.shipment_id == ids[parcel.order_id])
         if mine != sorted(parcel.expect):
@@ -223,7 +261,8 @@ async def _play(settings: Settings, clock: ScaledClock, sink: HttpSink,
     by_kind = ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())) or "none"
     out(f"summary: {len(PARCELS)} shipments, alerts {by_kind} "
         f"({sum(a.resolved_at is not None for a in alerts)} resolved), "
-        f"staff notices sent {len(sent)}, notices failed {len(failed)} "
+        f"notices sent {len(sent)} (staff chat {chat}, customer email {mail}), "
+        f"notices failed {len(failed)} "
         f"-> {'OK' if ok else 'UNEXPECTED'}")  # fmt: skip
     return 0 if ok else 1
 
@@ -243,13 +282,25 @@ def _print_examples(alerts: list[Alert], out: Callable[[str], None]) -> None:
             out(f"    - {key}: {value}")
 
 
-async def _report_missing(daemon: Daemon, shipment_id: int, clock: ScaledClock,
+async def _report_missing(inbox: SmtpServer, clock: ScaledClock,
                           out: Callable[[str], None]) -> None:  # fmt: skip
+    """The customer opens the link in their delivered email and presses the button."""
     await clock.sleep((MISSING_REPORT[1] - clock.now()).total_seconds())
-    await daemon.store.report_missing(shipment_id, "customer (demo)", clock.now())
-    out(f"[{clock.now().astimezone(NY):%a %d %b %H:%M}] customer reports order "
-        f"{MISSING_REPORT[0]} delivered but not received")  # fmt: skip
-    daemon.wake()
+    subject = f"Your order {MISSING_REPORT[0]} has been delivered"
+    bodies = [text_part(m) for m in inbox.messages if m["Subject"] == subject]
+    links = [m[0] for body in bodies if (m := _REPORT_LINK.search(body))]
+    if not links:
+        out(f"order {MISSING_REPORT[0]}: no 'didn't receive it?' link in its delivered email")
+        return
+    async with aiohttp.ClientSession() as http:
+        async with http.get(links[0]) as page:
+            asked = "I have not received it" in await page.text()
+        async with http.post(links[0]) as page:
+            done = page.status == 200 and "Thank you" in await page.text()
+    out(
+        f"[{_now(clock)}] customer opens the link in the email for order {MISSING_REPORT[0]} "
+        f"and reports it not received: {'recorded' if asked and done else 'FAILED'}"
+    )
 
 
 async def _stop_at(stop: Callable[[], None], clock: ScaledClock) -> None:
