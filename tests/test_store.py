@@ -6,9 +6,24 @@ from pathlib import Path
 
 import pytest
 
-from trackwatch.model import Audience, Finding, Severity, Shipment
+from trackwatch.model import (
+    Audience,
+    Finding,
+    Outcome,
+    Severity,
+    Shipment,
+    Status,
+    TrackingResult,
+)
 from trackwatch.store import DuplicateShipment, SqliteStore
-from trackwatch.store.records import AlertOpen, AlertResolve, Evaluation, NoticeDraft
+from trackwatch.store.records import (
+    AlertOpen,
+    AlertResolve,
+    Evaluation,
+    NoticeDraft,
+    PollUpdate,
+    Reschedule,
+)
 from trackwatch.store.schema import MIGRATIONS
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -84,4 +99,26 @@ async def test_a_claimed_notice_is_reclaimed_only_after_its_lease(tmp_path: Path
     assert (
         await store.claim_notices(lease + timedelta(hours=1), lease + timedelta(hours=2), 10) == []
     )
+    await store.close()
+
+
+async def test_a_poll_landing_mid_judgement_is_judged_again(tmp_path: Path) -> None:
+    """The rules loop read the shipment, a poll (or a customer's report) wrote new data,
+    then the rules loop stored its verdict: the shipment must stay due for judging."""
+    store = await SqliteStore.open(tmp_path / "r.db")
+    sid = await store.add_shipment(shipment(), NOW)
+    (seen,) = await store.shipments_to_check(NOW, 10)
+    result = TrackingResult(tracking_number=seen.tracking_number, outcome=Outcome.FOUND,
+                            events=[], status=Status.IN_TRANSIT)  # fmt: skip
+    await store.apply_polls([PollUpdate(sid, NOW, NOW + timedelta(hours=4), result)])
+    stale = Reschedule(sid, None, None, seen.revision)
+    await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
+    (again,) = await store.shipments_to_check(NOW, 10)
+    await store.apply_evaluation(
+        Evaluation(schedules=[Reschedule(sid, None, None, again.revision)]), NOW
+    )
+    assert await store.shipments_to_check(NOW, 10) == []
+    await store.report_missing(sid, "customer", NOW)
+    await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
+    assert len(await store.shipments_to_check(NOW, 10)) == 1
     await store.close()

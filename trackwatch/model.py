@@ -156,6 +156,7 @@ class Shipment(BaseModel):
     check_at: AwareDatetime | None = None
     polls: int = 0
     active: bool = True
+    revision: int = 0  # bumped by each poll or report; see store.apply_evaluation
 
     @field_validator("destination_country")
     @classmethod

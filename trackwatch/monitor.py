@@ -158,7 +158,7 @@ class Monitor:
             poll_by = now
             recheck = now + timedelta(minutes=settings.min_poll_minutes)
             check_at = min(check_at, recheck) if check_at else recheck
-        return Reschedule(shipment.id or 0, check_at, poll_by)
+        return Reschedule(shipment.id or 0, check_at, poll_by, shipment.revision)
 
     def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]

@@ -92,6 +92,7 @@ class Reschedule:
     shipment_id: int
     check_at: datetime | None
     poll_by: datetime | None
+    revision: int = 0  # the shipment's revision the judgement saw
 
 
 @dataclass

@@ -160,6 +160,9 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE shipment_id IS NULL AND state = 'open';
 
     ALTER TABLE shipments ADD COLUMN customer_phone TEXT NOT NULL DEFAULT '';
+    -- Bumped by every write that makes a shipment dirty, so that a judgement made on older
+    -- data does not clear the flag a newer poll or report set meanwhile.
+    ALTER TABLE shipments ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 )

@@ -153,7 +153,7 @@ class SqliteStore:
     # --- shipments -------------------------------------------------------------------------
 
     async def add_shipment(self, shipment: Shipment, now: datetime) -> int:
-        values = shipment.model_dump(exclude={"id", "active", "polls"})
+        values = shipment.model_dump(exclude={"id", "active", "polls", "revision"})
         for key in _SHIPMENT_TIMES:
             values[key] = ts(values[key])
         values["next_poll_at"] = values["next_poll_at"] or ts(now)
@@ -238,7 +238,7 @@ class SqliteStore:
             )
             await db.executemany(
                 "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, next_poll_at=:next,"
-                " dirty=1, status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+                " dirty=1, revision=revision+1, status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
                 " last_event_at=CASE WHEN :last IS NOT NULL AND"
                 " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
                 " ELSE last_event_at END WHERE id=:id",
@@ -324,11 +324,17 @@ class SqliteStore:
                 if cur.rowcount == 1:
                     await self._enqueue(db, resolving.alert_id, resolving.notices, now)
             await db.executemany(
-                "UPDATE shipments SET dirty=0, check_at=:check,"
+                "UPDATE shipments SET dirty=CASE WHEN revision=:rev THEN 0 ELSE dirty END,"
+                " check_at=:check,"
                 " next_poll_at=CASE WHEN :poll IS NOT NULL AND :poll < next_poll_at"
                 " THEN :poll ELSE next_poll_at END WHERE id=:id",
                 [
-                    {"check": ts(s.check_at), "poll": ts(s.poll_by), "id": s.shipment_id}
+                    {
+                        "check": ts(s.check_at),
+                        "poll": ts(s.poll_by),
+                        "id": s.shipment_id,
+                        "rev": s.revision,
+                    }
                     for s in evaluation.schedules
                 ],
             )
@@ -370,7 +376,8 @@ class SqliteStore:
         async with self._tx() as db:
             await db.execute(
                 "UPDATE shipments SET missing_reported_at=COALESCE(missing_reported_at, ?),"
-                " missing_reported_by=COALESCE(missing_reported_by, ?), dirty=1 WHERE id=?",
+                " missing_reported_by=COALESCE(missing_reported_by, ?), dirty=1,"
+                " revision=revision+1 WHERE id=?",
                 (ts(now), reported_by, shipment_id),
             )
             cur = await db.execute(

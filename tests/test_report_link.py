@@ -1,0 +1,167 @@
+"""The "didn't receive it?" link: signed and expiring; the page served by the daemon's HTTP
+app on 127.0.0.1. Opening it asks, confirming records the report once; a tampered or expired
+link gets a clear page and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.rulekit import at, ev, fires, view
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.model import Audience, Outcome, Shipment, Status, TrackingResult
+from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.render import Renderer
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
+from trackwatch.web.report_page import REPORTED_BY, ReportDesk
+from trackwatch.web.server import Served, build_app, serve
+from trackwatch.web.signing import ExpiredLink, InvalidLink, ReportLinks
+
+SECRET = b"k" * 32
+EXPIRES = at(12, 25)
+
+
+def test_a_link_names_its_shipment_until_it_expires() -> None:
+    links = ReportLinks(SECRET, "https://track.example")
+    url = links.url(7, EXPIRES)
+    assert url.startswith("https://track.example/report-missing/7-")
+    token = url.rsplit("/", 1)[1]
+    assert links.verify(token, EXPIRES - timedelta(seconds=1)) == 7
+    with pytest.raises(ExpiredLink):
+        links.verify(token, EXPIRES)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: "8" + t[1:],  # another shipment
+        lambda t: t[:-1] + ("B" if t.endswith("A") else "A"),  # another MAC
+        lambda t: t.split("-")[0] + "-4102444800-" + t.split("-", 2)[2],  # a later expiry
+        lambda t: "garbage",
+        lambda t: t + "é",
+    ],
+)
+def test_a_tampered_link_is_refused(tamper: object) -> None:
+    links = ReportLinks(SECRET, "https://track.example")
+    token = links.token(7, EXPIRES)
+    with pytest.raises(InvalidLink):
+        links.verify(tamper(token), at(12, 1))  # type: ignore[operator]
+    with pytest.raises(InvalidLink):
+        ReportLinks(b"x" * 32, "").verify(token, at(12, 1))  # another daemon's secret
+
+
+@dataclass
+class Site:
+    store: SqliteStore
+    clock: FrozenClock
+    links: ReportLinks
+    served: Served
+    woken: list[int]
+
+    def url(self, shipment_id: int, expires: object = EXPIRES) -> str:
+        return self.links.url(shipment_id, expires)  # type: ignore[arg-type]
+
+    async def shipment(self, shipment_id: int) -> Shipment:
+        found = await self.store.get_shipment(shipment_id)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Site]:
+    settings = build_settings({"daemon": {"http_port": 0}, "stores": {"shop": {
+        "name": "Jetoy", "contact_email": "support@jetoy.example"}}})  # fmt: skip
+    clock = FrozenClock(at(11, 26, 9))
+    store = await SqliteStore.open(tmp_path / "tw.db")
+    links = ReportLinks(SECRET, "")
+    woken: list[int] = []
+    desk = ReportDesk(store, clock, settings, links, wake=lambda: woken.append(1))
+    served = await serve(build_app(desk), settings.daemon)
+    links.base_url = served.base_url
+    yield Site(store, clock, links, served, woken)
+    await served.stop()
+    await store.close()
+
+
+async def add(site: Site, number: str, delivered: bool) -> int:
+    sid = await site.store.add_shipment(Shipment(
+        store="shop", carrier="usps", tracking_number=number, order_id="A1",
+        customer_email="ada@example.org", shipped_at=at(11, 23, 9)), at(11, 23, 9))  # fmt: skip
+    status = Status.DELIVERED if delivered else Status.IN_TRANSIT
+    events = [ev(at(11, 25, 12), status, "Delivered" if delivered else "Arrived")]
+    result = TrackingResult(tracking_number=number, outcome=Outcome.FOUND, events=events,
+                            status=status)  # fmt: skip
+    await site.store.apply_polls([PollUpdate(sid, at(11, 25, 13), at(11, 26, 13), result)])
+    return sid
+
+
+async def fetch(method: str, url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.request(method, url) as response:
+        return response.status, await response.text()
+
+
+async def test_opening_asks_and_confirming_records_the_report_once(site: Site) -> None:
+    sid = await add(site, "9400111206206406260787", delivered=True)
+    status, text = await fetch("GET", site.url(sid))
+    assert status == 200 and "I have not received it" in text and 'method="post"' in text
+    assert (await site.shipment(sid)).missing_reported_at is None  # a GET changes nothing
+    status, text = await fetch("POST", site.url(sid))
+    assert status == 200 and "Thank you" in text and "24 hours after your report" in text
+    shipment = await site.shipment(sid)
+    assert shipment.missing_reported_at == at(11, 26, 9)
+    assert shipment.missing_reported_by == REPORTED_BY
+    assert site.woken == [1]  # the daemon judges it now
+    site.clock.advance(hours=2)
+    status, text = await fetch("POST", site.url(sid))  # pressed again: the first one stands
+    assert status == 200 and "26 Nov 2026 at 14:00 UTC" in text
+    assert (await site.shipment(sid)).missing_reported_at == at(11, 26, 9)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_tampered_expired_and_undelivered_links_change_nothing(
+    site: Site, method: str
+) -> None:
+    sid = await add(site, "9400111206206406260787", delivered=True)
+    moving = await add(site, "9405803699300124287899", delivered=False)
+    token = site.url(sid).rsplit("/", 1)[1]
+    forged = site.url(sid).replace(f"/{token}", f"/{moving}{token[len(str(sid)) :]}")
+    status, text = await fetch(method, forged)
+    assert status == 400 and "This link is not valid" in text
+    status, text = await fetch(method, site.url(sid, at(11, 26, 8)))
+    assert status == 410 and "expired" in text and "support@jetoy.example" in text
+    status, text = await fetch(method, site.url(moving))
+    assert status == 409 and "not marked this parcel delivered" in text
+    status, _ = await fetch(method, site.url(999))
+    assert status == 404
+    for shipment_id in (sid, moving):
+        assert (await site.shipment(shipment_id)).missing_reported_at is None
+    assert site.woken == []
+
+
+def test_the_delivered_email_carries_a_link_valid_for_the_claim_window() -> None:
+    settings = build_settings({"stores": {"shop": {"name": "Jetoy", "channels": {
+        "customer_email": ["mailto://127.0.0.1:2525?from=orders@jetoy.example"]}}}})  # fmt: skip
+    links = ReportLinks(SECRET, "https://track.example")
+    drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer(), links)
+    delivered = view([ev(at(11, 25, 12), Status.DELIVERED, "Delivered")], id=7)
+    finding = fires("delivered", delivered, at(11, 25, 13))
+    assert finding is not None
+    drafter.begin(at(11, 25, 13), {})
+    (draft,) = drafter.for_shipment(delivered.shipment, "delivered", finding.severity,
+                                    [(Audience.CUSTOMER, "opened")], alert=finding)  # fmt: skip
+    match = re.search(r"Didn't receive it\? Tell us here: (\S+)", draft.body)
+    assert match is not None
+    token = match[1].rsplit("/", 1)[1]
+    window_end = at(12, 26)  # 30 calendar days, to the end of the day in New York
+    assert links.verify(token, window_end - timedelta(seconds=1)) == 7
+    with pytest.raises(ExpiredLink):
+        links.verify(token, window_end)
