@@ -110,3 +110,23 @@ def test_report_missing_resolve_and_show_explanations(
     assert "(hand: customer found it)" in capsys.readouterr().out
     assert main(["resolve", "--config", str(config), "7"]) == 2
     assert "id: no shipment 7" in capsys.readouterr().err
+
+
+def test_alerts_and_notices_list_what_is_open_and_what_died(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "trackwatch.toml"
+    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\n'
+                    'name = "Shop"\nchannels.staff_email = ["mailto://127.0.0.1:9?from=a@b.c"]\n')  # fmt: skip
+    assert add(path, phone="+15550001111", **{"customer-email": "ada@example.org"}) == 0
+    asyncio.run(_deliver_and_judge(path, 1))
+    capsys.readouterr()
+    assert main(["alerts", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "risky_delivery" in out and "order 1001" in out and "delivered " in out
+    assert main(["notices", "--dead", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.count("\n") == 1  # the header: nothing dead
+    assert main(["notices", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "staff_email.0" in out and "pending" in out
+    assert "ada@example.org" not in out and "+15550001111" not in out  # customers' data

@@ -101,8 +101,10 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text("json://127.0.0.1:9/chat\n")
     example = (Path(__file__).parent.parent / "deploy" / "trackwatch.toml").read_text()
-    text = example.replace("/run/credentials/trackwatch.service/ups_client_secret", str(secret))
-    text = text.replace("/run/credentials/trackwatch.service/jetoy_staff_chat", str(secret))
+    text = example
+    for name in ("ups_client_secret", "jetoy_staff_chat", "jetoy_staff_email",
+                 "jetoy_customer_email", "link_secret"):  # fmt: skip
+        text = text.replace(f"/run/credentials/trackwatch.service/{name}", str(secret))
     text = text.replace('"policies/', f'"{DEPLOY}/policies/')
     settings = load_settings(write(tmp_path, text))
     policy = settings.stores["jetoy"].policy

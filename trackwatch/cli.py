@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,10 +19,16 @@ from trackwatch.bench import run_email_benchmark
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.logs import configure as configure_logging
-from trackwatch.model import Direction, Shipment, Status
+from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.store import DuplicateShipment, SqliteStore
-from trackwatch.views import policy_lines, print_shipment, print_shipments
+from trackwatch.views import (
+    policy_lines,
+    print_alerts,
+    print_notices,
+    print_shipment,
+    print_shipments,
+)
 
 USAGE_ERROR = 2
 
@@ -71,7 +78,8 @@ def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
         return Shipment(
             store=args.store, carrier=args.carrier, tracking_number=number,
             order_id=args.order_id, customer_email=args.customer_email,
-            customer_name=args.customer_name, destination_country=args.country,
+            customer_name=args.customer_name, customer_phone=args.phone,
+            destination_country=args.country,
             destination_postal_code=args.postal_code, destination_city=args.city,
             shipped_at=parse_shipped_at(args.shipped_at),
             ordered_at=_optional_instant(args.ordered_at, "ordered_at"),
@@ -106,6 +114,18 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
 async def _list(settings: Settings) -> int:
     async with _opened(settings) as store:
         print_shipments(await store.list_shipments())
+    return 0
+
+
+async def _alerts(settings: Settings) -> int:
+    async with _opened(settings) as store:
+        print_alerts(await store.open_alerts_of_store(None))
+    return 0
+
+
+async def _notices(state: str | None, settings: Settings) -> int:
+    async with _opened(settings) as store:
+        print_notices(await store.notices(NoticeState(state) if state else None))
     return 0
 
 
@@ -181,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     for flag in ("--store", "--carrier", "--tracking-number", "--order-id", "--customer-email"):
         add.add_argument(flag, required=True)
     add.add_argument("--customer-name", default="")
+    add.add_argument("--phone", default="", help="the customer's number (E.164), for texts")
     add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
     add.add_argument("--postal-code", default="", help="destination postal code")
     add.add_argument("--city", default="", help="destination city")
@@ -200,9 +221,15 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("--rule", help="only this rule's alert (e.g. returns)")
     resolve.add_argument("--note", default="resolved by hand", help="why, for the record")
     sub.add_parser("list", help="every shipment")
+    sub.add_parser("alerts", help="open alerts, oldest first")
+    notices = sub.add_parser("notices", help="notices and their delivery state")
+    notices.add_argument("--state", choices=[s.value for s in NoticeState])
+    notices.add_argument("--dead", dest="state", action="store_const", const="dead",
+                         help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
-    for command in (add, show, report, resolve, sub.choices["list"]):
+    for command in (add, show, report, resolve, notices, sub.choices["list"],
+                    sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
     return parser
 
@@ -221,15 +248,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         configure_logging(settings.daemon.log_level)
         asyncio.run(run_forever(settings, SystemClock()))
         return 0
-    if args.command == "add":
-        return asyncio.run(_add(args, settings))
-    if args.command == "show":
-        return asyncio.run(_show(args.id, settings))
-    if args.command == "report-missing":
-        return asyncio.run(_report_missing(args.id, args.by, settings))
-    if args.command == "resolve":
-        return asyncio.run(_resolve(args, settings))
-    return asyncio.run(_list(settings))
+    return asyncio.run(_DATABASE_COMMANDS[args.command](args, settings))
+
+
+_DATABASE_COMMANDS: dict[
+    str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+] = {
+    "add": _add,
+    "show": lambda args, settings: _show(args.id, settings),
+    "report-missing": lambda args, settings: _report_missing(args.id, args.by, settings),
+    "resolve": _resolve,
+    "list": lambda args, settings: _list(settings),
+    "alerts": lambda args, settings: _alerts(settings),
+    "notices": lambda args, settings: _notices(args.state, settings),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from trackwatch.model import Alert, Shipment, TrackingEvent
+from trackwatch.model import Alert, Notice, Shipment, TrackingEvent
 from trackwatch.policy import StorePolicy
 from trackwatch.zones import zone_for
 
@@ -27,6 +27,23 @@ def print_shipments(shipments: Sequence[Shipment]) -> None:
             f"{s.id or 0:>5}  {s.store:<10} {s.carrier:<6} {s.tracking_number:<24} "
             f"{s.order_id:<10} {s.status.value:<20} {_when(s.last_event_at, s)}"
         )
+
+
+def print_alerts(alerts: Sequence[tuple[Alert, str | None]]) -> None:
+    print(f"{'id':>5}  {'store':<10} {'rule':<22} {'severity':<8} {'about':<16} opened (UTC)")
+    for alert, order in alerts:
+        about = f"order {order}" if order else alert.subject
+        print(f"{alert.id:>5}  {alert.store:<10} {alert.rule:<22} {alert.severity.value:<8} "
+              f"{about:<16} {alert.opened_at:%Y-%m-%d %H:%M}  {alert.summary}")  # fmt: skip
+
+
+def print_notices(notices: Sequence[Notice]) -> None:
+    """Notices without their recipients or bodies: those are customers' data."""
+    print(f"{'id':>5}  {'store':<10} {'channel':<18} {'state':<8} {'tries':>5}  title / last error")
+    for n in notices:
+        detail = n.title if n.last_error is None else f"{n.title} / {n.last_error}"
+        print(f"{n.id:>5}  {n.store:<10} {n.channel:<18} {n.state.value:<8} {n.attempts:>5}  "
+              f"{detail}")  # fmt: skip
 
 
 def print_shipment(

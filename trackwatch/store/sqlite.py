@@ -448,13 +448,13 @@ class SqliteStore:
             await self._enqueue(db, alert_id, drafts, now)
         return True
 
-    async def open_alerts_of_store(self, store: str) -> list[tuple[Alert, str | None]]:
-        """A store's open alerts, oldest first, each with its order number (None for an
-        alert about the store itself)."""
+    async def open_alerts_of_store(self, store: str | None) -> list[tuple[Alert, str | None]]:
+        """A store's open alerts (every store's for None), oldest first, each with its order
+        number (None for an alert about the store itself)."""
         rows = await self._all(
             "SELECT a.*, s.order_id FROM alerts a LEFT JOIN shipments s ON s.id = a.shipment_id"
-            " WHERE a.store=? AND a.state='open' ORDER BY a.opened_at, a.id",
-            (store,),
+            " WHERE (a.store=? OR ? IS NULL) AND a.state='open' ORDER BY a.opened_at, a.id",
+            (store, store),
         )
         found = []
         for row in rows:
