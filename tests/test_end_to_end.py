@@ -20,8 +20,8 @@ CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
 NYC = Place(city="New York", state="NY", postal_code="10001", country="US")
 
 
-def at(day: int, hour: int, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=NY)
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=NY)
 
 
 def script(world: World, *steps: tuple[datetime, str]) -> None:
@@ -106,10 +106,35 @@ async def test_no_stall_is_called_on_stale_data_while_the_carrier_fails(
         await run_until(daemon, clock, at(27, 20))
         world.inject("ups", *["503"] * 40)  # down from Friday evening into Saturday
         await run_until(daemon, clock, at(28, 6))
-        assert await alerts(daemon) == []
+        (down,) = await alerts(daemon)  # staff hear of the outage once, not of a stall
+        assert (down.rule, down.subject, down.shipment_id) == ("carrier_unreachable", "ups", None)
+        assert down.resolved_at is None and "HTTP 503" in down.explanation["last error"]
         assert "ups" in daemon.poller.health.failing
         await run_until(daemon, clock, at(29, 12))
-        (alert,) = await alerts(daemon)
-        assert alert.opened_at > at(28, 6)
+        down, stall = await alerts(daemon)
+        assert down.resolution == "calls succeed again"
+        assert stall.rule == "stalled" and stall.opened_at > at(28, 6)
         assert "ups" not in daemon.poller.health.failing
-    assert len(sink.received) == 1
+    titles = [r.body["title"] for r in sink.received]
+    assert titles[:2] == [
+        "[Test Shop] UPS cannot be reached",
+        "[Test Shop] Resolved: UPS answers again",
+    ]
+    assert len(titles) == 3
+
+
+async def test_rejected_credentials_tell_staff_at_once_and_resolve_once(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
+) -> None:
+    script(world, (at(23, 9), "label"), (at(23, 18), "picked_up"))
+    async for daemon in started(make_settings, clock):
+        await run_until(daemon, clock, at(24, 9))
+        world.inject("ups", *["403"] * 8)  # refused for the next eight calls (two hours)
+        await run_until(daemon, clock, at(24, 23))
+        (down,) = await alerts(daemon)
+        assert down.summary == "UPS rejects our credentials" and down.severity.value == "urgent"
+        assert down.opened_at == at(24, 10, 15)  # the first refused poll: told at once
+        assert down.resolved_at == at(24, 12, 15)  # the first call that worked
+    titles = [r.body["title"] for r in sink.received]
+    assert titles == ["[Test Shop] UPS rejects our credentials",
+                      "[Test Shop] Resolved: UPS answers again"]  # fmt: skip

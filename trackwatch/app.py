@@ -17,6 +17,7 @@ import aiohttp
 
 from carriers import CARRIERS, CLASSIFIERS, Carrier, Credentials
 from rules import RULES
+from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.clock import Clock, sleep_until
 from trackwatch.config import CarrierSettings, Settings
 from trackwatch.http import HttpGateway
@@ -70,7 +71,8 @@ class Daemon:
                              if s.templates_dir is not None})  # fmt: skip
         drafter = Drafter(settings, channels, renderer, links)
         workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
-        self.poller = Poller(store, carriers, clock, settings.daemon, workers)
+        alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
+        self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=alarms)
         self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, links=links)
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter)
         self.digests = Digests(store, clock, settings, channels, drafter)

@@ -82,6 +82,11 @@ class DaemonSettings(_Section):
     notice_max_attempts: int = Field(8, ge=1)
     notice_lease_seconds: float = Field(120, gt=0)
     notice_concurrency: int = Field(8, ge=1, le=64, description="notices sent at once")
+    carrier_alert_after_minutes: float = Field(
+        30,
+        ge=0,
+        description="an outage this long raises a staff alert (rejected credentials: at once)",
+    )
     log_level: str = "INFO"
     http_host: str = Field("127.0.0.1", description="where the daemon's HTTP app listens")
     http_port: int = Field(8750, ge=0, le=65535, description="0: any free port")

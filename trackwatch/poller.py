@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from carriers import Carrier, Query
+from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, RateLimited
@@ -56,6 +57,7 @@ class Poller:
         settings: DaemonSettings,
         workers: Mapping[str, int] | None = None,
         batch_limit: int = 2000,
+        alarms: CarrierAlarms | None = None,
     ) -> None:
         self._store = store
         self._carriers = carriers
@@ -64,6 +66,7 @@ class Poller:
         self._workers = workers or {}
         self._limit = batch_limit
         self.health = CarrierHealth()
+        self._alarms = alarms
 
     async def poll_due(self) -> int:
         """Poll every shipment that is due now; returns how many were polled."""
@@ -102,9 +105,13 @@ class Poller:
             except CarrierError as exc:
                 failure.append(exc)
                 self.health.failed(carrier.name, exc)
+                if self._alarms is not None:
+                    await self._alarms.failed(carrier.name, exc, (s.store for s in batch))
                 await self._defer(batch, exc)
                 continue
             self.health.succeeded(carrier.name)
+            if self._alarms is not None:
+                await self._alarms.succeeded(carrier.name)
             await self._store_results(batch, results)
 
     async def _store_results(

@@ -103,6 +103,8 @@ def _fault_response(fault: str) -> web.Response | None:
         return web.json_response(error_body("10004", "Service unavailable"), status=503)
     if fault == "malformed":
         return web.Response(status=200, text="{not json", content_type="application/json")
+    if fault == "403":  # the Track spec's "Blocked Merchant": the account itself is refused
+        return web.json_response(error_body("10403", "Blocked Merchant"), status=403)
     return None
 
 

@@ -51,7 +51,8 @@ MILESTONE_KINDS = ("label", "picked_up", "departed", "arrived", "in_transit", "o
                    "address_issue", "returned", "damaged", "lost")  # fmt: skip
 
 # "daily_quota" is the carrier's own daily-quota refusal; "timeout" holds the answer back.
-FAULT_KINDS = frozenset({"429", "daily_quota", "503", "timeout", "expire_token", "malformed"})
+FAULT_KINDS = frozenset({"429", "daily_quota", "503", "timeout", "expire_token", "malformed",
+                         "403"})  # fmt: skip
 
 
 @dataclass

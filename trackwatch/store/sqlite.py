@@ -425,6 +425,11 @@ class SqliteStore:
         await self._enqueue(db, alert_id, alarm.notices, now)
         return alert_id
 
+    async def open_store_alert(self, alarm: StoreAlertOpen, now: datetime) -> int | None:
+        """Open `alarm` with its notices; None when one is already open for its subject."""
+        async with self._tx() as db:
+            return await self._open_store_alert(db, alarm, now)
+
     async def open_store_alerts(self, rule: str) -> dict[tuple[str, str], int]:
         """The open alerts of `rule` about stores' subjects: (store, subject) -> alert id."""
         rows = await self._all(
