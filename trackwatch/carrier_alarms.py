@@ -67,14 +67,13 @@ class CarrierAlarms:
         since = self._since.setdefault(carrier, now)
         if now - since < self._after and not isinstance(error, AuthFailed):
             return
-        self._drafter.begin(now, {})
         for store in sorted(set(stores)):
             if (store, carrier) in self._raised:
                 continue
             self._raised.add((store, carrier))
             self._clear.discard(carrier)
             found = finding(carrier, error, since, now)
-            drafts = self._drafter.for_store(store, CARRIER_DOWN, found.severity, "opened",
+            drafts = self._drafter.for_store(store, now, CARRIER_DOWN, found.severity, "opened",
                                              alert=found)  # fmt: skip
             if await self._store.open_store_alert(StoreAlertOpen(store, carrier, found, drafts),
                                                   now) is not None:  # fmt: skip
@@ -88,12 +87,12 @@ class CarrierAlarms:
         self._clear.add(carrier)
         self._raised = {key for key in self._raised if key[1] != carrier}
         now = self._clock.now()
-        self._drafter.begin(now, {})
         for (store, subject), alert_id in (
             await self._store.open_store_alerts(CARRIER_DOWN)
         ).items():
             if subject != carrier:
                 continue
-            drafts = self._drafter.for_store(store, CARRIER_DOWN, Severity.WARNING, "resolved",
-                                             carrier=carrier)  # fmt: skip
+            drafts = self._drafter.for_store(
+                store, now, CARRIER_DOWN, Severity.WARNING, "resolved", carrier=carrier
+            )
             await self._store.resolve_store_alert(alert_id, "calls succeed again", drafts, now)

@@ -88,11 +88,11 @@ class Digests:
         if len(alerts) > MAX_LINES:
             lines.append(f"- and {len(alerts) - MAX_LINES} more: `trackwatch alerts`")
         local: date = slot.astimezone(store.policy.staff_zone()).date()
-        self._drafter.begin(self._clock.now(), {})
         # Urgent, so that every staff channel carries it and chat does not hold it back.
+        now = self._clock.now()
         drafts = self._drafter.for_store(
-            store_id, "digest", Severity.URGENT, "daily", key=f"tw-digest-{store_id}-{local}",
+            store_id, now, "digest", Severity.URGENT, "daily", key=f"tw-digest-{store_id}-{local}",
             lines=lines, count=len(alerts), day=local,
         )  # fmt: skip
-        await self._store.enqueue(drafts, self._clock.now())
+        await self._store.enqueue(drafts, now)
         return len(drafts)

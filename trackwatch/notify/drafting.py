@@ -48,8 +48,9 @@ class Drafter:
         self._last_customer: dict[int, datetime] = {}
 
     def begin(self, now: datetime, last_customer: dict[int, datetime]) -> None:
-        """Start a pass at `now`; `last_customer` (updated as this pass drafts) paces two
-        alerts of one parcel in the same pass too."""
+        """Start a rules pass at `now`; `last_customer` (updated as this pass drafts) paces
+        two alerts of one parcel in the same pass too. Only `for_shipment` depends on it:
+        the rules loop owns its Drafter, and other loops call `for_store` with their time."""
         self._now = now
         self._last_customer = last_customer
 
@@ -81,7 +82,7 @@ class Drafter:
         return tuple(drafts)
 
     def for_store(
-        self, store_id: str, rule: str, severity: Severity, event: str,
+        self, store_id: str, now: datetime, rule: str, severity: Severity, event: str,
         skip: str | None = None, key: str | None = None, **context: object,
     ) -> tuple[NoticeDraft, ...]:  # fmt: skip
         """Staff notices about the store itself (a failing channel, the digest); `skip` is
@@ -96,7 +97,7 @@ class Drafter:
         )
         return tuple(
             NoticeDraft(event, Audience.STAFF, channel, store_id, title, body,
-                        not_before=staff_slot(store, channel, severity, self._now),
+                        not_before=staff_slot(store, channel, severity, now),
                         key=key and f"{key}-{channel}")
             for channel in channels
         )  # fmt: skip

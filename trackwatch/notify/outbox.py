@@ -166,9 +166,10 @@ class Outbox:
         )
         drafts: tuple[NoticeDraft, ...] = ()
         if self._drafter is not None:
-            self._drafter.begin(now, {})
-            drafts = self._drafter.for_store(notice.store, CHANNEL_FAILING, finding.severity,
-                                             "opened", skip=notice.channel, alert=finding)  # fmt: skip
+            drafts = self._drafter.for_store(
+                notice.store, now, CHANNEL_FAILING, finding.severity, "opened",
+                skip=notice.channel, alert=finding,
+            )  # fmt: skip
         return StoreAlertOpen(notice.store, notice.channel, finding, drafts)
 
     async def _recovered(self, notice: Notice) -> None:
@@ -178,8 +179,9 @@ class Outbox:
         now = self._clock.now()
         drafts: tuple[NoticeDraft, ...] = ()
         if self._drafter is not None:
-            self._drafter.begin(now, {})
-            drafts = self._drafter.for_store(notice.store, CHANNEL_FAILING, Severity.WARNING,
-                                             "resolved", channel=notice.channel)  # fmt: skip
+            drafts = self._drafter.for_store(
+                notice.store, now, CHANNEL_FAILING, Severity.WARNING, "resolved",
+                channel=notice.channel,
+            )  # fmt: skip
         await self._store.resolve_store_alert(alert_id, "delivering again", drafts, now)
         log.info("notices to %s of store %s are delivered again", notice.channel, notice.store)
