@@ -116,11 +116,15 @@ async def test_no_stall_is_called_on_stale_data_while_the_carrier_fails(
         assert stall.rule == "stalled" and stall.opened_at > at(28, 6)
         assert "ups" not in daemon.poller.health.failing
     titles = [r.body["title"] for r in sink.received]
-    assert titles[:2] == [
-        "[Test Shop] UPS cannot be reached",
-        "[Test Shop] Resolved: UPS answers again",
-    ]
-    assert len(titles) == 3
+    # The resolution and the stall go out in the same outbox pass, in either order.
+    assert titles[0] == "[Test Shop] UPS cannot be reached"
+    assert sorted(titles[1:]) == sorted([
+        "[Test Shop] Resolved: UPS answers again", stall_title(titles)])  # fmt: skip
+
+
+def stall_title(titles: list[str]) -> str:
+    (found,) = [t for t in titles if "no carrier update for 3 business days" in t]
+    return found
 
 
 async def test_rejected_credentials_tell_staff_at_once_and_resolve_once(
