@@ -73,7 +73,7 @@ class Daemon:
         workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
         alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=alarms)
-        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, links=links)
+        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter)
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter)
         self.digests = Digests(store, clock, settings, channels, drafter)
         self.stopping = asyncio.Event()

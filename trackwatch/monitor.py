@@ -30,7 +30,6 @@ from trackwatch.store.records import (
     Evaluation,
     Reschedule,
 )
-from trackwatch.web.signing import ReportLinks
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,13 @@ class Monitor:
         channels: ChannelDirectory,
         renderer: Renderer,
         batch: int = 1000,
-        links: ReportLinks | None = None,
+        drafter: Drafter | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
         self._clock = clock
         self._settings = settings
-        self._drafter = Drafter(settings, channels, renderer, links)
+        self._drafter = drafter or Drafter(settings, channels, renderer)
         self._batch = batch
 
     async def run_once(self) -> Evaluation:

@@ -49,8 +49,8 @@ class Drafter:
 
     def begin(self, now: datetime, last_customer: dict[int, datetime]) -> None:
         """Start a rules pass at `now`; `last_customer` (updated as this pass drafts) paces
-        two alerts of one parcel in the same pass too. Only `for_shipment` depends on it:
-        the rules loop owns its Drafter, and other loops call `for_store` with their time."""
+        two alerts of one parcel in the same pass too. Only `for_shipment` (the rules loop)
+        depends on it; `for_store` takes its caller's time, so other loops can share this."""
         self._now = now
         self._last_customer = last_customer
 
