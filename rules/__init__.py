@@ -3,6 +3,7 @@
 from rules.base import BaseRule, Rule, ShipmentView
 from rules.delivered import Delivered, RiskyDelivery
 from rules.exceptions import Exceptions
+from rules.expired import Expired
 from rules.late import Late
 from rules.lost import Lost
 from rules.missing import DeliveredNotReceived
@@ -20,6 +21,7 @@ RULES: tuple[Rule, ...] = (
     RiskyDelivery(),
     DeliveredNotReceived(),
     Returns(),
+    Expired(),
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "Delivered",
     "DeliveredNotReceived",
     "Exceptions",
+    "Expired",
     "Late",
     "Lost",
     "NotPickedUp",

@@ -137,8 +137,10 @@ async def test_rejected_credentials_tell_staff_at_once_and_resolve_once(
         await run_until(daemon, clock, at(24, 23))
         (down,) = await alerts(daemon)
         assert down.summary == "UPS rejects our credentials" and down.severity.value == "urgent"
-        assert down.opened_at == at(24, 10, 15)  # the first refused poll: told at once
-        assert down.resolved_at == at(24, 12, 15)  # the first call that worked
+        # The parcel moves, so its next poll is at the end of the first half of UPS's
+        # working day (08:00-20:00 local): 14:05, run at the 14:15 tick. Told at once.
+        assert down.opened_at == at(24, 14, 15)
+        assert down.resolved_at == at(24, 16, 15)  # the first call that worked
     titles = [r.body["title"] for r in sink.received]
     assert titles == ["[Test Shop] UPS rejects our credentials",
                       "[Test Shop] Resolved: UPS answers again"]  # fmt: skip

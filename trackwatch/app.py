@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.outbox import Outbox, Sent
 from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
+from trackwatch.quota import Quota
 from trackwatch.store import SqliteStore
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
@@ -60,6 +61,7 @@ class Daemon:
         on_sent: Sent | None = None,
         idle: timedelta = timedelta(minutes=1),
         links: ReportLinks | None = None,
+        quotas: Mapping[str, Quota] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -72,7 +74,8 @@ class Daemon:
         drafter = Drafter(settings, channels, renderer, links)
         workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
         alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
-        self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=alarms)
+        self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=alarms,
+                             quotas=quotas)  # fmt: skip
         self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter)
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter)
         self.digests = Digests(store, clock, settings, channels, drafter)
@@ -152,14 +155,16 @@ async def open_daemon(
         served = await serve(build_app(desk), settings.daemon)
         links.base_url = served.base_url
         async with aiohttp.ClientSession() as session:
-            gateway = HttpGateway(session, clock)
+            gateway = HttpGateway(session, clock, ledger=store)
             carriers: dict[str, Carrier] = {}
             for name, factory in CARRIERS.items():
                 carrier_settings = settings.carriers.get(name)
                 if carrier_settings.enabled:
                     gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
                     carriers[name] = factory(gateway, clock, credentials(carrier_settings))
-            daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links)
+            await gateway.load_quotas()
+            quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
+            daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas)
             desk.wake = daemon.wake
             yield daemon
     finally:

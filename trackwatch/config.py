@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -30,7 +30,7 @@ from pydantic_settings import (
 )
 
 from trackwatch.model import Severity
-from trackwatch.policy import StorePolicy
+from trackwatch.policy import WEEKDAYS, StorePolicy, Weekday
 
 
 class ConfigError(Exception):
@@ -72,9 +72,19 @@ class _Section(BaseModel):
 class DaemonSettings(_Section):
     database: Path = Path("trackwatch.db")
     min_poll_minutes: float = Field(15, gt=0)
+    schedule: Literal["smart", "fixed"] = Field(
+        "smart",
+        description="smart: deadlines, carrier hours and quotas (scheduler.py); fixed: every "
+        "transit_poll_hours (the simulator's baseline)",
+    )
+    transit_polls_per_day: int = Field(
+        2, ge=1, le=24, description="polls per carrier working day while a parcel moves"
+    )
+    delivered_confirm_hours: float = Field(
+        48, gt=0, description="after delivery, one more poll this much later, then none"
+    )
     pre_transit_poll_hours: float = Field(6, gt=0)
     transit_poll_hours: float = Field(4, gt=0)
-    delivered_poll_hours: float = Field(24, gt=0)
     poll_lead_minutes: float = Field(10, ge=0)
     fresh_data_minutes: float = Field(60, gt=0)
     monitor_interval_minutes: float = Field(15, gt=0)
@@ -126,6 +136,26 @@ class CarrierSettings(_Section):
     max_inline_wait_seconds: float = Field(30, ge=0)
     quota_calls: int | None = Field(None, ge=1, description="calls allowed per quota_window")
     quota_window: Literal["hour", "day"] = "day"
+    quota_spare: int = Field(
+        0, ge=0, description="calls of each window kept back (for token calls and by hand)"
+    )
+    weekdays: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS[:6]),
+        description="days the carrier scans parcels (local to the destination)",
+    )
+    day_starts: int = Field(8, ge=0, le=23, description="local hour the carrier's day begins")
+    day_ends: int = Field(20, ge=1, le=24, description="local hour the carrier's day ends")
+
+    @model_validator(mode="after")
+    def _hours(self) -> Self:
+        if self.day_starts >= self.day_ends:
+            raise ValueError("day_starts must be before day_ends")
+        if not self.weekdays:
+            raise ValueError("weekdays must name at least one day")
+        return self
+
+    def days(self) -> frozenset[int]:
+        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
 
 
 # Each carrier's published facts (shared/CARRIERS.md §1.7, §3.5, §4.5; UPS publishes none).

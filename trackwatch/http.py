@@ -29,7 +29,7 @@ from carriers.base import HttpResponse
 from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
-from trackwatch.quota import Quota
+from trackwatch.quota import CallLedger, Quota
 
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
 # time, such as FedEx's and DHL's at 00:00 GMT).
@@ -54,14 +54,18 @@ class _Lane:
     """One carrier's share of the gateway."""
 
     def __init__(
-        self, carrier: str, settings: CarrierSettings, classify: Classifier | None, clock: Clock
+        self,
+        carrier: str,
+        settings: CarrierSettings,
+        classify: Classifier | None,
+        clock: Clock,
+        ledger: CallLedger | None,
     ) -> None:
         self.settings = settings
-        self.quota = (
-            Quota(carrier, settings.quota_calls, settings.quota_window, clock)
-            if settings.quota_calls
-            else None
-        )
+        self.quota: Quota | None = None
+        if settings.quota_calls:
+            self.quota = Quota(carrier, settings.quota_calls, settings.quota_window, clock,
+                               ledger, settings.quota_spare)  # fmt: skip
         self.classify = classify
         self.slots = asyncio.Semaphore(settings.max_in_flight)
         self.throttle = Throttler(
@@ -70,17 +74,30 @@ class _Lane:
 
 
 class HttpGateway:
-    def __init__(self, session: aiohttp.ClientSession, clock: Clock) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, clock: Clock, ledger: CallLedger | None = None
+    ) -> None:
         self._session = session
         self._clock = clock
+        self._ledger = ledger
         self._lanes: dict[str, _Lane] = {}
         self.calls: dict[str, int] = {}
 
     def register(
         self, carrier: str, settings: CarrierSettings, classify: Classifier | None = None
     ) -> None:
-        self._lanes[carrier] = _Lane(carrier, settings, classify, self._clock)
+        self._lanes[carrier] = _Lane(carrier, settings, classify, self._clock, self._ledger)
         self.calls.setdefault(carrier, 0)
+
+    def quota(self, carrier: str) -> Quota | None:
+        lane = self._lanes.get(carrier)
+        return lane.quota if lane is not None else None
+
+    async def load_quotas(self) -> None:
+        """Start each quota from the calls its window already spent (before a restart)."""
+        for lane in self._lanes.values():
+            if lane.quota is not None:
+                await lane.quota.load()
 
     async def request(
         self,
@@ -144,7 +161,7 @@ class HttpGateway:
         timeout = aiohttp.ClientTimeout(total=lane.settings.timeout_seconds)
         async with lane.slots, lane.throttle:
             if lane.quota is not None:
-                lane.quota.take()
+                await lane.quota.take()
             self.calls[carrier] += 1
             try:
                 async with self._session.request(

@@ -157,6 +157,10 @@ class Shipment(BaseModel):
     polls: int = 0
     active: bool = True
     revision: int = 0  # bumped by each poll or report; see store.apply_evaluation
+    deadline_at: AwareDatetime | None = None  # the nearest deadline a poll must verify
+    stopped: str | None = None  # why polling stopped: delivered, expired, lost, by hand
+    stopped_at: AwareDatetime | None = None
+    restarted_at: AwareDatetime | None = None  # polling restarted by hand after a stop
 
     @field_validator("destination_country")
     @classmethod

@@ -21,7 +21,7 @@ from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
-from trackwatch.scheduler import is_fresh, poll_before
+from trackwatch.scheduler import CarrierHours, PollState, is_fresh, plan
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import (
     AlertEscalate,
@@ -145,19 +145,27 @@ class Monitor:
             by = verdict.superseded.get(alert.rule)
             reason = f"superseded by {by.replace('_', ' ')}" if by else _reason(shipment)
             out.resolves.append(self._resolve(view, alert, reason))
-        out.schedules.append(self._schedule(shipment, verdict, now))
+        out.schedules.append(self._schedule(view, verdict, now))
 
-    def _schedule(self, shipment: Shipment, verdict: Verdict, now: datetime) -> Reschedule:
+    def _schedule(self, view: ShipmentView, verdict: Verdict, now: datetime) -> Reschedule:
+        shipment = view.shipment
         settings = self._settings.daemon
         future = [d for d in verdict.deadlines if d > now]
         check_at = min(future) if future else None
-        poll_by = poll_before(verdict.verify_at, now, settings)
-        if verdict.unverified:
+        delivery = view.delivered_event
+        state = PollState(shipment.status, shipment.last_polled_at,
+                          delivery.occurred_at if delivery else None, shipment.restarted_at,
+                          shipment.stopped)  # fmt: skip
+        hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
+        chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
+        poll_by = chosen.next_poll_at
+        if verdict.unverified and chosen.stop is None:
             # Verify before alerting: poll now, judge again once the answer is in.
             poll_by = now
             recheck = now + timedelta(minutes=settings.min_poll_minutes)
             check_at = min(check_at, recheck) if check_at else recheck
-        return Reschedule(shipment.id or 0, check_at, poll_by, shipment.revision)
+        return Reschedule(shipment.id or 0, check_at, poll_by, shipment.revision,
+                          chosen.deadline_at, chosen.stop)  # fmt: skip
 
     def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]
@@ -190,6 +198,18 @@ class Monitor:
             view.shipment, alert.rule, alert.severity, notify, alert=alert, reason=reason
         )
         return AlertResolve(alert.id, "auto", reason, drafts)
+
+
+def _stop(shipment: Shipment, verdict: Verdict) -> str | None:
+    """Polling ends when the carrier has had nothing for too long, or declared the parcel
+    lost (unless staff restarted polling after that declaration)."""
+    if "expired" in verdict.findings:
+        return "expired"
+    lost = verdict.findings.get("lost")
+    if lost is None or lost.facts.get("declared") != "yes":
+        return None
+    restarted = shipment.restarted_at
+    return "lost" if restarted is None or (lost.due and lost.due > restarted) else None
 
 
 def _reason(shipment: Shipment) -> str:

@@ -215,6 +215,16 @@ class LostPolicy(_Part):
     international_business_days: int = Field(20, ge=2, le=120)
 
 
+class ExpiryPolicy(_Part):
+    after_days: int = Field(
+        30,
+        ge=7,
+        le=365,
+        description="days without any carrier information after which polling stops and "
+        "staff are told",
+    )
+
+
 class ReturnsPolicy(_Part):
     refund_business_days: int = Field(
         28, ge=1, le=120, description="002: 'refunds can take up to 28 business days after "
@@ -292,6 +302,7 @@ class StorePolicy(_Part):
     delivered: DeliveredPolicy = Field(default_factory=DeliveredPolicy)
     exceptions: ExceptionsPolicy = Field(default_factory=ExceptionsPolicy)
     lost: LostPolicy = Field(default_factory=LostPolicy)
+    expiry: ExpiryPolicy = Field(default_factory=ExpiryPolicy)
     returns: ReturnsPolicy = Field(default_factory=ReturnsPolicy)
     staff: StaffPolicy = Field(default_factory=StaffPolicy)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -19,11 +20,15 @@ from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, RateLimited
 from trackwatch.model import Place, Shipment, TrackingResult
+from trackwatch.quota import Quota
 from trackwatch.scheduler import next_poll
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import PollUpdate
 
 log = logging.getLogger("trackwatch.poller")
+
+# A poll due to verify a deadline this close may spend the last calls of a quota.
+URGENT = timedelta(hours=1)
 
 
 def query_for(shipment: Shipment) -> Query:
@@ -58,6 +63,7 @@ class Poller:
         workers: Mapping[str, int] | None = None,
         batch_limit: int = 2000,
         alarms: CarrierAlarms | None = None,
+        quotas: Mapping[str, Quota] | None = None,
     ) -> None:
         self._store = store
         self._carriers = carriers
@@ -67,6 +73,8 @@ class Poller:
         self._limit = batch_limit
         self.health = CarrierHealth()
         self._alarms = alarms
+        self._quotas = quotas or {}
+        self._parked: dict[str, datetime] = {}  # carrier: no calls before this (a 429)
 
     async def poll_due(self) -> int:
         """Poll every shipment that is due now; returns how many were polled."""
@@ -85,12 +93,42 @@ class Poller:
             await self._store.reschedule_polls([s.id or 0 for s in shipments], later)
             return
         size = max(1, carrier.batch_size)
+        chosen, later = await self._within_budget(name, shipments, size, now)
+        if len(chosen) < len(shipments):
+            deferred = shipments[len(chosen) :]
+            await self._store.reschedule_polls([s.id or 0 for s in deferred], later)
         queue: asyncio.Queue[list[Shipment]] = asyncio.Queue()
-        for start in range(0, len(shipments), size):
-            queue.put_nowait(shipments[start : start + size])
+        for start in range(0, len(chosen), size):
+            queue.put_nowait(chosen[start : start + size])
         failure: list[CarrierError] = []
         workers = max(1, self._workers.get(name, 4))
         await asyncio.gather(*(self._work(carrier, queue, failure) for _ in range(workers)))
+
+    async def _within_budget(
+        self, name: str, due: list[Shipment], size: int, now: datetime
+    ) -> tuple[list[Shipment], datetime]:
+        """The due shipments this pass may poll (a prefix: `due` comes nearest deadline
+        first) and when to try the rest. A parked carrier polls nothing; otherwise polls
+        due to verify a deadline within the hour may spend the whole remaining quota, and
+        the others only what is left after the calls kept for deadlines later in the
+        window."""
+        parked = self._parked.get(name)
+        if parked is not None and parked > now:
+            return [], parked
+        quota = self._quotas.get(name)
+        if quota is None:
+            return due, now
+        remaining = quota.remaining(now)
+        if remaining == 0:
+            return [], quota.frees_at(now)
+        soon = now + URGENT
+        urgent = sum(1 for s in due if s.deadline_at is not None and s.deadline_at <= soon)
+        urgent_calls = min(remaining, math.ceil(urgent / size))
+        later = await self._store.deadlines_before(name, soon, quota.window_end(now))
+        spare = remaining - urgent_calls - math.ceil(later / size)
+        calls = urgent_calls + max(0, spare)
+        retry = now + timedelta(minutes=self._settings.min_poll_minutes)
+        return due[: calls * size], retry
 
     async def _work(
         self, carrier: Carrier, queue: asyncio.Queue[list[Shipment]], failure: list[CarrierError]
@@ -145,4 +183,8 @@ class Poller:
         if isinstance(error, RateLimited) and error.retry_after:
             wait = max(wait, timedelta(seconds=error.retry_after))
         later = self._clock.now() + wait
+        if isinstance(error, RateLimited):
+            # Back the whole carrier off, not just this batch: the next pass would hit the
+            # same limit with other shipments.
+            self._parked[error.carrier] = max(later, self._parked.get(error.carrier, later))
         await self._store.reschedule_polls([s.id or 0 for s in batch], later)

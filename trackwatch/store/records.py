@@ -87,12 +87,18 @@ class AlertResolve:
 
 @dataclass(frozen=True)
 class Reschedule:
-    """When to judge a shipment again, and a poll to pull earlier (never later)."""
+    """When to judge a shipment again and the scheduler's plan for its next poll.
+
+    The plan replaces the stored poll time only if no poll or report landed since the
+    judgement (`revision` unchanged); otherwise it can only pull the poll earlier.
+    """
 
     shipment_id: int
     check_at: datetime | None
-    poll_by: datetime | None
+    poll_by: datetime | None  # None with `stop`: polling stops
     revision: int = 0  # the shipment's revision the judgement saw
+    deadline_at: datetime | None = None
+    stop: str | None = None
 
 
 @dataclass

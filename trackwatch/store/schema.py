@@ -165,4 +165,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 5: the scheduler's priority (the nearest deadline a poll must verify), why polling of a
+    # shipment stopped, and the carrier calls made, so a restart never overspends a quota.
+    """
+    ALTER TABLE shipments ADD COLUMN deadline_at TEXT;
+    ALTER TABLE shipments ADD COLUMN stopped TEXT;
+    ALTER TABLE shipments ADD COLUMN stopped_at TEXT;
+    ALTER TABLE shipments ADD COLUMN restarted_at TEXT;
+    CREATE INDEX shipments_deadline ON shipments (carrier, deadline_at);
+    CREATE TABLE carrier_calls (carrier TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX carrier_calls_at ON carrier_calls (carrier, at);
+    """,
 )

@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from trackwatch.store.records import (
     Evaluation,
     NoticeDraft,
     PollUpdate,
+    Reschedule,
     StoreAlertOpen,
     parse_ts,
     ts,
@@ -48,6 +49,9 @@ _SHIPMENT_TIMES = (
     "ordered_at",
     "promised_by",
     "missing_reported_at",
+    "deadline_at",
+    "stopped_at",
+    "restarted_at",
 )
 
 
@@ -86,6 +90,34 @@ def _notice(row: aiosqlite.Row) -> Notice:
     for key in ("next_attempt_at", "sent_at"):
         data[key] = parse_ts(data[key])
     return Notice.model_validate(data)
+
+
+# Columns on the right of SET read the row as it was before the update, so `stopped` below
+# is the old value: a shipment already stopped stays unpolled until restarted by hand.
+_RESCHEDULE = (
+    "UPDATE shipments SET dirty=CASE WHEN revision=:rev THEN 0 ELSE dirty END,"
+    " check_at=:check, deadline_at=:deadline,"
+    " next_poll_at=CASE WHEN stopped IS NOT NULL THEN NULL"
+    "  WHEN revision=:rev AND :stop IS NOT NULL THEN NULL"
+    "  WHEN revision=:rev THEN :poll"
+    "  WHEN :poll IS NOT NULL AND :poll < next_poll_at THEN :poll ELSE next_poll_at END,"
+    " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
+    "  ELSE stopped_at END,"
+    " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
+    " WHERE id=:id"
+)
+
+
+def _schedule_row(schedule: Reschedule, now: datetime) -> dict[str, Any]:
+    return {
+        "check": ts(schedule.check_at),
+        "poll": ts(schedule.poll_by),
+        "deadline": ts(schedule.deadline_at),
+        "stop": schedule.stop,
+        "now": ts(now),
+        "id": schedule.shipment_id,
+        "rev": schedule.revision,
+    }
 
 
 class SqliteStore:
@@ -185,12 +217,53 @@ class SqliteStore:
         return [_shipment(row) for row in rows]
 
     async def due_shipments(self, now: datetime, limit: int) -> list[Shipment]:
+        """Shipments due a poll, the nearest deadline first (those without one last)."""
         rows = await self._all(
             "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? "
-            "ORDER BY next_poll_at LIMIT ?",
+            "ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?",
             (ts(now), limit),
         )
         return [_shipment(row) for row in rows]
+
+    async def deadlines_before(self, carrier: str, now: datetime, until: datetime) -> int:
+        """How many of a carrier's polled shipments have a deadline to verify in (now, until]:
+        the calls a quota must keep for them."""
+        rows = await self._all(
+            "SELECT COUNT(*) FROM shipments WHERE carrier=? AND active=1 AND stopped IS NULL"
+            " AND deadline_at>? AND deadline_at<=?",
+            (carrier, ts(now), ts(until)),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def restart_polling(self, shipment_id: int, now: datetime) -> bool:
+        """Poll a stopped shipment again (now), and judge it on what comes back."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE shipments SET stopped=NULL, stopped_at=NULL, restarted_at=?,"
+                " next_poll_at=?, dirty=1, revision=revision+1, active=1"
+                " WHERE id=? AND stopped IS NOT NULL",
+                (ts(now), ts(now), shipment_id),
+            )
+            return cur.rowcount == 1
+
+    # --- the carrier call ledger (quota.CallLedger) ---------------------------------------
+
+    async def record_call(self, carrier: str, at: datetime) -> None:
+        async with self._tx() as db:
+            await db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)",
+                             (carrier, ts(at)))  # fmt: skip
+
+    async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
+        """The calls made since `since`; older rows (past every window) are dropped."""
+        async with self._tx() as db:
+            await db.execute("DELETE FROM carrier_calls WHERE at<?",
+                             (ts(since - timedelta(days=2)),))  # fmt: skip
+            cur = await db.execute(
+                "SELECT at FROM carrier_calls WHERE carrier=? AND at>=? ORDER BY at",
+                (carrier, ts(since)),
+            )
+            rows = await cur.fetchall()
+        return [t for t in (parse_ts(row[0]) for row in rows) if t is not None]
 
     async def next_poll_at(self) -> datetime | None:
         rows = await self._all("SELECT MIN(next_poll_at) FROM shipments WHERE active=1")
@@ -323,21 +396,7 @@ class SqliteStore:
                 )  # fmt: skip
                 if cur.rowcount == 1:
                     await self._enqueue(db, resolving.alert_id, resolving.notices, now)
-            await db.executemany(
-                "UPDATE shipments SET dirty=CASE WHEN revision=:rev THEN 0 ELSE dirty END,"
-                " check_at=:check,"
-                " next_poll_at=CASE WHEN :poll IS NOT NULL AND :poll < next_poll_at"
-                " THEN :poll ELSE next_poll_at END WHERE id=:id",
-                [
-                    {
-                        "check": ts(s.check_at),
-                        "poll": ts(s.poll_by),
-                        "id": s.shipment_id,
-                        "rev": s.revision,
-                    }
-                    for s in evaluation.schedules
-                ],
-            )
+            await db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
 
     async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> None:
         f = step.finding
