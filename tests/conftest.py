@@ -63,16 +63,22 @@ ALWAYS_STAFFED = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
 
 @pytest.fixture
 def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> SettingsFactory:
-    def make(stall_days: int = 3, **daemon: Any) -> Settings:
-        carriers = {
-            name: {"enabled": name == "ups", "base_url": sandbox.base_url, "client_id": "id",
-                   "client_secret": "secret", "rate_limit": 100, "max_inline_wait_seconds": 0}
+    def make(
+        stall_days: int = 3, carriers: dict[str, dict[str, Any]] | None = None, **daemon: Any
+    ) -> Settings:
+        """Settings for the test shop; `carriers` enables and tunes carriers (UPS alone
+        is enabled when it is not given)."""
+        tuned = carriers or {"ups": {}}
+        sections = {
+            name: {"enabled": name in tuned, "base_url": sandbox.base_url, "client_id": "id",
+                   "client_secret": "secret", "api_key": "key", "rate_limit": 100,
+                   "max_inline_wait_seconds": 0, **tuned.get(name, {})}
             for name in ("usps", "ups", "fedex", "dhl")
         }  # fmt: skip
         return build_settings(
             {
                 "daemon": {"database": str(tmp_path / "tw.db"), "http_port": 0, **daemon},
-                "carriers": carriers,
+                "carriers": sections,
                 "stores": {
                     "shop": {
                         "name": "Test Shop",

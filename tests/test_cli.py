@@ -15,7 +15,7 @@ from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
 from trackwatch.store import SqliteStore
-from trackwatch.store.records import PollUpdate
+from trackwatch.store.records import Evaluation, PollUpdate, Reschedule
 
 
 @pytest.fixture
@@ -130,3 +130,31 @@ def test_alerts_and_notices_list_what_is_open_and_what_died(
     out = capsys.readouterr().out
     assert "staff_email.0" in out and "pending" in out
     assert "ada@example.org" not in out and "+15550001111" not in out  # customers' data
+
+
+async def _stop_polling(config: Path, shipment_id: int) -> None:
+    store = await SqliteStore.open(load_settings(config).daemon.database)
+    try:
+        shipment = await store.get_shipment(shipment_id)
+        assert shipment is not None
+        schedule = Reschedule(shipment_id, None, None, shipment.revision, stop="expired")
+        await store.apply_evaluation(Evaluation(schedules=[schedule]), datetime.now(UTC))
+    finally:
+        await store.close()
+
+
+def test_restart_polls_a_stopped_shipment_again(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add(config) == 0
+    assert main(["restart", "--config", str(config), "1"]) == 2
+    assert "shipment 1 is still polled" in capsys.readouterr().err
+    asyncio.run(_stop_polling(config, 1))
+    assert main(["show", "--config", str(config), "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "polling stopped" in shown and ": expired (trackwatch restart 1" in shown
+    assert main(["restart", "--config", str(config), "1"]) == 0
+    assert "polling restarted (it had stopped: expired)" in capsys.readouterr().out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "polling stopped" not in shown and "next poll" in shown

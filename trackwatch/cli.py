@@ -189,6 +189,16 @@ def _check_config(settings: Settings, path: Path) -> int:
     return 0
 
 
+async def _restart(args: argparse.Namespace, settings: Settings) -> int:
+    async with _opened(settings) as store:
+        shipment = await _shipment(store, args.id)
+        if not await store.restart_polling(args.id, datetime.now(UTC)):
+            raise InputError("id", f"shipment {args.id} is still polled (nothing to restart)")
+    print(f"shipment {args.id}: polling restarted (it had stopped: {shipment.stopped}); "
+          "a running daemon polls it within its idle minute")  # fmt: skip
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trackwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -220,6 +230,9 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("id", type=int)
     resolve.add_argument("--rule", help="only this rule's alert (e.g. returns)")
     resolve.add_argument("--note", default="resolved by hand", help="why, for the record")
+    restart = sub.add_parser("restart", help="poll a shipment whose polling stopped "
+                             "(delivered, expired, lost) again")  # fmt: skip
+    restart.add_argument("id", type=int)
     sub.add_parser("list", help="every shipment")
     sub.add_parser("alerts", help="open alerts, oldest first")
     notices = sub.add_parser("notices", help="notices and their delivery state")
@@ -228,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
-    for command in (add, show, report, resolve, notices, sub.choices["list"],
+    for command in (add, show, report, resolve, restart, notices, sub.choices["list"],
                     sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
     return parser
@@ -258,6 +271,7 @@ _DATABASE_COMMANDS: dict[
     "show": lambda args, settings: _show(args.id, settings),
     "report-missing": lambda args, settings: _report_missing(args.id, args.by, settings),
     "resolve": _resolve,
+    "restart": _restart,
     "list": lambda args, settings: _list(settings),
     "alerts": lambda args, settings: _alerts(settings),
     "notices": lambda args, settings: _notices(args.state, settings),

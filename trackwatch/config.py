@@ -162,7 +162,8 @@ class CarrierSettings(_Section):
 # A configured section is laid over these, so `[carriers.dhl] api_key_file = "…"` alone keeps
 # DHL's 1 call per second and 250 per day.
 CARRIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "usps": {"base_url": "https://apis.usps.com", "quota_calls": 60, "quota_window": "hour"},
+    "usps": {"base_url": "https://apis.usps.com", "quota_calls": 60, "quota_window": "hour",
+             "quota_spare": 1},  # its token requests reportedly count toward the quota
     "ups": {"base_url": "https://onlinetools.ups.com"},
     "fedex": {"base_url": "https://apis.fedex.com", "rate_limit": 1400,
               "rate_period_seconds": 10.0, "quota_calls": 100_000, "quota_window": "day"},

@@ -108,10 +108,10 @@ class Poller:
         self, name: str, due: list[Shipment], size: int, now: datetime
     ) -> tuple[list[Shipment], datetime]:
         """The due shipments this pass may poll (a prefix: `due` comes nearest deadline
-        first) and when to try the rest. A parked carrier polls nothing; otherwise polls
-        due to verify a deadline within the hour may spend the whole remaining quota, and
-        the others only what is left after the calls kept for deadlines later in the
-        window."""
+        first) and when to try the rest. A parked carrier polls nothing. Polls that verify
+        a deadline within the hour may spend every call left; the others leave the quota's
+        spare calls (token requests count too) and a call per batch of deadlines still to
+        come in the window."""
         parked = self._parked.get(name)
         if parked is not None and parked > now:
             return [], parked
@@ -119,15 +119,17 @@ class Poller:
         if quota is None:
             return due, now
         remaining = quota.remaining(now)
-        if remaining == 0:
-            return [], quota.frees_at(now)
         soon = now + URGENT
         urgent = sum(1 for s in due if s.deadline_at is not None and s.deadline_at <= soon)
         urgent_calls = min(remaining, math.ceil(urgent / size))
-        later = await self._store.deadlines_before(name, soon, quota.window_end(now))
-        spare = remaining - urgent_calls - math.ceil(later / size)
-        calls = urgent_calls + max(0, spare)
+        coming = await self._store.deadlines_ahead(name, now, quota.window_end(now))
+        routine = remaining - urgent_calls - quota.spare - math.ceil(coming / size)
+        calls = urgent_calls + max(0, routine)
+        if calls * size >= len(due):
+            return due, now
         retry = now + timedelta(minutes=self._settings.min_poll_minutes)
+        if remaining - calls <= quota.spare:
+            retry = max(retry, quota.frees_at(now, quota.spare))
         return due[: calls * size], retry
 
     async def _work(

@@ -44,7 +44,8 @@ class Quota:
         spare: int = 0,
     ) -> None:
         self.carrier = carrier
-        self.limit = max(1, calls - spare)
+        self.limit = calls
+        self.spare = min(spare, calls - 1)  # kept from routine polls (token calls count too)
         self.daily = window == "day"
         self._clock = clock
         self._ledger = ledger
@@ -77,14 +78,16 @@ class Quota:
         self._expire(now)
         return max(0, self.limit - len(self._calls))
 
-    def frees_at(self, now: datetime | None = None) -> datetime:
-        """When the next call is allowed (now, when one is)."""
+    def frees_at(self, now: datetime | None = None, spare: int = 0) -> datetime:
+        """When a call is allowed with `spare` calls still left over (now, when one is)."""
         now = now or self._clock.now()
-        if self.remaining(now) > 0:
+        self._expire(now)
+        allowed = self.limit - min(spare, self.limit - 1)
+        if len(self._calls) < allowed:
             return now
         if self.daily:
             return self.window_end(now)
-        return self._calls[0] + HOUR
+        return self._calls[len(self._calls) - allowed] + HOUR
 
     async def take(self) -> None:
         """Count one call (persisted before it leaves), or raise RateLimited when spent."""

@@ -61,6 +61,9 @@ def print_shipment(
         print(f"  reported not received {_when(s.missing_reported_at, s)} by "
               f"{s.missing_reported_by}")  # fmt: skip
     print(f"  last polled {_when(s.last_polled_at, s)}; next poll {_when(s.next_poll_at, s)}")
+    if s.stopped:
+        print(f"  polling stopped {_when(s.stopped_at, s)}: {s.stopped} "
+              f"(trackwatch restart {s.id} polls it again)")  # fmt: skip
     print("events:")
     for e in events:
         flags = [f for f, on in (("zone inferred", e.zone_inferred), ("delayed", e.delayed)) if on]

@@ -94,7 +94,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         world.calls[f"{CARRIER}:track"] += 1
         if not request.headers.get("DHL-API-Key"):
             return problem(401, "Unauthorized", "API key is missing.")
-        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
+        if (
+            response := await reply_to_fault(world, CARRIER, _fault_response, clock.now())
+        ) is not None:
             return response
         number = request.query.get("trackingNumber", "")
         found = [(p, p.visible(clock.now())) for p in world.all_parcels(CARRIER, number)]

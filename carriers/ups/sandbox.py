@@ -131,7 +131,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         if not request.headers.get("transId") or not request.headers.get("transactionSrc"):
             return web.json_response(error_body("TV1001", "Missing transId or transactionSrc"),
                                      status=400)  # fmt: skip
-        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
+        if (
+            response := await reply_to_fault(world, CARRIER, _fault_response, clock.now())
+        ) is not None:
             return response
         state = world.token_state(CARRIER, bearer(request), clock.now())
         if state == "expired":

@@ -174,7 +174,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
 
     async def track(request: web.Request) -> web.Response:
         world.calls[f"{CARRIER}:track"] += 1
-        if (response := await reply_to_fault(world, CARRIER, _fault_response)) is not None:
+        if (
+            response := await reply_to_fault(world, CARRIER, _fault_response, clock.now())
+        ) is not None:
             return response
         if not world.token_valid(CARRIER, bearer(request), clock.now()):
             return web.json_response(error_body("401", "Access token expired"), status=401,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 
 from aiohttp import web
 
@@ -16,9 +17,14 @@ from trackwatch.sandbox.world import World
 Render = Callable[[str], web.Response | None]
 
 
-async def reply_to_fault(world: World, carrier: str, render: Render) -> web.Response | None:
-    """The carrier's answer to its next queued fault, or None to answer normally."""
+async def reply_to_fault(
+    world: World, carrier: str, render: Render, now: datetime | None = None
+) -> web.Response | None:
+    """The carrier's answer to its next queued fault, or to a call past the quota the
+    world enforces (given the time), or None to answer normally."""
     fault = world.next_fault(carrier)
+    if fault is None and now is not None:
+        fault = world.spend(carrier, now)
     if fault is None:
         return None
     if (response := render(fault)) is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from trackwatch.model import Place
 from trackwatch.zones import zone_for
@@ -66,6 +66,11 @@ class World:
     # Token lifetimes longer than the carrier's, for worlds played thousands of times faster
     # than real time (the demo), where an hour's token would expire while in flight.
     token_lifetime: int | None = None
+    # Carrier quotas the sandbox enforces, as the real APIs do: carrier -> (calls, "hour" |
+    # "day"). A call past one is answered 429 and counted in `over_quota`.
+    quotas: dict[str, tuple[int, str]] = field(default_factory=dict)
+    over_quota: Counter[str] = field(default_factory=Counter)
+    _spent: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, parcel: Parcel) -> Parcel:
@@ -85,6 +90,25 @@ class World:
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         self.faults[carrier].extend(faults)
+
+    def spend(self, carrier: str, now: datetime) -> str | None:
+        """Count a call against the carrier's quota: None when allowed, else the fault
+        ("429" or "daily_quota") to answer with."""
+        if carrier not in self.quotas:
+            return None
+        limit, window = self.quotas[carrier]
+        calls = self._spent[carrier]
+        if window == "day":
+            start = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC)
+        else:
+            start = now - timedelta(hours=1)
+        while calls and (calls[0] < start or (window == "hour" and calls[0] == start)):
+            calls.popleft()
+        if len(calls) >= limit:
+            self.over_quota[carrier] += 1
+            return "daily_quota" if window == "day" else "429"
+        calls.append(now)
+        return None
 
     def next_fault(self, carrier: str) -> str | None:
         queue = self.faults[carrier]

@@ -225,13 +225,13 @@ class SqliteStore:
         )
         return [_shipment(row) for row in rows]
 
-    async def deadlines_before(self, carrier: str, now: datetime, until: datetime) -> int:
-        """How many of a carrier's polled shipments have a deadline to verify in (now, until]:
-        the calls a quota must keep for them."""
+    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
+        """How many of a carrier's shipments not yet due a poll have a deadline to verify
+        in (now, until]: the calls a quota must keep for them."""
         rows = await self._all(
             "SELECT COUNT(*) FROM shipments WHERE carrier=? AND active=1 AND stopped IS NULL"
-            " AND deadline_at>? AND deadline_at<=?",
-            (carrier, ts(now), ts(until)),
+            " AND deadline_at>? AND deadline_at<=? AND next_poll_at>?",
+            (carrier, ts(now), ts(until), ts(now)),
         )
         return int(rows[0][0]) if rows else 0
 

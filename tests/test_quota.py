@@ -1,0 +1,148 @@
+"""Carrier quotas: persisted so a restart never overspends, 429s park the carrier, and when
+calls are scarce the nearest deadlines go first. Real SQLite files, the real sandbox."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SettingsFactory
+from trackwatch.app import open_daemon
+from trackwatch.clock import FrozenClock
+from trackwatch.errors import RateLimited
+from trackwatch.model import Shipment
+from trackwatch.quota import Quota
+from trackwatch.sandbox.world import World
+from trackwatch.sim.numbers import make_number
+from trackwatch.store import SqliteStore
+
+
+async def test_a_restart_starts_from_the_calls_already_spent(tmp_path: Path) -> None:
+    clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+    store = await SqliteStore.open(tmp_path / "tw.db")
+    quota = Quota("usps", 60, "hour", clock, store)
+    await quota.load()
+    for _ in range(60):
+        await quota.take()
+        clock.advance(seconds=30)  # 60 calls over 30 minutes
+    await store.close()
+
+    store = await SqliteStore.open(tmp_path / "tw.db")  # the daemon restarted
+    again = Quota("usps", 60, "hour", clock, store)
+    await again.load()
+    assert again.remaining() == 0
+    with pytest.raises(RateLimited) as refused:
+        await again.take()
+    assert refused.value.retry_after == 30 * 60  # the first call ages out at 15:00 + 1 h
+    clock.advance(minutes=30)
+    assert again.remaining() == 1  # exactly the calls older than an hour came back
+    await again.take()
+    await store.close()
+
+
+async def test_a_daily_quota_resets_at_midnight_gmt_also_across_a_restart(tmp_path: Path) -> None:
+    clock = FrozenClock(datetime(2026, 12, 7, 23, 0, tzinfo=UTC))
+    store = await SqliteStore.open(tmp_path / "tw.db")
+    quota = Quota("dhl", 250, "day", clock, store)
+    for _ in range(250):
+        await quota.take()
+    again = Quota("dhl", 250, "day", clock, store)
+    await again.load()
+    with pytest.raises(RateLimited) as refused:
+        await again.take()
+    assert refused.value.daily and refused.value.retry_after == 3600
+    clock.advance(hours=1)
+    assert again.remaining() == 250
+    await store.close()
+
+
+def _shipment(number: str, deadline: datetime | None, shipped: datetime) -> Shipment:
+    return Shipment(store="shop", carrier="usps", tracking_number=number, order_id=number[-6:],
+                    customer_email="c@example.com", destination_postal_code="10001",
+                    shipped_at=shipped, deadline_at=deadline)  # fmt: skip
+
+
+async def test_scarce_calls_go_to_the_nearest_deadlines_and_never_past_the_quota(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory
+) -> None:
+    # Four calls an hour (one kept spare: USPS counts token requests) of 35 numbers each.
+    # Due now: 35 parcels with a deadline in 30 minutes and 70 with none soon; 35 more
+    # are due in 40 minutes to verify a deadline 50 minutes from now.
+    world.quotas["usps"] = (4, "hour")
+    settings = make_settings(carriers={"usps": {"quota_calls": 4, "quota_window": "hour"}})
+    start = clock.now()
+    rnd = random.Random(7)
+    groups = {
+        "soon": (start, start + timedelta(minutes=30)),
+        "later": (start + timedelta(minutes=40), start + timedelta(minutes=50)),
+        "routine": (start, None),
+    }
+    ids: dict[str, list[int]] = {}
+    async with open_daemon(settings, clock) as daemon:
+        for name, (due, deadline) in groups.items():
+            ids[name] = []
+            for _ in range(70 if name == "routine" else 35):
+                shipment = _shipment(make_number("usps", rnd), deadline, start)
+                shipment.next_poll_at = due
+                ids[name].append(await daemon.store.add_shipment(shipment, start))
+
+        async def polls(name: str) -> list[int]:
+            found = [await daemon.store.get_shipment(i) for i in ids[name]]
+            return [s.polls if s else -1 for s in found]
+
+        await daemon.poller.poll_due()
+        # A token, the urgent batch and one routine batch; the fourth call is the spare,
+        # and the later deadlines are owed one.
+        assert world.calls["usps:token"] == 1 and world.calls["usps:track"] == 2
+        assert await polls("soon") == [1] * 35
+        assert sorted(await polls("routine")) == [0] * 35 + [1] * 35
+
+        async def retry_at() -> set[datetime | None]:
+            waiting = [await daemon.store.get_shipment(i) for i in ids["routine"]]
+            return {s.next_poll_at for s in waiting if s and s.polls == 0}
+
+        assert await retry_at() == {start + timedelta(minutes=15)}
+        clock.set(start + timedelta(minutes=15))
+        await daemon.poller.poll_due()
+        assert world.calls["usps:track"] == 2  # one call left, owed to the later deadlines
+        assert await retry_at() == {start + timedelta(hours=1)}  # when the first calls age out
+
+        clock.set(start + timedelta(minutes=40))
+        await daemon.poller.poll_due()
+        assert await polls("later") == [1] * 35  # the deadline took the last call
+        assert world.calls["usps:track"] == 3
+
+        clock.set(start + timedelta(minutes=59))
+        for group in ("soon", "later"):
+            await daemon.store.reschedule_polls(ids[group], clock.now())
+        await daemon.poller.poll_due()
+        assert world.calls["usps:track"] == 3  # nothing left this hour: no call leaves
+    assert world.over_quota["usps"] == 0
+
+
+async def test_a_429_parks_the_carrier_for_its_retry_after_or_the_minimum_gap(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(carriers={"fedex": {}})
+    rnd = random.Random(3)
+    async with open_daemon(settings, clock) as daemon:
+        now = clock.now()
+        for _ in range(2):
+            shipment = _shipment(make_number("fedex", rnd), None, now).model_copy(
+                update={"carrier": "fedex"}
+            )
+            await daemon.store.add_shipment(shipment, now)
+        world.inject("fedex", "daily_quota")  # "Retry after 12:00AM GMT"
+        await daemon.poller.poll_due()
+        midnight = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1),
+                                    datetime.min.time(), UTC)  # fmt: skip
+        calls = world.calls["fedex:track"]
+        clock.set(midnight - timedelta(minutes=1))
+        await daemon.poller.poll_due()
+        assert world.calls["fedex:track"] == calls  # parked: nothing asked before the reset
+        clock.set(midnight)
+        await daemon.poller.poll_due()
+        assert world.calls["fedex:track"] == calls + 1  # both numbers in one batch call
