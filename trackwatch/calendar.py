@@ -62,6 +62,8 @@ class BusinessCalendar:
         self.carrier = carrier
         self._holidays = _holidays_for(self.country)
         self._closures = US_CARRIER_CLOSURES.get(carrier or "") if self.country == "US" else None
+        # Rules ask the same few days again and again (every deadline of every judgement).
+        self._business: dict[date, bool] = {}
 
     def closure(self, day: date) -> str | None:
         """The holiday's name if the carrier does not work on `day` for that reason."""
@@ -76,7 +78,10 @@ class BusinessCalendar:
         return day.weekday() in self._holidays.weekend
 
     def is_business_day(self, day: date) -> bool:
-        return not self.is_weekend(day) and self.closure(day) is None
+        known = self._business.get(day)
+        if known is None:
+            known = self._business[day] = not self.is_weekend(day) and self.closure(day) is None
+        return known
 
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()

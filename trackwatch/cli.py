@@ -18,9 +18,12 @@ from trackwatch.app import run_forever
 from trackwatch.bench import run_email_benchmark
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
+from trackwatch.errors import InputError
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
+from trackwatch.sim.command import run_simulation
+from trackwatch.sim.report import render
 from trackwatch.store import DuplicateShipment, SqliteStore
 from trackwatch.views import (
     policy_lines,
@@ -31,13 +34,6 @@ from trackwatch.views import (
 )
 
 USAGE_ERROR = 2
-
-
-class InputError(Exception):
-    """Bad input from the command line: `field: reason`."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
 
 
 def parse_instant(text: str, field: str) -> datetime:
@@ -207,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="play the built-in scenario against the sandbox")
     bench = sub.add_parser("bench-email", help="customer-email throughput to a local SMTP server")
     bench.add_argument("--notices", type=int, default=200)
+    sim = sub.add_parser("simulate", help="the daemon against a generated world in simulated "
+                         "time, scored against its ground truth")  # fmt: skip
+    sim.add_argument("--shipments", type=int, default=1000)
+    sim.add_argument("--days", type=float, default=30)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--carriers", help="comma-separated (default: all four, in the usual mix)")
+    sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
+    sim.add_argument("--json", action="store_true", help="one JSON object")
     add = sub.add_parser("add", help="watch a shipment")
     for flag in ("--store", "--carrier", "--tracking-number", "--order-id", "--customer-email"):
         add.add_argument(flag, required=True)
@@ -254,6 +258,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         figures = asyncio.run(run_email_benchmark(args.notices))
         print(" ".join(f"{key}={value}" for key, value in figures.items()))
         return 0 if figures["received_by_smtp"] == args.notices else 1
+    if args.command == "simulate":
+        result = run_simulation(args.shipments, args.days, args.seed, args.baseline,
+                                args.carriers)  # fmt: skip
+        print(render(result, args.json))
+        return 0
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)

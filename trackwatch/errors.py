@@ -38,3 +38,10 @@ class RequestRejected(CarrierError):
     """The carrier refused the request itself (HTTP 400/404 on the call, not per number):
     a fault in how we asked, or a change in the API. Retrying the same request will not help,
     so it is logged loudly; the shipments keep their state."""
+
+
+class InputError(Exception):
+    """Bad input from the command line: `field: reason`."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")

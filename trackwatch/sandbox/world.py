@@ -70,6 +70,7 @@ class World:
     # "day"). A call past one is answered 429 and counted in `over_quota`.
     quotas: dict[str, tuple[int, str]] = field(default_factory=dict)
     over_quota: Counter[str] = field(default_factory=Counter)
+    history: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     _spent: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -94,6 +95,7 @@ class World:
     def spend(self, carrier: str, now: datetime) -> str | None:
         """Count a call against the carrier's quota: None when allowed, else the fault
         ("429" or "daily_quota") to answer with."""
+        self.history[carrier].append(now)
         if carrier not in self.quotas:
             return None
         limit, window = self.quotas[carrier]

@@ -22,7 +22,9 @@ def ts(value: datetime | None) -> str | None:
 def parse_ts(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the fixed format (a trailing Z included) several times faster
+    # than strptime, which the store calls for every timestamp of every row.
+    return datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

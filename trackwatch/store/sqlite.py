@@ -600,6 +600,14 @@ class SqliteStore:
         )
         return parse_ts(rows[0][0]) if rows else None
 
+    async def first_notice_sent(self) -> dict[int, datetime]:
+        """alert id -> when its first notice went out (alerts with one sent)."""
+        rows = await self._all(
+            "SELECT alert_id, MIN(sent_at) FROM notices WHERE state='sent'"
+            " AND alert_id IS NOT NULL GROUP BY alert_id"
+        )
+        return {int(row[0]): when for row in rows if (when := parse_ts(row[1])) is not None}
+
     async def notices(self, state: NoticeState | None = None) -> list[Notice]:
         if state is None:
             rows = await self._all("SELECT * FROM notices ORDER BY id")

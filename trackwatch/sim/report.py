@@ -1,0 +1,152 @@
+"""Scoring a run against its ground truth, and printing the figures.
+
+Latency is measured from the first instant the rules, knowing everything, raise an alert
+to the instant the daemon raised it and queued its notices (`latency_minutes`), and, for
+alerts with a notice sent, to the first notice sent (`sent_latency_minutes`): customer
+notices wait for the customer's daytime by policy, which is not detection.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from trackwatch.config import CARRIER_DEFAULTS
+from trackwatch.sim.run import Outcome
+
+# Alerts whose condition came within this of the end are not scored (nobody could have
+# seen them yet); the daemon raising one anyway is not false either.
+UNSCORED = timedelta(days=1)
+TARGETS = {"stalled": 60, "late": 60, "not_picked_up": 60, "exceptions": 360}
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"median": round(percentile(values, 0.5), 1), "p95": round(percentile(values, 0.95), 1),
+            "count": len(values)}  # fmt: skip
+
+
+def _peak(times: list[datetime], window: str) -> int:
+    """The most calls in any one quota window (a sliding hour, or a UTC day)."""
+    if window == "day":
+        return max(Counter(t.date() for t in times).values(), default=0)
+    ordered, first, peak = sorted(times), 0, 0
+    for last, when in enumerate(ordered):
+        while ordered[first] <= when - timedelta(hours=1):
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
+def _carriers(outcome: Outcome) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, defaults in CARRIER_DEFAULTS.items():
+        calls = outcome.calls.get(name, [])
+        window = (
+            str(defaults.get("quota_window", "hour")) if defaults.get("quota_calls") else "hour"
+        )
+        quota = f"{defaults['quota_calls']}/{window}" if defaults.get("quota_calls") else "none"
+        out[name] = {"calls": len(calls), "token_calls": outcome.tokens.get(name, 0),
+                     "quota": quota, f"peak_per_{window}": _peak(calls, window)}  # fmt: skip
+    return out
+
+
+def score(outcome: Outcome, end: datetime) -> dict[str, Any]:
+    cutoff = end - UNSCORED
+    scored = {k: e for k, e in outcome.expected.items() if e.became_true <= cutoff}
+    missed = [k for k in scored if k not in outcome.actual]
+    false = [k for k in outcome.actual if k not in outcome.expected]
+    raised: dict[str, list[float]] = defaultdict(list)
+    sent: dict[str, list[float]] = defaultdict(list)
+    for key, (opened, first_sent) in outcome.actual.items():
+        truth = scored.get(key)
+        if truth is None:
+            continue
+        raised[key[1]].append((opened - truth.became_true).total_seconds() / 60)
+        if first_sent is not None:
+            sent[key[1]].append((first_sent - truth.became_true).total_seconds() / 60)
+    return {
+        "alerts_expected": len(scored),
+        "latency_minutes": {rule: _summary(v) for rule, v in sorted(raised.items())},
+        "sent_latency_minutes": {rule: _summary(v) for rule, v in sorted(sent.items())},
+        "missed_alerts": len(missed),
+        "false_alerts": len(false),
+        "missed_by_rule": dict(Counter(k[1] for k in missed)),
+        "false_by_rule": dict(Counter(k[1] for k in false)),
+        "examples": [list(map(str, k)) for k in (missed + false)[:5]],
+    }
+
+
+def figures(outcome: Outcome, days: float, end: datetime, wall: float) -> dict[str, Any]:
+    polls = [float(p) for p in outcome.polls]
+    over = sum(outcome.over_quota.values())
+    return {
+        "mode": outcome.mode,
+        "shipments": len(polls),
+        "days": days,
+        "calls_per_shipment": _summary(polls),
+        "calls_by_carrier": _carriers(outcome),
+        "over_quota_calls": over,
+        "rate_limited": over,
+        **score(outcome, end),
+        "wall_seconds": round(wall, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def targets_met(result: dict[str, Any]) -> list[str]:
+    """The issue's targets this run misses (empty: all met)."""
+    misses = []
+    if result["missed_alerts"] or result["false_alerts"]:
+        misses.append(f"{result['missed_alerts']} missed, {result['false_alerts']} false alerts")
+    for rule, limit in TARGETS.items():
+        p95 = result["latency_minutes"].get(rule, {}).get("p95", 0)
+        if p95 > limit:
+            misses.append(f"{rule} p95 {p95} min > {limit}")
+    if result["calls_per_shipment"]["median"] > 8:
+        misses.append(f"median calls per shipment {result['calls_per_shipment']['median']} > 8")
+    if result["over_quota_calls"]:
+        misses.append(f"{result['over_quota_calls']} calls over quota")
+    return misses
+
+
+def render(result: dict[str, Any], as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result, indent=2, default=str)
+    lines = _text(result)
+    baseline = result.get("baseline")
+    if baseline:
+        lines += ["", f"baseline ({baseline['mode']}):", *("  " + line for line in _text(baseline))]
+    misses = targets_met(result)
+    lines.append("targets: " + ("all met" if not misses else "; ".join(misses)))
+    return "\n".join(lines)
+
+
+def _text(r: dict[str, Any]) -> list[str]:
+    cps = r["calls_per_shipment"]
+    lines = [
+        f"{r['shipments']} shipments over {r['days']:g} days ({r['mode']} polling): "
+        f"{r['wall_seconds']} s wall, peak RSS {r['peak_rss_mb']} MB",
+        f"carrier calls per shipment: median {cps['median']:g}, p95 {cps['p95']:g}",
+        f"over-quota calls {r['over_quota_calls']}, 429s received {r['rate_limited']}",
+        f"alerts: {r['alerts_expected']} expected, {r['missed_alerts']} missed, "
+        f"{r['false_alerts']} false",
+    ]
+    for name, c in r["calls_by_carrier"].items():
+        peak = next(f"{k.removeprefix('peak_')} {v}" for k, v in c.items() if k.startswith("peak"))
+        lines.append(f"  {name:<6} calls {c['calls']:>7} (+{c['token_calls']} token), quota "
+                     f"{c['quota']}, peak {peak}")  # fmt: skip
+    lines.append("latency, minutes from true condition to alert raised (median / p95 / count):")
+    for rule, s in r["latency_minutes"].items():
+        lines.append(f"  {rule:<24} {s['median']:>7g} {s['p95']:>7g} {s['count']:>6}")
+    return lines
