@@ -121,7 +121,7 @@ def _parcel(key: int, carrier: str, scenario: str, shipped: datetime, rnd: rando
     s = _Script(rnd, destination)
     s.scan(shipped, "label", ORIGIN)
     if scenario == "not_picked_up":
-        picked = s.working(s.next_day(shipped, rnd.randint(3, 5)), 16, 20)
+        picked = s.working(s.next_day(shipped, rnd.randint(4, 6)), 16, 20)
     else:
         picked = s.hop(shipped, (5, 9))
     s.scan(picked, "picked_up", ORIGIN)
@@ -152,8 +152,7 @@ def _journey(s: _Script, scenario: str, cursor: datetime, late_days: int
         quiet = s.rnd.randint(6, 8) if scenario == "recovered" else 2
         cursor = s.scan(s.working(s.next_day(cursor, quiet), 2, 6), "departed", HUB)
     elif scenario == "exception":
-        kind = s.rnd.choice(("delayed", "damaged"))
-        cursor = s.scan(s.working(s.next_day(cursor)), kind, HUB)
+        cursor = s.scan(s.working(s.next_day(cursor)), "damaged", HUB)
     elif scenario == "customs_hold":
         cursor = s.scan(s.working(s.next_day(cursor)), "customs_hold", s.destination)
         cursor = s.scan(s.working(s.next_day(cursor, s.rnd.randint(1, 2))), "in_transit",
