@@ -36,9 +36,9 @@ async def test_a_small_world_is_watched_without_a_miss_a_false_alert_or_a_quota_
     raised = {(k[0], k[1]) for k in outcome.expected}
     ids = {p.key: i + 1 for i, p in enumerate(sorted(parcels, key=lambda p: p.shipped_at))}
     for parcel in parcels:
-        rule = MEANT.get(parcel.scenario)
-        if rule and parcel.shipped_at < START + timedelta(days=6):
-            assert (ids[parcel.key], rule) in raised, (parcel.scenario, parcel.parcel.number)
+        meant = MEANT.get(parcel.scenario)
+        if meant and parcel.shipped_at < START + timedelta(days=6):
+            assert (ids[parcel.key], meant) in raised, (parcel.scenario, parcel.parcel.number)
     slow = [ids[p.key] for p in parcels if p.scenario == "slow_but_fine"]
     assert slow and not any((sid, "stalled") in raised for sid in slow)
 

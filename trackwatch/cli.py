@@ -210,6 +210,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--carriers", help="comma-separated (default: all four, in the usual mix)")
     sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
+    sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
     add = sub.add_parser("add", help="watch a shipment")
     for flag in ("--store", "--carrier", "--tracking-number", "--order-id", "--customer-email"):
@@ -260,7 +261,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0 if figures["received_by_smtp"] == args.notices else 1
     if args.command == "simulate":
         result = run_simulation(args.shipments, args.days, args.seed, args.baseline,
-                                args.carriers)  # fmt: skip
+                                args.carriers, args.ship_days)  # fmt: skip
         print(render(result, args.json))
         return 0
     if args.command == "check-config":

@@ -43,9 +43,10 @@ def carrier_list(text: str | None) -> tuple[str, ...]:
 
 
 def one_run(shipments: int, days: float, seed: int, carriers: Sequence[str], mode: str,
-            hours: float) -> dict[str, Any]:  # fmt: skip
+            hours: float, ship_days: float | None = None) -> dict[str, Any]:  # fmt: skip
     """Generate the world from its seed and run it once (in this process)."""
-    ship_days = max(days / 2, days - 5)  # the last parcels have time to arrive
+    if ship_days is None:
+        ship_days = max(days / 2, days - 5)  # the last parcels have time to arrive
     parcels = generate(shipments, START, ship_days, seed, tuple(carriers))
     started = time.perf_counter()
     outcome = asyncio.run(simulate(parcels, days, mode, hours))
@@ -54,18 +55,23 @@ def one_run(shipments: int, days: float, seed: int, carriers: Sequence[str], mod
 
 
 def run_simulation(shipments: int, days: float, seed: int, baseline: str | None = None,
-                   carriers: str | None = None) -> dict[str, Any]:  # fmt: skip
+                   carriers: str | None = None, ship_days: float | None = None
+                   ) -> dict[str, Any]:  # fmt: skip
+    """`ship_days`: labels are printed over this many days from the start (default: all but
+    the last five days, so the last parcels can arrive)."""
     if shipments < 1 or days <= 0:
         raise InputError("shipments" if shipments < 1 else "days", "must be positive")
+    if ship_days is not None and not 0 < ship_days <= days:
+        raise InputError("ship_days", f"must be more than 0 and at most --days ({days:g})")
     hours = baseline_hours(baseline)
     names = carrier_list(carriers)
     pool: ProcessPoolExecutor | None = None
     later: Future[dict[str, Any]] | None = None
     if hours is not None:
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        later = pool.submit(one_run, shipments, days, seed, names, "fixed", hours)
+        later = pool.submit(one_run, shipments, days, seed, names, "fixed", hours, ship_days)
     try:
-        result = one_run(shipments, days, seed, names, "smart", 4.0)
+        result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days)
         if later is not None:
             result["baseline"] = later.result()
     finally:
