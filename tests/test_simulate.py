@@ -85,3 +85,9 @@ def test_bad_arguments_name_the_field(
 def test_a_world_of_one_carrier() -> None:
     result = run_simulation(20, 4, 1, carriers="usps")
     assert set(c for c, v in result["calls_by_carrier"].items() if v["calls"]) == {"usps"}
+
+
+def test_a_large_world_never_reuses_a_tracking_number() -> None:
+    # UPS numbers have seven random digits: 3,600 of them collide more often than not.
+    parcels = generate(10_000, START, 25, seed=1)
+    assert len({(p.parcel.carrier, p.parcel.number) for p in parcels}) == 10_000

@@ -92,7 +92,8 @@ def generate(count: int, start: datetime, ship_days: float, seed: int,
     rnd = random.Random(seed)
     shares = [CARRIER_SHARE[c] for c in carriers]
     kinds, weights = list(SCENARIOS), list(SCENARIOS.values())
-    parcels = []
+    parcels: list[SimParcel] = []
+    numbers: set[str] = set()
     for key in range(count):
         carrier = rnd.choices(carriers, shares)[0]
         scenario = rnd.choices(kinds, weights)[0]
@@ -101,7 +102,11 @@ def generate(count: int, start: datetime, ship_days: float, seed: int,
         elif carrier == "dhl" and scenario == "on_time" and rnd.random() < 0.4:
             scenario = "customs_hold"  # most of DHL's parcels cross a border
         shipped = _ship_time(rnd, start, ship_days)
-        parcels.append(_parcel(key, carrier, scenario, shipped, rnd))
+        parcel = _parcel(key, carrier, scenario, shipped, rnd)
+        while parcel.parcel.number in numbers:  # a store watches each number once
+            parcel.parcel.number = make_number(carrier, rnd)
+        numbers.add(parcel.parcel.number)
+        parcels.append(parcel)
     return parcels
 
 
