@@ -1,8 +1,10 @@
 """The poll loop's work: take due shipments, ask their carrier in batches, store the answers.
 
+Due shipments come nearest deadline first, and each carrier's quota decides how many of
+them this pass may ask about (`_within_budget`); the rest wait for the window to free up.
 Each carrier gets a small pool of workers (its `max_in_flight`); a failing carrier stops
 being called for the rest of the pass and its shipments are rescheduled, not marked as
-anything. Carrier health is logged on change only ("failing" once, "recovered" once).
+anything, and a 429 parks the carrier. Carrier health is logged on change only.
 """
 
 from __future__ import annotations

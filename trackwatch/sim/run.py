@@ -16,7 +16,7 @@ from typing import Any
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CARRIER_DEFAULTS, Settings, build_settings
-from trackwatch.model import Shipment, TrackingEvent
+from trackwatch.model import Shipment, Status, TrackingEvent
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import World
@@ -24,6 +24,7 @@ from trackwatch.sim.scenarios import SimParcel
 from trackwatch.sim.truth import Expected, Key, expected_alerts
 
 STEP = timedelta(minutes=5)
+MONITOR_BATCH = 1000  # Monitor's default: a full batch means more are waiting
 START = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday, midnight in New York
 ALWAYS = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "day_starts": 0,
           "day_ends": 24}  # fmt: skip
@@ -124,7 +125,7 @@ async def _report(daemon: Daemon, parcel: SimParcel, ids: dict[int, int], now: d
     if parcel.report_at is None or parcel.report_at > now or parcel.key not in ids:
         return False
     shipment = await daemon.store.get_shipment(ids[parcel.key])
-    if shipment is None or shipment.status.value != "delivered":
+    if shipment is None or shipment.status is not Status.DELIVERED:
         return False
     await daemon.store.report_missing(ids[parcel.key], "customer (link)", now)
     return True
@@ -142,7 +143,7 @@ async def _pass(daemon: Daemon, now: datetime, due: list[datetime | None], judge
         while True:
             evaluation = await daemon.monitor.run_once()
             opened |= bool(evaluation.opens or evaluation.resolves or evaluation.escalations)
-            if len(evaluation.schedules) < 1000:
+            if len(evaluation.schedules) < MONITOR_BATCH:
                 break
     if opened or (next_notice and next_notice <= now):
         await daemon.outbox.run_once()
