@@ -117,6 +117,8 @@ def targets_met(result: dict[str, Any]) -> list[str]:
         misses.append(f"median calls per shipment {result['calls_per_shipment']['median']} > 8")
     if result["over_quota_calls"]:
         misses.append(f"{result['over_quota_calls']} calls over quota")
+    if result["shipments"] >= 10_000 and result["wall_seconds"] > 300:
+        misses.append(f"{result['wall_seconds']} s wall for {result['shipments']} shipments > 300")
     return misses
 
 
