@@ -30,7 +30,13 @@ from pydantic_settings import (
 )
 
 from trackwatch.model import Severity
-from trackwatch.policy import WEEKDAYS, StorePolicy, Weekday
+from trackwatch.policy import (
+    WEEKDAYS,
+    StorePolicy,
+    Weekday,
+    check_working_week,
+    weekday_numbers,
+)
 
 
 class ConfigError(Exception):
@@ -148,14 +154,11 @@ class CarrierSettings(_Section):
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
-        if self.day_starts >= self.day_ends:
-            raise ValueError("day_starts must be before day_ends")
-        if not self.weekdays:
-            raise ValueError("weekdays must name at least one day")
+        check_working_week(self.weekdays, self.day_starts, self.day_ends)
         return self
 
     def days(self) -> frozenset[int]:
-        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+        return weekday_numbers(self.weekdays)
 
 
 # Each carrier's published facts (shared/CARRIERS.md §1.7, §3.5, §4.5; UPS publishes none).

@@ -8,6 +8,7 @@ days (the carrier's working days at the destination) unless the name says hours 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, time
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -237,6 +238,19 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
+def check_working_week(weekdays: Sequence[Weekday], starts: int, ends: int) -> None:
+    """A working week (staff's, a carrier's) must have a day and a day must have hours."""
+    if starts >= ends:
+        raise ValueError("day_starts must be before day_ends")
+    if not weekdays:
+        raise ValueError("weekdays must name at least one day")
+
+
+def weekday_numbers(weekdays: Sequence[Weekday]) -> frozenset[int]:
+    """Weekday names as numbers, Monday = 0."""
+    return frozenset(WEEKDAYS.index(day) for day in weekdays)
+
+
 class StaffPolicy(_Part):
     """When staff read chat: non-urgent staff chat waits for these hours, urgent alerts
     bypass them, and a daily digest lists what is still open (004: 'we answer within one
@@ -274,10 +288,7 @@ class StaffPolicy(_Part):
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
-        if self.day_starts >= self.day_ends:
-            raise ValueError("day_starts must be before day_ends")
-        if not self.weekdays:
-            raise ValueError("weekdays must name at least one day")
+        check_working_week(self.weekdays, self.day_starts, self.day_ends)
         return self
 
     def digest_time(self) -> time | None:
@@ -288,7 +299,7 @@ class StaffPolicy(_Part):
 
     def days(self) -> frozenset[int]:
         """The staff's working weekdays, Monday = 0."""
-        return frozenset(WEEKDAYS.index(day) for day in self.weekdays)
+        return weekday_numbers(self.weekdays)
 
 
 class StorePolicy(_Part):
