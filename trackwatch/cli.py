@@ -7,18 +7,18 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from carriers import CARRIERS, InvalidTrackingNumber, validate
+from carriers import CARRIERS
 from trackwatch.app import run_forever
 from trackwatch.bench import run_email_benchmark
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
+from trackwatch.csv_import import import_csv
 from trackwatch.errors import InputError
+from trackwatch.ingest import read_input, to_shipment
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
@@ -36,55 +36,17 @@ from trackwatch.views import (
 USAGE_ERROR = 2
 
 
-def parse_instant(text: str, field: str) -> datetime:
-    """An ISO date (midnight UTC) or a date-time with its offset."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, f"{text!r} is not an ISO date or date-time") from None
-    if value.tzinfo is None:
-        raise InputError(field, "give a UTC offset, e.g. 2026-11-23T09:00-05:00")
-    return value.astimezone(UTC)
-
-
-def parse_shipped_at(text: str | None) -> datetime:
-    return parse_instant(text, "shipped_at") if text else datetime.now(UTC)
-
-
-def _optional_instant(text: str | None, field: str) -> datetime | None:
-    return parse_instant(text, field) if text else None
-
-
 def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
-    if args.carrier not in CARRIERS:
-        raise InputError("carrier", f"{args.carrier!r} is not one of {', '.join(sorted(CARRIERS))}")
-    if settings.stores and args.store not in settings.stores:
-        raise InputError(
-            "store", f"{args.store!r} is not configured ({', '.join(settings.stores)})"
-        )
-    try:
-        number = validate(args.carrier, args.tracking_number)
-    except InvalidTrackingNumber as exc:
-        raise InputError("tracking_number", str(exc)) from None
-    if "@" not in args.customer_email or args.customer_email.startswith("@"):
-        raise InputError("customer_email", "is not an email address")
-    try:
-        return Shipment(
-            store=args.store, carrier=args.carrier, tracking_number=number,
-            order_id=args.order_id, customer_email=args.customer_email,
-            customer_name=args.customer_name, customer_phone=args.phone,
-            destination_country=args.country,
-            destination_postal_code=args.postal_code, destination_city=args.city,
-            shipped_at=parse_shipped_at(args.shipped_at),
-            ordered_at=_optional_instant(args.ordered_at, "ordered_at"),
-            promised_by=_optional_instant(args.promised_by, "promised_by"),
-            direction=Direction.RETURN if args.is_return else Direction.OUTBOUND,
-        )  # fmt: skip
-    except ValidationError as exc:
-        err = exc.errors(include_input=False)[0]
-        raise InputError(str(err["loc"][0]), err["msg"]) from None
+    given = read_input({
+        "store": args.store, "carrier": args.carrier, "tracking_number": args.tracking_number,
+        "order_id": args.order_id, "customer_email": args.customer_email,
+        "customer_name": args.customer_name, "customer_phone": args.phone,
+        "destination_country": args.country, "destination_postal_code": args.postal_code,
+        "destination_city": args.city, "shipped_at": args.shipped_at,
+        "ordered_at": args.ordered_at, "promised_by": args.promised_by,
+        "direction": Direction.RETURN if args.is_return else Direction.OUTBOUND,
+    })  # fmt: skip
+    return to_shipment(given, settings, datetime.now(UTC))
 
 
 @asynccontextmanager
@@ -105,6 +67,16 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError("tracking_number", str(exc)) from None
     print(f"added shipment {shipment_id}: {shipment.carrier} {shipment.tracking_number}")
     return 0
+
+
+async def _import(args: argparse.Namespace, settings: Settings) -> int:
+    async with _opened(settings) as store:
+        report = await import_csv(args.file, settings, store, datetime.now(UTC),
+                                  progress=sys.stderr.isatty())  # fmt: skip
+    for line, error in report.bad:
+        print(f"{args.file}:{line}: {error}", file=sys.stderr)
+    print(f"{args.file}: {report.summary()}")
+    return 1 if report.bad else 0
 
 
 async def _list(settings: Settings) -> int:
@@ -213,8 +185,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
     add = sub.add_parser("add", help="watch a shipment")
-    for flag in ("--store", "--carrier", "--tracking-number", "--order-id", "--customer-email"):
+    for flag in ("--store", "--tracking-number", "--order-id", "--customer-email"):
         add.add_argument(flag, required=True)
+    add.add_argument("--carrier", help="usps, ups, fedex or dhl (default: from the number)")
     add.add_argument("--customer-name", default="")
     add.add_argument("--phone", default="", help="the customer's number (E.164), for texts")
     add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
@@ -225,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--promised-by", help="the delivery date promised for this order")
     add.add_argument("--return", dest="is_return", action="store_true",
                      help="a return on its way back to the store")  # fmt: skip
+    imports = sub.add_parser("import", help="watch the shipments of a CSV file (README: "
+                             "Feeding it orders); bad rows are reported, good ones stored")  # fmt: skip
+    imports.add_argument("file", type=Path)
     show = sub.add_parser("show", help="a shipment's events and alerts, with explanations")
     show.add_argument("id", type=int)
     report = sub.add_parser("report-missing", help="the customer says a delivered parcel is "
@@ -246,7 +222,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
-    for command in (add, show, report, resolve, restart, notices, sub.choices["list"],
+    for command in (add, imports, show, report, resolve, restart, notices, sub.choices["list"],
                     sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
     return parser
@@ -278,6 +254,7 @@ _DATABASE_COMMANDS: dict[
     str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 ] = {
     "add": _add,
+    "import": _import,
     "show": lambda args, settings: _show(args.id, settings),
     "report-missing": lambda args, settings: _report_missing(args.id, args.by, settings),
     "resolve": _resolve,

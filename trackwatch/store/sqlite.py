@@ -69,6 +69,15 @@ def _shipment(row: aiosqlite.Row) -> Shipment:
     return Shipment.model_validate(data)
 
 
+def _shipment_row(shipment: Shipment, now: datetime) -> dict[str, Any]:
+    values = shipment.model_dump(exclude={"id", "active", "polls", "revision"})
+    for key in _SHIPMENT_TIMES:
+        values[key] = ts(values[key])
+    values["next_poll_at"] = values["next_poll_at"] or ts(now)
+    values["created_at"] = ts(now)
+    return values
+
+
 def _audiences(values: Iterable[Audience]) -> str:
     return ",".join(a.value for a in values)
 
@@ -185,23 +194,37 @@ class SqliteStore:
     # --- shipments -------------------------------------------------------------------------
 
     async def add_shipment(self, shipment: Shipment, now: datetime) -> int:
-        values = shipment.model_dump(exclude={"id", "active", "polls", "revision"})
-        for key in _SHIPMENT_TIMES:
-            values[key] = ts(values[key])
-        values["next_poll_at"] = values["next_poll_at"] or ts(now)
-        values["created_at"] = ts(now)
-        columns = ", ".join(values)
-        marks = ", ".join(f":{key}" for key in values)
+        [(shipment_id, created)] = await self.add_shipments([shipment], now)
+        if not created:
+            raise DuplicateShipment(shipment_id)
+        return shipment_id
+
+    async def add_shipments(
+        self, shipments: Sequence[Shipment], now: datetime
+    ) -> list[tuple[int, bool]]:
+        """Store new shipments in one transaction; for each, its id and whether it is new
+        (a store's carrier and tracking number already watched are left as they are)."""
+        out: list[tuple[int, bool]] = []
         async with self._tx() as db:
-            cur = await db.execute(
-                "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
-                (shipment.store, shipment.carrier, shipment.tracking_number),
-            )
-            existing = await cur.fetchone()
-            if existing is not None:
-                raise DuplicateShipment(int(existing[0]))
-            cur = await db.execute(f"INSERT INTO shipments ({columns}) VALUES ({marks})", values)
-            return int(cur.lastrowid or 0)
+            for shipment in shipments:
+                values = _shipment_row(shipment, now)
+                columns = ", ".join(values)
+                marks = ", ".join(f":{key}" for key in values)
+                cur = await db.execute(
+                    f"INSERT INTO shipments ({columns}) VALUES ({marks}) ON CONFLICT "
+                    "(store, carrier, tracking_number) DO NOTHING RETURNING id", values,
+                )  # fmt: skip
+                row = await cur.fetchone()
+                if row is not None:
+                    out.append((int(row[0]), True))
+                    continue
+                cur = await db.execute(
+                    "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
+                    (shipment.store, shipment.carrier, shipment.tracking_number),
+                )
+                existing = await cur.fetchone()
+                out.append((int(existing[0]) if existing else 0, False))
+        return out
 
     async def get_shipment(self, shipment_id: int) -> Shipment | None:
         rows = await self._all("SELECT * FROM shipments WHERE id=?", (shipment_id,))

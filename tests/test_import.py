@@ -1,0 +1,150 @@
+"""`trackwatch import FILE`: bad rows named by line, good rows stored, a second run a no-op."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from trackwatch.cli import main
+from trackwatch.config import load_settings
+from trackwatch.csv_import import import_csv
+from trackwatch.store import SqliteStore
+
+HEADER = ("store,order_id,carrier,tracking_number,shipped_at,customer_name,customer_email,"
+          "destination_country,destination_postal_code,promised_by")  # fmt: skip
+GOOD = [
+    "shop,1001,ups,1Z5R89390357567127,2026-11-20,Ann Lee,ann@example.com,US,10001,",
+    # no carrier: the number's format names USPS
+    "shop,1002,,9400111398259791907485,2026-11-20T10:00-05:00,Bo Ma,bo@example.com,US,94107,"
+    "2026-11-27",
+    'shop,1003,fedex,232860129044,2026-11-21,"Cy\nDee",cy@example.com,US,60601,',
+]
+BAD = [
+    ("shop,2001,ups,1Z5R89390357567128,2026-11-20,X,x@example.com,US,10001,",
+     "tracking_number: '1Z5R89390357567128' fails the UPS check digit"),
+    ("shop,2002,ups,1Z5R89390333788764,2026-11-20,X,nobody,US,10001,",
+     "customer_email: is not an email address"),
+    ("other,2003,ups,1Z5R89390325102732,2026-11-20,X,x@example.com,US,10001,",
+     "store: 'other' is not configured"),
+    ("shop,2004,ups,1Z5R89390346468693,20/11/2026,X,x@example.com,US,10001,",
+     "shipped_at: '20/11/2026' is not an ISO date or date-time"),
+    ("shop,2005,ups,1Z5R89390346468693,2026-11-20,X,x@example.com,USA,10001,",
+     "destination_country: Value error, must be a two-letter"),
+    (",2006,ups,1Z5R89390346468693,2026-11-20,X,x@example.com,US,10001,",
+     "store: is required"),
+    ("shop,2007,,12345,2026-11-20,X,x@example.com,US,10001,",
+     "carrier: '12345' does not identify one carrier"),
+    ("shop,2008,ups,1Z5R89390346468693,2026-11-20,X,x@example.com,US,10001,,extra",
+     "row: has more fields than the header"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "trackwatch.toml"
+    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "tw.db"}"\n[stores.shop]\nname = "Shop"\n')
+    return path
+
+
+def write_csv(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def stored(config: Path) -> list[dict[str, object]]:
+    return asyncio.run(_stored(config))
+
+
+async def _stored(config: Path) -> list[dict[str, object]]:
+    store = await SqliteStore.open(load_settings(config).daemon.database)
+    try:
+        return [s.model_dump() for s in await store.list_shipments()]
+    finally:
+        await store.close()
+
+
+def test_bad_rows_are_named_by_line_and_good_rows_stored(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Good rows first (the third spans two lines), then the bad ones.
+    path = write_csv(tmp_path, GOOD + [line for line, _ in BAD])
+    assert main(["import", str(path), "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert "3 added, 0 already watched, 8 bad row(s)" in out
+    bad_lines = err.strip().splitlines()
+    assert len(bad_lines) == len(BAD)
+    # Line 1 is the header, lines 2-5 the good rows (one spans two), so bad rows start at 6.
+    for number, (line, (_, reason)) in enumerate(zip(bad_lines, BAD, strict=True), start=6):
+        assert line.startswith(f"{path}:{number}: "), line
+        assert reason in line, line
+    rows = stored(config)
+    assert sorted((r["order_id"], r["carrier"]) for r in rows) == [
+        ("1001", "ups"), ("1002", "usps"), ("1003", "fedex")]  # fmt: skip
+    by_order = {r["order_id"]: r for r in rows}
+    assert by_order["1003"]["customer_name"] == "Cy\nDee"
+    assert by_order["1002"]["promised_by"] == datetime(2026, 11, 27, tzinfo=UTC)
+    assert by_order["1002"]["shipped_at"] == datetime(2026, 11, 20, 15, tzinfo=UTC)
+
+
+def test_importing_the_same_file_twice_changes_nothing(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path, GOOD)
+    assert main(["import", str(path), "--config", str(config)]) == 0
+    first = stored(config)
+    assert main(["import", str(path), "--config", str(config)]) == 0
+    assert "0 added, 3 already watched, 0 bad row(s)" in capsys.readouterr().out
+    assert stored(config) == first
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("store,order_id,tracking_number", "header: missing column(s) customer_email"),
+        (HEADER + ",colour", "header: unknown column(s) 'colour'"),
+        ("", "header: the file is empty"),
+    ],
+)
+def test_a_bad_header_imports_nothing(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str], header: str, message: str
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join([header, *GOOD]) if header else "", encoding="utf-8")
+    assert main(["import", str(path), "--config", str(config)]) == 2
+    assert message in capsys.readouterr().err
+    assert stored(config) == []
+
+
+async def test_a_terminal_gets_a_progress_bar(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path, GOOD)
+    settings = load_settings(config)
+    store = await SqliteStore.open(settings.daemon.database)
+    try:
+        report = await import_csv(path, settings, store, datetime.now(UTC), progress=True)
+    finally:
+        await store.close()
+    assert report.added == 3
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_no_bar_when_not_a_terminal(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_csv(tmp_path, GOOD)
+    assert main(["import", str(path), "--config", str(config)]) == 0
+    assert "3/3" not in capsys.readouterr().err  # pytest's capture is not a TTY
+
+
+def test_a_byte_order_mark_from_a_spreadsheet_is_not_part_of_the_header(
+    tmp_path: Path, config: Path
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(("\ufeff" + HEADER + "\n" + GOOD[0] + "\n").encode())
+    # Read as plain UTF-8, the first column would be '\ufeffstore', an unknown column.
+    assert main(["import", str(path), "--config", str(config)]) == 0
