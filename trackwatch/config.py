@@ -75,6 +75,12 @@ class _Section(BaseModel):
         return out
 
 
+def _long_enough(value: SecretStr | None, minimum: int) -> SecretStr | None:
+    if value is not None and len(value.get_secret_value()) < minimum:
+        raise ValueError(f"must be at least {minimum} characters (try: openssl rand -hex 32)")
+    return value
+
+
 class DaemonSettings(_Section):
     database: Path = Path("trackwatch.db")
     min_poll_minutes: float = Field(15, gt=0)
@@ -109,6 +115,9 @@ class DaemonSettings(_Section):
     public_url: str = Field(
         "", description="how customers reach the HTTP app (links in emails); empty: http_host"
     )
+    http_max_body_kib: int = Field(
+        256, ge=1, le=16384, description="larger request bodies are refused (413)"
+    )
     link_secret: SecretStr | None = Field(
         None, description="signs customer links; empty: one generated and kept in the database"
     )
@@ -116,9 +125,7 @@ class DaemonSettings(_Section):
     @field_validator("link_secret")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (try: openssl rand -hex 32)")
-        return value
+        return _long_enough(value, 16)
 
     @field_validator("public_url")
     @classmethod
@@ -265,6 +272,12 @@ def read_policy_file(path: Path) -> dict[str, Any]:
 class StoreSettings(_Section):
     name: str = Field(min_length=1)
     contact_email: str = ""
+    api_token: SecretStr | None = Field(
+        None, description="the store's bearer token for /api/v1 (sees this store only)"
+    )
+    shopify_secret: SecretStr | None = Field(
+        None, description="the Shopify app's secret that signs webhooks to /webhooks/shopify/<id>"
+    )
     policy_file: Path | None = Field(
         None, description="a policy file (deploy/policies/*.toml); [policy] keys override it"
     )
@@ -285,6 +298,11 @@ class StoreSettings(_Section):
         if not isinstance(given, dict):
             return data
         return {**data, "policy": _deep_merge(base, given)}
+
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _long_enough(value, 24)
 
     @field_validator("templates_dir")
     @classmethod
@@ -317,6 +335,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = InitSettingsSource(settings_cls, init_kwargs=_TOML_DATA.get({}))
         return (init_settings, env_settings, toml)
+
+    @model_validator(mode="after")
+    def _distinct_tokens(self) -> Self:
+        seen: dict[str, str] = {}
+        for store_id, store in self.stores.items():
+            if store.api_token is None:
+                continue
+            token = store.api_token.get_secret_value()
+            if token in seen:
+                raise ValueError(f"stores.{store_id}.api_token: the same token as "
+                                 f"stores.{seen[token]}: each store needs its own")  # fmt: skip
+            seen[token] = store_id
+        return self
 
     def store(self, store_id: str) -> StoreSettings:
         """A store's settings; one that is not configured gets the default policy and no

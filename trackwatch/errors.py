@@ -41,7 +41,9 @@ class RequestRejected(CarrierError):
 
 
 class InputError(Exception):
-    """Bad input from the command line: `field: reason`."""
+    """Bad input (command line, CSV row, API body, webhook): `field: reason`."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

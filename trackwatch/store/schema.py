@@ -176,4 +176,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE carrier_calls (carrier TEXT NOT NULL, at TEXT NOT NULL);
     CREATE INDEX carrier_calls_at ON carrier_calls (carrier, at);
     """,
+    # 6: webhook deliveries already handled (Shopify sends one delivery more than once).
+    """
+    CREATE TABLE webhook_receipts (key TEXT PRIMARY KEY, received_at TEXT NOT NULL);
+    CREATE INDEX webhook_receipts_at ON webhook_receipts (received_at);
+    """,
 )

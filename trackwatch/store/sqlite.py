@@ -55,6 +55,9 @@ _SHIPMENT_TIMES = (
 )
 
 
+RECEIPTS_KEPT = timedelta(days=30)  # Shopify retries a failed delivery for up to 48 hours
+
+
 class DuplicateShipment(Exception):
     def __init__(self, existing_id: int) -> None:
         super().__init__(f"already watched as shipment {existing_id}")
@@ -76,6 +79,31 @@ def _shipment_row(shipment: Shipment, now: datetime) -> dict[str, Any]:
     values["next_poll_at"] = values["next_poll_at"] or ts(now)
     values["created_at"] = ts(now)
     return values
+
+
+async def _insert_shipments(
+    db: aiosqlite.Connection, shipments: Sequence[Shipment], now: datetime
+) -> list[tuple[int, bool]]:
+    out: list[tuple[int, bool]] = []
+    for shipment in shipments:
+        values = _shipment_row(shipment, now)
+        columns = ", ".join(values)
+        marks = ", ".join(f":{key}" for key in values)
+        cur = await db.execute(
+            f"INSERT INTO shipments ({columns}) VALUES ({marks}) ON CONFLICT "
+            "(store, carrier, tracking_number) DO NOTHING RETURNING id", values,
+        )  # fmt: skip
+        row = await cur.fetchone()
+        if row is None:
+            cur = await db.execute(
+                "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
+                (shipment.store, shipment.carrier, shipment.tracking_number),
+            )
+            row = await cur.fetchone()
+            out.append((int(row[0]) if row else 0, False))
+        else:
+            out.append((int(row[0]), True))
+    return out
 
 
 def _audiences(values: Iterable[Audience]) -> str:
@@ -204,27 +232,24 @@ class SqliteStore:
     ) -> list[tuple[int, bool]]:
         """Store new shipments in one transaction; for each, its id and whether it is new
         (a store's carrier and tracking number already watched are left as they are)."""
-        out: list[tuple[int, bool]] = []
         async with self._tx() as db:
-            for shipment in shipments:
-                values = _shipment_row(shipment, now)
-                columns = ", ".join(values)
-                marks = ", ".join(f":{key}" for key in values)
-                cur = await db.execute(
-                    f"INSERT INTO shipments ({columns}) VALUES ({marks}) ON CONFLICT "
-                    "(store, carrier, tracking_number) DO NOTHING RETURNING id", values,
-                )  # fmt: skip
-                row = await cur.fetchone()
-                if row is not None:
-                    out.append((int(row[0]), True))
-                    continue
-                cur = await db.execute(
-                    "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
-                    (shipment.store, shipment.carrier, shipment.tracking_number),
-                )
-                existing = await cur.fetchone()
-                out.append((int(existing[0]) if existing else 0, False))
-        return out
+            return await _insert_shipments(db, shipments, now)
+
+    async def add_from_webhook(
+        self, receipt: str, shipments: Sequence[Shipment], now: datetime
+    ) -> list[tuple[int, bool]] | None:
+        """`add_shipments` for a webhook delivery, unless its receipt (source and delivery id)
+        was seen before: then None and nothing changes. Receipts are kept 30 days."""
+        async with self._tx() as db:
+            await db.execute("DELETE FROM webhook_receipts WHERE received_at < ?",
+                             (ts(now - RECEIPTS_KEPT),))  # fmt: skip
+            cur = await db.execute(
+                "INSERT INTO webhook_receipts (key, received_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING RETURNING key", (receipt, ts(now)),
+            )  # fmt: skip
+            if await cur.fetchone() is None:
+                return None
+            return await _insert_shipments(db, shipments, now)
 
     async def get_shipment(self, shipment_id: int) -> Shipment | None:
         rows = await self._all("SELECT * FROM shipments WHERE id=?", (shipment_id,))
@@ -538,16 +563,25 @@ class SqliteStore:
     async def open_alerts_of_store(self, store: str | None) -> list[tuple[Alert, str | None]]:
         """A store's open alerts (every store's for None), oldest first, each with its order
         number (None for an alert about the store itself)."""
+        return await self.alerts_of_store(store, AlertState.OPEN)
+
+    async def alerts_of_store(
+        self, store: str | None, state: AlertState | None, limit: int = 10_000
+    ) -> list[tuple[Alert, str | None]]:
+        """Alerts in `state` (any, for None): open ones oldest first, others newest first."""
+        order = "a.opened_at, a.id" if state is AlertState.OPEN else "a.opened_at DESC, a.id DESC"
+        state_value = None if state is None else state.value
         rows = await self._all(
             "SELECT a.*, s.order_id FROM alerts a LEFT JOIN shipments s ON s.id = a.shipment_id"
-            " WHERE (a.store=? OR ? IS NULL) AND a.state='open' ORDER BY a.opened_at, a.id",
-            (store, store),
+            " WHERE (a.store=? OR ? IS NULL) AND (a.state=? OR ? IS NULL)"
+            f" ORDER BY {order} LIMIT ?",
+            (store, store, state_value, state_value, limit),
         )
         found = []
         for row in rows:
             data = dict(row)
-            order = data.pop("order_id")
-            found.append((_alert_data(data), None if order is None else str(order)))
+            order_id = data.pop("order_id")
+            found.append((_alert_data(data), None if order_id is None else str(order_id)))
         return found
 
     async def enqueue(self, drafts: Sequence[NoticeDraft], now: datetime) -> None:

@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from trackwatch.config import DaemonSettings
+from trackwatch.web.api import Api
+from trackwatch.web.errors import json_errors
 from trackwatch.web.report_page import ReportDesk, ReportPage
-
-MAX_BODY = 64 * 1024
+from trackwatch.web.shopify import ShopifyWebhook
 
 
 def build_app(desk: ReportDesk) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    limit = desk.settings.daemon.http_max_body_kib * 1024
+    app = web.Application(client_max_size=limit, middlewares=[json_errors])
     app.add_routes(ReportPage(desk).routes())
+    app.add_routes(Api(desk).routes())
+    app.add_routes(ShopifyWebhook(desk).routes())
     return app
 
 

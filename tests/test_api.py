@@ -1,0 +1,215 @@
+"""The HTTP API on 127.0.0.1: per-store bearer tokens, JSON errors naming the field, a body
+size limit, and a store's token seeing only its own shipments."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.rulekit import at, ev
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.model import Audience, Finding, Outcome, Severity, Status, TrackingResult
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import AlertOpen, Evaluation, PollUpdate
+from trackwatch.web.report_page import ReportDesk
+from trackwatch.web.server import Served, build_app, serve
+from trackwatch.web.signing import ReportLinks
+
+SHOP_TOKEN = "shop-token-0123456789abcdef"
+TOYS_TOKEN = "toys-token-0123456789abcdef"
+ORDER = {"order_id": "1001", "tracking_number": "1Z5R89390357567127", "carrier": "ups",
+         "shipped_at": "2026-11-23T09:00-05:00", "customer_name": "Ann Lee",
+         "customer_email": "ann@example.com", "destination_country": "US",
+         "destination_postal_code": "10001"}  # fmt: skip
+
+
+@dataclass
+class Api:
+    store: SqliteStore
+    served: Served
+    woken: list[int]
+
+    async def call(
+        self, method: str, path: str, token: str | None = SHOP_TOKEN, body: Any = None,
+        data: bytes | None = None,
+    ) -> tuple[int, Any]:  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, self.served.base_url + path, json=body, data=data,
+                         headers=headers) as response,
+        ):  # fmt: skip
+            return response.status, await response.json()
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    settings = build_settings({
+        "daemon": {"http_port": 0, "http_max_body_kib": 4},
+        "stores": {"shop": {"name": "Shop", "api_token": SHOP_TOKEN},
+                   "toys": {"name": "Toys", "api_token": TOYS_TOKEN},
+                   "quiet": {"name": "No API"}},
+    })  # fmt: skip
+    store = await SqliteStore.open(tmp_path / "tw.db")
+    woken: list[int] = []
+    desk = ReportDesk(store, FrozenClock(at(11, 23, 12)), settings, ReportLinks(b"k" * 32, ""),
+                      wake=lambda: woken.append(1))  # fmt: skip
+    served = await serve(build_app(desk), settings.daemon)
+    yield Api(store, served, woken)
+    await served.stop()
+    await store.close()
+
+
+async def test_add_then_read_a_shipment(api: Api) -> None:
+    status, body = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    assert status == 201 and body["created"] is True
+    sid = body["id"]
+    status, shipment = await api.call("GET", f"/api/v1/shipments/{sid}")
+    assert status == 200
+    assert shipment["store"] == "shop" and shipment["carrier"] == "ups"
+    assert shipment["tracking_number"] == "1Z5R89390357567127"
+    assert shipment["shipped_at"] == "2026-11-23T14:00:00+00:00"
+    assert shipment["status"] == "unknown" and shipment["events"] == []
+    # The same order again (a client retrying): the same shipment, not a second one.
+    status, again = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    assert status == 200 and again == {**body, "created": False}
+    assert len(await api.store.list_shipments()) == 1
+
+
+async def test_the_carrier_may_come_from_the_number(api: Api) -> None:
+    order = {**ORDER, "carrier": None, "tracking_number": "9400111398259791907485"}
+    status, body = await api.call("POST", "/api/v1/shipments", body=order)
+    assert status == 201 and body["shipment"]["carrier"] == "usps"
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (None, "send 'Authorization: Bearer <store token>'"),
+        ("wrong-token-0123456789abcdef", "the token is not valid"),
+        (SHOP_TOKEN[:-1], "the token is not valid"),
+    ],
+)
+async def test_no_or_wrong_token_is_refused(api: Api, token: str | None, reason: str) -> None:
+    for method, path in [("POST", "/api/v1/shipments"), ("GET", "/api/v1/shipments/1"),
+                         ("GET", "/api/v1/alerts"),
+                         ("POST", "/api/v1/shipments/1/report-missing")]:  # fmt: skip
+        status, body = await api.call(method, path, token=token, body=ORDER)
+        assert status == 401, path
+        assert body == {"error": {"field": "authorization", "reason": reason}}
+    assert await api.store.list_shipments() == []
+
+
+async def test_a_store_sees_only_its_own(api: Api) -> None:
+    _, body = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    sid = body["id"]
+    status, error = await api.call("GET", f"/api/v1/shipments/{sid}", token=TOYS_TOKEN)
+    assert status == 404 and error["error"]["field"] == "id"
+    status, _ = await api.call("POST", f"/api/v1/shipments/{sid}/report-missing",
+                               token=TOYS_TOKEN)  # fmt: skip
+    assert status == 404
+    status, error = await api.call("POST", "/api/v1/shipments", token=TOYS_TOKEN,
+                                   body={**ORDER, "store": "shop"})  # fmt: skip
+    assert status == 403
+    assert error == {"error": {"field": "store", "reason": "this token belongs to store 'toys'"}}
+    # The same number under the other store is that store's own shipment.
+    status, other = await api.call("POST", "/api/v1/shipments", token=TOYS_TOKEN, body=ORDER)
+    assert status == 201 and other["id"] != sid and other["shipment"]["store"] == "toys"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"tracking_number": "1Z5R89390357567128"}, "tracking_number", "fails the UPS check digit"),
+        ({"carrier": "pigeon"}, "carrier", "'pigeon' is not one of dhl, fedex, ups, usps"),
+        ({"customer_email": "nobody"}, "customer_email", "is not an email address"),
+        ({"customer_email": None}, "customer_email", "is required"),
+        ({"shipped_at": "yesterday"}, "shipped_at", "'yesterday' is not an ISO date"),
+        ({"destination_country": "USA"}, "destination_country", "must be a two-letter"),
+        ({"colour": "red"}, "colour", "is not a known field"),
+        ({"order_id": 7}, "order_id", "Input should be a valid string"),
+    ],
+)  # fmt: skip
+async def test_bad_input_names_the_field(
+    api: Api, change: dict[str, Any], field: str, reason: str
+) -> None:
+    order = {k: v for k, v in {**ORDER, **change}.items() if v is not None}
+    status, body = await api.call("POST", "/api/v1/shipments", body=order)
+    assert status == 400
+    assert body["error"]["field"] == field and reason in body["error"]["reason"]
+    assert await api.store.list_shipments() == []
+
+
+async def test_bodies_that_are_not_json_objects_or_too_large(api: Api) -> None:
+    status, body = await api.call("POST", "/api/v1/shipments", data=b"{not json")
+    assert status == 400 and body["error"]["field"] == "body"
+    assert "not valid JSON" in body["error"]["reason"]
+    status, body = await api.call("POST", "/api/v1/shipments", body=[ORDER])
+    assert (status, body["error"]["reason"]) == (400, "must be a JSON object")
+    status, body = await api.call("POST", "/api/v1/shipments",
+                                  body={**ORDER, "customer_name": "x" * 5000})  # fmt: skip
+    assert status == 413 and body["error"]["field"] == "body"
+    assert "too large" in body["error"]["reason"]
+    status, body = await api.call("GET", "/api/v1/nothing")
+    assert status == 404 and body["error"]["field"] == "path"
+    status, body = await api.call("DELETE", "/api/v1/shipments")
+    assert status == 405 and body["error"]["field"] == "method"
+
+
+async def delivered(api: Api, sid: int) -> None:
+    result = TrackingResult(tracking_number=ORDER["tracking_number"], outcome=Outcome.FOUND,
+                            events=[ev(at(11, 25, 12), Status.DELIVERED, "Delivered")],
+                            status=Status.DELIVERED)  # fmt: skip
+    await api.store.apply_polls([PollUpdate(sid, at(11, 25, 13), at(11, 26, 13), result)])
+
+
+async def test_report_missing_only_for_delivered_parcels(api: Api) -> None:
+    _, body = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    sid = body["id"]
+    path = f"/api/v1/shipments/{sid}/report-missing"
+    status, error = await api.call("POST", path)
+    assert status == 409 and "not delivered" in error["error"]["reason"]
+    assert api.woken == []
+    await delivered(api, sid)
+    status, report = await api.call("POST", path, body={"reported_by": "support desk"})
+    assert status == 200 and report["first_report"] is True
+    assert report["reported_at"] == "2026-11-23T17:00:00+00:00"
+    assert report["claim_after_hours"] == 24
+    assert api.woken == [1]  # the rules judge the report now, not at their next timer
+    status, again = await api.call("POST", path)
+    assert status == 200 and again["first_report"] is False
+    assert again["reported_at"] == report["reported_at"]
+    shipment = await api.store.get_shipment(sid)
+    assert shipment is not None and shipment.missing_reported_by == "support desk"
+    status, view = await api.call("GET", f"/api/v1/shipments/{sid}")
+    assert view["status"] == "delivered" and view["events"][0]["status"] == "delivered"
+
+
+async def open_alert_for(store: SqliteStore, sid: int, rule: str, now: datetime) -> None:
+    found = Finding(rule=rule, episode="e1", severity=Severity.WARNING,
+                    audiences=(Audience.STAFF,), summary=f"{rule} parcel", action="look",
+                    explanation={"why": "test"})  # fmt: skip
+    await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, found, ())]), now)
+
+
+async def test_open_alerts_of_the_token_store_only(api: Api) -> None:
+    _, mine = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    _, theirs = await api.call("POST", "/api/v1/shipments", token=TOYS_TOKEN, body=ORDER)
+    await open_alert_for(api.store, mine["id"], "stalled", at(11, 23, 13))
+    await open_alert_for(api.store, theirs["id"], "late", at(11, 23, 13))
+    status, body = await api.call("GET", "/api/v1/alerts?state=open")
+    assert status == 200
+    assert [(a["rule"], a["order_id"], a["state"]) for a in body["alerts"]] == [
+        ("stalled", "1001", "open")]  # fmt: skip
+    status, body = await api.call("GET", "/api/v1/alerts?state=resolved")
+    assert (status, body) == (200, {"alerts": []})
+    status, body = await api.call("GET", "/api/v1/alerts?state=closed")
+    assert status == 400
+    assert body["error"] == {"field": "state", "reason": "must be one of open, resolved, all"}

@@ -1,0 +1,142 @@
+"""Shopify fulfillment webhooks: the HMAC over the raw body, replays ignored by webhook id,
+and one shipment per tracking number of a fulfillment. Payloads: Shopify's documented
+fulfillments/create example (tests/fixtures/shopify/README.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.rulekit import at
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.store import SqliteStore
+from trackwatch.web.report_page import ReportDesk
+from trackwatch.web.server import Served, build_app, serve
+from trackwatch.web.shopify import carrier_of, signature
+from trackwatch.web.signing import ReportLinks
+
+SECRET = "shpss_0123456789abcdef0123456789abcdef"
+DOCUMENTED = json.loads((FIXTURES / "shopify" / "fulfillments-create.json").read_text())
+UPS_1, UPS_2, UPS_3 = "1Z5R89390357567127", "1Z5R89390333788764", "1Z5R89390325102732"
+
+
+def fulfillment(*numbers: str, **changes: Any) -> dict[str, Any]:
+    """The documented payload, as a shop that ships several packages sends it."""
+    return {**DOCUMENTED, "tracking_number": numbers[0], "tracking_numbers": list(numbers),
+            "tracking_urls": [f"https://www.ups.com/track?tracknum={n}" for n in numbers],
+            **changes}  # fmt: skip
+
+
+@dataclass
+class Hook:
+    store: SqliteStore
+    served: Served
+
+    async def post(
+        self, payload: Any, webhook_id: str, topic: str = "fulfillments/create",
+        secret: str = SECRET, store: str = "shop", tamper: bool = False,
+    ) -> tuple[int, Any]:  # fmt: skip
+        body = json.dumps(payload).encode()
+        headers = {"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id,
+                   "X-Shopify-Shop-Domain": "shop.myshopify.com",
+                   "X-Shopify-Hmac-Sha256": signature(secret, body),
+                   "Content-Type": "application/json"}  # fmt: skip
+        if tamper:
+            body = body.replace(b"Steve Shipper", b"Mallory Shipper")
+        url = f"{self.served.base_url}/webhooks/shopify/{store}"
+        async with aiohttp.ClientSession() as http, http.post(url, data=body,
+                                                              headers=headers) as response:  # fmt: skip
+            return response.status, await response.json()
+
+    async def numbers(self) -> list[tuple[str, str]]:
+        return sorted((s.carrier, s.tracking_number) for s in await self.store.list_shipments())
+
+
+@pytest.fixture
+async def hook(tmp_path: Path) -> AsyncIterator[Hook]:
+    settings = build_settings({"daemon": {"http_port": 0}, "stores": {
+        "shop": {"name": "Shop", "shopify_secret": SECRET},
+        "other": {"name": "No Shopify"}}})  # fmt: skip
+    store = await SqliteStore.open(tmp_path / "tw.db")
+    desk = ReportDesk(store, FrozenClock(at(11, 23, 12)), settings, ReportLinks(b"k" * 32, ""))
+    served = await serve(build_app(desk), settings.daemon)
+    yield Hook(store, served)
+    await served.stop()
+    await store.close()
+
+
+async def test_a_signed_fulfillment_adds_one_shipment_per_number(hook: Hook) -> None:
+    status, body = await hook.post(fulfillment(UPS_1, UPS_2), "wh-1")
+    assert status == 200 and body["refused"] == []
+    assert [s["created"] for s in body["shipments"]] == [True, True]
+    assert await hook.numbers() == sorted([("ups", UPS_1), ("ups", UPS_2)])
+    first = (await hook.store.list_shipments())[0]
+    assert first.order_id == "#9999" and first.store == "shop"
+    assert first.customer_email == "jon@example.com" and first.customer_name == "Steve Shipper"
+    assert (first.destination_country, first.destination_postal_code) == ("US", "40003")
+    assert first.destination_city == "Shippington"
+    assert first.shipped_at == at(12, 31, 19).replace(year=2021)  # created_at, -05:00
+
+
+async def test_a_bad_signature_is_refused_and_stores_nothing(hook: Hook) -> None:
+    payload = fulfillment(UPS_1)
+    for secret, tamper in [("another-apps-secret-0123456789", False), (SECRET, True)]:
+        status, body = await hook.post(payload, "wh-1", secret=secret, tamper=tamper)
+        assert status == 401
+        assert body["error"] == {"field": "X-Shopify-Hmac-Sha256",
+                                 "reason": "does not match the body"}  # fmt: skip
+    assert await hook.numbers() == []
+    # Refused deliveries are not remembered: the genuine one with that id still counts.
+    status, body = await hook.post(payload, "wh-1")
+    assert status == 200 and await hook.numbers() == [("ups", UPS_1)]
+
+
+async def test_a_replayed_webhook_id_is_ignored(hook: Hook) -> None:
+    assert (await hook.post(fulfillment(UPS_1), "wh-1"))[0] == 200
+    status, body = await hook.post(fulfillment(UPS_1, UPS_2), "wh-1")
+    assert (status, body) == (200, {"duplicate": True, "webhook_id": "wh-1"})
+    assert await hook.numbers() == [("ups", UPS_1)]
+    # An update with a new id adds the package it adds, and leaves the known one alone.
+    status, body = await hook.post(fulfillment(UPS_1, UPS_3), "wh-2", "fulfillments/update")
+    assert [s["created"] for s in body["shipments"]] == [False, True]
+    assert await hook.numbers() == sorted([("ups", UPS_1), ("ups", UPS_3)])
+
+
+async def test_the_documented_example_is_refused_by_number_not_by_status(hook: Hook) -> None:
+    status, body = await hook.post(DOCUMENTED, "wh-doc")
+    assert status == 200 and body["shipments"] == []
+    (refused,) = body["refused"]
+    assert refused["tracking_number"] == "1z827wk74630"
+    assert refused["field"] == "tracking_number"
+    assert "does not match any UPS tracking-number format" in refused["reason"]
+    assert await hook.numbers() == []
+
+
+async def test_carriers_from_the_company_or_the_number(hook: Hook) -> None:
+    dhl = fulfillment("0479666972", tracking_company="DHL Express")
+    usps = fulfillment("9400111398259791907485", tracking_company="Other")
+    await hook.post(dhl, "wh-1")
+    await hook.post(usps, "wh-2")
+    assert await hook.numbers() == [("dhl", "0479666972"), ("usps", "9400111398259791907485")]
+    assert [carrier_of(c) for c in ("USPS", "UPS", "FedEx", "DHL eCommerce", "Canada Post")] \
+        == ["usps", "ups", "fedex", "dhl", None]  # fmt: skip
+
+
+async def test_what_is_not_a_trackable_fulfillment_is_ignored(hook: Hook) -> None:
+    status, body = await hook.post(fulfillment(UPS_1), "wh-1", topic="orders/create")
+    assert status == 200 and "not a fulfillment" in body["ignored"]
+    status, body = await hook.post(fulfillment(UPS_1, status="cancelled"), "wh-2")
+    assert status == 200 and body["ignored"] == "fulfillment status cancelled"
+    status, body = await hook.post(fulfillment(UPS_1, destination=None), "wh-3")
+    assert body["refused"][0]["field"] == "destination"
+    status, body = await hook.post(fulfillment(UPS_1), "wh-4", store="other")
+    assert status == 404 and body["error"]["field"] == "store"
+    assert await hook.numbers() == []

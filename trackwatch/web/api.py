@@ -1,0 +1,139 @@
+"""The HTTP API under /api/v1: a store's systems add shipments, read them and their alerts,
+and pass on a customer's "not received". Each store has its own bearer token and sees only
+its own shipments: another store's shipment is answered 404, as if it did not exist.
+
+Adding a shipment already watched answers 200 with its id (201 when new), so a client may
+retry a POST whose answer it never got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from trackwatch.errors import InputError
+from trackwatch.ingest import read_input, to_shipment
+from trackwatch.model import Alert, AlertState, Shipment, Status, TrackingEvent
+from trackwatch.web.errors import ApiError, json_body, store_of_token
+from trackwatch.web.report_page import ReportDesk
+
+API = "/api/v1"
+STATES = {"open": AlertState.OPEN, "resolved": AlertState.RESOLVED, "all": None}
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def event_json(event: TrackingEvent) -> dict[str, Any]:
+    return {"occurred_at": _when(event.occurred_at), "status": event.status.value,
+            "code": event.code, "description": event.description, "place": event.place.label(),
+            "exception": event.exception.value if event.exception else None}  # fmt: skip
+
+
+def alert_json(alert: Alert, order_id: str | None = None) -> dict[str, Any]:
+    return {
+        "id": alert.id, "shipment_id": alert.shipment_id, "order_id": order_id,
+        "subject": alert.subject or None, "rule": alert.rule, "state": alert.state.value,
+        "severity": alert.severity.value, "summary": alert.summary, "action": alert.action,
+        "explanation": alert.explanation, "opened_at": _when(alert.opened_at),
+        "escalated_at": _when(alert.escalated_at), "resolved_at": _when(alert.resolved_at),
+        "resolution": alert.resolution,
+    }  # fmt: skip
+
+
+def shipment_json(
+    s: Shipment, events: Sequence[TrackingEvent] = (), alerts: Sequence[Alert] = ()
+) -> dict[str, Any]:
+    return {
+        "id": s.id, "store": s.store, "order_id": s.order_id, "carrier": s.carrier,
+        "tracking_number": s.tracking_number, "direction": s.direction.value,
+        "status": s.status.value, "shipped_at": _when(s.shipped_at),
+        "ordered_at": _when(s.ordered_at), "promised_by": _when(s.promised_by),
+        "eta": _when(s.eta), "last_event_at": _when(s.last_event_at),
+        "last_polled_at": _when(s.last_polled_at), "next_poll_at": _when(s.next_poll_at),
+        "polling_stopped": s.stopped, "missing_reported_at": _when(s.missing_reported_at),
+        "customer": {"name": s.customer_name, "email": s.customer_email,
+                     "phone": s.customer_phone or None},
+        "destination": {"country": s.destination_country,
+                        "postal_code": s.destination_postal_code or None,
+                        "city": s.destination_city or None},
+        "events": [event_json(e) for e in events],
+        "alerts": [alert_json(a, s.order_id) for a in alerts],
+    }  # fmt: skip
+
+
+class Api:
+    def __init__(self, desk: ReportDesk) -> None:
+        self._desk = desk
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post(f"{API}/shipments", self.add),
+            web.get(f"{API}/shipments/{{id}}", self.get),
+            web.post(f"{API}/shipments/{{id}}/report-missing", self.report_missing),
+            web.get(f"{API}/alerts", self.alerts),
+        ]
+
+    def _store(self, request: web.Request) -> str:
+        return store_of_token(self._desk.settings, request.headers.get("Authorization", ""))
+
+    async def _own(self, request: web.Request, store: str) -> Shipment:
+        text = request.match_info["id"]
+        shipment = await self._desk.store.get_shipment(int(text)) if text.isdigit() else None
+        if shipment is None or shipment.store != store:
+            raise ApiError(404, "id", f"no shipment {text} in store {store!r}")
+        return shipment
+
+    async def add(self, request: web.Request) -> web.Response:
+        store = self._store(request)
+        body = await json_body(request)
+        if body.setdefault("store", store) != store:
+            raise ApiError(403, "store", f"this token belongs to store {store!r}")
+        now = self._desk.clock.now()
+        shipment = to_shipment(read_input(body), self._desk.settings, now)
+        [(shipment_id, created)] = await self._desk.store.add_shipments([shipment], now)
+        stored = await self._desk.store.get_shipment(shipment_id)
+        view = shipment_json(stored or shipment)
+        return web.json_response({"id": shipment_id, "created": created, "shipment": view},
+                                 status=201 if created else 200)  # fmt: skip
+
+    async def get(self, request: web.Request) -> web.Response:
+        shipment = await self._own(request, self._store(request))
+        sid = shipment.id or 0
+        events = (await self._desk.store.events_for([sid]))[sid]
+        alerts = await self._desk.store.alerts_for(sid)
+        return web.json_response(shipment_json(shipment, events, alerts))
+
+    async def alerts(self, request: web.Request) -> web.Response:
+        store = self._store(request)
+        state = request.query.get("state", "open")
+        if state not in STATES:
+            raise ApiError(400, "state", f"must be one of {', '.join(STATES)}")
+        limit_text = request.query.get("limit", "100")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            raise ApiError(400, "limit", "must be a whole number from 1 to 1000")
+        found = await self._desk.store.alerts_of_store(store, STATES[state], int(limit_text))
+        return web.json_response({"alerts": [alert_json(a, order) for a, order in found]})
+
+    async def report_missing(self, request: web.Request) -> web.Response:
+        store = self._store(request)
+        shipment = await self._own(request, store)
+        body = await json_body(request, required=False)
+        by = body.get("reported_by", "store (api)")
+        if not isinstance(by, str) or not 0 < len(by) <= 100:
+            raise InputError("reported_by", "must be a text of 1 to 100 characters")
+        if shipment.status is not Status.DELIVERED:
+            raise ApiError(409, "id", f"shipment {shipment.id} is {shipment.status.value}, not "
+                           "delivered: a missing report is for parcels the carrier marked "
+                           "delivered")  # fmt: skip
+        first = shipment.missing_reported_at is None
+        reported = await self._desk.store.report_missing(shipment.id or 0, by,
+                                                         self._desk.clock.now())  # fmt: skip
+        self._desk.wake()
+        wait = self._desk.settings.store(store).policy.delivered.wait_hours
+        return web.json_response({"id": shipment.id, "reported_at": _when(reported),
+                                  "first_report": first, "claim_after_hours": wait})  # fmt: skip
