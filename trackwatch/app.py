@@ -1,14 +1,12 @@
-"""Composition root: builds everything from Settings and a Clock, runs the loops in a
-TaskGroup, and stops cleanly on SIGTERM/SIGINT (in-flight polls and sends finish first).
-
-Nothing imports this module; cli.py calls it.
+"""Composition root: builds everything from Settings and a Clock and runs the loops in a
+TaskGroup until `stop()` (in-flight polls and sends finish first); `reload()` applies new
+settings between passes. Signals and systemd are service.py's business.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -20,7 +18,9 @@ from rules import RULES
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.clock import Clock, sleep_until
 from trackwatch.config import CarrierSettings, Settings
+from trackwatch.heartbeat import Heartbeat
 from trackwatch.http import HttpGateway
+from trackwatch.metrics import Metrics
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.digest import Digests
@@ -29,7 +29,9 @@ from trackwatch.notify.outbox import Outbox, Sent
 from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
 from trackwatch.quota import Quota
+from trackwatch.sdnotify import Notifier
 from trackwatch.store import SqliteStore
+from trackwatch.web.ops import Vitals
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.signing import ReportLinks
@@ -51,6 +53,15 @@ def credentials(settings: CarrierSettings) -> Credentials:
     )
 
 
+def restart_needed(old: Settings, new: Settings) -> list[str]:
+    """Settings a reload cannot apply: what the daemon opened or built its carriers from."""
+    keys = ["database", "http_host", "http_port", "public_url", "link_secret"]
+    changed = [f"daemon.{k}" for k in keys if getattr(old.daemon, k) != getattr(new.daemon, k)]
+    if old.carriers != new.carriers:
+        changed.append("carriers")
+    return changed
+
+
 class Daemon:
     def __init__(
         self,
@@ -62,26 +73,53 @@ class Daemon:
         idle: timedelta = timedelta(minutes=1),
         links: ReportLinks | None = None,
         quotas: Mapping[str, Quota] | None = None,
+        metrics: Metrics | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.settings = settings
+        self.heartbeat = heartbeat or Heartbeat()
+        self.desk: ReportDesk | None = None
         self.clock = clock
         self.store = store
         self.idle = idle
         self.carrier_names = sorted(carriers)
-        channels = ChannelDirectory(settings.stores)
-        renderer = Renderer({sid: s.templates_dir for sid, s in settings.stores.items()
-                             if s.templates_dir is not None})  # fmt: skip
-        drafter = Drafter(settings, channels, renderer, links)
-        workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
-        alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
-        self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=alarms,
-                             quotas=quotas)  # fmt: skip
-        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter)
-        self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter)
-        self.digests = Digests(store, clock, settings, channels, drafter)
+        self.quotas = dict(quotas or {})
+        self.metrics = metrics or Metrics()
         self.stopping = asyncio.Event()
         self._judge = asyncio.Event()
         self._send = asyncio.Event()
+        self._links = links
+        channels, renderer, drafter = self._notifying(settings)
+        workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
+        self.alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
+        self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
+                             quotas=quotas, metrics=self.metrics, stopping=self.stopping)  # fmt: skip
+        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter)
+        self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
+                             metrics=self.metrics, stopping=self.stopping)  # fmt: skip
+        self.digests = Digests(store, clock, settings, channels, drafter)
+
+    def _notifying(self, settings: Settings) -> tuple[ChannelDirectory, Renderer, Drafter]:
+        channels = ChannelDirectory(settings.stores)
+        renderer = Renderer({sid: s.templates_dir for sid, s in settings.stores.items()
+                             if s.templates_dir is not None})  # fmt: skip
+        return channels, renderer, Drafter(settings, channels, renderer, self._links)
+
+    def reload(self, settings: Settings) -> list[str]:
+        """Apply new stores, policies, channels and daemon tuning between passes (a pass
+        under way finishes with what it started with); returns the keys that changed but
+        only apply at the next start."""
+        later = restart_needed(self.settings, settings)
+        channels, renderer, drafter = self._notifying(settings)
+        self.monitor = Monitor(self.store, RULES, self.clock, settings, channels, renderer,
+                               drafter=drafter)  # fmt: skip
+        self.outbox.configure(settings.daemon, channels, drafter)
+        self.digests.configure(settings, channels, drafter)
+        self.poller.configure(settings.daemon)
+        self.alarms.configure(settings.daemon, drafter)
+        self.settings = settings
+        self._judge.set()  # a new policy may change verdicts: judge what is due now
+        return later
 
     async def tick(self) -> None:
         """One pass of every loop, in data-flow order (tests drive the daemon with this)."""
@@ -94,7 +132,8 @@ class Daemon:
             group.create_task(self._loop(self._poll, self.store.next_poll_at, None))
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
-            group.create_task(self._loop(self._digest, self.digests.next_due, None))
+            group.create_task(self._loop(self._digest, self._next_digest, None))
+            group.create_task(self.heartbeat.run(self.stopping))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""
@@ -117,6 +156,9 @@ class Daemon:
     async def _deliver(self) -> None:
         await self.outbox.run_once()
 
+    async def _next_digest(self) -> datetime | None:
+        return await self.digests.next_due()  # the digests of the settings now in force
+
     async def _digest(self) -> None:
         if await self.digests.run_once():
             self._send.set()
@@ -138,48 +180,44 @@ class Daemon:
             await sleep_until(self.clock, max(until, now), trigger)
 
 
+def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, Carrier]:
+    carriers: dict[str, Carrier] = {}
+    for name, factory in CARRIERS.items():
+        carrier_settings = settings.carriers.get(name)
+        if carrier_settings.enabled:
+            gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
+            carriers[name] = factory(gateway, clock, credentials(carrier_settings))
+    return carriers
+
+
 @asynccontextmanager
 async def open_daemon(
     settings: Settings, clock: Clock, on_sent: Sent | None = None,
-    idle: timedelta = timedelta(minutes=1),
+    idle: timedelta = timedelta(minutes=1), notifier: Notifier | None = None,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     """Everything the daemon holds open (database, HTTP app and session), closed on exit."""
     store = await SqliteStore.open(settings.daemon.database)
     await Outbox.warm_up()
     served: Served | None = None
+    metrics = Metrics()
     try:
         configured = settings.daemon.link_secret
         secret = configured.get_secret_value().encode() if configured else b""
         links = ReportLinks(secret or await store.secret("links"), settings.daemon.public_url)
-        desk = ReportDesk(store, clock, settings, links)
-        served = await serve(build_app(desk), settings.daemon)
-        links.base_url = served.base_url
         async with aiohttp.ClientSession() as session:
-            gateway = HttpGateway(session, clock, ledger=store)
-            carriers: dict[str, Carrier] = {}
-            for name, factory in CARRIERS.items():
-                carrier_settings = settings.carriers.get(name)
-                if carrier_settings.enabled:
-                    gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
-                    carriers[name] = factory(gateway, clock, credentials(carrier_settings))
+            gateway = HttpGateway(session, clock, ledger=store, metrics=metrics)
+            carriers = _carriers(settings, gateway, clock)
             await gateway.load_quotas()
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
-            daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas)
-            desk.wake = daemon.wake
+            daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
+                            metrics, Heartbeat(notifier))  # fmt: skip
+            desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
+            vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
+                            lambda: daemon.poller.health.failing)  # fmt: skip
+            served = await serve(build_app(desk, vitals), settings.daemon)
+            links.base_url = served.base_url
             yield daemon
     finally:
         if served is not None:
             await served.stop()
         await store.close()
-
-
-async def run_forever(settings: Settings, clock: Clock) -> None:
-    """`trackwatch run`: the daemon until SIGTERM or SIGINT."""
-    async with open_daemon(settings, clock) as daemon:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, daemon.stop)
-        log.info("trackwatch running: %d stores, carriers %s", len(settings.stores),
-                 ", ".join(daemon.carrier_names))  # fmt: skip
-        await daemon.run()
-        log.info("trackwatch stopped")

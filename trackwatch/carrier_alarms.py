@@ -54,11 +54,14 @@ class CarrierAlarms:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._after = timedelta(minutes=settings.carrier_alert_after_minutes)
-        self._drafter = drafter
+        self.configure(settings, drafter)
         self._since: dict[str, datetime] = {}
         self._raised: set[tuple[str, str]] = set()  # (store, carrier) told this outage
         self._clear: set[str] = set()  # carriers known to have no open alert
+
+    def configure(self, settings: DaemonSettings, drafter: Drafter) -> None:
+        self._after = timedelta(minutes=settings.carrier_alert_after_minutes)
+        self._drafter = drafter
 
     async def failed(self, carrier: str, error: CarrierError, stores: Iterable[str]) -> None:
         if isinstance(error, RateLimited):

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from carriers import CARRIERS
-from trackwatch.app import run_forever
 from trackwatch.bench import run_email_benchmark
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
@@ -22,6 +21,7 @@ from trackwatch.ingest import read_input, to_shipment
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
+from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
 from trackwatch.store import DuplicateShipment, SqliteStore
@@ -244,8 +244,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)
     if args.command == "run":
-        configure_logging(settings.daemon.log_level)
-        asyncio.run(run_forever(settings, SystemClock()))
+        configure_logging(settings.daemon.log_level, settings)
+        asyncio.run(run_forever(settings, SystemClock(), args.config))
         return 0
     return asyncio.run(_DATABASE_COMMANDS[args.command](args, settings))
 

@@ -109,7 +109,10 @@ class DaemonSettings(_Section):
         ge=0,
         description="an outage this long raises a staff alert (rejected credentials: at once)",
     )
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    stop_timeout_seconds: float = Field(
+        60, gt=0, description="on SIGTERM, work in flight gets this long (under TimeoutStopSec)"
+    )
     http_host: str = Field("127.0.0.1", description="where the daemon's HTTP app listens")
     http_port: int = Field(8750, ge=0, le=65535, description="0: any free port")
     public_url: str = Field(

@@ -10,6 +10,7 @@ it is raised, and the poller reschedules the shipments instead of holding a work
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,7 @@ from carriers.base import HttpResponse
 from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
+from trackwatch.metrics import Metrics
 from trackwatch.quota import CallLedger, Quota
 
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
@@ -75,9 +77,14 @@ class _Lane:
 
 class HttpGateway:
     def __init__(
-        self, session: aiohttp.ClientSession, clock: Clock, ledger: CallLedger | None = None
+        self,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+        ledger: CallLedger | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._session = session
+        self._metrics = metrics or Metrics()
         self._clock = clock
         self._ledger = ledger
         self._lanes: dict[str, _Lane] = {}
@@ -163,6 +170,7 @@ class HttpGateway:
             if lane.quota is not None:
                 await lane.quota.take()
             self.calls[carrier] += 1
+            started = time.perf_counter()
             try:
                 async with self._session.request(
                     method, url, headers=headers, params=params, json=json_body, data=form,
@@ -173,14 +181,21 @@ class HttpGateway:
                 raise Unavailable(carrier, f"no answer within {timeout.total:g}s") from None
             except aiohttp.ClientError as exc:
                 raise Unavailable(carrier, f"connection failed ({type(exc).__name__})") from None
-        if (
-            lane.classify is not None
-            and (error := lane.classify(response, self._clock.now())) is not None
-        ):
-            raise error
+            finally:
+                self._metrics.latency.labels(carrier).observe(time.perf_counter() - started)
+        error = self._error(carrier, lane, response)
+        if error is None:
+            return response
+        if isinstance(error, RateLimited):
+            self._metrics.rate_limited.labels(carrier).inc()
+        raise error
+
+    def _error(self, carrier: str, lane: _Lane, response: HttpResponse) -> CarrierError | None:
+        if lane.classify is not None and (found := lane.classify(response, self._clock.now())):
+            return found
         if response.status == 429:
             wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
-            raise RateLimited(carrier, "HTTP 429 Too Many Requests", retry_after=wait)
+            return RateLimited(carrier, "HTTP 429 Too Many Requests", retry_after=wait)
         if response.status >= 500:
-            raise Unavailable(carrier, f"HTTP {response.status}")
-        return response
+            return Unavailable(carrier, f"HTTP {response.status}")
+        return None

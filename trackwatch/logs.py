@@ -1,34 +1,108 @@
-"""Logging that never carries secrets or customers' personal data.
+"""Logging that never carries secrets or customers' personal data, in a form journald reads.
 
 Our own messages name notices and shipments by id, but libraries log what they hold (Apprise
-logs "Sent Email to <address>"), so every record is redacted on its way out: email
-addresses, and credentials or query strings in URLs.
+logs "Sent Email to <address>"), so every line is redacted on its way out, traceback
+included: email addresses, phone numbers, credentials and query strings in URLs, and every
+secret value of the configuration (carrier keys, API tokens, Apprise URLs and their parts).
+
+Under systemd (JOURNAL_STREAM set) each line starts with its syslog priority, `<3>` for an
+error, `<4>` a warning, `<6>` info, which journald stores as the entry's priority
+(`journalctl -p warning`); the timestamp is journald's own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+\d{7,15}\b")
 _URL_SECRETS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@]*@|(\b[a-z][a-z0-9+.-]*://[^\s?]*)\?\S*")
+_URL_PARTS = re.compile(r"[:/@?&=,]+")
+MIN_PART = 12  # parts of a secret URL this long (tokens, keys) are secrets on their own
+
+PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6,
+              logging.DEBUG: 7}  # fmt: skip
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
     text = _URL_SECRETS.sub(lambda m: (m[1] + "***@") if m[1] else (m[2] + "?***"), text)
-    return _EMAIL.sub("<email>", text)
+    return _PHONE.sub("<phone>", _EMAIL.sub("<email>", text))
+
+
+def _secret_values(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _secret_values(getattr(value, name))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _secret_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _secret_values(item)
+
+
+def secrets_of(settings: BaseModel | None) -> list[str]:
+    """Every secret value in the settings, and the long parts of secret URLs, longest first
+    (so that a secret is replaced whole before any part of it)."""
+    found: set[str] = set()
+    for value in _secret_values(settings):
+        if not value:
+            continue
+        found.add(value)
+        if "://" in value:
+            found.update(
+                p for p in _URL_PARTS.split(value.split("://", 1)[1]) if len(p) >= MIN_PART
+            )
+    return sorted(found, key=len, reverse=True)
 
 
 class RedactingFilter(logging.Filter):
+    """Redacts a record's message (for handlers other than ours)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = list(secrets)
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        record.msg = redact(record.getMessage(), self.secrets)
         record.args = None
         return True
 
 
-def configure(level: str) -> None:
+class RedactingFormatter(logging.Formatter):
+    """The whole line, traceback included, redacted; with a priority prefix for journald."""
+
+    def __init__(self, secrets: Iterable[str], journald: bool) -> None:
+        fmt = "%(name)s: %(message)s" if journald else "%(levelname)s %(name)s: %(message)s"
+        super().__init__(fmt)
+        self.secrets = list(secrets)
+        self.journald = journald
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = redact(super().format(record), self.secrets)
+        if not self.journald:
+            return text
+        prefix = f"<{PRIORITIES.get(record.levelno, 6)}>"
+        return prefix + text.replace("\n", "\n" + prefix)  # each line of a traceback too
+
+
+def under_journald() -> bool:
+    return bool(os.environ.get("JOURNAL_STREAM"))
+
+
+def configure(level: str, settings: BaseModel | None = None, journald: bool | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    journal = under_journald() if journald is None else journald
+    handler.setFormatter(RedactingFormatter(secrets_of(settings), journal))
     logging.basicConfig(level=level, handlers=[handler], force=True)

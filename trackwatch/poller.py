@@ -21,6 +21,7 @@ from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, RateLimited
+from trackwatch.metrics import Metrics
 from trackwatch.model import Place, Shipment, TrackingResult
 from trackwatch.quota import Quota
 from trackwatch.scheduler import next_poll
@@ -66,8 +67,12 @@ class Poller:
         batch_limit: int = 2000,
         alarms: CarrierAlarms | None = None,
         quotas: Mapping[str, Quota] | None = None,
+        metrics: Metrics | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._store = store
+        self._stopping = stopping or asyncio.Event()
+        self._metrics = metrics or Metrics()
         self._carriers = carriers
         self._clock = clock
         self._settings = settings
@@ -77,6 +82,9 @@ class Poller:
         self._alarms = alarms
         self._quotas = quotas or {}
         self._parked: dict[str, datetime] = {}  # carrier: no calls before this (a 429)
+
+    def configure(self, settings: DaemonSettings) -> None:
+        self._settings = settings
 
     async def poll_due(self) -> int:
         """Poll every shipment that is due now; returns how many were polled."""
@@ -137,7 +145,9 @@ class Poller:
     async def _work(
         self, carrier: Carrier, queue: asyncio.Queue[list[Shipment]], failure: list[CarrierError]
     ) -> None:
-        while not queue.empty():
+        # Stopping: calls in flight finish and are stored; batches not yet asked about keep
+        # their due time and are polled after the restart.
+        while not queue.empty() and not self._stopping.is_set():
             batch = queue.get_nowait()
             if failure:
                 await self._defer(batch, failure[0])
@@ -146,6 +156,8 @@ class Poller:
                 results = await carrier.track([query_for(s) for s in batch])
             except CarrierError as exc:
                 failure.append(exc)
+                outcome = "rate_limited" if isinstance(exc, RateLimited) else "failed"
+                self._metrics.polls.labels(carrier.name, outcome).inc(len(batch))
                 self.health.failed(carrier.name, exc)
                 if self._alarms is not None:
                     await self._alarms.failed(carrier.name, exc, (s.store for s in batch))
@@ -167,6 +179,7 @@ class Poller:
             if result is None:
                 missing.append(shipment)
                 continue
+            self._metrics.polls.labels(shipment.carrier, result.outcome.value).inc()
             updates.append(
                 PollUpdate(
                     shipment_id=shipment.id or 0,
@@ -176,6 +189,7 @@ class Poller:
                 )
             )
         if missing:
+            self._metrics.polls.labels(missing[0].carrier, "unanswered").inc(len(missing))
             log.warning("%s: answer lacked %d requested numbers; polled again later",
                         missing[0].carrier, len(missing))  # fmt: skip
             later = now + timedelta(minutes=self._settings.min_poll_minutes)

@@ -55,10 +55,13 @@ class Digests:
     ) -> None:  # fmt: skip
         self._store = store
         self._clock = clock
+        self._done: datetime = clock.now() - STALE
+        self.configure(settings, channels, drafter)
+
+    def configure(self, settings: Settings, channels: ChannelDirectory, drafter: Drafter) -> None:
         self._settings = settings
         self._channels = channels
         self._drafter = drafter
-        self._done: datetime = clock.now() - STALE
 
     def _stores(self) -> list[tuple[str, StoreSettings]]:
         return [(sid, s) for sid, s in self._settings.stores.items()

@@ -20,6 +20,7 @@ import apprise
 
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
+from trackwatch.metrics import Metrics
 from trackwatch.model import Audience, Finding, Notice, Severity
 from trackwatch.notify.channels import ChannelDirectory, kind_of
 from trackwatch.notify.drafting import Drafter
@@ -59,18 +60,28 @@ class Outbox:
         on_sent: Sent | None = None,
         batch: int = 50,
         drafter: Drafter | None = None,
+        metrics: Metrics | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._settings = settings
-        self._channels = channels
+        self._metrics = metrics or Metrics()
+        self._stopping = stopping or asyncio.Event()
         self._on_sent = on_sent
         self._batch = batch
-        self._drafter = drafter
         self.sent = 0
         self.failed = 0
-        self._gate = asyncio.Semaphore(settings.notice_concurrency)
         self._failing: dict[tuple[str, str], int] = {}  # (store, channel) -> open alert
+        self.configure(settings, channels, drafter)
+
+    def configure(
+        self, settings: DaemonSettings, channels: ChannelDirectory, drafter: Drafter | None
+    ) -> None:
+        """New settings (a reload); sends in flight finish with the old ones."""
+        self._settings = settings
+        self._channels = channels
+        self._drafter = drafter
+        self._gate = asyncio.Semaphore(settings.notice_concurrency)
 
     @staticmethod
     async def warm_up() -> None:
@@ -88,7 +99,8 @@ class Outbox:
             claimed = await self._store.claim_notices(now, lease, self._batch)
             await asyncio.gather(*(self._gated(n) for n in claimed))
             attempted += len(claimed)
-            if len(claimed) < self._batch:
+            # Stopping: the claimed batch was sent; the rest wait for the next start.
+            if len(claimed) < self._batch or self._stopping.is_set():
                 return attempted
 
     def _address(self, notice: Notice) -> tuple[str, apprise.NotifyFormat] | None:
@@ -128,6 +140,7 @@ class Outbox:
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
             self.sent += 1
+            self._metrics.notices_sent.labels(kind_of(notice.channel)).inc()
             await self._recovered(notice)
             if self._on_sent is not None:
                 self._on_sent(notice)
@@ -142,6 +155,7 @@ class Outbox:
         await self._store.mark_failed(notice.id, error, now, now + backoff(notice.attempts),
                                       alarm)  # fmt: skip
         self.failed += 1
+        self._metrics.notices_failed.labels(kind_of(notice.channel)).inc()
         level = logging.ERROR if dead else logging.WARNING
         state = "dead-lettered" if dead else f"will retry (attempt {notice.attempts})"
         log.log(level, "notice %d %s: %s", notice.id, state, error)

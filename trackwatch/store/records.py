@@ -111,3 +111,13 @@ class Evaluation:
     escalations: list[AlertEscalate] = field(default_factory=list)
     resolves: list[AlertResolve] = field(default_factory=list)
     schedules: list[Reschedule] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The state of the work, for metrics and the service status line."""
+
+    open_alerts: dict[str, int]  # by rule
+    notices: dict[str, int]  # by state, every state present
+    oldest_pending_seconds: float  # the oldest notice not yet sent; 0 when none
+    polled: int  # shipments still polled

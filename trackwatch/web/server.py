@@ -10,16 +10,19 @@ from aiohttp import web
 from trackwatch.config import DaemonSettings
 from trackwatch.web.api import Api
 from trackwatch.web.errors import json_errors
+from trackwatch.web.ops import Ops, Vitals
 from trackwatch.web.report_page import ReportDesk, ReportPage
 from trackwatch.web.shopify import ShopifyWebhook
 
 
-def build_app(desk: ReportDesk) -> web.Application:
+def build_app(desk: ReportDesk, vitals: Vitals | None = None) -> web.Application:
     limit = desk.settings.daemon.http_max_body_kib * 1024
     app = web.Application(client_max_size=limit, middlewares=[json_errors])
     app.add_routes(ReportPage(desk).routes())
     app.add_routes(Api(desk).routes())
     app.add_routes(ShopifyWebhook(desk).routes())
+    if vitals is not None:
+        app.add_routes(Ops(vitals).routes())
     return app
 
 
