@@ -110,3 +110,26 @@ def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
     policy = settings.stores["jetoy"].policy
     assert policy.stall.domestic_business_days == 3
     assert policy.promise.processing_business_days == 5  # from the policy file
+
+
+def test_secret_files_in_the_systemd_credentials_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "trackwatch_shop-api-token").write_text("a-long-enough-api-token-0123\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    path = write(tmp_path, '[stores.shop]\nname = "Shop"\n'
+                 'api_token_file = "$CREDENTIALS_DIRECTORY/trackwatch_shop-api-token"\n')  # fmt: skip
+    token = load_settings(path).stores["shop"].api_token
+    assert token is not None and token.get_secret_value() == "a-long-enough-api-token-0123"
+
+
+def test_two_stores_may_not_share_an_api_token(tmp_path: Path) -> None:
+    token = "the-same-token-for-both-0123"
+    path = write(tmp_path, f'[stores.a]\nname = "A"\napi_token = "{token}"\n'
+                 f'[stores.b]\nname = "B"\napi_token = "{token}"\n')  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert "stores.b.api_token: the same token as stores.a" in str(caught.value)
+    assert token not in str(caught.value)

@@ -9,6 +9,7 @@ line. Every error names the key and the reason, never the value.
 from __future__ import annotations
 
 import contextvars
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -48,6 +49,8 @@ class ConfigError(Exception):
 
 
 def _read_secret_file(key: str, path: str) -> str:
+    # "$CREDENTIALS_DIRECTORY/x": systemd's LoadCredential decides that directory at start.
+    path = os.path.expandvars(path)
     try:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -106,3 +106,6 @@ def configure(level: str, settings: BaseModel | None = None, journald: bool | No
     journal = under_journald() if journald is None else journald
     handler.setFormatter(RedactingFormatter(secrets_of(settings), journal))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # aiosqlite's debug lines carry every statement's parameters: customers' data and the
+    # database's own secrets, at a volume no operator reads. They stay off.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -9,6 +9,7 @@ stalled.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ from trackwatch.store.records import (
     Reschedule,
 )
 
+log = logging.getLogger("trackwatch.monitor")
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -44,6 +47,18 @@ class Verdict:
     deadlines: tuple[datetime, ...]
     superseded: dict[str, str]
     verify_at: tuple[datetime, ...] = ()  # deadlines to poll just before
+
+
+def _log_changes(evaluation: Evaluation) -> None:
+    """One line per alert state change (ids and rules only: no customer data)."""
+    for opened in evaluation.opens:
+        f = opened.finding
+        log.info("shipment %d: %s alert opened (%s)", opened.shipment_id, f.rule, f.severity.value)
+    for step in evaluation.escalations:
+        log.info("alert %d (%s): next stage, told %s", step.alert_id, step.finding.rule,
+                 ", ".join(a.value for a in step.audiences) or "nobody new")  # fmt: skip
+    for resolved in evaluation.resolves:
+        log.info("alert %d resolved (%s)", resolved.alert_id, resolved.reason)
 
 
 class Monitor:
@@ -78,6 +93,7 @@ class Monitor:
             sid = shipment.id or 0
             self._judge(shipment, events[sid], open_alerts[sid], now, evaluation)
         await self._store.apply_evaluation(evaluation, now)
+        _log_changes(evaluation)
         return evaluation
 
     def view(self, shipment: Shipment, events: Sequence[TrackingEvent]) -> ShipmentView:
