@@ -78,7 +78,8 @@ class Daemon:
     ) -> None:
         self.settings = settings
         self.heartbeat = heartbeat or Heartbeat()
-        self.desk: ReportDesk | None = None
+        self.desk: ReportDesk | None = None  # the HTTP app's, set by open_daemon
+        self.vitals: Vitals | None = None
         self.clock = clock
         self.store = store
         self.idle = idle
@@ -212,7 +213,7 @@ async def open_daemon(
             daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
                             metrics, Heartbeat(notifier))  # fmt: skip
             desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
-            vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
+            vitals = daemon.vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
                             lambda: daemon.poller.health.failing)  # fmt: skip
             served = await serve(build_app(desk, vitals), settings.daemon)
             links.base_url = served.base_url

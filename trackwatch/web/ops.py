@@ -32,6 +32,7 @@ class Vitals:
     heartbeat: Heartbeat
     quotas: Mapping[str, Quota]
     failing: Callable[[], Mapping[str, str]]  # carrier -> its last error
+    database_timeout: float = DATABASE_TIMEOUT
 
 
 class Ops:
@@ -52,9 +53,9 @@ class Ops:
     async def _database(self) -> dict[str, Any]:
         try:
             await asyncio.wait_for(self._vitals.store.check_writable(self._vitals.clock.now()),
-                                   DATABASE_TIMEOUT)  # fmt: skip
+                                   self._vitals.database_timeout)  # fmt: skip
         except TimeoutError:
-            return {"ok": False, "error": f"no write within {DATABASE_TIMEOUT:g}s"}
+            return {"ok": False, "error": f"no write within {self._vitals.database_timeout:g}s"}
         except Exception as exc:
             return {"ok": False, "error": type(exc).__name__}
         return {"ok": True}
