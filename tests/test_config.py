@@ -97,15 +97,19 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "daemon.notice_max_attempts:" in capsys.readouterr().err
 
 
-def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
-    secret = tmp_path / "secret"
-    secret.write_text("json://127.0.0.1:9/chat\n")
-    example = (Path(__file__).parent.parent / "deploy" / "trackwatch.toml").read_text()
-    text = example
+def test_the_example_configuration_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As systemd's LoadCredential=trackwatch:/etc/trackwatch/credentials hands them over.
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
     for name in ("ups_client_secret", "jetoy_staff_chat", "jetoy_staff_email",
-                 "jetoy_customer_email", "link_secret"):  # fmt: skip
-        text = text.replace(f"/run/credentials/trackwatch.service/{name}", str(secret))
-    text = text.replace('"policies/', f'"{DEPLOY}/policies/')
+                 "jetoy_customer_email", "link_secret", "jetoy_api_token",
+                 "jetoy_shopify_secret"):  # fmt: skip
+        (credentials / f"trackwatch_{name}").write_text("json://127.0.0.1:9/chat-0123456789\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    example = (Path(__file__).parent.parent / "deploy" / "trackwatch.toml").read_text()
+    text = example.replace('"policies/', f'"{DEPLOY}/policies/')
     settings = load_settings(write(tmp_path, text))
     policy = settings.stores["jetoy"].policy
     assert policy.stall.domestic_business_days == 3
