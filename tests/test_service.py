@@ -279,12 +279,14 @@ async def test_sigterm_finishes_the_poll_in_flight(
 ) -> None:
     damaged.slow_seconds = 2.0
     damaged.inject("ups", "timeout")  # the first UPS answer is held back 2 s
-    async with daemon(tmp_path, sandbox, sink) as run:
+    async with daemon(tmp_path, sandbox, sink, WATCHDOG_USEC="400000") as run:
         await run.notify.expect("READY", "1")
         await eventually(lambda: not damaged.faults["ups"])  # the held-back answer is coming
         mark = len(run.notify.messages)
         run.process.send_signal(signal.SIGTERM)
-        await run.notify.expect("STOPPING", "1", after=mark)
+        stopping = await run.notify.expect("STOPPING", "1", after=mark)
+        # The drain outlasts WatchdogSec here: the watchdog keeps being told all is well.
+        await run.notify.expect("WATCHDOG", "1", after=stopping + 1)
         async with asyncio.timeout(LIMIT):
             assert await run.process.wait() == 0
     rows = await polled(run.database)

@@ -134,7 +134,6 @@ class Daemon:
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
             group.create_task(self._loop(self._digest, self._next_digest, None))
-            group.create_task(self.heartbeat.run(self.stopping))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""

@@ -86,6 +86,10 @@ class Service:
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.hang_up)
         work = asyncio.create_task(self.daemon.run())
+        # The heartbeat (and its watchdog pings) outlives the loops: a drain may take longer
+        # than WatchdogSec.
+        finished = asyncio.Event()
+        beat = asyncio.create_task(self.daemon.heartbeat.run(finished))
         status = asyncio.create_task(self._report_status())
         await asyncio.sleep(0)  # the loops' first passes are under way
         settings = self.daemon.settings
@@ -98,7 +102,8 @@ class Service:
             await self._drain(work, settings.daemon.stop_timeout_seconds)
         self.daemon.stop()  # also when a loop crashed: the status task ends with it
         stopping.cancel()
-        await status
+        finished.set()
+        await asyncio.gather(status, beat)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         work.result()  # a loop that crashed ends the process with its error (Restart=on-failure)
