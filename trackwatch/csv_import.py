@@ -53,9 +53,9 @@ def check_header(columns: list[str] | None) -> None:
         raise InputError("header", f"missing column(s) {', '.join(missing)}")
 
 
-def rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number where the row starts, row) for each non-blank row; quoted fields may
-    span lines, so the numbers come from the reader, not from counting rows."""
+def rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str] | InputError]]:
+    """(line number where the row starts, row or what is wrong with its shape) for each
+    non-blank row; quoted fields may span lines, so the numbers come from the reader."""
     reader = csv.reader(handle)
     header = next(reader, None)
     check_header(header)
@@ -66,14 +66,14 @@ def rows(handle: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
         if not any(v.strip() for v in values):
             continue
         if len(values) > len(names):
-            yield line, {"": "has more fields than the header"}
+            yield line, InputError("row", "has more fields than the header")
             continue
         yield line, dict(zip(names, values, strict=False))
 
 
-def _row_shipment(row: dict[str, str], settings: Settings, now: datetime) -> Shipment:
-    if "" in row:
-        raise InputError("row", row[""])
+def _row_shipment(row: dict[str, str] | InputError, settings: Settings, now: datetime) -> Shipment:
+    if isinstance(row, InputError):
+        raise row
     return to_shipment(read_input(row), settings, now)
 
 

@@ -62,10 +62,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(_from_http(exc))
 
 
-async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
-    raw = await request.read()  # raises 413 past client_max_size
-    if not raw.strip() and not required:
-        return {}
+def json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -73,6 +70,13 @@ async def json_body(request: web.Request, required: bool = True) -> dict[str, An
     if not isinstance(data, dict):
         raise ApiError(400, "body", "must be a JSON object")
     return data
+
+
+async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    raw = await request.read()  # raises 413 past client_max_size
+    if not raw.strip() and not required:
+        return {}
+    return json_object(raw)
 
 
 def _digest(text: str) -> bytes:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -26,7 +25,7 @@ from aiohttp import web
 from trackwatch.errors import InputError
 from trackwatch.ingest import read_input, to_shipment
 from trackwatch.model import Shipment
-from trackwatch.web.errors import ApiError
+from trackwatch.web.errors import ApiError, json_object
 from trackwatch.web.report_page import ReportDesk
 
 log = logging.getLogger("trackwatch.shopify")
@@ -127,12 +126,7 @@ class ShopifyWebhook:
             raise ApiError(400, "X-Shopify-Webhook-Id", "is missing")
         if topic not in TOPICS:
             return web.json_response({"ignored": f"topic {topic!r} is not a fulfillment"})
-        try:
-            fulfillment = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApiError(400, "body", f"is not valid JSON ({exc})") from None
-        if not isinstance(fulfillment, dict):
-            raise ApiError(400, "body", "must be a fulfillment object")
+        fulfillment = json_object(body)
         status = str(fulfillment.get("status") or "")
         shipments, refused = ([], []) if status in IGNORED_STATUSES else \
             shipments_of(fulfillment, self._desk, store)  # fmt: skip
