@@ -84,7 +84,6 @@ class Daemon:
         self.store = store
         self.idle = idle
         self.carrier_names = sorted(carriers)
-        self.quotas = dict(quotas or {})
         self.metrics = metrics or Metrics()
         self.stopping = asyncio.Event()
         self._judge = asyncio.Event()
@@ -106,10 +105,10 @@ class Daemon:
                              if s.templates_dir is not None})  # fmt: skip
         return channels, renderer, Drafter(settings, channels, renderer, self._links)
 
-    def reload(self, settings: Settings) -> list[str]:
+    async def reload(self, settings: Settings) -> list[str]:
         """Apply new stores, policies, channels and daemon tuning between passes (a pass
-        under way finishes with what it started with); returns the keys that changed but
-        only apply at the next start."""
+        under way finishes with what it started with), and judge every shipment again under
+        them; returns the keys that changed but only apply at the next start."""
         later = restart_needed(self.settings, settings)
         channels, renderer, drafter = self._notifying(settings)
         self.monitor = Monitor(self.store, RULES, self.clock, settings, channels, renderer,
@@ -119,7 +118,8 @@ class Daemon:
         self.poller.configure(settings.daemon)
         self.alarms.configure(settings.daemon, drafter)
         self.settings = settings
-        self._judge.set()  # a new policy may change verdicts: judge what is due now
+        await self.store.judge_all_again()
+        self._judge.set()
         return later
 
     async def tick(self) -> None:
@@ -133,7 +133,7 @@ class Daemon:
             group.create_task(self._loop(self._poll, self.store.next_poll_at, None))
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
-            group.create_task(self._loop(self._digest, self._next_digest, None))
+            group.create_task(self._loop(self._digest, self.digests.next_due, None))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""
@@ -155,9 +155,6 @@ class Daemon:
 
     async def _deliver(self) -> None:
         await self.outbox.run_once()
-
-    async def _next_digest(self) -> datetime | None:
-        return await self.digests.next_due()  # the digests of the settings now in force
 
     async def _digest(self) -> None:
         if await self.digests.run_once():

@@ -63,7 +63,7 @@ class Service:
                       "; ".join(exc.problems))  # fmt: skip
             self.notifier.ready(await status_line(self.daemon))
             return
-        later = self.daemon.reload(settings)
+        later = await self.daemon.reload(settings)
         if self.daemon.desk is not None:
             self.daemon.desk.settings = settings
         configure_logging(settings.daemon.log_level, settings)

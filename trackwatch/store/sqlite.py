@@ -297,6 +297,15 @@ class SqliteStore:
 
     # --- the carrier call ledger (quota.CallLedger) ---------------------------------------
 
+    async def judge_all_again(self) -> int:
+        """Every watched shipment to be judged at the next pass (a reloaded policy may move
+        its deadlines); returns how many."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE shipments SET dirty=1, revision=revision+1 WHERE active=1"
+            )
+            return int(cur.rowcount)
+
     async def record_call(self, carrier: str, at: datetime) -> None:
         async with self._tx() as db:
             await db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)",
