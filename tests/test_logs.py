@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from trackwatch.config import build_settings
-from trackwatch.logs import RedactingFilter, RedactingFormatter, redact, secrets_of
+from trackwatch.logs import RedactingFormatter, redact, secrets_of
 
 
 @pytest.mark.parametrize(
@@ -21,11 +21,11 @@ def test_secrets_and_addresses_are_redacted(text: str, leak: str) -> None:
     assert leak not in redact(text)
 
 
-def test_the_filter_redacts_formatted_arguments() -> None:
+def test_the_formatter_redacts_formatted_arguments() -> None:
     record = logging.LogRecord("apprise", logging.INFO, __file__, 1, "Sent Email to %s",
                                ("canary@example.org",), None)  # fmt: skip
-    RedactingFilter().filter(record)
-    assert record.getMessage() == "Sent Email to <email>"
+    text = RedactingFormatter([], journald=False).format(record)
+    assert text == "INFO apprise: Sent Email to <email>"
 
 
 def test_configured_secrets_are_redacted_in_tracebacks_with_journald_priorities() -> None:

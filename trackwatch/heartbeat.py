@@ -26,7 +26,6 @@ class Heartbeat:
         self.period = min(PERIOD, interval) if interval else PERIOD
         self.lag = 0.0
         self.last = time.monotonic()
-        self.pings = 0
 
     def alive(self) -> bool:
         silent = time.monotonic() - self.last - self.period
@@ -44,5 +43,4 @@ class Heartbeat:
             self.last = now
             if self._ping_every is not None and self._notifier is not None and now >= next_ping:
                 self._notifier.watchdog_ping()
-                self.pings += 1
                 next_ping = now + self._ping_every

@@ -67,19 +67,6 @@ def secrets_of(settings: BaseModel | None) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts a record's message (for handlers other than ours)."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.secrets = list(secrets)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage(), self.secrets)
-        record.args = None
-        return True
-
-
 class RedactingFormatter(logging.Formatter):
     """The whole line, traceback included, redacted; with a priority prefix for journald."""
 

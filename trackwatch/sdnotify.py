@@ -35,10 +35,6 @@ class Notifier:
         self.watchdog = watchdog_interval(env)
         self._warned = False
 
-    @property
-    def active(self) -> bool:
-        return self._address is not None
-
     def send(self, *assignments: str) -> bool:
         if self._address is None:
             return False

@@ -40,7 +40,6 @@ class Service:
         self.daemon = daemon
         self.notifier = notifier
         self.config = config
-        self.reloads = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     def stop(self) -> None:
@@ -67,7 +66,6 @@ class Service:
         if self.daemon.desk is not None:
             self.daemon.desk.settings = settings
         configure_logging(settings.daemon.log_level, settings)
-        self.reloads += 1
         log.info("configuration reloaded: %d stores", len(settings.stores))
         if later:
             log.warning("changed, applied at the next restart: %s", ", ".join(later))
