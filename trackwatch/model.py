@@ -161,6 +161,11 @@ class Shipment(BaseModel):
     stopped: str | None = None  # why polling stopped: delivered, expired, lost, by hand
     stopped_at: AwareDatetime | None = None
     restarted_at: AwareDatetime | None = None  # polling restarted by hand after a stop
+    sender_carrier: str | None = None  # the carrier the sender named, when another delivers
+    carrier_note: str | None = None  # the carrier's latest remark (number unknown, ...)
+    misses: int = 0  # consecutive polls the carrier had nothing for this number
+    set_aside: str | None = None  # why the daemon stopped handling this row (unreadable)
+    set_aside_at: AwareDatetime | None = None
 
     @field_validator("destination_country")
     @classmethod

@@ -181,4 +181,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE webhook_receipts (key TEXT PRIMARY KEY, received_at TEXT NOT NULL);
     CREATE INDEX webhook_receipts_at ON webhook_receipts (received_at);
     """,
+    # 7: what the daemon learnt about a shipment beyond its scans: the carrier the sender
+    # named when another one delivers it (a UPS SurePost label is tracked with USPS), the
+    # carrier's latest remark (it does not know the number yet; scans of another parcel
+    # ignored), consecutive polls the carrier left unanswered (for back-off), and why the
+    # daemon set a row aside that it could not read, poll or judge.
+    """
+    ALTER TABLE shipments ADD COLUMN sender_carrier TEXT;
+    ALTER TABLE shipments ADD COLUMN carrier_note TEXT;
+    ALTER TABLE shipments ADD COLUMN misses INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE shipments ADD COLUMN set_aside TEXT;
+    ALTER TABLE shipments ADD COLUMN set_aside_at TEXT;
+    """,
 )

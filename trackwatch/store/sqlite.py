@@ -53,6 +53,7 @@ _SHIPMENT_TIMES = (
     "deadline_at",
     "stopped_at",
     "restarted_at",
+    "set_aside_at",
 )
 
 
