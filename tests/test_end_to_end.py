@@ -127,20 +127,25 @@ def stall_title(titles: list[str]) -> str:
     return found
 
 
-async def test_rejected_credentials_tell_staff_at_once_and_resolve_once(
+async def test_rejected_credentials_tell_staff_when_confirmed_and_resolve_once(
     world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink
 ) -> None:
     script(world, (at(23, 9), "label"), (at(23, 18), "picked_up"))
     async for daemon in started(make_settings, clock):
         await run_until(daemon, clock, at(24, 9))
-        world.inject("ups", *["403"] * 8)  # refused for the next eight calls (two hours)
+        world.inject("ups", *["403"] * 3)  # refused for the next three calls
+        before = world.calls["ups:track"]
+        await run_until(daemon, clock, at(24, 16))
+        assert world.calls["ups:track"] - before == 4  # one probe a step, no bursts
         await run_until(daemon, clock, at(24, 23))
         (down,) = await alerts(daemon)
         assert down.summary == "UPS rejects our credentials" and down.severity.value == "urgent"
         # The parcel moves, so its next poll is at the end of the first half of UPS's
-        # working day (08:00-20:00 local): 14:05, run at the 14:15 tick. Told at once.
-        assert down.opened_at == at(24, 14, 15)
-        assert down.resolved_at == at(24, 16, 15)  # the first call that worked
+        # working day (08:00-20:00 local): 14:05, run at the 14:15 tick. That refusal is
+        # confirmed by the probe 15 minutes later, and staff are told then.
+        assert down.opened_at == at(24, 14, 30)
+        # Probes back off (15, 30, 60 minutes): the third refusal at 15:00, then 16:00 works.
+        assert down.resolved_at == at(24, 16, 0)
     titles = [r.body["title"] for r in sink.received]
     assert titles == ["[Test Shop] UPS rejects our credentials",
                       "[Test Shop] Resolved: UPS answers again"]  # fmt: skip

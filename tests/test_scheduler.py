@@ -24,7 +24,8 @@ def ny(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def moving(polled: datetime | None = None) -> PollState:
-    return PollState(Status.IN_TRANSIT, polled, None)
+    """A parcel in transit, polled at `polled` (or some days before the tests' times)."""
+    return PollState(Status.IN_TRANSIT, polled or ny(1, 12), None)
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,14 @@ def test_fixed_schedule_ignores_hours_and_deadlines() -> None:
 def test_carrier_hours_are_validated() -> None:
     with pytest.raises(ValueError, match="day_starts must be before day_ends"):
         CarrierSettings(base_url="http://x", day_starts=20, day_ends=8)
+
+
+def test_a_shipment_never_polled_stays_due_now_whatever_its_slots() -> None:
+    # A judgement can come before the first poll (after a crash, the rules loop may win
+    # the race): it must not move that first poll to the evening's slot.
+    never = PollState(Status.UNKNOWN, None, None)
+    now = ny(7, 21)  # after the carrier's day: the routine slot would be tomorrow 20:05
+    chosen = plan(never, [ny(9, 0)], now, HOURS, SMART)
+    assert chosen.next_poll_at == now and chosen.deadline_at == ny(9, 0)
+    assert plan(PollState(Status.UNKNOWN, None, None, stopped="lost"), [], now, HOURS,
+                SMART).next_poll_at is None  # fmt: skip

@@ -107,18 +107,18 @@ async def test_a_poll_landing_mid_judgement_is_judged_again(tmp_path: Path) -> N
     then the rules loop stored its verdict: the shipment must stay due for judging."""
     store = await SqliteStore.open(tmp_path / "r.db")
     sid = await store.add_shipment(shipment(), NOW)
-    (seen,) = await store.shipments_to_check(NOW, 10)
+    (seen,) = (await store.shipments_to_check(NOW, 10)).shipments
     result = TrackingResult(tracking_number=seen.tracking_number, outcome=Outcome.FOUND,
                             events=[], status=Status.IN_TRANSIT)  # fmt: skip
     await store.apply_polls([PollUpdate(sid, NOW, NOW + timedelta(hours=4), result)])
     stale = Reschedule(sid, None, None, seen.revision)
     await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
-    (again,) = await store.shipments_to_check(NOW, 10)
+    (again,) = (await store.shipments_to_check(NOW, 10)).shipments
     await store.apply_evaluation(
         Evaluation(schedules=[Reschedule(sid, None, None, again.revision)]), NOW
     )
-    assert await store.shipments_to_check(NOW, 10) == []
+    assert (await store.shipments_to_check(NOW, 10)).shipments == []
     await store.report_missing(sid, "customer", NOW)
     await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
-    assert len(await store.shipments_to_check(NOW, 10)) == 1
+    assert len((await store.shipments_to_check(NOW, 10)).shipments) == 1
     await store.close()

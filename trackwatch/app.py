@@ -16,6 +16,7 @@ import aiohttp
 from carriers import CARRIERS, CLASSIFIERS, Carrier, Credentials
 from rules import RULES
 from trackwatch.carrier_alarms import CarrierAlarms
+from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock, sleep_until
 from trackwatch.config import CarrierSettings, Settings
 from trackwatch.heartbeat import Heartbeat
@@ -28,6 +29,7 @@ from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.outbox import Outbox, Sent
 from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
+from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.sdnotify import Notifier
 from trackwatch.store import SqliteStore
@@ -75,6 +77,7 @@ class Daemon:
         quotas: Mapping[str, Quota] | None = None,
         metrics: Metrics | None = None,
         heartbeat: Heartbeat | None = None,
+        health: CarrierState | None = None,
     ) -> None:
         self.settings = settings
         self.heartbeat = heartbeat or Heartbeat()
@@ -92,9 +95,12 @@ class Daemon:
         channels, renderer, drafter = self._notifying(settings)
         workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
         self.alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
+        self.quarantine = Quarantine(store, clock, drafter)
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
-                             quotas=quotas, metrics=self.metrics, stopping=self.stopping)  # fmt: skip
-        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter)
+                             quotas=quotas, metrics=self.metrics, stopping=self.stopping,
+                             health=health, quarantine=self.quarantine)  # fmt: skip
+        self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter,
+                               quarantine=self.quarantine)  # fmt: skip
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
                              metrics=self.metrics, stopping=self.stopping)  # fmt: skip
         self.digests = Digests(store, clock, settings, channels, drafter)
@@ -111,8 +117,9 @@ class Daemon:
         them; returns the keys that changed but only apply at the next start."""
         later = restart_needed(self.settings, settings)
         channels, renderer, drafter = self._notifying(settings)
+        self.quarantine.configure(drafter)
         self.monitor = Monitor(self.store, RULES, self.clock, settings, channels, renderer,
-                               drafter=drafter)  # fmt: skip
+                               drafter=drafter, quarantine=self.quarantine)  # fmt: skip
         self.outbox.configure(settings.daemon, channels, drafter)
         self.digests.configure(settings, channels, drafter)
         self.poller.configure(settings.daemon)
@@ -149,8 +156,7 @@ class Daemon:
             self._judge.set()
 
     async def _check(self) -> None:
-        evaluation = await self.monitor.run_once()
-        if evaluation.opens or evaluation.escalations or evaluation.resolves:
+        if (await self.monitor.run_once()).applied:
             self._send.set()
 
     async def _deliver(self) -> None:
@@ -166,15 +172,31 @@ class Daemon:
         next_due: Callable[[], Awaitable[datetime | None]],
         wake: asyncio.Event | None,
     ) -> None:
+        failing: str | None = None
         while not self.stopping.is_set():
             if wake is not None:
                 wake.clear()
-            await work()
+            try:
+                await work()
+                due = await next_due()
+                failing = None
+            except Exception as exc:  # nothing stops the daemon: log, wait, try again
+                failing = _log_loop_failure(work, exc, failing)
+                due = None
             now = self.clock.now()
-            due = await next_due()
             until = min(due, now + self.idle) if due is not None else now + self.idle
             trigger = wake if wake is not None else self.stopping
             await sleep_until(self.clock, max(until, now), trigger)
+
+
+def _log_loop_failure(work: Callable[[], Awaitable[None]], exc: Exception,
+                      before: str | None) -> str:  # fmt: skip
+    """Log a loop's failure with its traceback once, until it changes or the loop recovers
+    (a database that takes no write fails every pass; one line says so)."""
+    what = f"{type(exc).__name__}: {exc}"
+    if what != before:
+        log.exception("%s failed; trying again in a while", getattr(work, "__name__", "a loop"))
+    return what
 
 
 def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, Carrier]:
@@ -202,12 +224,13 @@ async def open_daemon(
         secret = configured.get_secret_value().encode() if configured else b""
         links = ReportLinks(secret or await store.secret("links"), settings.daemon.public_url)
         async with aiohttp.ClientSession() as session:
-            gateway = HttpGateway(session, clock, ledger=store, metrics=metrics)
+            health = CarrierState(settings.daemon)
+            gateway = HttpGateway(session, clock, ledger=store, metrics=metrics, health=health)
             carriers = _carriers(settings, gateway, clock)
             await gateway.load_quotas()
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
             daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
-                            metrics, Heartbeat(notifier))  # fmt: skip
+                            metrics, Heartbeat(notifier), health)  # fmt: skip
             desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
             vitals = daemon.vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
                             lambda: daemon.poller.health.failing)  # fmt: skip

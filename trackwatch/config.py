@@ -107,6 +107,9 @@ class DaemonSettings(_Section):
     notice_max_attempts: int = Field(8, ge=1)
     notice_lease_seconds: float = Field(120, gt=0)
     notice_concurrency: int = Field(8, ge=1, le=64, description="notices sent at once")
+    carrier_backoff_max_minutes: float = Field(
+        60, gt=0, description="a failing carrier is probed at doubling intervals up to this"
+    )
     carrier_alert_after_minutes: float = Field(
         30,
         ge=0,

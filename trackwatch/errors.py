@@ -3,9 +3,17 @@ not exceptions; these are for calls that failed as a whole."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class CarrierError(Exception):
-    """A carrier call failed; the shipments in it keep their state and are polled again."""
+    """A carrier call failed; the shipments in it keep their state and are polled again.
+
+    `whole_carrier`: the carrier itself is in trouble (unreachable, credentials refused), so
+    every call to it would fail alike; otherwise only this call's answer was unusable."""
+
+    whole_carrier: ClassVar[bool] = False
+    what: ClassVar[str] = "failed"  # for people: what happened, in a few words
 
     def __init__(self, carrier: str, message: str) -> None:
         super().__init__(f"{carrier}: {message}")
@@ -14,6 +22,8 @@ class CarrierError(Exception):
 
 
 class RateLimited(CarrierError):
+    what = "refuses calls over its rate limit"
+
     def __init__(
         self, carrier: str, message: str, retry_after: float | None = None, daily: bool = False
     ) -> None:
@@ -25,19 +35,29 @@ class RateLimited(CarrierError):
 class AuthFailed(CarrierError):
     """Credentials were rejected (not merely an expired token, which is refreshed)."""
 
+    whole_carrier = True
+    what = "rejects our credentials"
+
 
 class Unavailable(CarrierError):
     """5xx, timeout, connection refused: transient, retried with backoff."""
 
+    whole_carrier = True
+    what = "cannot be reached"
+
 
 class MalformedResponse(CarrierError):
     """The carrier answered, but not in a shape its spec allows."""
+
+    what = "answers in a form trackwatch cannot read"
 
 
 class RequestRejected(CarrierError):
     """The carrier refused the request itself (HTTP 400/404 on the call, not per number):
     a fault in how we asked, or a change in the API. Retrying the same request will not help,
     so it is logged loudly; the shipments keep their state."""
+
+    what = "refuses our requests"
 
 
 class InputError(Exception):

@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from carriers.base import HttpResponse
+from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
@@ -82,8 +83,10 @@ class HttpGateway:
         clock: Clock,
         ledger: CallLedger | None = None,
         metrics: Metrics | None = None,
+        health: CarrierState | None = None,
     ) -> None:
         self._session = session
+        self._health = health
         self._metrics = metrics or Metrics()
         self._clock = clock
         self._ledger = ledger
@@ -118,8 +121,10 @@ class HttpGateway:
         form: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         lane = self._lanes[carrier]
+        # A carrier known to be failing is being probed: the probe is the retry.
+        failing = self._health is not None and self._health.is_failing(carrier)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(lane.settings.retry_attempts),
+            stop=stop_after_attempt(1 if failing else lane.settings.retry_attempts),
             wait=self._wait(lane.settings),
             retry=retry_if_exception(lambda exc: self._retryable(exc, lane.settings)),
             sleep=self._clock.sleep,

@@ -22,17 +22,29 @@ from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
+from trackwatch.quarantine import Quarantine
 from trackwatch.scheduler import CarrierHours, PollState, is_fresh, plan
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import (
     AlertEscalate,
     AlertOpen,
     AlertResolve,
+    Applied,
     Evaluation,
     Reschedule,
+    Unreadable,
 )
 
 log = logging.getLogger("trackwatch.monitor")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One rules pass: how many shipments it took up (a full batch means more wait) and
+    what it changed."""
+
+    judged: int
+    applied: Applied
 
 
 @dataclass(frozen=True)
@@ -49,15 +61,16 @@ class Verdict:
     verify_at: tuple[datetime, ...] = ()  # deadlines to poll just before
 
 
-def _log_changes(evaluation: Evaluation) -> None:
-    """One line per alert state change (ids and rules only: no customer data)."""
-    for opened in evaluation.opens:
+def _log_changes(applied: Applied) -> None:
+    """One line per alert state change the store made (ids and rules only: no customer
+    data); a judgement the store found already applied logs nothing."""
+    for opened in applied.opened:
         f = opened.finding
         log.info("shipment %d: %s alert opened (%s)", opened.shipment_id, f.rule, f.severity.value)
-    for step in evaluation.escalations:
+    for step in applied.escalated:
         log.info("alert %d (%s): next stage, told %s", step.alert_id, step.finding.rule,
                  ", ".join(a.value for a in step.audiences) or "nobody new")  # fmt: skip
-    for resolved in evaluation.resolves:
+    for resolved in applied.resolved:
         log.info("alert %d resolved (%s)", resolved.alert_id, resolved.reason)
 
 
@@ -72,6 +85,7 @@ class Monitor:
         renderer: Renderer,
         batch: int = 1000,
         drafter: Drafter | None = None,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self._store = store
         self._rules = rules
@@ -79,22 +93,59 @@ class Monitor:
         self._settings = settings
         self._drafter = drafter or Drafter(settings, channels, renderer)
         self._batch = batch
+        self._quarantine = quarantine or Quarantine(store, clock, self._drafter)
 
-    async def run_once(self) -> Evaluation:
-        """Judge every shipment that is due; returns what was decided (already stored)."""
+    async def run_once(self) -> Pass:
+        """Judge every shipment that is due; returns how many and what changed (stored)."""
         now = self._clock.now()
-        shipments = await self._store.shipments_to_check(now, self._batch)
-        ids = [s.id or 0 for s in shipments]
-        events = await self._store.events_for(ids)
-        open_alerts = await self._store.open_alerts(ids)
-        self._drafter.begin(now, await self._store.last_customer_notices(ids))
+        due = await self._store.shipments_to_check(now, self._batch)
+        await self._quarantine.set_aside(due.unreadable, "read")
+        shipments = due.shipments
+        try:
+            events, open_alerts = await self._history([s.id or 0 for s in shipments])
+        except Exception:  # some row of the batch is unreadable: find it, judge the rest
+            events, open_alerts, shipments = await self._history_one_by_one(shipments)
+        self._drafter.begin(now, await self._store.last_customer_notices(list(events)))
         evaluation = Evaluation()
+        failed: list[Unreadable] = []
         for shipment in shipments:
             sid = shipment.id or 0
-            self._judge(shipment, events[sid], open_alerts[sid], now, evaluation)
-        await self._store.apply_evaluation(evaluation, now)
-        _log_changes(evaluation)
-        return evaluation
+            part = Evaluation()  # kept only if the whole judgement succeeds
+            try:
+                self._judge(shipment, events[sid], open_alerts[sid], now, part)
+            except Exception as exc:  # a fault of ours on this row: the others are judged
+                log.exception("shipment %d could not be judged", sid)
+                failed.append(Unreadable(sid, shipment.store, _reason(exc)))
+                continue
+            evaluation.add(part)
+        applied = await self._store.apply_evaluation(evaluation, now)
+        await self._quarantine.set_aside(failed, "judged")
+        _log_changes(applied)
+        return Pass(len(due.shipments) + len(due.unreadable), applied)
+
+    async def _history(
+        self, ids: Sequence[int]
+    ) -> tuple[dict[int, list[TrackingEvent]], dict[int, list[Alert]]]:
+        return await self._store.events_for(ids), await self._store.open_alerts(ids)
+
+    async def _history_one_by_one(
+        self, shipments: Sequence[Shipment]
+    ) -> tuple[dict[int, list[TrackingEvent]], dict[int, list[Alert]], list[Shipment]]:
+        events: dict[int, list[TrackingEvent]] = {}
+        alerts: dict[int, list[Alert]] = {}
+        readable: list[Shipment] = []
+        bad: list[Unreadable] = []
+        for shipment in shipments:
+            sid = shipment.id or 0
+            try:
+                found, open_alerts = await self._history([sid])
+            except Exception as exc:
+                bad.append(Unreadable(sid, shipment.store, _reason(exc)))
+                continue
+            events[sid], alerts[sid] = found[sid], open_alerts[sid]
+            readable.append(shipment)
+        await self._quarantine.set_aside(bad, "read (its events or alerts)")
+        return events, alerts, readable
 
     def view(self, shipment: Shipment, events: Sequence[TrackingEvent]) -> ShipmentView:
         store = self._settings.store(shipment.store)
@@ -159,7 +210,7 @@ class Monitor:
             if alert.rule in verdict.findings or alert.rule in verdict.unverified:
                 continue
             by = verdict.superseded.get(alert.rule)
-            reason = f"superseded by {by.replace('_', ' ')}" if by else _reason(shipment)
+            reason = f"superseded by {by.replace('_', ' ')}" if by else _moved(shipment)
             out.resolves.append(self._resolve(view, alert, reason))
         out.schedules.append(self._schedule(view, verdict, now))
 
@@ -228,6 +279,11 @@ def _stop(shipment: Shipment, verdict: Verdict) -> str | None:
     return "lost" if restarted is None or (lost.due and lost.due > restarted) else None
 
 
-def _reason(shipment: Shipment) -> str:
+def _reason(exc: BaseException) -> str:
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _moved(shipment: Shipment) -> str:
     when = shipment.last_event_at.strftime("%Y-%m-%d %H:%M UTC") if shipment.last_event_at else "?"
     return f"the carrier reported it {shipment.status.value.replace('_', ' ')} at {when}"

@@ -1,10 +1,18 @@
 """The poll loop's work: take due shipments, ask their carrier in batches, store the answers.
 
-Due shipments come nearest deadline first, and each carrier's quota decides how many of
-them this pass may ask about (`_within_budget`); the rest wait for the window to free up.
-Each carrier gets a small pool of workers (its `max_in_flight`); a failing carrier stops
-being called for the rest of the pass and its shipments are rescheduled, not marked as
-anything, and a 429 parks the carrier. Carrier health is logged on change only.
+Due shipments come nearest deadline first. They are cut into batches that never hold one
+tracking number twice (two stores may watch the same number: an answer keyed by number
+must belong to exactly one shipment), and each carrier's quota decides how many batches this
+pass may send (`_within_budget`); the rest wait for the window to free up. Each carrier gets
+a small pool of workers (its `max_in_flight`).
+
+What a failed call does depends on whose fault it is (`CarrierState` keeps the carrier's):
+- a 429 parks the carrier; an unreachable carrier or refused credentials back it off
+  exponentially, then one batch probes it; its shipments keep their state and wait;
+- an answer that cannot be used for the numbers asked (malformed, refused, a number missing
+  from it, or a fault of ours reading it) backs off those shipments alone, with the reason
+  noted on each, and the other batches go on;
+- a shipment of a carrier that is not enabled waits a day, and staff are told once.
 """
 
 from __future__ import annotations
@@ -13,25 +21,33 @@ import asyncio
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from carriers import Carrier, Query
 from trackwatch.carrier_alarms import CarrierAlarms
+from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
-from trackwatch.errors import CarrierError, RateLimited
+from trackwatch.errors import CarrierError, MalformedResponse, RateLimited
 from trackwatch.metrics import Metrics
-from trackwatch.model import Place, Shipment, TrackingResult
+from trackwatch.model import Outcome, Place, Shipment, TrackingResult
+from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.scheduler import next_poll
 from trackwatch.store import SqliteStore
-from trackwatch.store.records import PollUpdate
+from trackwatch.store.records import PollFailure, PollUpdate
 
 log = logging.getLogger("trackwatch.poller")
 
 # A poll due to verify a deadline this close may spend the last calls of a quota.
 URGENT = timedelta(hours=1)
+# A shipment whose answers keep failing is asked again at doubling intervals up to this.
+MAX_SHIPMENT_BACKOFF = timedelta(days=1)
+NOT_ENABLED_WAIT = timedelta(days=1)
+LABELS = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
+
+Batch = list[Shipment]
 
 
 def query_for(shipment: Shipment) -> Query:
@@ -40,20 +56,40 @@ def query_for(shipment: Shipment) -> Query:
     return Query(shipment.tracking_number, shipment.shipped_at.date(), destination)
 
 
-class CarrierHealth:
-    """Remembers which carriers are failing, so that state changes are logged once."""
+def in_batches(shipments: Sequence[Shipment], size: int) -> list[Batch]:
+    """Batches of at most `size`, in the given order, none holding a number twice."""
+    batches: list[Batch] = []
+    numbers: list[set[str]] = []
+    first_open = 0  # every batch before it is full
+    for shipment in shipments:
+        number = shipment.tracking_number
+        index = first_open
+        while index < len(batches) and (len(batches[index]) >= size or number in numbers[index]):
+            index += 1
+        if index == len(batches):
+            batches.append([])
+            numbers.append(set())
+        batches[index].append(shipment)
+        numbers[index].add(number)
+        while first_open < len(batches) and len(batches[first_open]) >= size:
+            first_open += 1
+    return batches
 
-    def __init__(self) -> None:
-        self.failing: dict[str, str] = {}
 
-    def failed(self, carrier: str, error: CarrierError) -> None:
-        if carrier not in self.failing:
-            log.warning("%s failing: %s", carrier, error.message)
-        self.failing[carrier] = error.message
+def note_of(carrier: str, result: TrackingResult) -> str | None:
+    """What `show` and `list` say about the carrier's answer, beyond its scans."""
+    label = LABELS.get(carrier, carrier)
+    detail = f": {result.message}" if result.message else ""
+    if result.outcome is Outcome.NO_INFO_YET:
+        return f"{label} does not know this number yet{detail}"
+    if result.outcome is Outcome.INVALID:
+        return f"{label} calls this number invalid{detail}"
+    ignored = getattr(result, "ignored_note", None)
+    return str(ignored) if ignored else None
 
-    def succeeded(self, carrier: str) -> None:
-        if self.failing.pop(carrier, None) is not None:
-            log.info("%s recovered", carrier)
+
+def _ids(shipments: Iterable[Shipment]) -> list[int]:
+    return [s.id or 0 for s in shipments]
 
 
 class Poller:
@@ -69,6 +105,8 @@ class Poller:
         quotas: Mapping[str, Quota] | None = None,
         metrics: Metrics | None = None,
         stopping: asyncio.Event | None = None,
+        health: CarrierState | None = None,
+        quarantine: Quarantine | None = None,
     ) -> None:
         self._store = store
         self._stopping = stopping or asyncio.Event()
@@ -78,98 +116,124 @@ class Poller:
         self._settings = settings
         self._workers = workers or {}
         self._limit = batch_limit
-        self.health = CarrierHealth()
+        self.health = health or CarrierState(settings)
         self._alarms = alarms
         self._quotas = quotas or {}
-        self._parked: dict[str, datetime] = {}  # carrier: no calls before this (a 429)
+        self._quarantine = quarantine or Quarantine(store, clock)
+        self._not_enabled_told: set[str] = set()
 
     def configure(self, settings: DaemonSettings) -> None:
         self._settings = settings
+        self.health.configure(settings)
 
     async def poll_due(self) -> int:
         """Poll every shipment that is due now; returns how many were polled."""
         now = self._clock.now()
         due = await self._store.due_shipments(now, self._limit)
+        await self._quarantine.set_aside(due.unreadable, "polled")
         by_carrier: dict[str, list[Shipment]] = defaultdict(list)
-        for shipment in due:
+        for shipment in due.shipments:
             by_carrier[shipment.carrier].append(shipment)
         await asyncio.gather(*(self._poll_carrier(c, s, now) for c, s in by_carrier.items()))
-        return len(due)
+        return len(due.shipments)
 
     async def _poll_carrier(self, name: str, shipments: list[Shipment], now: datetime) -> None:
         carrier = self._carriers.get(name)
         if carrier is None:
-            later = now + timedelta(hours=self._settings.pre_transit_poll_hours)
-            await self._store.reschedule_polls([s.id or 0 for s in shipments], later)
+            await self._not_enabled(name, shipments, now)
             return
-        size = max(1, carrier.batch_size)
-        chosen, later = await self._within_budget(name, shipments, size, now)
-        if len(chosen) < len(shipments):
-            deferred = shipments[len(chosen) :]
-            await self._store.reschedule_polls([s.id or 0 for s in deferred], later)
-        queue: asyncio.Queue[list[Shipment]] = asyncio.Queue()
-        for start in range(0, len(chosen), size):
-            queue.put_nowait(chosen[start : start + size])
-        failure: list[CarrierError] = []
+        blocked = self.health.blocked_until(name, now)
+        if blocked is not None:
+            await self._store.reschedule_polls(_ids(shipments), blocked)
+            return
+        batches = in_batches(shipments, max(1, carrier.batch_size))
+        calls, later = await self._within_budget(name, batches, now)
+        chosen, deferred = batches[:calls], [s for b in batches[calls:] for s in b]
+        if chosen and self.health.is_failing(name):
+            # A failing carrier gets one probe; the rest follow only if it answers.
+            probe, chosen = chosen[0], chosen[1:]
+            if not await self._send(carrier, probe):
+                deferred += [s for b in chosen for s in b]
+                chosen = []
+                later = self.health.blocked_until(name, self._clock.now()) or later
+        if deferred:
+            await self._store.reschedule_polls(_ids(deferred), later)
+        queue: asyncio.Queue[Batch] = asyncio.Queue()
+        for batch in chosen:
+            queue.put_nowait(batch)
         workers = max(1, self._workers.get(name, 4))
-        await asyncio.gather(*(self._work(carrier, queue, failure) for _ in range(workers)))
+        await asyncio.gather(*(self._work(carrier, queue) for _ in range(workers)))
 
     async def _within_budget(
-        self, name: str, due: list[Shipment], size: int, now: datetime
-    ) -> tuple[list[Shipment], datetime]:
-        """The due shipments this pass may poll (a prefix: `due` comes nearest deadline
-        first) and when to try the rest. A parked carrier polls nothing. Polls that verify
-        a deadline within the hour may spend every call left; the others leave the quota's
-        spare calls (token requests count too) and a call per batch of deadlines still to
-        come in the window."""
-        parked = self._parked.get(name)
-        if parked is not None and parked > now:
-            return [], parked
+        self, name: str, batches: list[Batch], now: datetime
+    ) -> tuple[int, datetime]:
+        """How many batches this pass may send (they come nearest deadline first) and when
+        to try the rest. Batches that verify a deadline within the hour may spend every call
+        left; the others leave the quota's spare calls (token requests count too) and a call
+        per batch of deadlines still to come in the window."""
         quota = self._quotas.get(name)
         if quota is None:
-            return due, now
+            return len(batches), now
         remaining = quota.remaining(now)
         soon = now + URGENT
-        urgent = sum(1 for s in due if s.deadline_at is not None and s.deadline_at <= soon)
-        urgent_calls = min(remaining, math.ceil(urgent / size))
+        urgent = sum(1 for b in batches if any(s.deadline_at and s.deadline_at <= soon for s in b))
+        urgent_calls = min(remaining, urgent)
+        size = max(len(b) for b in batches) if batches else 1
         coming = await self._store.deadlines_ahead(name, now, quota.window_end(now))
         routine = remaining - urgent_calls - quota.spare - math.ceil(coming / size)
         calls = urgent_calls + max(0, routine)
-        if calls * size >= len(due):
-            return due, now
+        if calls >= len(batches):
+            return len(batches), now
         retry = now + timedelta(minutes=self._settings.min_poll_minutes)
         if remaining - calls <= quota.spare:
             retry = max(retry, quota.frees_at(now, quota.spare))
-        return due[: calls * size], retry
+        return calls, retry
 
-    async def _work(
-        self, carrier: Carrier, queue: asyncio.Queue[list[Shipment]], failure: list[CarrierError]
-    ) -> None:
+    async def _work(self, carrier: Carrier, queue: asyncio.Queue[Batch]) -> None:
         # Stopping: calls in flight finish and are stored; batches not yet asked about keep
         # their due time and are polled after the restart.
         while not queue.empty() and not self._stopping.is_set():
             batch = queue.get_nowait()
-            if failure:
-                await self._defer(batch, failure[0])
+            blocked = self.health.blocked_until(carrier.name, self._clock.now())
+            if blocked is not None:  # another worker's call failed meanwhile
+                await self._store.reschedule_polls(_ids(batch), blocked)
                 continue
-            try:
-                results = await carrier.track([query_for(s) for s in batch])
-            except CarrierError as exc:
-                failure.append(exc)
-                outcome = "rate_limited" if isinstance(exc, RateLimited) else "failed"
-                self._metrics.polls.labels(carrier.name, outcome).inc(len(batch))
-                self.health.failed(carrier.name, exc)
-                if self._alarms is not None:
-                    await self._alarms.failed(carrier.name, exc, (s.store for s in batch))
-                await self._defer(batch, exc)
-                continue
-            self.health.succeeded(carrier.name)
+            await self._send(carrier, batch)
+
+    async def _send(self, carrier: Carrier, batch: Batch) -> bool:
+        """Ask the carrier about one batch and store what it says; False when the carrier
+        itself is in trouble (the batch then waits for it)."""
+        name = carrier.name
+        try:
+            results = await carrier.track([query_for(s) for s in batch])
+        except RateLimited as exc:
+            self._metrics.polls.labels(name, "rate_limited").inc(len(batch))
+            until = self.health.rate_limited(exc, self._clock.now())
+            await self._store.reschedule_polls(_ids(batch), until)
+            return False
+        except CarrierError as exc:
+            self._metrics.polls.labels(name, "failed").inc(len(batch))
             if self._alarms is not None:
-                await self._alarms.succeeded(carrier.name)
-            await self._store_results(batch, results)
+                await self._alarms.failed(name, exc, (s.store for s in batch))
+            if exc.whole_carrier:
+                until = self.health.failed(exc, self._clock.now())
+                await self._store.reschedule_polls(_ids(batch), until)
+                return False
+            await self._unusable(name, batch, exc)
+            return True
+        except Exception as exc:  # a fault of ours reading this answer: the others go on
+            log.exception("%s: reading the answer for %d number(s) failed", name, len(batch))
+            error = MalformedResponse(name, f"its answer could not be read ({type(exc).__name__})")
+            await self._unusable(name, batch, error)
+            return True
+        self.health.succeeded(name)
+        if self._alarms is not None:
+            await self._alarms.succeeded(name)
+        await self._store_results(name, batch, results)
+        return True
 
     async def _store_results(
-        self, batch: Sequence[Shipment], results: Mapping[str, TrackingResult]
+        self, name: str, batch: Sequence[Shipment], results: Mapping[str, TrackingResult]
     ) -> None:
         now = self._clock.now()
         updates = []
@@ -179,30 +243,36 @@ class Poller:
             if result is None:
                 missing.append(shipment)
                 continue
-            self._metrics.polls.labels(shipment.carrier, result.outcome.value).inc()
-            updates.append(
-                PollUpdate(
-                    shipment_id=shipment.id or 0,
-                    polled_at=now,
-                    next_poll_at=next_poll(result.status, now, self._settings),
-                    result=result,
-                )
-            )
+            self._metrics.polls.labels(name, result.outcome.value).inc()
+            updates.append(PollUpdate(shipment.id or 0, now, next_poll(result.status, now,
+                                      self._settings), result, note_of(name, result)))  # fmt: skip
         if missing:
-            self._metrics.polls.labels(missing[0].carrier, "unanswered").inc(len(missing))
-            log.warning("%s: answer lacked %d requested numbers; polled again later",
-                        missing[0].carrier, len(missing))  # fmt: skip
-            later = now + timedelta(minutes=self._settings.min_poll_minutes)
-            await self._store.reschedule_polls([s.id or 0 for s in missing], later)
+            self._metrics.polls.labels(name, "unanswered").inc(len(missing))
+            error = MalformedResponse(name, "its answer did not include this number")
+            await self._unusable(name, missing, error)
         await self._store.apply_polls(updates)
 
-    async def _defer(self, batch: Sequence[Shipment], error: CarrierError) -> None:
-        wait = timedelta(minutes=self._settings.min_poll_minutes)
-        if isinstance(error, RateLimited) and error.retry_after:
-            wait = max(wait, timedelta(seconds=error.retry_after))
-        later = self._clock.now() + wait
-        if isinstance(error, RateLimited):
-            # Back the whole carrier off, not just this batch: the next pass would hit the
-            # same limit with other shipments.
-            self._parked[error.carrier] = max(later, self._parked.get(error.carrier, later))
-        await self._store.reschedule_polls([s.id or 0 for s in batch], later)
+    async def _unusable(self, name: str, batch: Sequence[Shipment], error: CarrierError) -> None:
+        """The carrier answered, but nothing usable for these shipments: each waits longer
+        after each such answer, and says why in `show`."""
+        now = self._clock.now()
+        gap = timedelta(minutes=self._settings.min_poll_minutes)
+        failures = [
+            PollFailure(s.id or 0, now + min(MAX_SHIPMENT_BACKOFF, gap * 2 ** min(s.misses, 20)))
+            for s in batch
+        ]
+        label = LABELS.get(name, name)
+        await self._store.poll_failed(failures, f"{label}: {error.message}")
+        log.warning("%s: no usable answer for %d number(s) (%s); asked again later with "
+                    "back-off", name, len(batch), error.message)  # fmt: skip
+
+    async def _not_enabled(self, name: str, shipments: Sequence[Shipment], now: datetime) -> None:
+        """Shipments of a carrier that is not enabled: polled again in a day (enabling it
+        takes a restart), and staff of each store told once."""
+        if name not in self._not_enabled_told:
+            self._not_enabled_told.add(name)
+            log.error("%d shipment(s) of %s are not polled: the carrier is not enabled in the "
+                      "configuration", len(shipments), name)  # fmt: skip
+            if self._alarms is not None:
+                await self._alarms.not_enabled(name, (s.store for s in shipments))
+        await self._store.reschedule_polls(_ids(shipments), now + NOT_ENABLED_WAIT)

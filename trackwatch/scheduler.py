@@ -11,7 +11,8 @@ parcel is polled when an answer can change what we do, not on a fixed beat:
   the afternoon by the evening), never at night or on the carrier's days off, when nothing
   is scanned;
 - once a day before the first scan, and once at the end of the confirmation window after
-  delivery, after which polling stops.
+  delivery, after which polling stops;
+- at once while it has never been polled: a judgement never moves a first poll later.
 
 `fixed` scheduling (the simulator's baseline) polls every `transit_poll_hours` regardless.
 """
@@ -94,6 +95,10 @@ def plan(
     stop = state.stopped or stop or _delivered_stop(state, now, settings)
     if stop is not None:
         return Plan(None, deadline, stop)
+    if state.last_polled_at is None:
+        # Never polled: due now, whatever a judgement (perhaps the first after a crash)
+        # thinks of its routine slots; nothing is known until the carrier has been asked.
+        return Plan(now, deadline)
     if settings.schedule == "fixed":
         return Plan(now + timedelta(hours=settings.transit_poll_hours), deadline)
     candidates = [_routine(state, now, hours, settings)]

@@ -141,9 +141,9 @@ async def _pass(daemon: Daemon, now: datetime, due: list[datetime | None], judge
     opened = False
     if polled or judge or (next_check and next_check <= now):
         while True:
-            evaluation = await daemon.monitor.run_once()
-            opened |= bool(evaluation.opens or evaluation.resolves or evaluation.escalations)
-            if len(evaluation.schedules) < MONITOR_BATCH:
+            judged = await daemon.monitor.run_once()
+            opened |= bool(judged.applied)
+            if judged.judged < MONITOR_BATCH:
                 break
     if opened or (next_notice and next_notice <= now):
         await daemon.outbox.run_once()

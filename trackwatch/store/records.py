@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from trackwatch.model import Audience, Finding, TrackingResult
+from trackwatch.model import Audience, Finding, Shipment, TrackingResult
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -29,12 +29,39 @@ def parse_ts(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class PollUpdate:
-    """What polling one shipment returned."""
+    """What polling one shipment returned; `note` is the carrier's remark beyond its scans
+    (it does not know the number yet, scans of another parcel ignored), None for none."""
 
     shipment_id: int
     polled_at: datetime
     next_poll_at: datetime
     result: TrackingResult
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class PollFailure:
+    """A poll that brought nothing usable for this shipment: asked again at `retry_at`."""
+
+    shipment_id: int
+    retry_at: datetime
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored row the daemon cannot turn into a Shipment (or judge): it is set aside."""
+
+    shipment_id: int
+    store: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Shipments read for a loop, and the rows among them that could not be read."""
+
+    shipments: list[Shipment]
+    unreadable: list[Unreadable] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -92,7 +119,7 @@ class Reschedule:
     """When to judge a shipment again and the scheduler's plan for its next poll.
 
     The plan replaces the stored poll time only if no poll or report landed since the
-    judgement (`revision` unchanged); otherwise it can only pull the poll earlier.
+    judgement (`revision` unchanged); otherwise the next judgement plans again.
     """
 
     shipment_id: int
@@ -111,6 +138,25 @@ class Evaluation:
     escalations: list[AlertEscalate] = field(default_factory=list)
     resolves: list[AlertResolve] = field(default_factory=list)
     schedules: list[Reschedule] = field(default_factory=list)
+
+    def add(self, other: Evaluation) -> None:
+        self.opens += other.opens
+        self.escalations += other.escalations
+        self.resolves += other.resolves
+        self.schedules += other.schedules
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What a judgement really changed: alerts opened, escalated and resolved (an alert
+    already open for its episode, or resolved meanwhile, is left as it was)."""
+
+    opened: list[AlertOpen] = field(default_factory=list)
+    escalated: list[AlertEscalate] = field(default_factory=list)
+    resolved: list[AlertResolve] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.escalated or self.resolved)
 
 
 @dataclass(frozen=True)

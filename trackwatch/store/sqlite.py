@@ -21,6 +21,7 @@ from trackwatch.model import (
     Alert,
     AlertState,
     Audience,
+    Finding,
     Notice,
     NoticeState,
     Outcome,
@@ -29,12 +30,16 @@ from trackwatch.model import (
 )
 from trackwatch.store.records import (
     AlertEscalate,
+    Applied,
     Evaluation,
     Figures,
     NoticeDraft,
+    PollFailure,
     PollUpdate,
+    Readout,
     Reschedule,
     StoreAlertOpen,
+    Unreadable,
     parse_ts,
     ts,
 )
@@ -72,6 +77,19 @@ def _shipment(row: aiosqlite.Row) -> Shipment:
         data[key] = parse_ts(data[key])
     data["active"] = bool(data["active"])
     return Shipment.model_validate(data)
+
+
+def _readout(rows: Iterable[aiosqlite.Row]) -> Readout:
+    """The rows as Shipments; a row that cannot be read is reported, not raised, so that
+    one bad row never stops a loop."""
+    out = Readout([])
+    for row in rows:
+        try:
+            out.shipments.append(_shipment(row))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            reason = f"unreadable row ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+            out.unreadable.append(Unreadable(int(row["id"]), str(row["store"]), reason))
+    return out
 
 
 def _shipment_row(shipment: Shipment, now: datetime) -> dict[str, Any]:
@@ -132,14 +150,20 @@ def _notice(row: aiosqlite.Row) -> Notice:
 
 
 # Columns on the right of SET read the row as it was before the update, so `stopped` below
-# is the old value: a shipment already stopped stays unpolled until restarted by hand.
+# is the old value: a shipment already stopped stays unpolled until restarted by hand. A
+# judgement made on older data (the revision moved on: a poll or a report landed meanwhile)
+# leaves the poll time alone: the row is dirty again and the next judgement plans from what
+# is new (pulling the poll earlier here polled a just-polled parcel twice). A shipment whose
+# last answers were unusable (`misses`) keeps its back-off: a judgement may not bring that
+# poll forward.
 _RESCHEDULE = (
     "UPDATE shipments SET dirty=CASE WHEN revision=:rev THEN 0 ELSE dirty END,"
     " check_at=:check, deadline_at=:deadline,"
     " next_poll_at=CASE WHEN stopped IS NOT NULL THEN NULL"
     "  WHEN revision=:rev AND :stop IS NOT NULL THEN NULL"
-    "  WHEN revision=:rev THEN :poll"
-    "  WHEN :poll IS NOT NULL AND :poll < next_poll_at THEN :poll ELSE next_poll_at END,"
+    "  WHEN revision!=:rev THEN next_poll_at"
+    "  WHEN misses>0 AND next_poll_at>:poll THEN next_poll_at"
+    "  ELSE :poll END,"
     " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
     "  ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
@@ -266,14 +290,14 @@ class SqliteStore:
         rows = await self._all(sql + " ORDER BY id LIMIT ?", [*params, limit])
         return [_shipment(row) for row in rows]
 
-    async def due_shipments(self, now: datetime, limit: int) -> list[Shipment]:
+    async def due_shipments(self, now: datetime, limit: int) -> Readout:
         """Shipments due a poll, the nearest deadline first (those without one last)."""
         rows = await self._all(
             "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? "
             "ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?",
             (ts(now), limit),
         )
-        return [_shipment(row) for row in rows]
+        return _readout(rows)
 
     async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
         """How many of a carrier's shipments not yet due a poll have a deadline to verify
@@ -286,12 +310,14 @@ class SqliteStore:
         return int(rows[0][0]) if rows else 0
 
     async def restart_polling(self, shipment_id: int, now: datetime) -> bool:
-        """Poll a stopped shipment again (now), and judge it on what comes back."""
+        """Poll a stopped or set-aside shipment again (now), and judge it on what comes
+        back."""
         async with self._tx() as db:
             cur = await db.execute(
                 "UPDATE shipments SET stopped=NULL, stopped_at=NULL, restarted_at=?,"
-                " next_poll_at=?, dirty=1, revision=revision+1, active=1"
-                " WHERE id=? AND stopped IS NOT NULL",
+                " next_poll_at=?, dirty=1, revision=revision+1, active=1, misses=0,"
+                " set_aside=NULL, set_aside_at=NULL"
+                " WHERE id=? AND (stopped IS NOT NULL OR set_aside IS NOT NULL)",
                 (ts(now), ts(now), shipment_id),
             )
             return cur.rowcount == 1
@@ -328,13 +354,28 @@ class SqliteStore:
         rows = await self._all("SELECT MIN(next_poll_at) FROM shipments WHERE active=1")
         return parse_ts(rows[0][0]) if rows else None
 
-    async def shipments_to_check(self, now: datetime, limit: int) -> list[Shipment]:
+    async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
         rows = await self._all(
             "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?) "
             "ORDER BY id LIMIT ?",
             (ts(now), limit),
         )
-        return [_shipment(row) for row in rows]
+        return _readout(rows)
+
+    async def set_aside(self, rows: Sequence[Unreadable], now: datetime) -> list[Unreadable]:
+        """Stop polling and judging these rows (until `restart`), keeping why; returns the
+        ones not set aside before."""
+        done: list[Unreadable] = []
+        async with self._tx() as db:
+            for row in rows:
+                cur = await db.execute(
+                    "UPDATE shipments SET set_aside=?, set_aside_at=?, next_poll_at=NULL,"
+                    " check_at=NULL, dirty=0 WHERE id=? AND set_aside IS NULL",
+                    (row.reason, ts(now), row.shipment_id),
+                )
+                if cur.rowcount == 1:
+                    done.append(row)
+        return done
 
     async def next_check_at(self) -> datetime | None:
         rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")
@@ -351,6 +392,7 @@ class SqliteStore:
                 "status": None,
                 "last": None,
                 "eta": None,
+                "note": update.note,
             }
             result = update.result
             if result.outcome is Outcome.FOUND:
@@ -370,17 +412,29 @@ class SqliteStore:
             )
             await db.executemany(
                 "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, next_poll_at=:next,"
-                " dirty=1, revision=revision+1, status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+                " dirty=1, revision=revision+1, misses=0, carrier_note=:note,"
+                " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
                 " last_event_at=CASE WHEN :last IS NOT NULL AND"
                 " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
                 " ELSE last_event_at END WHERE id=:id",
                 shipment_rows,
             )
 
+    async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None:
+        """Polls that brought nothing usable: each shipment counts one more miss, keeps the
+        reason, and is asked again at its `retry_at` (its data stays as it was, so no rule
+        takes the failed poll for fresh news)."""
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE shipments SET misses=misses+1, carrier_note=?, next_poll_at=?"
+                " WHERE id=? AND next_poll_at IS NOT NULL",
+                [(note, ts(f.retry_at), f.shipment_id) for f in failures],
+            )
+
     async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
         async with self._tx() as db:
             await db.executemany(
-                "UPDATE shipments SET next_poll_at=? WHERE id=?",
+                "UPDATE shipments SET next_poll_at=? WHERE id=? AND next_poll_at IS NOT NULL",
                 [(ts(next_poll_at), sid) for sid in shipment_ids],
             )
 
@@ -423,29 +477,24 @@ class SqliteStore:
     async def all_alerts(self) -> list[Alert]:
         return [_alert(row) for row in await self._all("SELECT * FROM alerts ORDER BY id")]
 
-    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> None:
-        """Open, escalate and resolve alerts with their notices, and reschedule, atomically.
+    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> Applied:
+        """Open, escalate and resolve alerts with their notices, and reschedule, atomically;
+        returns what really changed.
 
         An alert that already exists for its episode is not opened again, an escalation
         only lands on an alert still open, and an alert that is no longer open is not
         resolved again: none of them enqueues a second notice.
         """
+        applied = Applied()
         async with self._tx() as db:
             for opening in evaluation.opens:
-                f = opening.finding
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO alerts (shipment_id, store, rule, episode, state,"
-                    " severity, summary, action, explanation, audiences, opened_at, escalated_at)"
-                    " VALUES (?,(SELECT store FROM shipments WHERE id=?),?,?,?,?,?,?,?,?,?,?)",
-                    (opening.shipment_id, opening.shipment_id, f.rule, f.episode,
-                     AlertState.OPEN.value, f.severity.value, f.summary, f.action,
-                     json.dumps(f.explanation), _audiences(f.audiences), ts(now),
-                     ts(now) if f.escalated else None),
-                )  # fmt: skip
-                if cur.rowcount == 1:
-                    await self._enqueue(db, int(cur.lastrowid or 0), opening.notices, now)
+                alert_id = await self._open_alert(db, opening.shipment_id, opening.finding, now)
+                if alert_id is not None:
+                    await self._enqueue(db, alert_id, opening.notices, now)
+                    applied.opened.append(opening)
             for step in evaluation.escalations:
-                await self._escalate(db, step, now)
+                if await self._escalate(db, step, now):
+                    applied.escalated.append(step)
             for resolving in evaluation.resolves:
                 cur = await db.execute(
                     "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, resolution=? "
@@ -455,9 +504,28 @@ class SqliteStore:
                 )  # fmt: skip
                 if cur.rowcount == 1:
                     await self._enqueue(db, resolving.alert_id, resolving.notices, now)
+                    applied.resolved.append(resolving)
             await db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
+        return applied
 
-    async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> None:
+    @staticmethod
+    async def _open_alert(
+        db: aiosqlite.Connection, shipment_id: int, f: Finding, now: datetime
+    ) -> int | None:
+        """The new alert's id; None when one exists for this episode already."""
+        cur = await db.execute(
+            "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
+            " action, explanation, audiences, opened_at, escalated_at)"
+            " VALUES (?,(SELECT store FROM shipments WHERE id=?),?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
+            (shipment_id, shipment_id, f.rule, f.episode, AlertState.OPEN.value,
+             f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             _audiences(f.audiences), ts(now), ts(now) if f.escalated else None),
+        )  # fmt: skip
+        row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> bool:
         f = step.finding
         cur = await db.execute(
             "UPDATE alerts SET severity=?, summary=?, action=?, explanation=?, audiences=?,"
@@ -467,8 +535,10 @@ class SqliteStore:
              _audiences(step.audiences), step.escalated, ts(now), step.alert_id,
              AlertState.OPEN.value),
         )  # fmt: skip
-        if cur.rowcount == 1:
-            await self._enqueue(db, step.alert_id, step.notices, now)
+        if cur.rowcount != 1:
+            return False
+        await self._enqueue(db, step.alert_id, step.notices, now)
+        return True
 
     async def resolve_by_hand(
         self, shipment_id: int, rule: str | None, note: str, now: datetime

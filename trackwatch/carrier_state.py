@@ -1,0 +1,96 @@
+"""What the daemon knows about each carrier's health, and when it may be called again.
+
+- A 429 parks the carrier until its Retry-After (or 15 minutes; a spent daily quota until
+  the reset): nothing is sent to it before then, whichever shipment is due.
+- A carrier that fails (unreachable, 5xx, credentials refused) backs off exponentially:
+  `min_poll_minutes`, then twice that, and so on up to `carrier_backoff_max_minutes`. When
+  the wait is over, one batch goes first as a probe (and the gateway makes no quick retries
+  of it): an outage costs a call per back-off step instead of bursts of token requests,
+  and the quota is still there when the carrier comes back.
+State changes are logged once ("failing", "recovered"), never once per call. The state
+lives in this process; several daemons on one database each keep their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from trackwatch.config import DaemonSettings
+from trackwatch.errors import CarrierError, RateLimited
+
+log = logging.getLogger("trackwatch.poller")
+
+RATE_LIMIT_WAIT = timedelta(minutes=15)  # a 429 that says nothing of when to come back
+
+
+@dataclass
+class _Trouble:
+    since: datetime
+    failures: int
+    until: datetime  # no call before this
+    message: str
+
+
+class CarrierState:
+    def __init__(self, settings: DaemonSettings) -> None:
+        self._settings = settings
+        self._trouble: dict[str, _Trouble] = {}
+        self._parked: dict[str, datetime] = {}
+
+    def configure(self, settings: DaemonSettings) -> None:
+        self._settings = settings
+
+    @property
+    def failing(self) -> dict[str, str]:
+        """Carriers failing now, with their last error (for /healthz and the status line)."""
+        return {name: t.message for name, t in self._trouble.items()}
+
+    def is_failing(self, carrier: str) -> bool:
+        return carrier in self._trouble
+
+    def blocked_until(self, carrier: str, now: datetime) -> datetime | None:
+        """When the carrier may be called again, if not now (parked or backing off)."""
+        until = max(
+            (t for t in (self._parked.get(carrier), self._until(carrier)) if t is not None),
+            default=None,
+        )
+        return until if until is not None and until > now else None
+
+    def _until(self, carrier: str) -> datetime | None:
+        trouble = self._trouble.get(carrier)
+        return trouble.until if trouble else None
+
+    def rate_limited(self, error: RateLimited, now: datetime) -> datetime:
+        """Park the carrier; returns until when."""
+        wait = RATE_LIMIT_WAIT
+        if error.retry_after is not None:
+            wait = max(timedelta(seconds=error.retry_after), self._min_gap())
+        until = now + wait
+        self._parked[error.carrier] = max(until, self._parked.get(error.carrier, until))
+        return self._parked[error.carrier]
+
+    def failed(self, error: CarrierError, now: datetime) -> datetime:
+        """One more failure of the carrier; returns when to probe it next."""
+        trouble = self._trouble.get(error.carrier)
+        if trouble is None:
+            log.warning("%s failing: %s", error.carrier, error.message)
+            trouble = self._trouble[error.carrier] = _Trouble(now, 0, now, error.message)
+        trouble.failures += 1
+        trouble.message = error.message
+        trouble.until = now + self.backoff(trouble.failures)
+        return trouble.until
+
+    def backoff(self, failures: int) -> timedelta:
+        """The wait after `failures` failures in a row: doubling, capped."""
+        cap = timedelta(minutes=self._settings.carrier_backoff_max_minutes)
+        doubled: timedelta = self._min_gap() * 2 ** min(max(0, failures - 1), 30)
+        return min(cap, doubled)
+
+    def succeeded(self, carrier: str) -> None:
+        if self._trouble.pop(carrier, None) is not None:
+            log.info("%s recovered", carrier)
+
+    def _min_gap(self) -> timedelta:
+        return timedelta(minutes=self._settings.min_poll_minutes)
