@@ -31,13 +31,20 @@ class Unavailable(CarrierError):
 
 
 class MalformedResponse(CarrierError):
-    """The carrier answered, but not in a shape its spec allows."""
+    """The carrier answered, but not in a shape its spec allows. The message says so, so
+    that nobody reads it as a carrier that cannot be reached."""
+
+    def __init__(self, carrier: str, message: str) -> None:
+        super().__init__(carrier, f"malformed answer: {message}")
 
 
 class RequestRejected(CarrierError):
     """The carrier refused the request itself (HTTP 400/404 on the call, not per number):
     a fault in how we asked, or a change in the API. Retrying the same request will not help,
     so it is logged loudly; the shipments keep their state."""
+
+    def __init__(self, carrier: str, message: str) -> None:
+        super().__init__(carrier, f"request rejected: {message}")
 
 
 class InputError(Exception):

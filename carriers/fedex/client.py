@@ -65,8 +65,9 @@ def classify(response: HttpResponse, now: datetime) -> CarrierError | None:
     if DAILY_QUOTA_WORDS in text:
         return RateLimited(CARRIER, "daily transaction quota exceeded",
                            retry_after=until_midnight_gmt(now), daily=True)  # fmt: skip
-    header = clean(response.headers.get("Retry-After"))
-    wait = float(header) if header.isdigit() else RATE_WINDOW_SECONDS
+    wait = response.retry_after(now)
+    if wait is None:
+        wait = RATE_WINDOW_SECONDS
     return RateLimited(CARRIER, "too many requests in the 10-second window", retry_after=wait)
 
 

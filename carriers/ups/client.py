@@ -39,11 +39,11 @@ def error_codes(response: HttpResponse) -> list[tuple[str, str]]:
 
 
 def classify(response: HttpResponse, now: datetime) -> CarrierError | None:
-    """UPS's 429 carries code 10429 and no headers; tell the gateway what it is."""
+    """UPS's 429 carries code 10429 and, so far, no Retry-After; honour one if it comes."""
     if response.status == 429:
         codes = [code for code, _ in error_codes(response)]
         detail = "quota limit exceeded" if RATE_LIMIT_CODE in codes else "HTTP 429"
-        return RateLimited(CARRIER, detail, retry_after=None)
+        return RateLimited(CARRIER, detail, retry_after=response.retry_after(now))
     return None
 
 
