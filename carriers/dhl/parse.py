@@ -16,7 +16,7 @@ from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.dhl.codes import STATUS_CODES, TEXT_RULES
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location
-from carriers.timeparse import TimeFormatError, end_of_day, parse_iso, parse_ymd
+from carriers.timeparse import TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
 from trackwatch.model import Outcome, Place, Status, TrackingEvent, TrackingResult
 from trackwatch.zones import STATE_ZONES, iso_country, zone_for
@@ -90,10 +90,9 @@ def _eta(shipment: Mapping[str, Any], zone: tzinfo) -> datetime | None:
         if not text:
             continue
         try:
-            stamp = parse_iso(text, zone)
+            return promise_end(text, zone)
         except TimeFormatError:
             continue
-        return end_of_day(stamp.at.astimezone(zone).date(), zone) if stamp.date_only else stamp.at
     return None
 
 
