@@ -10,11 +10,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from carriers.base import HttpResponse
+from carriers.base import HttpResponse, seconds_until_retry
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import RateLimited, Unavailable
-from trackwatch.http import HttpGateway, retry_after_seconds
+from trackwatch.http import HttpGateway
 from trackwatch.sandbox.local import serve_locally
 
 
@@ -73,10 +73,13 @@ async def test_attempts_are_bounded(clock: FrozenClock, flaky: tuple[str, list[i
 
 
 def test_retry_after_forms(clock: FrozenClock) -> None:
-    assert retry_after_seconds("120", clock) == 120
-    assert retry_after_seconds("Mon, 23 Nov 2026 05:01:00 GMT", clock) == 60  # clock: 05:00Z
-    assert retry_after_seconds("soon", clock) is None
-    assert retry_after_seconds(None, clock) is None
+    now = clock.now()
+    assert seconds_until_retry("120", now) == 120
+    assert seconds_until_retry("Mon, 23 Nov 2026 05:01:00 GMT", now) == 60  # clock: 05:00Z
+    assert seconds_until_retry("Mon, 23 Nov 2026 05:01:00 -0000", now) == 60
+    assert seconds_until_retry("Mon, 23 Nov 2026 04:00:00 GMT", now) == 0  # already past
+    assert seconds_until_retry("soon", now) is None
+    assert seconds_until_retry(None, now) is None
 
 
 @pytest.fixture

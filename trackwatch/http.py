@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from carriers.base import HttpResponse, seconds_until_retry
+from carriers.base import HttpResponse
 from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
@@ -35,11 +35,6 @@ from trackwatch.quota import CallLedger, Quota
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
 # time, such as FedEx's and DHL's at 00:00 GMT).
 Classifier = Callable[[HttpResponse, datetime], CarrierError | None]
-
-
-def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
-    return seconds_until_retry(value, clock.now())
 
 
 class _Lane:
