@@ -1,15 +1,16 @@
 """Steps every parser shares once its events are normalized: order, dedupe, overall status,
-and logging each unmapped code once."""
+and logging each unmapped code once; and what every client does with an answer before it is
+ours: one parcel per number asked for, without the scans of an earlier parcel."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from carriers.base import Query
-from trackwatch.model import ExceptionKind, Status, TrackingEvent, TrackingResult
+from trackwatch.model import ExceptionKind, Outcome, Status, TrackingEvent, TrackingResult
 
 log = logging.getLogger("trackwatch.carriers")
 _reported: set[tuple[str, str]] = set()
@@ -18,6 +19,12 @@ _reported: set[tuple[str, str]] = set()
 _AFTER_DELIVERY = frozenset(
     {ExceptionKind.RETURNED_TO_SENDER, ExceptionKind.DAMAGED, ExceptionKind.LOST}
 )
+
+# How long before the merchant's ship date our label can have been scanned. Labels are often
+# printed a day or two (a weekend, a batch) before the date the merchant gives; a week is the
+# slack FedEx itself asks for around a ship date, and a recycled number's earlier parcel is
+# months or years older (carriers keep 90-120 days of history and reuse numbers after that).
+LABEL_SLACK = timedelta(days=7)
 
 
 def report_unmapped(carrier: str, code: str) -> None:
@@ -82,11 +89,28 @@ def pick_by_ship_date(
     return min(results, key=distance)
 
 
+def require_distinct(queries: Sequence[Query]) -> None:
+    """Refuse a batch that asks for one number twice (two shipments watching it).
+
+    Answers are keyed by number, so both shipments would get the parcel picked for one
+    ship date: an answer that cannot be attributed must never be applied. The poller never
+    builds such a batch; this is a programming error, raised before any call is made.
+    """
+    first: dict[str, int] = {}
+    for index, query in enumerate(queries):
+        if query.number in first:
+            raise ValueError(f"a batch asks for one number twice (queries {first[query.number]} "
+                             f"and {index}); each shipment needs its own call")  # fmt: skip
+        first[query.number] = index
+
+
 def rekeyed(
     results: Sequence[TrackingResult], queries: Sequence[Query]
 ) -> dict[str, TrackingResult]:
     """A batch answer keyed by the numbers asked for (never by position), with our parcel
-    picked by ship date where a reused number brought several."""
+    picked by ship date where a reused number brought several, and without any earlier
+    parcel's scans."""
+    require_distinct(queries)
     by_number: dict[str, list[TrackingResult]] = defaultdict(list)
     for result in results:
         by_number[result.tracking_number].append(result)
@@ -94,5 +118,46 @@ def rekeyed(
     for query in queries:
         chosen = pick_by_ship_date(by_number.get(query.number, []), query.shipped_on)
         if chosen is not None:
-            answers[query.number] = chosen
+            answers[query.number] = without_earlier_parcels(chosen, query.shipped_on)
     return answers
+
+
+def label_cutoff(shipped_on: date) -> datetime:
+    """The earliest instant a scan of a parcel shipped on `shipped_on` can bear."""
+    return datetime.combine(shipped_on - LABEL_SLACK, time(0), tzinfo=UTC)
+
+
+def without_earlier_parcels(result: TrackingResult, shipped_on: date | None) -> TrackingResult:
+    """`result` without the scans dated before our label (beyond LABEL_SLACK).
+
+    A recycled number comes back with the parcel it carried before, often delivered years
+    ago; taken as ours, that delivery would stop polling and silence every alert. What is
+    kept decides the status; with nothing kept the carrier has nothing on our parcel yet
+    (no information yet: its ETA, summary and photo were the earlier parcel's too).
+    `ignored_events` and `message` say how many scans were dropped and why.
+    """
+    if shipped_on is None or result.outcome is not Outcome.FOUND:
+        return result
+    cutoff = label_cutoff(shipped_on)
+    kept = [e for e in result.events if e.occurred_at >= cutoff]
+    ignored = len(result.events) - len(kept)
+    if not ignored:
+        return result
+    remark = (f"ignored {ignored} carrier scan(s) dated before {cutoff.date()}, more than "
+              f"{LABEL_SLACK.days} days before the ship date {shipped_on}: they belong to an "
+              "earlier parcel with the same number")  # fmt: skip
+    if not kept:
+        return TrackingResult(tracking_number=result.tracking_number, outcome=Outcome.NO_INFO_YET,
+                              message=remark, ignored_events=ignored)  # fmt: skip
+    delivered = [e.occurred_at for e in kept if e.status is Status.DELIVERED]
+    return result.model_copy(
+        update={
+            "events": kept,
+            "status": overall_status(kept),
+            "delivered_at": delivered[-1] if delivered else None,
+            "photo_available": result.photo_available and bool(delivered),
+            "eta": result.eta if result.eta is None or result.eta >= cutoff else None,
+            "message": "; ".join(m for m in (remark, result.message) if m),
+            "ignored_events": ignored,
+        }
+    )

@@ -12,7 +12,10 @@ import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from trackwatch.clock import Clock
 from trackwatch.errors import MalformedResponse
@@ -20,11 +23,39 @@ from trackwatch.model import Place, TrackingResult
 from trackwatch.zones import zone_for
 
 
+def seconds_until_retry(value: str | None, now: datetime) -> float | None:
+    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 5322's "UTC, zone unknown"
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
 @dataclass(frozen=True)
 class HttpResponse:
+    """A carrier's answer. `headers` are always case-insensitive (HTTP's own rule): a
+    `Retry-After` sent as `retry-after` is still found, whatever built the response."""
+
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, CIMultiDictProxy):
+            headers = CIMultiDictProxy(CIMultiDict(self.headers))
+            object.__setattr__(self, "headers", headers)
+
+    def retry_after(self, now: datetime) -> float | None:
+        """Seconds the carrier asked us to wait (Retry-After), None when it did not say."""
+        return seconds_until_retry(self.headers.get("Retry-After"), now)
 
     def json(self, carrier: str) -> Any:
         try:

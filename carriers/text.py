@@ -68,3 +68,32 @@ def delivery_location(text: str) -> DeliveryLocation | None:
         if any(word in lowered for word in words):
             return place
     return DeliveryLocation.OTHER
+
+
+_DELIVERED = re.compile(r"\bdelivered\b")
+# "will be / to be / could not be delivered", "not delivered": announced or denied, not done.
+_UNDONE = re.compile(r"\b(?:be|not)\s+delivered\b")
+# Handed to whoever makes the last mile ("Delivered to local post office for final delivery",
+# DHL eCommerce's handover to USPS): the parcel is still on its way to the customer.
+_HANDOVER = re.compile(
+    r"\bdelivered to (?:the |a |your )?(?:local |destination )?(?:post office|postal|usps"
+    r"|delivery partner|partner|carrier|courier|agent|depot|hub|facility)"
+    r"|\bfor (?:final|onward|last[- ]mile) delivery\b"
+)
+
+
+def handed_over(text: str) -> bool:
+    """Words that say the parcel went to the next carrier or post office for delivery."""
+    return bool(_HANDOVER.search(clean(text).lower()))
+
+
+def states_delivery(text: str) -> bool:
+    """Words that state a delivery happened ("DELIVERED", "has been delivered",
+    "Delivered, Front Door/Porch"), as opposed to announcing one ("will be delivered
+    tomorrow"), denying one ("could not be delivered") or a handover for final delivery."""
+    lowered = clean(text).lower()
+    return (
+        bool(_DELIVERED.search(lowered))
+        and not _UNDONE.search(lowered)
+        and not handed_over(lowered)
+    )

@@ -89,8 +89,7 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     day = date.fromisoformat(match["date"])
     if match["time"] is None:
         return combine(day, None, fallback_zone, inferred=True)
-    hms = match["time"].split(".")[0]
-    clock = time.fromisoformat(hms if len(hms) > 5 else hms + ":00")
+    clock = time.fromisoformat(_hms(match["time"]))
     zone_text = match["zone"]
     if zone_text is None or (zone_text == "Z" and not trust_z):
         return combine(day, clock, fallback_zone, inferred=True)
@@ -102,6 +101,29 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
 def end_of_day(day: date, zone: tzinfo) -> datetime:
     """The instant a promised day ends where the parcel is going (the next local midnight)."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def promise_end(text: str, zone: tzinfo, midnight_is_date: bool = False) -> datetime:
+    """The instant a carrier's promise runs out, `zone` being the destination's.
+
+    A date is a whole day: a bare date runs out at the end of that day where the parcel is
+    going, and so, with `midnight_is_date`, does a date-time at exactly local midnight, which
+    is how FedEx writes a date ("2024-04-26T00:00:00-06:00": read as an instant, that is
+    23:00 the day before in California). Any other date-time is the instant it names.
+    """
+    match = _ISO.match(text.strip())
+    if not match:
+        raise TimeFormatError(f"unreadable timestamp {text!r}")
+    wall = match["time"]
+    if wall is None or (midnight_is_date and time.fromisoformat(_hms(wall)) == time(0)):
+        return end_of_day(date.fromisoformat(match["date"]), zone)
+    return parse_iso(text, zone).at
+
+
+def _hms(text: str) -> str:
+    """HH:MM[:SS[.fff]] as HH:MM:SS, zero-padded."""
+    hms = text.partition(".")[0]
+    return (hms if len(hms) > 5 else hms + ":00").zfill(8)
 
 
 def parse_offset_value(value: object) -> timedelta:

@@ -3,8 +3,9 @@
 `delivered` is the customer's check-in: it states the store's claim window (seed 004: 30
 days; seed 001: 3 business days) and carries the "didn't receive it?" link; it stays open
 while the window is. `risky_delivery` flags to staff a delivery that often goes missing
-(seed 004: porches, mailrooms, neighbours; also lockers) or one scanned in a city or postal
-code other than the destination's. Neither applies to a parcel returned to its sender.
+(seed 004: porches, mailrooms, neighbours; also lockers) or one scanned somewhere other than
+the destination (postal codes decide; the city only without them, and a city spelled another
+way is the same city: rules/places.py). Neither applies to a parcel returned to its sender.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from rules.base import BaseRule, ShipmentView
+from rules.places import elsewhere
 from trackwatch.model import Audience, ExceptionKind, Finding, Severity, TrackingEvent
 
 
@@ -86,13 +88,6 @@ class Delivered(_AfterDelivery):
         )
 
 
-def _same_postal(a: str, b: str, country: str) -> bool:
-    left, right = (x.replace(" ", "").upper() for x in (a, b))
-    if country == "US":
-        left, right = left[:5], right[:5]
-    return left == right
-
-
 def risks(view: ShipmentView, delivery: TrackingEvent) -> list[str]:
     policy = view.policy.delivered
     shipment = view.shipment
@@ -101,23 +96,9 @@ def risks(view: ShipmentView, delivery: TrackingEvent) -> list[str]:
         found.append(f"left at {delivery.delivery_location.value.replace('_', ' ')}")
     if not policy.flag_other_place:
         return found
-    place = delivery.place
-    if (
-        place.city
-        and shipment.destination_city
-        and place.city.casefold().strip() != shipment.destination_city.casefold().strip()
-    ):
-        found.append(f"scanned in {place.city}, not {shipment.destination_city}")
-    if (
-        place.postal_code
-        and shipment.destination_postal_code
-        and not _same_postal(
-            place.postal_code, shipment.destination_postal_code, shipment.destination_country
-        )
-    ):
-        found.append(f"scanned at postal code {place.postal_code}, not "
-                     f"{shipment.destination_postal_code}")  # fmt: skip
-    return found
+    where = elsewhere(delivery.place, shipment.destination_city,
+                      shipment.destination_postal_code, shipment.destination_country)  # fmt: skip
+    return [*found, where] if where else found
 
 
 class RiskyDelivery(_AfterDelivery):

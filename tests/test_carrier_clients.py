@@ -297,3 +297,37 @@ def test_carrier_defaults_survive_a_partial_section() -> None:
     )
     assert (usps.quota_calls, usps.quota_window) == (60, "hour")
     assert (fedex.rate_limit, fedex.rate_period_seconds, fedex.quota_calls) == (1400, 10.0, 100_000)
+
+
+@pytest.mark.parametrize("name", ALL)
+async def test_a_batch_asking_for_a_number_twice_is_refused_before_any_call(
+    name: str, rig: Callable[..., Rig]
+) -> None:
+    """Issue 16 finding 5: answers are keyed by number, so two shipments watching one
+    number in one batch would both get the parcel picked for the last one's ship date."""
+    r = rig(name)
+    number = NUMBERS[name][0]
+    r.add(number, "label", "picked_up", shipped_on=date(2026, 11, 20))
+    queries = [Query(number, date(2026, 8, 3), NYC), Query(number, date(2026, 11, 20), NYC)]
+    with pytest.raises(ValueError, match="twice"):
+        await r.client.track(queries)
+    assert r.world.calls[f"{name}:track"] == 0
+
+
+@pytest.mark.parametrize("name", ["usps", "ups", "dhl"])
+async def test_a_delivery_years_before_the_ship_date_is_not_ours(
+    name: str, rig: Callable[..., Rig]
+) -> None:
+    """Issue 16 finding 6, through each client: the carrier answers a recycled number with
+    the parcel it carried three years ago (FedEx's own ship-date range keeps that parcel
+    out of its answer; its published capture covers it in test_reused_numbers)."""
+    r = rig(name)
+    number = NUMBERS[name][0]
+    old = r.add(number, "label", "picked_up", "delivered")
+    old.timeline[:] = [Milestone(m.at - timedelta(days=3 * 365), m.kind, m.place)
+                       for m in old.timeline]  # fmt: skip
+    result = (await r.track(number, shipped_on=date(2026, 11, 20)))[number]
+    assert result.status is not Status.DELIVERED and result.delivered_at is None
+    assert result.outcome is Outcome.NO_INFO_YET and result.events == []
+    assert result.ignored_events == 3
+    assert result.message is not None and "2026-11-20" in result.message

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import web
 
+from carriers.base import HttpResponse, seconds_until_retry
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings
-from trackwatch.errors import RateLimited
-from trackwatch.http import HttpGateway, retry_after_seconds
+from trackwatch.errors import RateLimited, Unavailable
+from trackwatch.http import HttpGateway
 from trackwatch.sandbox.local import serve_locally
 
 
@@ -71,7 +73,56 @@ async def test_attempts_are_bounded(clock: FrozenClock, flaky: tuple[str, list[i
 
 
 def test_retry_after_forms(clock: FrozenClock) -> None:
-    assert retry_after_seconds("120", clock) == 120
-    assert retry_after_seconds("Mon, 23 Nov 2026 05:01:00 GMT", clock) == 60  # clock: 05:00Z
-    assert retry_after_seconds("soon", clock) is None
-    assert retry_after_seconds(None, clock) is None
+    now = clock.now()
+    assert seconds_until_retry("120", now) == 120
+    assert seconds_until_retry("Mon, 23 Nov 2026 05:01:00 GMT", now) == 60  # clock: 05:00Z
+    assert seconds_until_retry("Mon, 23 Nov 2026 05:01:00 -0000", now) == 60
+    assert seconds_until_retry("Mon, 23 Nov 2026 04:00:00 GMT", now) == 0  # already past
+    assert seconds_until_retry("soon", now) is None
+    assert seconds_until_retry(None, now) is None
+
+
+@pytest.fixture
+async def odd() -> AsyncIterator[str]:
+    """/lower answers with a header name in lower case; /drop hangs up without answering."""
+
+    async def lower(request: web.Request) -> web.Response:
+        return web.json_response({}, headers={"x-quota-remaining": "7"})
+
+    async def drop(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/lower", lower)
+    app.router.add_get("/drop", drop)
+    runner, port = await serve_locally(app)
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def once(clock: FrozenClock, url: str) -> HttpResponse:
+    async with aiohttp.ClientSession() as session:
+        gateway = HttpGateway(session, clock)
+        gateway.register("test", CarrierSettings(base_url=url, rate_limit=100, retry_attempts=1))
+        return await gateway.request("test", "GET", url)
+
+
+async def test_headers_stay_case_insensitive_end_to_end(clock: FrozenClock, odd: str) -> None:
+    response = await once(clock, f"{odd}/lower")
+    assert response.headers.get("X-Quota-Remaining") == "7"
+    built = HttpResponse(429, {"retry-after": "100"}, b"")
+    assert built.headers.get("Retry-After") == "100" and built.retry_after(clock.now()) == 100
+
+
+async def test_a_connection_that_fails_is_unavailable(clock: FrozenClock, odd: str) -> None:
+    """aiohttp.ClientError (here ServerDisconnectedError, then ClientConnectorError on a port
+    nobody listens on) is a carrier that cannot be reached, typed as such."""
+    with pytest.raises(Unavailable, match=r"connection failed \(ServerDisconnectedError\)"):
+        await once(clock, f"{odd}/drop")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(Unavailable, match=r"connection failed \(ClientConnectorError\)"):
+        await once(clock, f"http://127.0.0.1:{port}/x")

@@ -321,7 +321,7 @@ def test_a_missing_report_waits_24_hours_then_asks_both_sides() -> None:
         (DeliveryLocation.MAILROOM, None, "left at mailroom"),
         (DeliveryLocation.PARCEL_LOCKER, None, "left at parcel locker"),
         (DeliveryLocation.NEIGHBOUR, None, "left at neighbour"),
-        (DeliveryLocation.MAILBOX, Place(city="Newark", postal_code="10001", country="US"),
+        (DeliveryLocation.MAILBOX, Place(city="Newark", country="US"),
          "scanned in Newark, not New York"),
         (DeliveryLocation.MAILBOX, Place(city="New York", postal_code="10002", country="US"),
          "scanned at postal code 10002, not 10001"),
@@ -341,6 +341,41 @@ def test_risky_deliveries_are_flagged_to_staff(
         return
     assert finding is not None and finding.audiences == (Audience.STAFF,)
     assert risky in finding.explanation["risks"]
+
+
+@pytest.mark.parametrize(
+    ("scanned", "city", "postal", "country"),
+    [
+        # Issue 16 finding 7: DHL's "Oderweg 2, AMSTERDAM" stored as city "Oderweg 2"; the
+        # postal codes agree, so the city does not decide.
+        (Place(city="Oderweg 2", postal_code="1043 AG", country="NL"), "Amsterdam", "1043AG", "NL"),
+        (Place(city="Newark", postal_code="10001-2345", country="US"), "New York", "10001", "US"),
+        (Place(city="London", postal_code="sw1a 1aa", country="GB"), "London", "SW1A 1AA", "GB"),
+        # Without a postal code on both sides, spellings of one city are one city.
+        (Place(city="ST. LOUIS", country="US"), "Saint Louis", "", "US"),
+        (Place(city="Saint-Étienne", postal_code="42000", country="FR"), "St Etienne", "", "FR"),
+        (Place(city="Oderweg 2, AMSTERDAM", country="NL"), "Amsterdam", "", "NL"),
+        (Place(city="Whittier", state="CA", country="US"), "Whittier, CA", "", "US"),
+        (Place(city="Fort Worth", country="US"), "Ft. Worth", "", "US"),
+        (Place(city="Malmö", country="SE"), "MALMO", "", "SE"),
+    ],
+)  # fmt: skip
+def test_one_place_spelled_two_ways_is_not_a_risky_delivery(
+    scanned: Place, city: str, postal: str, country: str
+) -> None:
+    events = delivered(DeliveryLocation.WITH_INDIVIDUAL, scanned)
+    v = view(events, destination_city=city, destination_postal_code=postal,
+             destination_country=country)  # fmt: skip
+    assert fires("risky_delivery", v, at(11, 30, 15)) is None
+
+
+def test_postal_codes_decide_over_cities_both_ways() -> None:
+    same_city = Place(city="New York", postal_code="10002", country="US")
+    v = view(delivered(DeliveryLocation.WITH_INDIVIDUAL, same_city), destination_city="New York")
+    finding = fires("risky_delivery", v, at(11, 30, 15))
+    assert finding is not None and finding.explanation["risks"] == (
+        "scanned at postal code 10002, not 10001"
+    )
 
 
 def test_a_store_can_trust_doorsteps() -> None:

@@ -47,9 +47,13 @@ class Unavailable(CarrierError):
 
 
 class MalformedResponse(CarrierError):
-    """The carrier answered, but not in a shape its spec allows."""
+    """The carrier answered, but not in a shape its spec allows. The message says so, so
+    that nobody reads it as a carrier that cannot be reached."""
 
     what = "answers in a form trackwatch cannot read"
+
+    def __init__(self, carrier: str, message: str) -> None:
+        super().__init__(carrier, f"malformed answer: {message}")
 
 
 class RequestRejected(CarrierError):
@@ -58,6 +62,9 @@ class RequestRejected(CarrierError):
     so it is logged loudly; the shipments keep their state."""
 
     what = "refuses our requests"
+
+    def __init__(self, carrier: str, message: str) -> None:
+        super().__init__(carrier, f"request rejected: {message}")
 
 
 class InputError(Exception):

@@ -13,7 +13,6 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -37,20 +36,6 @@ from trackwatch.quota import CallLedger, Quota
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
 # time, such as FedEx's and DHL's at 00:00 GMT).
 Classifier = Callable[[HttpResponse, datetime], CarrierError | None]
-
-
-def retry_after_seconds(value: str | None, clock: Clock) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - clock.now()).total_seconds())
 
 
 class _Lane:
@@ -181,7 +166,8 @@ class HttpGateway:
                     method, url, headers=headers, params=params, json=json_body, data=form,
                     timeout=timeout,
                 ) as resp:  # fmt: skip
-                    response = HttpResponse(resp.status, dict(resp.headers), await resp.read())
+                    # resp.headers stays a case-insensitive CIMultiDictProxy (never a dict).
+                    response = HttpResponse(resp.status, resp.headers, await resp.read())
             except TimeoutError:
                 raise Unavailable(carrier, f"no answer within {timeout.total:g}s") from None
             except aiohttp.ClientError as exc:
@@ -199,7 +185,7 @@ class HttpGateway:
         if lane.classify is not None and (found := lane.classify(response, self._clock.now())):
             return found
         if response.status == 429:
-            wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock)
+            wait = response.retry_after(self._clock.now())
             return RateLimited(carrier, "HTTP 429 Too Many Requests", retry_after=wait)
         if response.status >= 500:
             return Unavailable(carrier, f"HTTP {response.status}")

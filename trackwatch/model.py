@@ -117,6 +117,9 @@ class TrackingResult(BaseModel):
     message: str | None = None
     unique_id: str | None = None
     ship_date: date | None = None
+    # Scans dropped as another parcel's (dated before our label: a reused number); `message`
+    # then says how many and why.
+    ignored_events: int = 0
 
     @property
     def last_event_at(self) -> datetime | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from carriers.assemble import pick_by_ship_date
+from carriers.assemble import pick_by_ship_date, require_distinct, without_earlier_parcels
 from carriers.base import HttpResponse, Query, Transport
 from carriers.dhl.parse import parse
 from carriers.numbers import format_name
@@ -65,7 +65,7 @@ def read_track(response: HttpResponse, query: Query) -> TrackingResult:
     chosen = pick_by_ship_date(results, query.shipped_on)
     if chosen is None:
         return TrackingResult(tracking_number=query.number, outcome=Outcome.NO_INFO_YET)
-    return chosen
+    return without_earlier_parcels(chosen, query.shipped_on)
 
 
 class DhlClient:
@@ -79,6 +79,7 @@ class DhlClient:
         self._key = api_key
 
     async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
+        require_distinct(queries)
         answers: dict[str, TrackingResult] = {}
         for query in queries:
             response = await self._transport.request(

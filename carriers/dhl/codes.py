@@ -7,10 +7,20 @@ more; the rules below are checked in order and the first match wins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from carriers.mapping import Mapping3
+from carriers.text import handed_over, states_delivery
 from trackwatch.model import ExceptionKind, Status
 
 _S, _E = Status, ExceptionKind
+Matcher = Callable[[str], bool]  # applied to the event's words, lower case
+
+
+def words(*listed: str) -> Matcher:
+    """Any of these words, anywhere in the text."""
+    return lambda text: any(word in text for word in listed)
+
 
 STATUS_CODES: dict[str, Mapping3] = {
     "pre-transit": (_S.LABEL_CREATED, None, False),
@@ -19,26 +29,30 @@ STATUS_CODES: dict[str, Mapping3] = {
     "failure": (_S.EXCEPTION, _E.OTHER, False),
 }
 
-# (statusCodes the rule applies to, or None for any; words; mapping)
-TEXT_RULES: tuple[tuple[frozenset[str] | None, tuple[str, ...], Mapping3], ...] = (
-    (None, ("returned to sender", "return to sender", "returned to shipper", "return to shipper"),
+# (statusCodes the rule applies to, or None for any; what the words must say; mapping).
+# "Delivered" counts only where it states a delivery: "will be delivered tomorrow" and
+# "Delivered to local post office for final delivery" do not (the latter, whatever DHL's code,
+# is a handover to the last-mile carrier).
+TEXT_RULES: tuple[tuple[frozenset[str] | None, Matcher, Mapping3], ...] = (
+    (None, words("returned to sender", "return to sender", "returned to shipper", "return to shipper"),
      (_S.EXCEPTION, _E.RETURNED_TO_SENDER, False)),
-    (None, ("held by customs", "awaiting customs", "customs hold", "held in customs"),
+    (None, words("held by customs", "awaiting customs", "customs hold", "held in customs"),
      (_S.EXCEPTION, _E.CUSTOMS_HOLD, False)),
-    (frozenset({"failure"}), ("customs", "clearance"), (_S.EXCEPTION, _E.CUSTOMS_HOLD, False)),
-    (frozenset({"failure"}), ("address",), (_S.EXCEPTION, _E.ADDRESS_ISSUE, False)),
-    (frozenset({"failure"}), ("damage",), (_S.EXCEPTION, _E.DAMAGED, False)),
-    (frozenset({"failure"}), ("lost", "could not be located", "missing"), (_S.EXCEPTION, _E.LOST, False)),
-    (None, ("delivery attempt", "not at home", "notification card", "could not be delivered"),
+    (frozenset({"failure"}), words("customs", "clearance"), (_S.EXCEPTION, _E.CUSTOMS_HOLD, False)),
+    (frozenset({"failure"}), words("address"), (_S.EXCEPTION, _E.ADDRESS_ISSUE, False)),
+    (frozenset({"failure"}), words("damage"), (_S.EXCEPTION, _E.DAMAGED, False)),
+    (frozenset({"failure"}), words("lost", "could not be located", "missing"), (_S.EXCEPTION, _E.LOST, False)),
+    (None, words("delivery attempt", "not at home", "notification card", "could not be delivered"),
      (_S.DELIVERY_ATTEMPTED, None, False)),
-    (None, ("ready for pick-up", "ready for pickup", "available for pickup",
-            "available for pick-up", "packstation", "parcel shop", "service point"),
+    (None, words("ready for pick-up", "ready for pickup", "available for pickup",
+                 "available for pick-up", "packstation", "parcel shop", "service point"),
      (_S.AVAILABLE_FOR_PICKUP, None, False)),
-    (None, ("out for delivery", "with delivery courier"), (_S.OUT_FOR_DELIVERY, None, False)),
-    (frozenset({"unknown", "pre-transit", "transit"}), ("delivered",), (_S.DELIVERED, None, False)),
-    (frozenset({"unknown"}), ("label created", "shipment information received",
-                              "awaiting shipment"), (_S.LABEL_CREATED, None, False)),
-    (frozenset({"unknown"}), ("sack", "bag", "container", "processed", "arrived", "departed"),
+    (None, words("out for delivery", "with delivery courier"), (_S.OUT_FOR_DELIVERY, None, False)),
+    (None, handed_over, (_S.IN_TRANSIT, None, False)),
+    (frozenset({"unknown", "pre-transit", "transit"}), states_delivery, (_S.DELIVERED, None, False)),
+    (frozenset({"unknown"}), words("label created", "shipment information received",
+                                   "awaiting shipment"), (_S.LABEL_CREATED, None, False)),
+    (frozenset({"unknown"}), words("sack", "bag", "container", "processed", "arrived", "departed"),
      (_S.IN_TRANSIT, None, False)),
-    (frozenset({"transit", "unknown"}), ("delay",), (_S.IN_TRANSIT, None, True)),
+    (frozenset({"transit", "unknown"}), words("delay"), (_S.IN_TRANSIT, None, True)),
 )  # fmt: skip

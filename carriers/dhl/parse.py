@@ -16,7 +16,7 @@ from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.dhl.codes import STATUS_CODES, TEXT_RULES
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location
-from carriers.timeparse import TimeFormatError, end_of_day, parse_iso, parse_ymd
+from carriers.timeparse import TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
 from trackwatch.model import Outcome, Place, Status, TrackingEvent, TrackingResult
 from trackwatch.zones import STATE_ZONES, iso_country, zone_for
@@ -27,8 +27,8 @@ _S = Status
 
 def classify(status_code: str, text: str) -> Mapping3:
     lowered = text.lower()
-    for codes, words, rule in TEXT_RULES:
-        if (codes is None or status_code in codes) and any(w in lowered for w in words):
+    for codes, says, rule in TEXT_RULES:
+        if (codes is None or status_code in codes) and says(lowered):
             return rule
     mapped = STATUS_CODES.get(status_code)
     if mapped is None:
@@ -38,7 +38,9 @@ def classify(status_code: str, text: str) -> Mapping3:
 
 
 def _place(location: Mapping[str, Any]) -> Place:
-    """`addressLocality` is free text such as "Whittier, CA, US" or "HEATHROW, GB"."""
+    """`addressLocality` is free text such as "Whittier, CA, US", "HEATHROW, GB" or, with the
+    street first, "Oderweg 2, AMSTERDAM": after any state and country, the last part left is
+    the city."""
     address = shape.obj(CARRIER, location.get("address"), "location.address")
     country = iso_country(clean(address.get("countryCode"))) or None
     parts = [p.strip() for p in clean(address.get("addressLocality")).split(",") if p.strip()]
@@ -46,7 +48,9 @@ def _place(location: Mapping[str, Any]) -> Place:
         country = country or parts[-1].upper()
         parts = parts[:-1]
     state = parts[-1].upper() if len(parts) > 1 and parts[-1].upper() in STATE_ZONES else None
-    return Place(city=parts[0] if parts else None, state=state,
+    if state:
+        parts = parts[:-1]
+    return Place(city=parts[-1] if parts else None, state=state,
                  postal_code=clean(address.get("postalCode")) or None, country=country)  # fmt: skip
 
 
@@ -90,10 +94,9 @@ def _eta(shipment: Mapping[str, Any], zone: tzinfo) -> datetime | None:
         if not text:
             continue
         try:
-            stamp = parse_iso(text, zone)
+            return promise_end(text, zone)
         except TimeFormatError:
             continue
-        return end_of_day(stamp.at.astimezone(zone).date(), zone) if stamp.date_only else stamp.at
     return None
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from carriers import shape
-from carriers.assemble import rekeyed
+from carriers.assemble import rekeyed, require_distinct
 from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.fedex.codes import DAILY_QUOTA_WORDS, EXPIRED_TOKEN
 from carriers.fedex.parse import parse
@@ -65,8 +65,9 @@ def classify(response: HttpResponse, now: datetime) -> CarrierError | None:
     if DAILY_QUOTA_WORDS in text:
         return RateLimited(CARRIER, "daily transaction quota exceeded",
                            retry_after=until_midnight_gmt(now), daily=True)  # fmt: skip
-    header = clean(response.headers.get("Retry-After"))
-    wait = float(header) if header.isdigit() else RATE_WINDOW_SECONDS
+    wait = response.retry_after(now)
+    if wait is None:
+        wait = RATE_WINDOW_SECONDS
     return RateLimited(CARRIER, "too many requests in the 10-second window", retry_after=wait)
 
 
@@ -141,6 +142,7 @@ class FedexClient:
     async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
         if len(queries) > BATCH:
             raise ValueError(f"FedEx takes at most {BATCH} numbers per call")
+        require_distinct(queries)
         body = request_body(queries)
         response = await send_with_token(self.tokens, lambda t: self._post(body, t), token_expired)
         return read_track(response, queries)

@@ -1,10 +1,13 @@
 """FedEx Track v1 answers → TrackingResult. Pure: no I/O, no clock.
 
 Scans carry ISO times, usually with an offset; one without (FedEx puts a midnight
-placeholder on pickup scans) is local to the scan's place and counts as a date only. A
+placeholder on pickup scans) is local to the scan's place and counts as a date only.
+Promised dates are written as local midnight ("2024-04-26T00:00:00-06:00", the spec's own
+example form) and mean the whole day at the destination. A
 number FedEx reused comes back as several trackResults, each with its own uniqueId and ship
 date; all are returned and the client picks ours. A per-number `error` inside the 200 is a
-result (no information yet, or invalid), not a failure of the call.
+result (no information yet, or invalid), not a failure of the call; beside scan data (the
+spec allows both) it is kept as the result's message.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from carriers.fedex.codes import (
 )
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location, exception_kind
-from carriers.timeparse import Stamp, TimeFormatError, parse_iso, parse_ymd
+from carriers.timeparse import Stamp, TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
 from trackwatch.model import (
     DeliveryLocation,
@@ -100,17 +103,35 @@ def _window_end(result: Mapping[str, Any], key: str) -> str:
     return clean(window.get("ends"))
 
 
-def _eta(result: Mapping[str, Any], zone: tzinfo) -> datetime | None:
-    """The estimated window's end, else the estimated delivery, else the standard window."""
+def _eta(result: Mapping[str, Any], fallback: tzinfo) -> datetime | None:
+    """The estimated window's end, else the estimated delivery, else the standard window;
+    a date (local midnight) runs to the end of that day at the destination."""
     dates = _dates(result)
+    zone = _destination_zone(result, fallback)
     for text in (_window_end(result, "estimatedDeliveryTimeWindow"), dates.get("ESTIMATED_DELIVERY", ""),
                  _window_end(result, "standardTransitTimeWindow")):  # fmt: skip
         if text:
             try:
-                return parse_iso(text, zone).at
+                return promise_end(text, zone, midnight_is_date=True)
             except TimeFormatError:
                 continue
     return None
+
+
+def _destination_zone(result: Mapping[str, Any], fallback: tzinfo) -> tzinfo:
+    """Where the parcel is going, as FedEx last knew it (a redirect updates it), else where
+    the label sent it, else the shipment's own destination (`fallback`)."""
+    recipient = shape.obj(CARRIER, result.get("recipientInformation"), "recipientInformation")
+    location = shape.obj(CARRIER, result.get("destinationLocation"), "destinationLocation")
+    contact = shape.obj(CARRIER, location.get("locationContactAndAddress"), "destinationLocation")
+    candidates = (("lastUpdatedDestinationAddress", result.get("lastUpdatedDestinationAddress")),
+                  ("recipientInformation.address", recipient.get("address")),
+                  ("destinationLocation.address", contact.get("address")))  # fmt: skip
+    for where, address in candidates:
+        place = _place(shape.obj(CARRIER, address, where))
+        if place.country or place.state or place.postal_code:
+            return zone_of(place, fallback)
+    return fallback
 
 
 def _delivery(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -122,7 +143,16 @@ def _delivery(result: Mapping[str, Any]) -> dict[str, Any]:
             clean(details.get("locationDescription")) or kind.replace("_", " ")
         )
     signer = clean(details.get("receivedByName")) or clean(details.get("signedByName"))
+    if kind == "RESIDENCE" and _named(signer):
+        # RESIDENCE is the kind of address; a receiver's name says it was handed over.
+        where = DeliveryLocation.WITH_INDIVIDUAL
     return {"delivery_location": where, "signed_by": signer or None}
+
+
+def _named(receiver: str) -> bool:
+    """A person's name, not words for nobody in particular ("Signature not required")."""
+    lowered = receiver.lower()
+    return bool(receiver) and not any(w in lowered for w in ("not required", "no signature"))
 
 
 def _with_delivery(events: list[TrackingEvent], result: Mapping[str, Any]) -> list[TrackingEvent]:
@@ -161,24 +191,29 @@ def _photo(result: Mapping[str, Any]) -> bool:
 def _error_result(number: str, error: Mapping[str, Any]) -> TrackingResult:
     code = clean(error.get("code")).upper()
     outcome = Outcome.NO_INFO_YET if NOT_FOUND in code or "INVALID" not in code else Outcome.INVALID
-    message = clean(error.get("message")) or code
-    return TrackingResult(tracking_number=number, outcome=outcome, message=message)
+    return TrackingResult(tracking_number=number, outcome=outcome, message=_error_text(error))
+
+
+def _error_text(error: Mapping[str, Any]) -> str | None:
+    return clean(error.get("message")) or clean(error.get("code")).upper() or None
 
 
 def parse_result(result: Mapping[str, Any], number: str, zone: tzinfo = UTC) -> TrackingResult:
-    if result.get("error"):
-        return _error_result(number, shape.obj(CARRIER, result["error"], "trackResults.error"))
-    info = shape.obj(CARRIER, result.get("trackingNumberInfo"), "trackingNumberInfo")
+    """One trackResult. An `error` alone is the number's outcome; beside scans or a status
+    (the spec allows both) the data is kept and the error becomes the message."""
+    error = shape.obj(CARRIER, result.get("error"), "trackResults.error")
     scans = shape.objects(CARRIER, result.get("scanEvents"), "scanEvents")
+    latest = shape.obj(CARRIER, result.get("latestStatusDetail"), "latestStatusDetail")
+    latest_code = clean(latest.get("code")).upper()
+    if error and not (scans or latest_code):
+        return _error_result(number, error)
+    info = shape.obj(CARRIER, result.get("trackingNumberInfo"), "trackingNumberInfo")
     events = _running_late(
         _with_delivery(in_order([_event(s, zone) for s in scans]), result), result
     )
     status = overall_status(events)
     if not events:
-        latest = shape.obj(CARRIER, result.get("latestStatusDetail"), "latestStatusDetail")
-        status = classify(clean(latest.get("code")).upper(), "", clean(latest.get("description")))[
-            0
-        ]
+        status = classify(latest_code, "", clean(latest.get("description")))[0]
     ship = _dates(result).get("SHIP", "")
     try:
         ship_date = parse_ymd(ship[:10]) if ship else None
@@ -190,6 +225,7 @@ def parse_result(result: Mapping[str, Any], number: str, zone: tzinfo = UTC) -> 
         events=events, status=status, eta=_eta(result, zone),
         delivered_at=delivered[-1] if delivered else None, photo_available=_photo(result),
         unique_id=clean(info.get("trackingNumberUniqueId")) or None, ship_date=ship_date,
+        message=_error_text(error) if error else None,
     )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from carriers.assemble import require_distinct, without_earlier_parcels
 from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.text import clean
 from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE, TOKEN_CODES
@@ -38,11 +39,11 @@ def error_codes(response: HttpResponse) -> list[tuple[str, str]]:
 
 
 def classify(response: HttpResponse, now: datetime) -> CarrierError | None:
-    """UPS's 429 carries code 10429 and no headers; tell the gateway what it is."""
+    """UPS's 429 carries code 10429 and, so far, no Retry-After; honour one if it comes."""
     if response.status == 429:
         codes = [code for code, _ in error_codes(response)]
         detail = "quota limit exceeded" if RATE_LIMIT_CODE in codes else "HTTP 429"
-        return RateLimited(CARRIER, detail, retry_after=None)
+        return RateLimited(CARRIER, detail, retry_after=response.retry_after(now))
     return None
 
 
@@ -90,6 +91,7 @@ class UpsClient:
         return str(body["access_token"]), seconds(body.get("expires_in", 0), CARRIER, "expires_in")
 
     async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
+        require_distinct(queries)
         return {query.number: await self._track_one(query) for query in queries}
 
     async def _get(self, number: str, token: str) -> HttpResponse:
@@ -136,7 +138,7 @@ def read_track(response: HttpResponse, query: Query) -> TrackingResult:
             chosen = results[0].model_copy(update={"tracking_number": number})
         if chosen is None:
             raise MalformedResponse(CARRIER, "trackResponse has no shipment")
-        return chosen
+        return without_earlier_parcels(chosen, query.shipped_on)
     codes = error_codes(response)
     if response.status == 400 and any(code in INVALID_NUMBER_CODES for code, _ in codes):
         message = "; ".join(msg for _, msg in codes)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from carriers import shape
-from carriers.assemble import rekeyed
+from carriers.assemble import rekeyed, require_distinct
 from carriers.base import HttpResponse, Query, TokenCache, Transport, seconds, send_with_token
 from carriers.text import clean
 from carriers.usps.codes import SCOPE_MESSAGE
@@ -118,6 +118,7 @@ class UspsClient:
     async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:
         if len(queries) > BATCH:
             raise ValueError(f"USPS takes at most {BATCH} numbers per call")
+        require_distinct(queries)
         items = [request_item(q) for q in queries]
         response = await send_with_token(self.tokens, lambda t: self._post(items, t), token_expired)
         return read_track(response, queries)

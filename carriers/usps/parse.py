@@ -16,7 +16,7 @@ from carriers import shape
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.mapping import Mapping3
-from carriers.text import clean, delivery_location
+from carriers.text import clean, delivery_location, handed_over, states_delivery
 from carriers.timeparse import (
     Stamp,
     TimeFormatError,
@@ -35,9 +35,9 @@ CARRIER = "usps"
 _S, _E = Status, ExceptionKind
 
 # Words in eventType when the code is unknown (or to refine customs and damage, which have
-# no stable code). Order matters: the first match wins.
+# no stable code), after a stated delivery or a handover (see _by_text). Order matters: the
+# first match wins.
 _TEXT: tuple[tuple[tuple[str, ...], Mapping3], ...] = (
-    (("delivered",), (_S.DELIVERED, None, False)),
     (("out for delivery",), (_S.OUT_FOR_DELIVERY, None, False)),
     (("available for pickup", "held at post office"), (_S.AVAILABLE_FOR_PICKUP, None, False)),
     (("notice left", "delivery attempt"), (_S.DELIVERY_ATTEMPTED, None, False)),
@@ -62,6 +62,12 @@ def _refine(mapped: Mapping3, text: str) -> Mapping3:
 
 
 def _by_text(text: str) -> Mapping3 | None:
+    """ "Delivered" only where the words state a delivery ("will be delivered tomorrow" does
+    not; "delivered to ... for final delivery" is a handover, still in transit)."""
+    if handed_over(text):
+        return (_S.IN_TRANSIT, None, False)
+    if states_delivery(text):
+        return (_S.DELIVERED, None, False)
     lowered = text.lower()
     for words, mapped in _TEXT:
         if any(lowered.startswith(w) or f" {w}" in lowered for w in words):
