@@ -204,3 +204,9 @@ def test_a_genuine_link_with_an_expiry_past_what_a_date_holds_is_refused() -> No
     token = f"7-{stamp}-{links._mac(7, stamp)}"
     with pytest.raises(InvalidLink):
         links.verify(token, at(12, 1))
+
+
+@pytest.mark.parametrize("tail", ["", "a/b", "7-1-x/extra", "/"])
+async def test_any_path_under_the_link_gets_the_plain_page(site: Site, tail: str) -> None:
+    status, text = await fetch("GET", f"{site.served.base_url}/report-missing/{tail}")
+    assert status == 400 and "This link is not valid" in text

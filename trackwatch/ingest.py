@@ -321,12 +321,13 @@ def _problems(exc: ValidationError) -> InputError:
 
 
 def read_input(data: Any, settings: Settings, now: datetime) -> ShipmentInput:
-    """A checked ShipmentInput from a mapping (a JSON body, a CSV row); blank texts and
-    nulls are absent. InputError names every problem."""
+    """A checked ShipmentInput from a mapping (a JSON body, a CSV row); nulls and texts of
+    spaces only are absent (a tab or a line break alone is refused like any other).
+    InputError names every problem."""
     if not isinstance(data, dict):
         raise InputError("body", "must be a JSON object")
     cleaned = {k: v for k, v in data.items()
-               if v is not None and not (isinstance(v, str) and not v.strip())}  # fmt: skip
+               if v is not None and not (isinstance(v, str) and not v.strip(" "))}  # fmt: skip
     try:
         return ShipmentInput.model_validate(cleaned, context=_Context(settings, now))
     except ValidationError as exc:
