@@ -122,6 +122,11 @@ def whole_number(text: str, low: int = 1, high: int = SQLITE_MAX_ID) -> int | No
     return number if low <= number <= high else None
 
 
+def _shown(text: str) -> str:
+    # Reasons quote what was given, within reason: a body may hold a very long "date".
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def parse_instant(text: str, field: str) -> datetime:
     """An ISO date (midnight UTC) or a date-time with its offset, in UTC."""
     try:
@@ -129,7 +134,7 @@ def parse_instant(text: str, field: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise InputError(field, f"{text!r} is not an ISO date or date-time") from None
+        raise InputError(field, f"{_shown(text)!r} is not an ISO date or date-time") from None
     if value.tzinfo is None:
         raise InputError(field, "give a UTC offset, e.g. 2026-11-23T09:00-05:00")
     try:
@@ -142,8 +147,8 @@ def parse_instant(text: str, field: str) -> datetime:
 def _outside(shown: str, early: bool, field: str) -> str:
     back, ahead = WINDOWS[field]
     if early:
-        return f"{shown} is more than {back} days ago"
-    return f"{shown} is more than {ahead} day{'s' if ahead != 1 else ''} ahead"
+        return f"{_shown(shown)} is more than {back} days ago"
+    return f"{_shown(shown)} is more than {ahead} day{'s' if ahead != 1 else ''} ahead"
 
 
 def _instant(value: Any, info: ValidationInfo) -> datetime | None:
