@@ -255,3 +255,44 @@ def format_name(carrier: str, number: str) -> str | None:
         ):
             return fmt.name
     return None
+
+
+# Services of our other carriers whose parcels USPS delivers, on a label with a USPS (IMpb)
+# number: the carrier carries the parcel to a USPS facility and USPS tracks the last leg
+# (CARRIERS.md: UPS `alternateTrackingNumber` USPS_PIC for SurePost/Ground Saver, FedEx
+# USPS_DELIVERED for SmartPost).
+USPS_DELIVERED = {
+    "ups": "UPS SurePost or Mail Innovations",
+    "fedex": "FedEx SmartPost or Ground Economy",
+    "dhl": "DHL eCommerce",
+}
+
+
+def usps_impb(number: str) -> str | None:
+    """The API number when `number` is a valid USPS IMpb or legacy barcode (`92…`, 20 to 22
+    digits, or with a `420`+ZIP routing prefix); None otherwise, UPU S10 numbers included."""
+    cleaned = normalize(number)
+    for fmt in formats():
+        if fmt.carrier != "usps" or fmt.name == "S10" or (match := fmt.match(cleaned)) is None:
+            continue
+        if fmt.check_failure(match) is None:
+            return fmt.api_number(match, cleaned)
+    return None
+
+
+def s10_country(number: str) -> str | None:
+    """The ISO country of the post that issued a valid UPU S10 number (`RR123456785GB` ->
+    GB); None when the number is not one."""
+    cleaned = normalize(number)
+    return cleaned[-2:] if format_name("usps", cleaned) == "S10" else None
+
+
+def check_failures(number: str) -> list[str]:
+    """Why `number` fails the check digit of each format whose shape it has (a mistyped
+    digit, rather than no carrier's number at all)."""
+    cleaned = normalize(number)
+    found: list[str] = []
+    for fmt in formats():
+        if (match := fmt.match(cleaned)) and (failure := fmt.check_failure(match)):
+            found.append(f"fails the {fmt.name} check digit ({failure})")
+    return found

@@ -128,11 +128,11 @@ async def test_a_store_sees_only_its_own(api: Api) -> None:
     ("change", "field", "reason"),
     [
         ({"tracking_number": "1Z5R89390357567128"}, "tracking_number", "fails the UPS check digit"),
-        ({"carrier": "pigeon"}, "carrier", "'pigeon' is not one of dhl, fedex, ups, usps"),
-        ({"customer_email": "nobody"}, "customer_email", "is not an email address"),
-        ({"customer_email": None}, "customer_email", "is required"),
+        ({"carrier": "pigeon"}, "carrier", "pigeon is not supported"),
+        ({"customer_email": "nobody"}, "customer_email", "is not a valid email address"),
+        ({"shipped_at": None}, "shipped_at", "is required"),
         ({"shipped_at": "yesterday"}, "shipped_at", "'yesterday' is not an ISO date"),
-        ({"destination_country": "USA"}, "destination_country", "must be a two-letter"),
+        ({"destination_country": "USA"}, "destination_country", "is not an ISO 3166 alpha-2"),
         ({"colour": "red"}, "colour", "is not a known field"),
         ({"order_id": 7}, "order_id", "Input should be a valid string"),
     ],
@@ -213,3 +213,127 @@ async def test_open_alerts_of_the_token_store_only(api: Api) -> None:
     status, body = await api.call("GET", "/api/v1/alerts?state=closed")
     assert status == 400
     assert body["error"] == {"field": "state", "reason": "must be one of open, resolved, all"}
+
+
+# --- issue 16 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"shipped_at": "0001-01-01"}, "shipped_at", "0001-01-01 is more than 365 days ago"),
+        ({"shipped_at": "9999-12-31"}, "shipped_at", "9999-12-31 is more than 7 days ahead"),
+        ({"ordered_at": "0001-01-01"}, "ordered_at", "more than 365 days ago"),
+        ({"promised_by": "9999-12-31"}, "promised_by", "more than 365 days ahead"),
+    ],
+)
+async def test_implausible_dates_are_refused_and_nothing_stored(
+    api: Api, change: dict[str, str], field: str, reason: str
+) -> None:
+    """Finding 1: one such row made the daemon exit on each pass (0001-01-01 was answered
+    500 but stored, 9999-12-31 answered 201)."""
+    status, body = await api.call("POST", "/api/v1/shipments", body={**ORDER, **change})
+    assert status == 400
+    assert body["error"]["field"] == field and reason in body["error"]["reason"]
+    assert await api.store.list_shipments() == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/shipments/²",
+        "/api/v1/shipments/٣",  # an Arabic-Indic digit: str.isdigit() says yes, int() parses it
+        "/api/v1/shipments/1²",
+        f"/api/v1/shipments/{2**63}",
+        "/api/v1/shipments/99999999999999999999999999",
+        "/api/v1/shipments/-1",
+        "/api/v1/shipments/ 1",
+    ],
+)
+async def test_ids_are_ascii_digits_in_range(api: Api, path: str) -> None:
+    """Finding 2: non-ASCII digits and ids past SQLite's integer range answered 500."""
+    await api.call("POST", "/api/v1/shipments", body=ORDER)
+    for method, suffix in [("GET", ""), ("POST", "/report-missing")]:
+        status, body = await api.call(method, path + suffix)
+        assert status == 404, (method, path)
+        assert body["error"]["field"] == "id"
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "0", "1001", "-1", str(2**64), "1.5", ""])
+async def test_a_limit_that_is_not_a_whole_number_in_range_is_a_400(api: Api, limit: str) -> None:
+    status, body = await api.call("GET", f"/api/v1/alerts?limit={limit}")
+    assert status == 400
+    assert body["error"] == {"field": "limit", "reason": "must be a whole number from 1 to 1000"}
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"a":'])
+async def test_a_deeply_nested_body_is_a_400(api: Api, opener: bytes) -> None:
+    """Finding 2: a JSON body nested a few thousand levels deep (under the size limit)
+    answered 500 (the parser's recursion limit)."""
+    closer = b"]" if opener == b"[" else b"}"
+    depth = 3900 // (len(opener) + 1)
+    for path in ("/api/v1/shipments", "/api/v1/shipments/1/report-missing"):
+        status, body = await api.call("POST", path, data=opener * depth + b"1" + closer * depth)
+        assert status in (400, 404), path
+        if status == 400:
+            assert body["error"]["field"] == "body" and "nested" in body["error"]["reason"]
+    status, body = await api.call("POST", "/api/v1/shipments", data=b"[" * 40 + b"]" * 40)
+    assert status == 400 and "nested" in body["error"]["reason"]
+    assert await api.store.list_shipments() == []
+
+
+async def test_every_bad_field_is_reported(api: Api) -> None:
+    """Finding 15: all the problems of a body, not only the first, each `field: reason`."""
+    bad = {"customer_email": "a@x.com,evil@y.com", "destination_country": "XX",
+           "shipped_at": "9999-12-31", "customer_name": "Ann\r\nBcc: x@y.z"}  # fmt: skip
+    status, body = await api.call("POST", "/api/v1/shipments", body={**ORDER, **bad})
+    assert status == 400
+    fields = [e["field"] for e in body["errors"]]
+    assert sorted(fields) == sorted(bad)
+    assert body["error"] == body["errors"][0]
+    assert await api.store.list_shipments() == []
+
+
+async def test_an_unsupported_carrier_is_refused_by_name(api: Api) -> None:
+    """Finding 16: the sender's carrier name outranks the number's shape."""
+    order = {**ORDER, "carrier": "Royal Mail", "tracking_number": "RR123456785GB"}
+    status, body = await api.call("POST", "/api/v1/shipments", body=order)
+    assert status == 400 and body["error"]["field"] == "carrier"
+    assert body["error"]["reason"].startswith("Royal Mail is not supported")
+    assert await api.store.list_shipments() == []
+
+
+async def test_a_usps_delivered_label_of_another_carrier_is_tracked_with_usps(api: Api) -> None:
+    """Finding 17: a UPS SurePost label's IMpb was refused; it is tracked where the parcel
+    is, with USPS, and the answer says so."""
+    order = {**ORDER, "carrier": "UPS", "tracking_number": "9261290113185417468510"}
+    status, body = await api.call("POST", "/api/v1/shipments", body=order)
+    assert status == 201
+    view = body["shipment"]
+    assert (view["carrier"], view["sender_carrier"]) == ("usps", "ups")
+    note = "UPS SurePost or Mail Innovations label: tracked with USPS, which delivers it"
+    assert body["notes"] == [note] and view["notes"] == [note]
+    stored = await api.store.get_shipment(body["id"])
+    assert stored is not None and stored.sender_carrier == "ups" and stored.carrier == "usps"
+
+
+async def test_an_order_without_email_is_watched_with_staff_alerts_only(api: Api) -> None:
+    """Finding 18: point-of-sale, phone and marketplace orders have no email."""
+    order = {k: v for k, v in ORDER.items() if k != "customer_email"}
+    status, body = await api.call("POST", "/api/v1/shipments", body=order)
+    assert status == 201
+    assert body["shipment"]["customer"]["email"] is None
+    (note,) = body["notes"]
+    assert "no customer email" in note and "staff alerts only" in note
+    stored = await api.store.get_shipment(body["id"])
+    assert stored is not None and stored.customer_email == ""
+
+
+async def test_reported_by_refuses_control_characters(api: Api) -> None:
+    _, body = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    await delivered(api, body["id"])
+    path = f"/api/v1/shipments/{body['id']}/report-missing"
+    status, error = await api.call("POST", path, body={"reported_by": "desk\r\nX-Evil: 1"})
+    assert status == 400 and error["error"]["field"] == "reported_by"
+    shipment = await api.store.get_shipment(body["id"])
+    assert shipment is not None and shipment.missing_reported_at is None

@@ -8,9 +8,16 @@ import pytest
 
 from rules import RULES
 from trackwatch.cli import main
-from trackwatch.clock import SystemClock
+from trackwatch.clock import FrozenClock, SystemClock
 from trackwatch.config import load_settings
-from trackwatch.model import DeliveryLocation, Outcome, Status, TrackingEvent, TrackingResult
+from trackwatch.model import (
+    DeliveryLocation,
+    Outcome,
+    Shipment,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+)
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
@@ -25,14 +32,19 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def add(config: Path, **overrides: str) -> int:
+NOW = datetime(2026, 11, 23, 17, tzinfo=UTC)
+
+
+def add(config: Path, **overrides: str | None) -> int:
+    """`trackwatch add` at the test's time; an override of None leaves the option out."""
     values = {"store": "shop", "carrier": "ups", "tracking-number": "1Z5R89390357567127",
               "order-id": "1001", "customer-email": "c@example.com",
               "shipped-at": "2026-11-23T09:00-05:00", **overrides}  # fmt: skip
     args = ["add", "--config", str(config)]
     for key, value in values.items():
-        args += [f"--{key}", value]
-    return main(args)
+        if value is not None:
+            args += [f"--{key}", value]
+    return main(args, clock=FrozenClock(NOW))
 
 
 @pytest.mark.parametrize(
@@ -40,11 +52,16 @@ def add(config: Path, **overrides: str) -> int:
     [
         ({"tracking-number": "1Z5R89390357567128"}, "tracking_number: '1Z5R89390357567128' fails the UPS check digit"),
         ({"tracking-number": "12345"}, "tracking_number: '12345' does not match any UPS tracking-number format"),
-        ({"carrier": "pigeon"}, "carrier: 'pigeon' is not one of dhl, fedex, ups, usps"),
+        ({"carrier": "pigeon"}, "carrier: pigeon is not supported"),
         ({"store": "other"}, "store: 'other' is not configured"),
-        ({"customer-email": "nobody"}, "customer_email: is not an email address"),
+        ({"customer-email": "nobody"}, "customer_email: is not a valid email address"),
         ({"shipped-at": "2026-11-23T09:00"}, "shipped_at: give a UTC offset"),
-        ({"country": "USA"}, "destination_country: Value error, must be a two-letter"),
+        ({"country": "USA"}, "destination_country: 'USA' is not an ISO 3166 alpha-2"),
+        ({"shipped-at": "0001-01-01"}, "shipped_at: 0001-01-01 is more than 365 days ago"),
+        ({"shipped-at": "9999-12-31"}, "shipped_at: 9999-12-31 is more than 7 days ahead"),
+        ({"promised-by": "9999-12-31"}, "promised_by: 9999-12-31 is more than 365 days ahead"),
+        ({"phone": "555-0100"}, "customer_phone: is not a valid phone number: give the number in E.164"),
+        ({"order-id": "10\n01"}, "order_id: contains a control character (U+000A)"),
     ],
 )  # fmt: skip
 def test_bad_input_names_the_field(
@@ -118,7 +135,7 @@ def test_alerts_and_notices_list_what_is_open_and_what_died(
     path = tmp_path / "trackwatch.toml"
     path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\n'
                     'name = "Shop"\nchannels.staff_email = ["mailto://127.0.0.1:9?from=a@b.c"]\n')  # fmt: skip
-    assert add(path, phone="+15550001111", **{"customer-email": "ada@example.org"}) == 0
+    assert add(path, phone="+12015550123", **{"customer-email": "ada@example.org"}) == 0
     asyncio.run(_deliver_and_judge(path, 1))
     capsys.readouterr()
     assert main(["alerts", "--config", str(path)]) == 0
@@ -129,7 +146,7 @@ def test_alerts_and_notices_list_what_is_open_and_what_died(
     assert main(["notices", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert "staff_email.0" in out and "pending" in out
-    assert "ada@example.org" not in out and "+15550001111" not in out  # customers' data
+    assert "ada@example.org" not in out and "+12015550123" not in out  # customers' data
 
 
 async def _stop_polling(config: Path, shipment_id: int) -> None:
@@ -158,3 +175,64 @@ def test_restart_polls_a_stopped_shipment_again(
     assert main(["show", "--config", str(config), "1"]) == 0
     shown = capsys.readouterr().out
     assert "polling stopped" not in shown and "next poll" in shown
+
+
+# --- issue 16 ------------------------------------------------------------------------------
+
+
+def test_add_reports_every_bad_field(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Finding 15: one `error: field: reason` line per problem, not only the first."""
+    assert add(config, country="XX", phone="555", **{"customer-email": "a@x.com,b@y.com",
+                                                     "shipped-at": "9999-12-31"}) == 2  # fmt: skip
+    lines = capsys.readouterr().err.strip().splitlines()
+    fields = sorted(line.removeprefix("error: ").split(":")[0] for line in lines)
+    assert fields == ["customer_email", "customer_phone", "destination_country", "shipped_at"]
+
+
+def test_add_a_surepost_label_says_usps_tracks_it(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 17: a UPS SurePost label carries a USPS number; USPS delivers it."""
+    assert add(config, **{"tracking-number": "9261290113185417468510"}) == 0
+    out = capsys.readouterr().out
+    note = "UPS SurePost or Mail Innovations label: tracked with USPS, which delivers it"
+    assert "added shipment 1: usps 9261290113185417468510" in out and note in out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    assert note in capsys.readouterr().out
+
+
+def test_add_without_email_says_no_customer_notice_will_go(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 18: an order with no email is watched, with staff alerts only."""
+    assert add(config, **{"customer-email": None}) == 0
+    out = capsys.readouterr().out
+    assert "added shipment 1" in out and "no customer email: staff alerts only" in out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    assert "no customer email: staff alerts only" in capsys.readouterr().out
+
+
+async def _store_extreme(config: Path) -> None:
+    """A row as an older version let in: dates at the ends of what a datetime holds, bound
+    for a place whose zone is ahead of UTC (converting 9999-12-31 23:00 UTC overflows)."""
+    store = await SqliteStore.open(load_settings(config).daemon.database)
+    try:
+        end = datetime(9999, 12, 31, 23, tzinfo=UTC)
+        await store.add_shipment(Shipment(
+            store="shop", carrier="ups", tracking_number="1Z5R89390357567127", order_id="X",
+            customer_email="c@example.com", destination_country="JP", shipped_at=end,
+            promised_by=end, eta=end, last_event_at=end), NOW)  # fmt: skip
+    finally:
+        await store.close()
+
+
+def test_list_and_show_print_a_row_with_an_extreme_date(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 1: `trackwatch list` crashed on such a row."""
+    asyncio.run(_store_extreme(config))
+    assert main(["list", "--config", str(config)]) == 0
+    assert "9999-12-31 23:00 UTC" in capsys.readouterr().out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "shipped 9999-12-31 23:00 UTC" in shown and "promised by 9999-12-31 23:00 UTC" in shown

@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from carriers.numbers import InvalidTrackingNumber, detect, formats, normalize, validate
+from carriers.numbers import (
+    InvalidTrackingNumber,
+    check_failures,
+    detect,
+    formats,
+    normalize,
+    s10_country,
+    usps_impb,
+    validate,
+)
 
 DATA = Path(__file__).parent.parent / "carriers" / "data" / "tracking_numbers"
 FILES = {"ups": "ups", "fedex": "fedex", "usps": "usps", "dhl": "dhl", "s10": "usps"}
@@ -89,3 +98,21 @@ def test_s10_needs_a_real_country_code() -> None:
     assert validate("usps", "RB123456785US") == "RB123456785US"
     with pytest.raises(InvalidTrackingNumber):
         validate("usps", "RB123456785XX")
+
+
+def test_usps_barcodes_other_carriers_hand_over() -> None:
+    """The IMpb on a SurePost/SmartPost/DHL eCommerce label, routing prefix cut; not S10."""
+    assert usps_impb("4201028200009261290113185417468510") == "9261290113185417468510"
+    assert usps_impb("9400111206206406260787") == "9400111206206406260787"
+    assert usps_impb("9400111206206406260788") is None  # check digit
+    assert usps_impb("RB123456785US") is None
+    assert usps_impb("1Z5R89390357567127") is None
+
+
+def test_s10_country_and_check_failures() -> None:
+    assert s10_country("RR123456785GB") == "GB"
+    assert s10_country("rb 123 456 785 us") == "US"
+    assert s10_country("9400111206206406260787") is None
+    assert check_failures("1Z5R89390357567128") == [
+        "fails the UPS check digit (check digit is 8, expected 7)"]  # fmt: skip
+    assert check_failures("1Z5R89390357567127") == []

@@ -165,3 +165,48 @@ def test_the_delivered_email_carries_a_link_valid_for_the_claim_window() -> None
     assert links.verify(token, window_end - timedelta(seconds=1)) == 7
     with pytest.raises(ExpiredLink):
         links.verify(token, window_end)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "²-1-abc",
+        "٣-1-abc",
+        "1-²-abc",
+        f"{2**63}-1-abc",
+        f"1-{10**30}-abc",
+        "99999999999999999999999999999999-1-abc",
+        "1--abc",
+        "-1-1-abc",
+        "1-1-" + "a" * 5000,
+        "%00-1-abc",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_odd_link_paths_get_the_plain_page(site: Site, method: str, token: str) -> None:
+    """Finding 2: `/report-missing/²-…` answered 500."""
+    status, text = await fetch(method, f"{site.served.base_url}/report-missing/{token}")
+    assert status == 400 and "This link is not valid" in text
+    assert site.woken == []
+
+
+def test_verify_refuses_non_ascii_and_out_of_range_numbers() -> None:
+    links = ReportLinks(SECRET, "")
+    for token in ("²-1-x", "1-٣-x", f"{2**63}-1-x", f"1-{2**63}-x"):
+        with pytest.raises(InvalidLink):
+            links.verify(token, at(12, 1))
+
+
+def test_a_genuine_link_with_an_expiry_past_what_a_date_holds_is_refused() -> None:
+    """Signed by us (a bug elsewhere, or an old secret) but unreadable as a date."""
+    links = ReportLinks(SECRET, "")
+    stamp = 10**14  # beyond year 9999
+    token = f"7-{stamp}-{links._mac(7, stamp)}"
+    with pytest.raises(InvalidLink):
+        links.verify(token, at(12, 1))
+
+
+@pytest.mark.parametrize("tail", ["", "a/b", "7-1-x/extra", "/"])
+async def test_any_path_under_the_link_gets_the_plain_page(site: Site, tail: str) -> None:
+    status, text = await fetch("GET", f"{site.served.base_url}/report-missing/{tail}")
+    assert status == 400 and "This link is not valid" in text

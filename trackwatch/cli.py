@@ -1,4 +1,5 @@
-"""The `trackwatch` command. Bad input exits with status 2 and a line naming the field."""
+"""The `trackwatch` command. Bad input exits with status 2 and a line naming the field, one
+per problem."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from typing import Any
 
 from carriers import CARRIERS
 from trackwatch.bench import run_email_benchmark
-from trackwatch.clock import SystemClock
+from trackwatch.clock import Clock, SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
 from trackwatch.errors import InputError
-from trackwatch.ingest import read_input, to_shipment
+from trackwatch.ingest import Accepted, accept, notes_for, whole_number
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo
@@ -36,17 +37,24 @@ from trackwatch.views import (
 USAGE_ERROR = 2
 
 
-def build_shipment(args: argparse.Namespace, settings: Settings) -> Shipment:
-    given = read_input({
+def _shipment_id(text: str) -> int:
+    number = whole_number(text)
+    if number is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shipment id (a whole number)")
+    return number
+
+
+def build_shipment(args: argparse.Namespace, settings: Settings) -> Accepted:
+    now: datetime = args.now
+    return accept({
         "store": args.store, "carrier": args.carrier, "tracking_number": args.tracking_number,
         "order_id": args.order_id, "customer_email": args.customer_email,
         "customer_name": args.customer_name, "customer_phone": args.phone,
         "destination_country": args.country, "destination_postal_code": args.postal_code,
-        "destination_city": args.city, "shipped_at": args.shipped_at,
+        "destination_city": args.city, "shipped_at": args.shipped_at or now.isoformat(),
         "ordered_at": args.ordered_at, "promised_by": args.promised_by,
         "direction": Direction.RETURN if args.is_return else Direction.OUTBOUND,
-    })  # fmt: skip
-    return to_shipment(given, settings, datetime.now(UTC))
+    }, settings, now)  # fmt: skip
 
 
 @asynccontextmanager
@@ -59,23 +67,29 @@ async def _opened(settings: Settings) -> AsyncIterator[SqliteStore]:
 
 
 async def _add(args: argparse.Namespace, settings: Settings) -> int:
-    shipment = build_shipment(args, settings)
+    accepted = build_shipment(args, settings)
+    shipment = accepted.shipment
     async with _opened(settings) as store:
         try:
-            shipment_id = await store.add_shipment(shipment, datetime.now(UTC))
+            shipment_id = await store.add_shipment(shipment, args.now)
         except DuplicateShipment as exc:
             raise InputError("tracking_number", str(exc)) from None
     print(f"added shipment {shipment_id}: {shipment.carrier} {shipment.tracking_number}")
+    for note in accepted.notes:
+        print(f"  {note}")
     return 0
 
 
 async def _import(args: argparse.Namespace, settings: Settings) -> int:
     async with _opened(settings) as store:
-        report = await import_csv(args.file, settings, store, datetime.now(UTC),
+        report = await import_csv(args.file, settings, store, args.now,
                                   progress=sys.stderr.isatty())  # fmt: skip
     for line, error in report.bad:
-        print(f"{args.file}:{line}: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"{args.file}:{line}: {problem}", file=sys.stderr)
     print(f"{args.file}: {report.summary()}")
+    for note in report.note_lines():
+        print(f"{args.file}: {note}")
     return 1 if report.bad else 0
 
 
@@ -108,7 +122,8 @@ async def _show(shipment_id: int, settings: Settings) -> int:
     async with _opened(settings) as store:
         shipment = await _shipment(store, shipment_id)
         events = (await store.events_for([shipment_id]))[shipment_id]
-        print_shipment(shipment, events, await store.alerts_for(shipment_id))
+        print_shipment(shipment, events, await store.alerts_for(shipment_id),
+                       notes_for(shipment, settings))  # fmt: skip
     return 0
 
 
@@ -185,9 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
     add = sub.add_parser("add", help="watch a shipment")
-    for flag in ("--store", "--tracking-number", "--order-id", "--customer-email"):
+    for flag in ("--store", "--tracking-number", "--order-id"):
         add.add_argument(flag, required=True)
-    add.add_argument("--carrier", help="usps, ups, fedex or dhl (default: from the number)")
+    add.add_argument("--customer-email", default="",
+                     help="one address; without one, staff alerts only")  # fmt: skip
+    add.add_argument("--carrier", help="USPS, UPS, FedEx or DHL, as the label names it "
+                     "(default: from the number)")  # fmt: skip
     add.add_argument("--customer-name", default="")
     add.add_argument("--phone", default="", help="the customer's number (E.164), for texts")
     add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
@@ -202,18 +220,18 @@ def _parser() -> argparse.ArgumentParser:
                              "Feeding it orders); bad rows are reported, good ones stored")  # fmt: skip
     imports.add_argument("file", type=Path)
     show = sub.add_parser("show", help="a shipment's events and alerts, with explanations")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=_shipment_id)
     report = sub.add_parser("report-missing", help="the customer says a delivered parcel is "
                             "not there: starts the delivered-not-received wait")  # fmt: skip
-    report.add_argument("id", type=int)
+    report.add_argument("id", type=_shipment_id)
     report.add_argument("--by", default="staff (cli)", help="who reported it")
     resolve = sub.add_parser("resolve", help="resolve a shipment's open alerts by hand")
-    resolve.add_argument("id", type=int)
+    resolve.add_argument("id", type=_shipment_id)
     resolve.add_argument("--rule", help="only this rule's alert (e.g. returns)")
     resolve.add_argument("--note", default="resolved by hand", help="why, for the record")
     restart = sub.add_parser("restart", help="poll a shipment whose polling stopped "
                              "(delivered, expired, lost) again")  # fmt: skip
-    restart.add_argument("id", type=int)
+    restart.add_argument("id", type=_shipment_id)
     sub.add_parser("list", help="every shipment")
     sub.add_parser("alerts", help="open alerts, oldest first")
     notices = sub.add_parser("notices", help="notices and their delivery state")
@@ -265,8 +283,10 @@ _DATABASE_COMMANDS: dict[
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    """Run one command; `clock` (tests) is the time `add` and `import` judge dates by."""
     args = _parser().parse_args(argv)
+    args.now = (clock or SystemClock()).now()
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -274,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return USAGE_ERROR
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for each in exc.problems:
+            print(f"error: {each}", file=sys.stderr)
         return USAGE_ERROR
 
 

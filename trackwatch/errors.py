@@ -3,6 +3,7 @@ not exceptions; these are for calls that failed as a whole."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -68,9 +69,25 @@ class RequestRejected(CarrierError):
 
 
 class InputError(Exception):
-    """Bad input (command line, CSV row, API body, webhook): `field: reason`."""
+    """Bad input (command line, CSV row, API body, webhook): `field: reason`.
+
+    One input can have several problems: `problems` lists every one (each an InputError with
+    its own field and reason), and `field`/`reason` are the first's, for callers that show one.
+    """
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.problems: tuple[InputError, ...] = (self,)
+
+    @classmethod
+    def several(cls, problems: Sequence[InputError]) -> InputError:
+        """One error carrying every problem of one input, in order (at least one)."""
+        flat = tuple(p for problem in problems for p in problem.problems)
+        if len(flat) == 1:
+            return flat[0]
+        error = cls(flat[0].field, flat[0].reason)
+        error.problems = flat
+        error.args = ("; ".join(str(p) for p in flat),)
+        return error

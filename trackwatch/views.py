@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from trackwatch.model import Alert, Notice, Shipment, TrackingEvent
@@ -16,7 +16,12 @@ def _when(value: datetime | None, shipment: Shipment) -> str:
     if value is None:
         return "-"
     zone = zone_for(shipment.destination_country, shipment.destination_postal_code)
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    try:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    except (OverflowError, ValueError):
+        # Rows older versions let in can sit at the ends of what a datetime holds, where a
+        # zone's offset pushes the year past 1 or 9999: those are shown in UTC.
+        return value.astimezone(UTC).isoformat(sep=" ", timespec="minutes")[:16] + " UTC"
 
 
 def print_shipments(shipments: Sequence[Shipment]) -> None:
@@ -47,10 +52,16 @@ def print_notices(notices: Sequence[Notice]) -> None:
 
 
 def print_shipment(
-    shipment: Shipment, events: Sequence[TrackingEvent], alerts: Sequence[Alert]
+    shipment: Shipment,
+    events: Sequence[TrackingEvent],
+    alerts: Sequence[Alert],
+    notes: Sequence[str] = (),
 ) -> None:
+    """A shipment, its events and alerts; `notes` say how it is watched (ingest.notes_for)."""
     s = shipment
     print(f"shipment {s.id}: {s.carrier} {s.tracking_number}, order {s.order_id} ({s.store})")
+    for note in notes:
+        print(f"  {note}")
     print(f"  destination {s.destination_country} {s.destination_postal_code}".rstrip())
     print(f"  status {s.status.value}; shipped {_when(s.shipped_at, s)}; ETA {_when(s.eta, s)}")
     if s.ordered_at or s.promised_by:

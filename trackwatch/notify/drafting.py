@@ -1,8 +1,9 @@
 """From "tell these audiences about this alert" to notices: which channels hear of it, the
 rendered text, and the earliest moment each may go out.
 
-- Customers: email (one recipient per notice) and, when the store has one and the parcel a
-  phone number, a text message; in the customer's daytime, a window after their previous
+- Customers: email (one recipient per notice) when the parcel has an address (orders from a
+  till, the phone or a marketplace may have none) and, when the store has one and the parcel
+  a phone number, a text message; in the customer's daytime, a window after their previous
   notice about the same parcel.
 - Staff: chat and email, each from the store's minimum severity up; chat waits for staff
   hours unless the alert is urgent.
@@ -30,6 +31,14 @@ def staff_slot(store: StoreSettings, channel: str, severity: Severity, now: date
     staff = store.policy.staff
     return staff_time(now, store.policy.staff_zone(), staff.days(),
                       (staff.day_starts, staff.day_ends))  # fmt: skip
+
+
+def _address(shipment: Shipment, channel: str) -> str:
+    """The customer's address on a channel; "" when the parcel has none there (an email
+    channel with no email would otherwise mail the store's own account)."""
+    if kind_of(channel) == "customer_sms":
+        return shipment.customer_phone
+    return shipment.customer_email
 
 
 class Drafter:
@@ -106,15 +115,15 @@ class Drafter:
         self, shipment: Shipment, rule: str, event: str, channels: Sequence[str],
         args: dict[str, object],
     ) -> list[NoticeDraft]:  # fmt: skip
+        reachable = [c for c in channels if _address(shipment, c)]
+        if not reachable:
+            return []  # no pacing slot taken either: nothing goes out
         slot = self._customer_slot(shipment)
         title, body = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event, args)
         drafts = []
-        for channel in channels:
-            recipient, text = shipment.customer_email, (title, body)
+        for channel in reachable:
+            recipient, text = _address(shipment, channel), (title, body)
             if kind_of(channel) == "customer_sms":
-                if not shipment.customer_phone:
-                    continue
-                recipient = shipment.customer_phone
                 text = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event,
                                              dict(args, headline=title), kind="sms")  # fmt: skip
             drafts.append(NoticeDraft(event, Audience.CUSTOMER, channel, shipment.store, *text,

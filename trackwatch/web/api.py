@@ -14,8 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from trackwatch.config import Settings
 from trackwatch.errors import InputError
-from trackwatch.ingest import read_input, to_shipment
+from trackwatch.ingest import accept, notes_for, plain_text_problem, whole_number
 from trackwatch.model import Alert, AlertState, Shipment, Status, TrackingEvent
 from trackwatch.web.errors import ApiError, json_body, store_of_token
 from trackwatch.web.report_page import ReportDesk
@@ -46,17 +47,21 @@ def alert_json(alert: Alert, order_id: str | None = None) -> dict[str, Any]:
 
 
 def shipment_json(
-    s: Shipment, events: Sequence[TrackingEvent] = (), alerts: Sequence[Alert] = ()
-) -> dict[str, Any]:
+    s: Shipment, settings: Settings, events: Sequence[TrackingEvent] = (),
+    alerts: Sequence[Alert] = (),
+) -> dict[str, Any]:  # fmt: skip
+    """A shipment as the API shows it; `notes` say how it is watched (a label another
+    carrier delivers, no customer email)."""
     return {
         "id": s.id, "store": s.store, "order_id": s.order_id, "carrier": s.carrier,
+        "sender_carrier": s.sender_carrier, "notes": list(notes_for(s, settings)),
         "tracking_number": s.tracking_number, "direction": s.direction.value,
         "status": s.status.value, "shipped_at": _when(s.shipped_at),
         "ordered_at": _when(s.ordered_at), "promised_by": _when(s.promised_by),
         "eta": _when(s.eta), "last_event_at": _when(s.last_event_at),
         "last_polled_at": _when(s.last_polled_at), "next_poll_at": _when(s.next_poll_at),
         "polling_stopped": s.stopped, "missing_reported_at": _when(s.missing_reported_at),
-        "customer": {"name": s.customer_name, "email": s.customer_email,
+        "customer": {"name": s.customer_name, "email": s.customer_email or None,
                      "phone": s.customer_phone or None},
         "destination": {"country": s.destination_country,
                         "postal_code": s.destination_postal_code or None,
@@ -83,7 +88,8 @@ class Api:
 
     async def _own(self, request: web.Request, store: str) -> Shipment:
         text = request.match_info["id"]
-        shipment = await self._desk.store.get_shipment(int(text)) if text.isdigit() else None
+        number = whole_number(text)
+        shipment = await self._desk.store.get_shipment(number) if number is not None else None
         if shipment is None or shipment.store != store:
             raise ApiError(404, "id", f"no shipment {text} in store {store!r}")
         return shipment
@@ -94,11 +100,12 @@ class Api:
         if body.setdefault("store", store) != store:
             raise ApiError(403, "store", f"this token belongs to store {store!r}")
         now = self._desk.clock.now()
-        shipment = to_shipment(read_input(body), self._desk.settings, now)
-        [(shipment_id, created)] = await self._desk.store.add_shipments([shipment], now)
+        accepted = accept(body, self._desk.settings, now)
+        [(shipment_id, created)] = await self._desk.store.add_shipments([accepted.shipment], now)
         stored = await self._desk.store.get_shipment(shipment_id)
-        view = shipment_json(stored or shipment)
-        return web.json_response({"id": shipment_id, "created": created, "shipment": view},
+        view = shipment_json(stored or accepted.shipment, self._desk.settings)
+        return web.json_response({"id": shipment_id, "created": created, "shipment": view,
+                                  "notes": view["notes"]},
                                  status=201 if created else 200)  # fmt: skip
 
     async def get(self, request: web.Request) -> web.Response:
@@ -106,17 +113,17 @@ class Api:
         sid = shipment.id or 0
         events = (await self._desk.store.events_for([sid]))[sid]
         alerts = await self._desk.store.alerts_for(sid)
-        return web.json_response(shipment_json(shipment, events, alerts))
+        return web.json_response(shipment_json(shipment, self._desk.settings, events, alerts))
 
     async def alerts(self, request: web.Request) -> web.Response:
         store = self._store(request)
         state = request.query.get("state", "open")
         if state not in STATES:
             raise ApiError(400, "state", f"must be one of {', '.join(STATES)}")
-        limit_text = request.query.get("limit", "100")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+        limit = whole_number(request.query.get("limit", "100"), 1, 1000)
+        if limit is None:
             raise ApiError(400, "limit", "must be a whole number from 1 to 1000")
-        found = await self._desk.store.alerts_of_store(store, STATES[state], int(limit_text))
+        found = await self._desk.store.alerts_of_store(store, STATES[state], limit)
         return web.json_response({"alerts": [alert_json(a, order) for a, order in found]})
 
     async def report_missing(self, request: web.Request) -> web.Response:
@@ -126,6 +133,8 @@ class Api:
         by = body.get("reported_by", "store (api)")
         if not isinstance(by, str) or not 0 < len(by) <= 100:
             raise InputError("reported_by", "must be a text of 1 to 100 characters")
+        if problem := plain_text_problem(by):
+            raise InputError("reported_by", problem)
         if shipment.status is not Status.DELIVERED:
             raise ApiError(409, "id", f"shipment {shipment.id} is {shipment.status.value}, not "
                            "delivered: a missing report is for parcels the carrier marked "

@@ -1,13 +1,14 @@
 """JSON errors for the machine-facing routes (/api/, /webhooks/): every refusal names the
 field and the reason, including aiohttp's own (a body over the size limit, an unknown path,
-a wrong method), which would otherwise answer in plain text."""
+a wrong method), which would otherwise answer in plain text. An input with several problems
+answers them all: `error` is the first, `errors` every one."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,9 @@ from trackwatch.config import Settings
 from trackwatch.errors import InputError
 
 MACHINE_PATHS = ("/api/", "/webhooks/")
+# Deeper than any body we take (a Shopify fulfillment nests about five levels): deeper ones
+# are refused before anything walks them (json.loads itself stops near 1000 levels).
+MAX_DEPTH = 32
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -30,8 +34,10 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_response(error: ApiError) -> web.Response:
-    body = {"error": {"field": error.field, "reason": error.reason}}
+def error_response(error: ApiError, problems: Sequence[InputError] = ()) -> web.Response:
+    body: dict[str, Any] = {"error": {"field": error.field, "reason": error.reason}}
+    if problems:
+        body["errors"] = [{"field": p.field, "reason": p.reason} for p in problems]
     return web.json_response(body, status=error.status, headers=error.headers)
 
 
@@ -55,18 +61,36 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except ApiError as exc:
         return error_response(exc)
     except InputError as exc:
-        return error_response(ApiError(400, exc.field, exc.reason))
+        return error_response(ApiError(400, exc.field, exc.reason), exc.problems)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         return error_response(_from_http(exc))
 
 
+def _depth(data: Any) -> int:
+    """How deeply containers nest in parsed JSON (walked without recursion)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                items = value.values() if isinstance(value, dict) else value
+                stack.extend((item, level + 1) for item in items)
+    return deepest
+
+
 def json_object(raw: bytes) -> dict[str, Any]:
+    too_deep = ApiError(400, "body", f"is nested more than {MAX_DEPTH} levels deep")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:  # not JSON, not UTF-8, or an integer of thousands of digits
         raise ApiError(400, "body", f"is not valid JSON ({exc})") from None
+    if _depth(data) > MAX_DEPTH:
+        raise too_deep
     if not isinstance(data, dict):
         raise ApiError(400, "body", "must be a JSON object")
     return data

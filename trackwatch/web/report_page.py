@@ -59,7 +59,9 @@ class ReportPage:
         self._desk = desk
 
     def routes(self) -> list[web.RouteDef]:
-        path = REPORT_PATH + "{token}"
+        # Any path under it, empty or with slashes, is a link to judge: the customer gets
+        # the plain page that says it is not valid, not the server's bare 404.
+        path = REPORT_PATH + r"{token:[\s\S]*}"
         return [web.get(path, self.show), web.post(path, self.confirm)]
 
     def _contact(self, shipment: Shipment | None) -> str:

@@ -6,8 +6,10 @@ checked on the bytes as received, before any parsing. Shopify delivers at least 
 delivery whose X-Shopify-Webhook-Id was handled before is answered 200 and ignored.
 
 A fulfillment carries one tracking company and one or more numbers (one per package). Each
-number becomes a shipment; one that cannot be watched (an unknown carrier, a bad check digit)
-is listed in the answer and logged, and the others are still stored. Those are answered 200
+number becomes a shipment, checked as every way in checks one (trackwatch.ingest); one that
+cannot be watched (a carrier we do not support, a bad check digit) is listed in the answer
+with every reason, field names as Shopify's, and logged (fields only: reasons can quote the
+customer's data), and the others are still stored. Those are answered 200
 all the same: a non-2xx makes Shopify retry the same payload, which would fail the same way,
 and in the end drop the subscription.
 """
@@ -23,8 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from trackwatch.errors import InputError
-from trackwatch.ingest import read_input, to_shipment
-from trackwatch.model import Shipment
+from trackwatch.ingest import Accepted, accept
 from trackwatch.web.errors import ApiError, json_object
 from trackwatch.web.report_page import ReportDesk
 
@@ -37,67 +38,97 @@ def signature(secret: str, body: bytes) -> str:
     return base64.b64encode(hmac.digest(secret.encode(), body, hashlib.sha256)).decode()
 
 
-def carrier_of(company: str | None) -> str | None:
-    """Our carrier for Shopify's tracking_company ("USPS", "UPS", "FedEx", "DHL Express",
-    "DHL eCommerce", ...); None leaves it to the number's format."""
-    name = (company or "").strip().lower()
-    if name.startswith("usps"):
-        return "usps"
-    if name == "ups" or name.startswith("ups "):
-        return "ups"
-    if name.startswith("fedex"):
-        return "fedex"
-    if name.startswith("dhl"):
-        return "dhl"
-    return None
+# Our field names as Shopify's fulfillment names them, so that a refusal points at the
+# payload the merchant can see.
+SHOPIFY_FIELDS = {
+    "carrier": "tracking_company",
+    "order_id": "name",
+    "shipped_at": "created_at",
+    "customer_email": "email",
+    "customer_name": "destination.name",
+    "destination_country": "destination.country_code",
+    "destination_postal_code": "destination.zip",
+    "destination_city": "destination.city",
+}
+
+
+def _text(fulfillment: dict[str, Any], key: str) -> str | None:
+    """A text member of the fulfillment, None when absent; 400 when it is not a text."""
+    value = fulfillment.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, key, "must be a text or null")
+    return value
 
 
 def _order_number(fulfillment: dict[str, Any]) -> str:
     # `name` is the order's name plus the fulfillment's index ("#1001.1"): customers know
     # the order as "#1001".
-    name = str(fulfillment.get("name") or "")
+    name = _text(fulfillment, "name") or ""
     if name:
         return name.rsplit(".", 1)[0] if "." in name else name
-    return str(fulfillment.get("order_id") or "")
+    order_id = fulfillment.get("order_id")
+    if order_id is not None and (isinstance(order_id, bool) or
+                                 not isinstance(order_id, int | str)):  # fmt: skip
+        raise ApiError(400, "order_id", "must be a number, a text or null")
+    return str(order_id or "")
 
 
 def numbers_of(fulfillment: dict[str, Any]) -> list[str]:
     numbers = fulfillment.get("tracking_numbers")
-    if not isinstance(numbers, list) or not numbers:
-        single = fulfillment.get("tracking_number")
+    if numbers is not None and (not isinstance(numbers, list) or
+                                not all(isinstance(n, str) for n in numbers)):  # fmt: skip
+        raise ApiError(400, "tracking_numbers", "must be a list of texts or null")
+    if not numbers:
+        single = _text(fulfillment, "tracking_number")
         numbers = [single] if single else []
-    return list(dict.fromkeys(str(n).strip() for n in numbers if str(n).strip()))
+    return list(dict.fromkeys(n.strip() for n in numbers if n.strip()))
+
+
+def _destination(fulfillment: dict[str, Any]) -> dict[str, Any]:
+    destination = fulfillment.get("destination")
+    if destination is not None and not isinstance(destination, dict):
+        raise ApiError(400, "destination", "must be an object or null")
+    return destination or {}
+
+
+def _common(fulfillment: dict[str, Any], store: str) -> dict[str, Any]:
+    """What the fulfillment's numbers share, as ingest's fields (checked there)."""
+    destination = _destination(fulfillment)
+    return {
+        "store": store, "order_id": _order_number(fulfillment),
+        "carrier": _text(fulfillment, "tracking_company"),
+        "shipped_at": fulfillment.get("created_at"),
+        "customer_email": fulfillment.get("email"),
+        "customer_name": destination.get("name"),
+        "destination_country": destination.get("country_code"),
+        "destination_postal_code": destination.get("zip"),
+        "destination_city": destination.get("city"),
+    }  # fmt: skip
+
+
+def _refusal(number: str, error: InputError) -> dict[str, Any]:
+    problems = [{"field": SHOPIFY_FIELDS.get(p.field, p.field), "reason": p.reason}
+                for p in error.problems]  # fmt: skip
+    return {"tracking_number": number, **problems[0], "errors": problems}
 
 
 def shipments_of(
     fulfillment: dict[str, Any], desk: ReportDesk, store: str
-) -> tuple[list[Shipment], list[dict[str, str]]]:
-    """The shipments a fulfillment describes, and the numbers refused, with the reason."""
-    destination = fulfillment.get("destination")
-    if not isinstance(destination, dict):
-        destination = {}
-    common = {
-        "store": store, "order_id": _order_number(fulfillment),
-        "carrier": carrier_of(fulfillment.get("tracking_company")),
-        "shipped_at": fulfillment.get("created_at"),
-        "customer_email": fulfillment.get("email"),
-        "customer_name": destination.get("name") or "",
-        "destination_country": destination.get("country_code") or "",
-        "destination_postal_code": destination.get("zip") or "",
-        "destination_city": destination.get("city") or "",
-    }  # fmt: skip
+) -> tuple[list[Accepted], list[dict[str, Any]]]:
+    """The shipments a fulfillment describes, and the numbers refused, with every reason.
+    A fulfillment whose members are not of the documented types is a 400 (ApiError)."""
+    common = _common(fulfillment, store)
     now = desk.clock.now()
-    shipments: list[Shipment] = []
-    refused: list[dict[str, str]] = []
+    accepted: list[Accepted] = []
+    refused: list[dict[str, Any]] = []
     for number in numbers_of(fulfillment):
         try:
-            if not destination:
+            if not _destination(fulfillment):
                 raise InputError("destination", "the fulfillment has no shipping address")
-            given = read_input({**common, "tracking_number": number})
-            shipments.append(to_shipment(given, desk.settings, now))
+            accepted.append(accept({**common, "tracking_number": number}, desk.settings, now))
         except InputError as exc:
-            refused.append({"tracking_number": number, "field": exc.field, "reason": exc.reason})
-    return shipments, refused
+            refused.append(_refusal(number, exc))
+    return accepted, refused
 
 
 class ShopifyWebhook:
@@ -127,20 +158,21 @@ class ShopifyWebhook:
         if topic not in TOPICS:
             return web.json_response({"ignored": f"topic {topic!r} is not a fulfillment"})
         fulfillment = json_object(body)
-        status = str(fulfillment.get("status") or "")
-        shipments, refused = ([], []) if status in IGNORED_STATUSES else \
+        status = _text(fulfillment, "status") or ""
+        accepted, refused = ([], []) if status in IGNORED_STATUSES else \
             shipments_of(fulfillment, self._desk, store)  # fmt: skip
         now = self._desk.clock.now()
-        stored = await self._desk.store.add_from_webhook(f"shopify:{store}:{delivery}",
-                                                         shipments, now)  # fmt: skip
+        stored = await self._desk.store.add_from_webhook(
+            f"shopify:{store}:{delivery}", [a.shipment for a in accepted], now)  # fmt: skip
         if stored is None:
             return web.json_response({"duplicate": True, "webhook_id": delivery})
         for item in refused:
-            log.warning("shopify %s: fulfillment %s: number refused (%s: %s)", store,
-                        fulfillment.get("id"), item["field"], item["reason"])  # fmt: skip
+            log.warning("shopify %s: fulfillment %s: number refused (%s)", store,
+                        fulfillment.get("id"), "; ".join(e["field"] for e in item["errors"]))  # fmt: skip
         return web.json_response({
             "webhook_id": delivery,
-            "shipments": [{"id": sid, "created": created} for sid, created in stored],
+            "shipments": [{"id": sid, "created": created, "notes": list(a.notes)}
+                          for (sid, created), a in zip(stored, accepted, strict=True)],
             "refused": refused,
             "ignored": f"fulfillment status {status}" if status in IGNORED_STATUSES else None,
         })  # fmt: skip

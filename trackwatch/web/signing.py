@@ -12,7 +12,10 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
+from trackwatch.ingest import whole_number
+
 REPORT_PATH = "/report-missing/"
+MAX_STAMP = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())  # an expiry a datetime holds
 
 
 class LinkError(Exception):
@@ -49,12 +52,16 @@ class ReportLinks:
         return f"{self.base_url}{REPORT_PATH}{self.token(shipment_id, expires)}"
 
     def verify(self, token: str, now: datetime) -> int:
-        """The shipment a genuine, unexpired token names."""
+        """The shipment a genuine, unexpired token names. The numbers must be ASCII digits
+        in range (a shipment id SQLite holds, an expiry a datetime holds)."""
         parts = token.split("-", 2)
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        shipment_id = whole_number(parts[0]) if len(parts) == 3 else None
+        stamp = whole_number(parts[1], 0, MAX_STAMP) if len(parts) == 3 else None
+        if shipment_id is None or stamp is None:
             raise InvalidLink("This link is not valid.")
-        shipment_id, stamp, mac = int(parts[0]), int(parts[1]), parts[2]
-        if not hmac.compare_digest(mac.encode(), self._mac(shipment_id, stamp).encode()):
+        mac = parts[2]
+        if not hmac.compare_digest(mac.encode(errors="replace"),
+                                   self._mac(shipment_id, stamp).encode()):  # fmt: skip
             raise InvalidLink("This link is not valid.")
         if now >= datetime.fromtimestamp(stamp, UTC):
             raise ExpiredLink(shipment_id)
