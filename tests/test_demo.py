@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -26,9 +27,12 @@ def _play() -> tuple[int, list[str]]:
 
 
 def _busy(stop: threading.Event) -> None:
-    """Competes with the demo for the interpreter, as a loaded machine would for the CPU."""
+    """Holds the interpreter about half the time, in bursts of a millisecond or so: the
+    demo's loop runs about half as fast and is interrupted at arbitrary points, as on a
+    loaded machine (and the test stays short)."""
     while not stop.is_set():
-        sum(range(10_000))
+        sum(range(50_000))
+        time.sleep(0.001)
 
 
 @pytest.fixture(scope="module")
