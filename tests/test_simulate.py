@@ -3,16 +3,24 @@ stays inside every quota; the generated scenarios raise what they are meant to."
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from datetime import timedelta
 
 import pytest
 
+from tests.conftest import SettingsFactory
+from trackwatch.app import open_daemon
 from trackwatch.cli import main
+from trackwatch.clock import FrozenClock
+from trackwatch.model import Place, Shipment
+from trackwatch.sandbox.world import Milestone, Parcel, World
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import figures, score
-from trackwatch.sim.run import START, simulate
+from trackwatch.sim.run import START, STEP, simulate
 from trackwatch.sim.scenarios import generate
+from trackwatch.sim.stepping import ClockSleep, Stepper
 
 # What each scenario must raise (at least), judged by the all-knowing run.
 MEANT = {"stalled": "stalled", "recovered": "stalled", "late": "late", "lost": "lost",
@@ -80,6 +88,37 @@ def test_bad_arguments_name_the_field(
 ) -> None:
     assert main(["simulate", "--days", "1", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_same_seed_prints_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
+    # Virtual time: a slow or busy machine changes only the measured wall time and memory.
+    measured = re.compile(r"[\d.]+ s wall, peak RSS [\d.]+ MB")
+    reports = []
+    for _ in range(2):
+        assert main(["simulate", "--shipments", "40", "--days", "6", "--seed", "3"]) == 0
+        text = capsys.readouterr().out
+        assert measured.search(text), text
+        reports.append(measured.sub("(measured)", text))
+    assert reports[0] == reports[1]
+    assert "alerts: " in reports[0] and "calls per shipment" in reports[0]
+
+
+async def test_a_pass_that_sleeps_on_the_stepped_clock_fails_instead_of_hanging(
+    make_settings: SettingsFactory, world: World, clock: FrozenClock
+) -> None:
+    # A carrier call retried after a wait sleeps on the clock, which moves only between passes.
+    nyc = Place(city="New York", state="NY", postal_code="10001", country="US")
+    number = "1Z5R89390357567127"
+    world.add(Parcel("ups", number, [Milestone(clock.now(), "label", nyc)], nyc))
+    world.inject("ups", "503")
+    settings = make_settings(carriers={"ups": {"max_inline_wait_seconds": 30}})
+    async with open_daemon(settings, clock) as daemon:
+        shipment = Shipment(store="shop", carrier="ups", tracking_number=number, order_id="A1",
+                            customer_email="c@example.com", destination_postal_code="10001",
+                            shipped_at=clock.now())  # fmt: skip
+        await daemon.store.add_shipment(shipment, clock.now())
+        with pytest.raises(ClockSleep, match="max_inline_wait_seconds = 0"):
+            await asyncio.wait_for(Stepper(daemon, clock, STEP).pass_at(clock.now()), 30)
 
 
 def test_a_world_of_one_carrier() -> None:

@@ -3,7 +3,8 @@
 SystemClock is real time. FrozenClock only moves when a test calls advance(); its sleep()
 waits until the clock has been advanced past the wake time, so loops behave as they would in
 real time without a test ever waiting on the wall clock. ScaledClock runs simulated time
-faster than real time (a day in seconds) for the demo and the simulator.
+faster than real time (a day in seconds); its runs depend on the machine's speed, so the demo
+and the simulator step a FrozenClock instead (trackwatch/sim/stepping.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""`trackwatch demo`: the real daemon against the sandbox, Thanksgiving week 2026, fast.
+"""`trackwatch demo`: the real daemon against the sandbox, Thanksgiving week 2026, in
+virtual time (trackwatch/sim/stepping.py): the clock jumps to the next instant anything is
+due, so the week takes seconds and prints the same text, byte for byte, on any machine.
 
 Eleven parcels across all four carriers, one or more for every alert kind:
 - 1001 UPS, delivered to a front door: the delivered check-in and a risky-delivery flag.
@@ -18,7 +20,6 @@ Eleven parcels across all four carriers, one or more for every alert kind:
 
 from __future__ import annotations
 
-import asyncio
 import re
 import tempfile
 from collections import Counter
@@ -32,14 +33,15 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from trackwatch.app import open_daemon
-from trackwatch.clock import ScaledClock
+from trackwatch.app import Daemon, open_daemon
+from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
 from trackwatch.model import Alert, Direction, NoticeState, Place, Shipment
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink, Received
 from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.sandbox.world import Milestone, Parcel, World
+from trackwatch.sim.stepping import Stepper
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 23, 0, 0, tzinfo=NY)
@@ -121,7 +123,7 @@ PARCELS = (
         (_at(27, 10), "in_transit", "philadelphia"), (_at(30, 9), "arrived", "secaucus"),
         (_at(1, 8, 12), "out_for_delivery", "new york"), (_at(1, 15, 12), "delivered", "new york"),
     ), expect=("late:resolved", "delivered", "risky_delivery"), carrier="fedex",
-        eta=date(2026, 11, 24)),
+        eta=date(2026, 11, 25)),
     DemoParcel("1009", "9405803699300124287899", _at(23, 8), _timeline(
         (_at(23, 8), "label", "philadelphia"), (_at(23, 17), "picked_up", "philadelphia"),
         (_at(24, 22), "arrived", "secaucus"), (_at(25, 9), "address_issue", "new york"),
@@ -137,13 +139,14 @@ PARCELS = (
     ), expect=("returns",), returning=True),
 )  # fmt: skip
 MISSING_REPORT = ("1004", _at(26, 9))
+STEP = timedelta(minutes=1)  # the most a due instant waits for its pass
 _REPORT_LINK = re.compile(
     r"https?://\S+/report-missing/\S+"
 )  # the customer writes: "it says delivered, it is not here"
 
 
 def demo_world() -> World:
-    world = World(token_lifetime=7 * 24 * 3600)
+    world = World()
     for p in PARCELS:
         to = _PLACES["chicago"] if p.returning else DEST
         world.add(Parcel(p.carrier, p.number, p.timeline, to, scheduled_delivery=p.eta))
@@ -151,11 +154,15 @@ def demo_world() -> World:
 
 
 def demo_settings(database: Path, carrier_url: str, chat_url: str, mail_url: str) -> Settings:
+    """The demo store's settings. Two differ from a real daemon's, so that the run is the
+    same each time: one notice is sent at a time (the order they arrive in is the order they
+    were queued in), and a carrier call is never retried after a wait (the stepped clock does
+    not move inside a pass, see trackwatch/sim/stepping.py)."""
     data: dict[str, Any] = {
-        "daemon": {"database": str(database), "http_port": 0},
+        "daemon": {"database": str(database), "http_port": 0, "notice_concurrency": 1},
         "carriers": {
             name: {"base_url": carrier_url, "client_id": "demo", "client_secret": "demo-secret",
-                   "api_key": "demo-key", "rate_limit": 100}
+                   "api_key": "demo-key", "rate_limit": 100, "max_inline_wait_seconds": 0}
             for name in ("usps", "ups", "fedex", "dhl")
         },
         "stores": {"demo": {"name": "Demo Prints", "contact_email": "help@demo-prints.example",
@@ -166,22 +173,30 @@ def demo_settings(database: Path, carrier_url: str, chat_url: str, mail_url: str
     return build_settings(data)
 
 
-def _printer(clock: ScaledClock, out: Callable[[str], None]) -> Callable[[Received], None]:
-    def show(item: Received) -> None:
-        out(f"[{_now(clock)}] staff chat <- {item.body.get('title', '')}")
-
-    return show
+def _stamp(now: datetime) -> str:
+    return now.astimezone(NY).strftime("%a %d %b %H:%M")
 
 
-def _mail_printer(clock: ScaledClock, out: Callable[[str], None]) -> Callable[[Message], None]:
-    def show(mail: Message) -> None:
-        out(f"[{_now(clock)}] customer email <- {mail['Subject']}")
+class Arrivals:
+    """What reached the staff chat sink and the customer inbox, in arrival order, printed
+    after each pass with the pass's instant. The inbox calls from its own thread, but a pass
+    returns only once each send is acknowledged, so nothing arrives while this prints."""
 
-    return show
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self._out = out
+        self._lines: list[str] = []
+        self._shown = 0
 
+    def chat(self, item: Received) -> None:
+        self._lines.append(f"staff chat <- {item.body.get('title', '')}")
 
-def _now(clock: ScaledClock) -> str:
-    return clock.now().astimezone(NY).strftime("%a %d %b %H:%M")
+    def mail(self, mail: Message) -> None:
+        self._lines.append(f"customer email <- {mail['Subject']}")
+
+    def show(self, now: datetime) -> None:
+        for line in self._lines[self._shown :]:
+            self._out(f"[{_stamp(now)}] {line}")
+        self._shown = len(self._lines)
 
 
 def text_part(mail: Message) -> str:
@@ -192,18 +207,20 @@ def text_part(mail: Message) -> str:
     return ""
 
 
-async def run_demo(out: Callable[[str], None] = print, seconds: float = 20.0) -> int:
-    """Play the scenario; 0 when exactly the expected alerts and notices happened."""
-    clock = ScaledClock(START, scale=(END - START).total_seconds() / seconds)
+async def run_demo(out: Callable[[str], None] = print) -> int:
+    """Play the scenario in virtual time; 0 when exactly the expected alerts and notices
+    happened. The same run, byte for byte, on any machine."""
+    clock = FrozenClock(START)
+    arrivals = Arrivals(out)
     sandbox = await SandboxServer(demo_world(), clock).start()
-    sink = await HttpSink(_printer(clock, out)).start()
-    inbox = SmtpServer(_mail_printer(clock, out))
+    sink = await HttpSink(arrivals.chat).start()
+    inbox = SmtpServer(arrivals.mail)
     inbox.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = demo_settings(Path(tmp) / "demo.db", sandbox.base_url, sink.url("staff"),
                                      inbox.url("orders@demo-prints.example"))  # fmt: skip
-            status = await _play(settings, clock, Sinks(sink, inbox), out)
+            status = await _play(settings, clock, Sinks(sink, inbox, arrivals), out)
             calls = sandbox.world.calls
             out("carrier calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))
             return status
@@ -232,20 +249,17 @@ def _outcome(alert: Alert) -> str:
 class Sinks:
     chat: HttpSink
     inbox: SmtpServer
+    arrivals: Arrivals
 
 
-async def _play(settings: Settings, clock: ScaledClock, sinks: Sinks,
+async def _play(settings: Settings, clock: FrozenClock, sinks: Sinks,
                 out: Callable[[str], None]) -> int:  # fmt: skip
-    out(f"demo: {START:%a %d %b %Y} to {END:%a %d %b %Y} (America/New_York), "
-        f"simulated {clock.scale:,.0f}x faster than real time")  # fmt: skip
-    async with open_daemon(settings, clock, idle=timedelta(minutes=30)) as daemon:
+    out(f"demo: {START:%a %d %b %Y} to {END:%a %d %b %Y} (America/New_York), in virtual "
+        "time: the clock jumps to the next instant anything is due")  # fmt: skip
+    async with open_daemon(settings, clock) as daemon:
         ids = {p.order_id: await daemon.store.add_shipment(_shipment(p), clock.now())
                for p in PARCELS}  # fmt: skip
-        async with asyncio.TaskGroup() as group:
-            group.create_task(daemon.run())
-            group.create_task(_report_missing(sinks.inbox, clock, out))
-            group.create_task(_stop_at(daemon.stop, clock))
-        await daemon.outbox.run_once()
+        await _week(daemon, clock, Customer(sinks, out))
         alerts = await daemon.store.all_alerts()
         failed = await daemon.store.notices(NoticeState.DEAD)
         sent = await daemon.store.notices(NoticeState.SENT)
@@ -267,6 +281,15 @@ async def _play(settings: Settings, clock: ScaledClock, sinks: Sinks,
     return 0 if ok else 1
 
 
+async def _week(daemon: Daemon, clock: FrozenClock, customer: Customer) -> None:
+    """The daemon's loops, stepped from START through END in virtual time."""
+    stepper = Stepper(daemon, clock, STEP)
+    await stepper.run(customer, END)
+    await stepper.pass_at(END)
+    customer.after(END)
+    customer.done()
+
+
 def _print_examples(alerts: list[Alert], out: Callable[[str], None]) -> None:
     """One alert of each kind, with the explanation a person would read."""
     seen: set[str] = set()
@@ -282,27 +305,46 @@ def _print_examples(alerts: list[Alert], out: Callable[[str], None]) -> None:
             out(f"    - {key}: {value}")
 
 
-async def _report_missing(inbox: SmtpServer, clock: ScaledClock,
-                          out: Callable[[str], None]) -> None:  # fmt: skip
-    """The customer opens the link in their delivered email and presses the button."""
-    await clock.sleep((MISSING_REPORT[1] - clock.now()).total_seconds())
-    subject = f"Your order {MISSING_REPORT[0]} has been delivered"
-    bodies = [text_part(m) for m in inbox.messages if m["Subject"] == subject]
-    links = [m[0] for body in bodies if (m := _REPORT_LINK.search(body))]
-    if not links:
-        out(f"order {MISSING_REPORT[0]}: no 'didn't receive it?' link in its delivered email")
-        return
-    async with aiohttp.ClientSession() as http:
-        async with http.get(links[0]) as page:
-            asked = "I have not received it" in await page.text()
-        async with http.post(links[0]) as page:
-            done = page.status == 200 and "Thank you" in await page.text()
-    out(
-        f"[{_now(clock)}] customer opens the link in the email for order {MISSING_REPORT[0]} "
-        f"and reports it not received: {'recorded' if asked and done else 'FAILED'}"
-    )
+class Customer:
+    """The demo's script: the customer of order 1004 opens the link in their delivered
+    email and presses the button, at MISSING_REPORT's time or, if the email has not come
+    by then, as soon as it does (never before: the link is in it)."""
 
+    def __init__(self, sinks: Sinks, out: Callable[[str], None]) -> None:
+        self._inbox = sinks.inbox
+        self._arrivals = sinks.arrivals
+        self._out = out
+        self.reported = False
 
-async def _stop_at(stop: Callable[[], None], clock: ScaledClock) -> None:
-    await clock.sleep((END - clock.now()).total_seconds())
-    stop()
+    def next_at(self) -> datetime | None:
+        return None if self.reported else MISSING_REPORT[1]
+
+    async def act(self, now: datetime) -> bool:
+        if self.reported or now < MISSING_REPORT[1] or (link := self._link()) is None:
+            return False
+        async with aiohttp.ClientSession() as http:
+            async with http.get(link) as page:
+                asked = "I have not received it" in await page.text()
+            async with http.post(link) as page:
+                done = page.status == 200 and "Thank you" in await page.text()
+        self._out(
+            f"[{_stamp(now)}] customer opens the link in the email for order "
+            f"{MISSING_REPORT[0]} and reports it not received: "
+            f"{'recorded' if asked and done else 'FAILED'}"
+        )
+        self.reported = True
+        return True
+
+    def after(self, now: datetime) -> None:
+        self._arrivals.show(now)
+
+    def done(self) -> None:
+        if not self.reported:
+            self._out(f"order {MISSING_REPORT[0]}: no 'didn't receive it?' link in its "
+                      "delivered email")  # fmt: skip
+
+    def _link(self) -> str | None:
+        subject = f"Your order {MISSING_REPORT[0]} has been delivered"
+        bodies = [text_part(m) for m in self._inbox.messages if m["Subject"] == subject]
+        links = [m[0] for body in bodies if (m := _REPORT_LINK.search(body))]
+        return links[0] if links else None

@@ -1,7 +1,7 @@
-"""One simulated world run through the real daemon: its poller, monitor and outbox on a
-FrozenClock, against the sandbox (enforcing each carrier's default quota) over 127.0.0.1,
-staff chat into a local HTTP sink. The clock jumps to the next instant something is due,
-at least `STEP` at a time (a 5-minute tick: the latency it adds is at most that).
+"""One simulated world run through the real daemon, stepped in virtual time (stepping.py),
+against the sandbox (enforcing each carrier's default quota) over 127.0.0.1, staff chat into
+a local HTTP sink. The clock jumps to the next instant something is due, at least `STEP` at
+a time (a 5-minute tick: the latency it adds is at most that).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import World
 from trackwatch.sim.scenarios import SimParcel
+from trackwatch.sim.stepping import Stepper
 from trackwatch.sim.truth import Expected, Key, expected_alerts
 
 STEP = timedelta(minutes=5)
-MONITOR_BATCH = 1000  # Monitor's default: a full batch means more are waiting
 START = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday, midnight in New York
 ALWAYS = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "day_starts": 0,
           "day_ends": 24}  # fmt: skip
@@ -87,67 +87,54 @@ async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart
             settings = _settings(Path(tmp) / "sim.db", sandbox.base_url, sink.url("staff"),
                                  mode, hours)  # fmt: skip
             async with open_daemon(settings, clock) as daemon:
-                ids = await _play(daemon, clock, parcels, end)
-                return await _outcome(daemon, world, ids, mode, end)
+                script = _Script(daemon, parcels)
+                await Stepper(daemon, clock, STEP).run(script, end)
+                return await _outcome(daemon, world, script.ids, mode, end)
     finally:
         await sink.stop()
         await sandbox.stop()
 
 
-async def _play(daemon: Daemon, clock: FrozenClock, parcels: Sequence[SimParcel],
-                end: datetime) -> dict[int, int]:  # fmt: skip
-    """Run the daemon to `end`, registering each parcel when its label is printed and
-    filing each customer's report when they make it. Returns parcel key -> shipment id."""
-    pending = sorted(parcels, key=lambda p: p.shipped_at)
-    reports = sorted((p for p in parcels if p.report_at), key=lambda p: p.report_at or end)
-    ids: dict[int, int] = {}
-    due: list[datetime | None] = []
-    while clock.now() < end:
-        now = clock.now()
-        added = bool(pending) and pending[0].shipped_at <= now
-        while pending and pending[0].shipped_at <= now:
-            parcel = pending.pop(0)
-            ids[parcel.key] = await daemon.store.add_shipment(_shipment(parcel), parcel.shipped_at)
-        kept = [p for p in reports if not await _report(daemon, p, ids, now)]
-        judge = len(kept) < len(reports)
-        reports = kept
-        due = await _pass(daemon, now, due, judge or added)
-        upcoming = [d for d in due if d is not None]
-        upcoming += [pending[0].shipped_at] if pending else []
-        upcoming += [reports[0].report_at or end] if reports else []
-        clock.set(min(max(min(upcoming, default=end), now + STEP), end))
-    return ids
+class _Script:
+    """The simulated world's script: each parcel registered when its label is printed, each
+    customer's report filed when they make it (once the daemon knows it was delivered: the
+    customer presses the link in the delivered email)."""
 
+    def __init__(self, daemon: Daemon, parcels: Sequence[SimParcel]) -> None:
+        self._daemon = daemon
+        self._pending = sorted(parcels, key=lambda p: p.shipped_at)
+        self._reports = sorted((p for p in parcels if p.report_at),
+                               key=lambda p: p.report_at or p.shipped_at)  # fmt: skip
+        self.ids: dict[int, int] = {}  # parcel key -> shipment id
 
-async def _report(daemon: Daemon, parcel: SimParcel, ids: dict[int, int], now: datetime) -> bool:
-    """File the customer's report if its time came and the daemon knows it was delivered
-    (the customer presses the link in the delivered email). True once filed."""
-    if parcel.report_at is None or parcel.report_at > now or parcel.key not in ids:
-        return False
-    shipment = await daemon.store.get_shipment(ids[parcel.key])
-    if shipment is None or shipment.status is not Status.DELIVERED:
-        return False
-    await daemon.store.report_missing(ids[parcel.key], "customer (link)", now)
-    return True
+    def next_at(self) -> datetime | None:
+        upcoming = [self._pending[0].shipped_at] if self._pending else []
+        upcoming += [self._reports[0].report_at or START] if self._reports else []
+        return min(upcoming, default=None)
 
+    async def act(self, now: datetime) -> bool:
+        added = bool(self._pending) and self._pending[0].shipped_at <= now
+        store = self._daemon.store
+        while self._pending and self._pending[0].shipped_at <= now:
+            parcel = self._pending.pop(0)
+            self.ids[parcel.key] = await store.add_shipment(_shipment(parcel), parcel.shipped_at)
+        kept = [p for p in self._reports if not await self._report(p, now)]
+        filed = len(kept) < len(self._reports)
+        self._reports = kept
+        return added or filed
 
-async def _pass(daemon: Daemon, now: datetime, due: list[datetime | None], judge: bool
-                ) -> list[datetime | None]:  # fmt: skip
-    """Run the loops that are due at `now` (the poll, the rules, the outbox), in data-flow
-    order, and return when each is due next."""
-    store = daemon.store
-    next_poll, next_check, next_notice = due if len(due) == 3 else (now, now, now)
-    polled = await daemon.poller.poll_due() if next_poll and next_poll <= now else 0
-    opened = False
-    if polled or judge or (next_check and next_check <= now):
-        while True:
-            judged = await daemon.monitor.run_once()
-            opened |= bool(judged.applied)
-            if judged.judged < MONITOR_BATCH:
-                break
-    if opened or (next_notice and next_notice <= now):
-        await daemon.outbox.run_once()
-    return [await store.next_poll_at(), await store.next_check_at(), await store.next_notice_at()]
+    def after(self, now: datetime) -> None:
+        pass
+
+    async def _report(self, parcel: SimParcel, now: datetime) -> bool:
+        """File the customer's report if its time came and the parcel shows delivered."""
+        if parcel.report_at is None or parcel.report_at > now or parcel.key not in self.ids:
+            return False
+        shipment = await self._daemon.store.get_shipment(self.ids[parcel.key])
+        if shipment is None or shipment.status is not Status.DELIVERED:
+            return False
+        await self._daemon.store.report_missing(self.ids[parcel.key], "customer (link)", now)
+        return True
 
 
 async def _outcome(daemon: Daemon, world: World, ids: dict[int, int], mode: str,
