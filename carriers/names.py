@@ -11,6 +11,13 @@ from __future__ import annotations
 import re
 
 SUPPORTED = "USPS, UPS, FedEx and DHL"
+LABELS = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
+
+
+def label(carrier: str) -> str:
+    """How people write our carrier's name ("FedEx", not "fedex" or "FEDEX")."""
+    return LABELS.get(carrier, carrier)
+
 
 # First words that name one of our carriers, whatever service follows ("UPS Ground",
 # "FedEx International Priority", "DHL eCommerce", "USPS Ground Advantage").

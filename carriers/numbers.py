@@ -20,6 +20,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from carriers.names import LABELS
+
 # The jkeen file each of our carriers reads; S10 (UPU) numbers are tracked by USPS once they
 # reach the US, and USPS is the carrier merchants name for them.
 _FILES: Mapping[str, tuple[str, ...]] = {
@@ -28,7 +30,6 @@ _FILES: Mapping[str, tuple[str, ...]] = {
     "fedex": ("fedex",),
     "dhl": ("dhl",),
 }
-_LABELS = {"ups": "UPS", "usps": "USPS", "fedex": "FedEx", "dhl": "DHL"}
 _NAMED_GROUP = re.compile(r"\(\?<([A-Za-z_]\w*)>")
 
 Checksum = Callable[[str], int]
@@ -213,10 +214,10 @@ def validate(carrier: str, number: str) -> str:
     accepted, reasons = _valid_as(carrier, cleaned)
     if accepted is not None:
         return accepted
-    label = _LABELS[carrier]
+    label = LABELS[carrier]
     if reasons:
         raise InvalidTrackingNumber(f"{cleaned!r} {'; '.join(reasons)}")
-    others = [_LABELS[d.carrier] for d in candidates(cleaned)]
+    others = [LABELS[d.carrier] for d in candidates(cleaned)]
     hint = f"; it looks like a {' or '.join(others)} number" if others else ""
     raise InvalidTrackingNumber(
         f"{cleaned!r} does not match any {label} tracking-number format{hint}"

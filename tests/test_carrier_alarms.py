@@ -92,6 +92,6 @@ async def test_each_failure_is_told_for_what_it_is(tmp_path: Path) -> None:
                            ("usps", Unavailable("usps", "HTTP 503"))):  # fmt: skip
         await alarms.failed(carrier, error, ["a"])
     summaries = sorted(a.summary for a in await store.all_alerts())
-    assert summaries == ["DHL refuses our requests", "FEDEX answers in a form trackwatch "
+    assert summaries == ["DHL refuses our requests", "FedEx answers in a form trackwatch "
                          "cannot read", "USPS cannot be reached"]  # fmt: skip
     await store.close()

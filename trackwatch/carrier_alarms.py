@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from carriers.names import label
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import AuthFailed, CarrierError, RateLimited
@@ -48,7 +49,7 @@ def finding(carrier: str, error: CarrierError, since: datetime, now: datetime) -
         episode=now.isoformat(),
         severity=Severity.URGENT if isinstance(error, AuthFailed) else Severity.WARNING,
         audiences=(Audience.STAFF,),
-        summary=f"{carrier.upper()} {error.what}",
+        summary=f"{label(carrier)} {error.what}",
         action=_action(carrier, error),
         explanation={
             "failing since": f"{since:%Y-%m-%d %H:%M} UTC",
@@ -123,7 +124,7 @@ class CarrierAlarms:
             found = Finding(
                 rule=NOT_ENABLED, episode=now.isoformat(), severity=Severity.URGENT,
                 audiences=(Audience.STAFF,),
-                summary=f"{carrier.upper()} parcels are not tracked: the carrier is not enabled",
+                summary=f"{label(carrier)} parcels are not tracked: the carrier is not enabled",
                 action=f"Enable and configure [carriers.{carrier}] in trackwatch.toml and "
                 "restart the daemon, or remove these shipments",
                 explanation={"meanwhile": "its parcels are checked again once a day and none "

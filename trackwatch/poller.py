@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from carriers import Carrier, Query
+from carriers.names import label
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock
@@ -45,7 +46,6 @@ URGENT = timedelta(hours=1)
 # A shipment whose answers keep failing is asked again at doubling intervals up to this.
 MAX_SHIPMENT_BACKOFF = timedelta(days=1)
 NOT_ENABLED_WAIT = timedelta(days=1)
-LABELS = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL"}
 
 Batch = list[Shipment]
 
@@ -78,14 +78,12 @@ def in_batches(shipments: Sequence[Shipment], size: int) -> list[Batch]:
 
 def note_of(carrier: str, result: TrackingResult) -> str | None:
     """What `show` and `list` say about the carrier's answer, beyond its scans."""
-    label = LABELS.get(carrier, carrier)
     detail = f": {result.message}" if result.message else ""
     if result.outcome is Outcome.NO_INFO_YET:
-        return f"{label} does not know this number yet{detail}"
+        return f"{label(carrier)} does not know this number yet{detail}"
     if result.outcome is Outcome.INVALID:
-        return f"{label} calls this number invalid{detail}"
-    ignored = getattr(result, "ignored_note", None)
-    return str(ignored) if ignored else None
+        return f"{label(carrier)} calls this number invalid{detail}"
+    return result.message if result.ignored_events else None
 
 
 def _ids(shipments: Iterable[Shipment]) -> list[int]:
@@ -261,8 +259,7 @@ class Poller:
             PollFailure(s.id or 0, now + min(MAX_SHIPMENT_BACKOFF, gap * 2 ** min(s.misses, 20)))
             for s in batch
         ]
-        label = LABELS.get(name, name)
-        await self._store.poll_failed(failures, f"{label}: {error.message}")
+        await self._store.poll_failed(failures, f"{label(name)}: {error.message}")
         log.warning("%s: no usable answer for %d number(s) (%s); asked again later with "
                     "back-off", name, len(batch), error.message)  # fmt: skip
 
