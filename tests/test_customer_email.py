@@ -166,3 +166,30 @@ def test_the_email_benchmark_delivers_every_notice_and_prints_a_rate(
     assert main(["bench-email", "--notices", "6"]) == 0
     out = capsys.readouterr().out
     assert "sent=6 received_by_smtp=6" in out and "notices_per_second=" in out
+
+
+async def test_an_email_sent_again_carries_the_same_message_id(rig: Rig, smtp: SmtpServer) -> None:
+    """A crash between the SMTP server's acceptance and the "sent" record sends the notice
+    again after the restart: both copies carry one Message-ID, the notice's key, so a mail
+    client shows one. The crash is played by putting the row back as the dead sender left
+    it: claimed, its lease run out."""
+    await rig.judge(at(11, 26, 9), LABEL, PICKUP)
+    assert await rig.send(at(11, 26, 9)) == 1
+    (notice,) = await rig.store.notices()
+    async with rig.store._tx() as db:
+        await db.execute("UPDATE notices SET state='sending', sent_at=NULL, lease_until=? "
+                         "WHERE id=?", ("2026-11-26T14:05:00.000000Z", notice.id))  # fmt: skip
+    assert await rig.send(at(11, 26, 9, 5)) == 1
+    first, second = smtp.messages
+    assert first.get_all("Message-ID") == second.get_all("Message-ID")
+    assert first.get_all("Message-ID") == [f"<{notice.idempotency_key}@127.0.0.1>"]
+
+
+async def test_emails_outside_a_notice_keep_random_message_ids() -> None:
+    import apprise.plugins.email.base as plugin
+
+    import trackwatch.notify.message_id  # noqa: F401 - installs the keyed make_msgid
+
+    make = plugin.make_msgid  # type: ignore[attr-defined]
+    one, two = make(domain="x"), make(domain="x")
+    assert one != two and one.endswith("@x>")

@@ -5,7 +5,9 @@ most the notices that were in flight, once their lease runs out. Each notice get
 Apprise object: one reused object throttles about 5.5 s per message, and a fresh one lets
 the notice's idempotency key ride as a header on webhook URLs. Apprise 2.x returns a result
 object with a per-URL status, not a bool; failures retry with exponential backoff and end
-dead-lettered after `notice_max_attempts`.
+dead-lettered after `notice_max_attempts`. A notice sent twice (a crash between the send and
+its record) carries the same key both times: the Idempotency-Key header on webhooks, the
+Message-ID of an email (notify.message_id).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from trackwatch.model import Audience, Finding, Notice, Severity
 from trackwatch.notify.channels import ChannelDirectory, kind_of
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.email import customer_url, to_html
+from trackwatch.notify.message_id import keyed
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 
@@ -123,6 +126,9 @@ class Outbox:
             await self._deliver(notice)
 
     async def _deliver(self, notice: Notice) -> None:
+        if notice.audience is Audience.CUSTOMER and not notice.recipient:
+            await self._fail(notice, "the customer has no address for this channel", final=True)
+            return
         address = self._address(notice)
         if address is None:
             await self._fail(notice, f"channel {notice.channel} is not configured", final=True)
@@ -136,7 +142,9 @@ class Outbox:
             return
         html = body_format is apprise.NotifyFormat.HTML
         body = to_html(notice.title, notice.body) if html else notice.body
-        result = await sender.async_notify(body=body, title=notice.title, body_format=body_format)
+        with keyed(notice.idempotency_key):
+            result = await sender.async_notify(body=body, title=notice.title,
+                                               body_format=body_format)  # fmt: skip
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
             self.sent += 1
