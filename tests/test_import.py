@@ -76,7 +76,7 @@ def stored(config: Path) -> list[dict[str, object]]:
 async def _stored(config: Path) -> list[dict[str, object]]:
     store = await SqliteStore.open(load_settings(config).daemon.database)
     try:
-        return [s.model_dump() for s in await store.list_shipments()]
+        return [s.model_dump() for s in (await store.list_shipments()).shipments]
     finally:
         await store.close()
 

@@ -78,7 +78,7 @@ class Harness:
         return self.loop.run_until_complete(coro)
 
     def count(self) -> int:
-        return len(self.run(self.store.list_shipments(limit=10**9)))
+        return len(self.run(self.store.list_shipments(limit=10**9)).shipments)
 
     def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, bytes, str]:
         async def go() -> tuple[int, bytes, str]:
@@ -179,7 +179,7 @@ def _check_stored(h: Harness, before: int, status: int, store: str) -> None:
         assert after == before, status
         return
     assert after - before in (0, 1)
-    for s in h.run(h.store.list_shipments(limit=10**9))[before:]:
+    for s in h.run(h.store.list_shipments(limit=10**9)).shipments[before:]:
         _plausible(s)
         assert s.store == store
 
@@ -369,7 +369,7 @@ def test_any_signed_webhook(
     after = harness.count()
     if status >= 400:
         assert after == before
-    for s in harness.run(harness.store.list_shipments(limit=10**9))[before:]:
+    for s in harness.run(harness.store.list_shipments(limit=10**9)).shipments[before:]:
         _plausible(s)
         assert s.store == store
 
@@ -411,7 +411,7 @@ def _import_checked(h: Harness, content: bytes) -> None:
         return
     assert all(error.problems for _, error in report.bad)
     assert h.count() == before + report.added
-    for s in h.run(h.store.list_shipments(limit=10**9))[before:]:
+    for s in h.run(h.store.list_shipments(limit=10**9)).shipments[before:]:
         _plausible(s)
 
 

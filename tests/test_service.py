@@ -297,7 +297,7 @@ async def polled(database: Path) -> list[tuple[int, str]]:
 
     store = await SqliteStore.open(database)
     try:
-        return [(s.polls, s.status.value) for s in await store.list_shipments()]
+        return [(s.polls, s.status.value) for s in (await store.list_shipments()).shipments]
     finally:
         await store.close()
 

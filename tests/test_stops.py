@@ -29,7 +29,7 @@ async def run_to(daemon: Daemon, clock: FrozenClock, until: datetime) -> None:
 
 
 async def shipment(daemon: Daemon) -> Shipment:
-    (found,) = await daemon.store.list_shipments()
+    (found,) = (await daemon.store.list_shipments()).shipments
     return found
 
 

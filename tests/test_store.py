@@ -50,7 +50,7 @@ async def test_migrates_an_empty_file_and_reopens(tmp_path: Path) -> None:
     await store.add_shipment(shipment(), NOW)
     await store.close()
     store = await SqliteStore.open(path)  # migrations are not re-run
-    assert len(await store.list_shipments()) == 1
+    assert len((await store.list_shipments()).shipments) == 1
     await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -64,7 +64,7 @@ async def test_duplicate_shipment_is_refused_and_nothing_is_lost(tmp_path: Path)
     with pytest.raises(DuplicateShipment) as err:
         await store.add_shipment(shipment(), NOW)
     assert err.value.existing_id == first
-    assert len(await store.list_shipments()) == 1
+    assert len((await store.list_shipments()).shipments) == 1
     await store.close()
 
 

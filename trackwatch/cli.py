@@ -25,7 +25,7 @@ from trackwatch.sandbox.demo import run_demo
 from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
-from trackwatch.store import DuplicateShipment, SqliteStore
+from trackwatch.store import DuplicateShipment, SqliteStore, UnreadableShipment
 from trackwatch.views import (
     policy_lines,
     print_alerts,
@@ -95,7 +95,10 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _list(settings: Settings) -> int:
     async with _opened(settings) as store:
-        print_shipments(await store.list_shipments())
+        found = await store.list_shipments()
+        print_shipments(found.shipments)
+        for row in found.unreadable:
+            print(f"{row.shipment_id:>5}  {row.store:<10} set aside: {row.reason}")
     return 0
 
 
@@ -112,7 +115,10 @@ async def _notices(state: str | None, settings: Settings) -> int:
 
 
 async def _shipment(store: SqliteStore, shipment_id: int) -> Shipment:
-    shipment = await store.get_shipment(shipment_id)
+    try:
+        shipment = await store.get_shipment(shipment_id)
+    except UnreadableShipment as exc:
+        raise InputError("id", str(exc)) from None
     if shipment is None:
         raise InputError("id", f"no shipment {shipment_id}")
     return shipment

@@ -51,6 +51,21 @@ def print_notices(notices: Sequence[Notice]) -> None:
               f"{detail}")  # fmt: skip
 
 
+def _polling(s: Shipment) -> list[str]:
+    """When it was and will be polled, and anything that stopped or slowed that."""
+    lines = [f"  last polled {_when(s.last_polled_at, s)}; next poll {_when(s.next_poll_at, s)}"]
+    if s.stopped:
+        lines.append(f"  polling stopped {_when(s.stopped_at, s)}: {s.stopped} "
+                     f"(trackwatch restart {s.id} polls it again)")  # fmt: skip
+    if s.set_aside:
+        lines.append(f"  set aside {_when(s.set_aside_at, s)}: {s.set_aside} "
+                     f"(trackwatch restart {s.id} takes it back)")  # fmt: skip
+    if s.carrier_note:
+        tries = f" ({s.misses} answers in a row without data)" if s.misses > 1 else ""
+        lines.append(f"  carrier: {s.carrier_note}{tries}")
+    return lines
+
+
 def print_shipment(
     shipment: Shipment,
     events: Sequence[TrackingEvent],
@@ -71,10 +86,8 @@ def print_shipment(
     if s.missing_reported_at:
         print(f"  reported not received {_when(s.missing_reported_at, s)} by "
               f"{s.missing_reported_by}")  # fmt: skip
-    print(f"  last polled {_when(s.last_polled_at, s)}; next poll {_when(s.next_poll_at, s)}")
-    if s.stopped:
-        print(f"  polling stopped {_when(s.stopped_at, s)}: {s.stopped} "
-              f"(trackwatch restart {s.id} polls it again)")  # fmt: skip
+    for line in _polling(s):
+        print(line)
     print("events:")
     for e in events:
         flags = [f for f, on in (("zone inferred", e.zone_inferred), ("delayed", e.delayed)) if on]

@@ -140,7 +140,7 @@ class _Script:
 async def _outcome(daemon: Daemon, world: World, ids: dict[int, int], mode: str,
                    end: datetime) -> Outcome:  # fmt: skip
     store = daemon.store
-    shipments = await store.list_shipments(limit=len(ids) + 1)
+    shipments = (await store.list_shipments(limit=len(ids) + 1)).shipments
     sent = await store.first_notice_sent()
     actual = {
         (a.shipment_id, a.rule, a.episode): (a.opened_at, sent.get(a.id))

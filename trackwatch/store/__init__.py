@@ -1,5 +1,5 @@
 """The only place with SQL."""
 
-from trackwatch.store.sqlite import DuplicateShipment, SqliteStore
+from trackwatch.store.sqlite import DuplicateShipment, SqliteStore, UnreadableShipment
 
-__all__ = ["DuplicateShipment", "SqliteStore"]
+__all__ = ["DuplicateShipment", "SqliteStore", "UnreadableShipment"]

@@ -7,16 +7,15 @@ from datetime import UTC, datetime
 
 from trackwatch.model import Audience, Finding, Shipment, TrackingResult
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def ts(value: datetime | None) -> str | None:
-    """UTC text that sorts like the instant it names."""
+    """UTC text that sorts like the instant it names (`2026-11-23T09:00:00.000000Z`; the
+    year always has four digits, which strftime's %Y does not promise below 1000)."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime reached the store")
-    return value.astimezone(UTC).strftime(_FORMAT)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_ts(value: str | None) -> datetime | None:

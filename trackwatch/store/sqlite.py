@@ -65,6 +65,12 @@ _SHIPMENT_TIMES = (
 RECEIPTS_KEPT = timedelta(days=30)  # Shopify retries a failed delivery for up to 48 hours
 
 
+class UnreadableShipment(Exception):
+    def __init__(self, row: Unreadable) -> None:
+        super().__init__(f"shipment {row.shipment_id} cannot be read: {row.reason}")
+        self.row = row
+
+
 class DuplicateShipment(Exception):
     def __init__(self, existing_id: int) -> None:
         super().__init__(f"already watched as shipment {existing_id}")
@@ -278,17 +284,21 @@ class SqliteStore:
             return await _insert_shipments(db, shipments, now)
 
     async def get_shipment(self, shipment_id: int) -> Shipment | None:
+        """The shipment, None if there is none; UnreadableShipment for a row that cannot be
+        read (set aside by the loops)."""
         rows = await self._all("SELECT * FROM shipments WHERE id=?", (shipment_id,))
-        return _shipment(rows[0]) if rows else None
+        found = _readout(rows)
+        if found.unreadable:
+            raise UnreadableShipment(found.unreadable[0])
+        return found.shipments[0] if found.shipments else None
 
-    async def list_shipments(self, store: str | None = None, limit: int = 1000) -> list[Shipment]:
+    async def list_shipments(self, store: str | None = None, limit: int = 1000) -> Readout:
         sql = "SELECT * FROM shipments"
         params: list[Any] = []
         if store is not None:
             sql += " WHERE store=?"
             params.append(store)
-        rows = await self._all(sql + " ORDER BY id LIMIT ?", [*params, limit])
-        return [_shipment(row) for row in rows]
+        return _readout(await self._all(sql + " ORDER BY id LIMIT ?", [*params, limit]))
 
     async def due_shipments(self, now: datetime, limit: int) -> Readout:
         """Shipments due a poll, the nearest deadline first (those without one last)."""
