@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +25,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 23, 0, 0, tzinfo=NY))
+
+
+T = TypeVar("T")
+
+
+async def run_on_clock(clock: FrozenClock, work: Awaitable[T], step: timedelta) -> T:
+    """Await `work`, moving `clock` on by `step` each time something sleeps on it: time
+    passes only while the code under test waits on the clock, never with the wall clock,
+    so each of its waits ends less than `step` after it was due."""
+    task = asyncio.ensure_future(work)
+    while True:
+        sleeping = asyncio.ensure_future(clock.someone_sleeping())
+        await asyncio.wait({task, sleeping}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            sleeping.cancel()
+            return await task
+        clock.advance(step)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Staff hours and the urgent bypass, routing by severity, the daily digest, a channel that
-dead-letters (one staff alert, resolved when it delivers again), customer text messages and
-per-store templates. Real SMTP (aiosmtpd) and a real HTTP sink on 127.0.0.1; FrozenClock."""
+dead-letters (one staff alert, resolved when it delivers again; at once when it is not
+configured or not an Apprise URL), customer text messages and per-store templates. Real
+SMTP (aiosmtpd) and a real HTTP sink on 127.0.0.1; FrozenClock."""
 
 from __future__ import annotations
 
@@ -162,17 +163,21 @@ class Rig:
         return [a for a in await self.store.all_alerts() if a.shipment_id is None]
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
-    settings = settings_for(tmp_path, sink, smtp)
+async def open_rig(settings: Settings) -> Rig:
     clock = FrozenClock(at(11, 23, 10))
     store = await SqliteStore.open(settings.daemon.database)
     channels = ChannelDirectory(settings.stores)
     drafter = Drafter(settings, channels, Renderer())
     monitor = Monitor(store, RULES, clock, settings, channels, Renderer())
     outbox = Outbox(store, clock, settings.daemon, channels, drafter=drafter)
-    yield Rig(store, monitor, outbox, clock, settings, drafter)
-    await store.close()
+    return Rig(store, monitor, outbox, clock, settings, drafter)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
+    opened = await open_rig(settings_for(tmp_path, sink, smtp))
+    yield opened
+    await opened.store.close()
 
 
 def subjects(smtp: SmtpServer, to: str) -> list[str]:
@@ -217,6 +222,51 @@ async def test_a_dead_channel_raises_one_staff_alert_until_it_delivers_again(
     assert alarm.resolved_at == at(11, 24, 12) and alarm.resolution == "delivering again"
     team = subjects(smtp, "team@jetoy.example")
     assert team.count("[Jetoy] Resolved: staff_chat.0 delivers again") == 1
+
+
+async def test_a_notice_to_a_channel_no_longer_configured_is_dead_lettered_at_once(
+    rig: Rig, sink: HttpSink, smtp: SmtpServer
+) -> None:
+    """A reload dropped staff chat while its notice waited: no retry can deliver it, so it
+    is dead at its first attempt (of 2), and staff hear of it by email."""
+    await rig.stall(NUMBER, at(11, 24, 10))
+    stores = {name: store.model_copy(update={"channels": store.channels.model_copy(
+        update={"staff_chat": []})}) for name, store in rig.settings.stores.items()}  # fmt: skip
+    reloaded = rig.settings.model_copy(update={"stores": stores})
+    channels = ChannelDirectory(stores)
+    rig.outbox.configure(reloaded.daemon, channels, Drafter(reloaded, channels, Renderer()))
+    await rig.send(at(11, 24, 10))
+    dead = await rig.store.notices(NoticeState.DEAD)
+    assert [(n.channel, n.attempts, n.last_error) for n in dead] == [
+        ("staff_chat.0", 1, "channel staff_chat.0 is not configured")]  # fmt: skip
+    (alarm,) = await rig.store_alerts()
+    assert (alarm.rule, alarm.subject) == (CHANNEL_FAILING, "staff_chat.0")
+    await rig.send(at(11, 24, 10, 1))
+    assert "[Jetoy] Notices to staff_chat.0 are not getting through" in subjects(
+        smtp, "team@jetoy.example")  # fmt: skip
+    assert [r for r in sink.received if r.path == "/chat"] == []
+
+
+async def test_a_notice_to_a_url_apprise_cannot_read_is_dead_lettered_at_once(
+    tmp_path: Path, sink: HttpSink, smtp: SmtpServer
+) -> None:
+    """A channel whose URL no Apprise plugin takes (a typo in the scheme) can never deliver:
+    dead at its first attempt (of 2), with an error that names the channel, not the URL
+    (URLs hold secrets)."""
+    channels = {"staff_chat": ["discrod://CanaryWebhookId/CanaryWebhookToken"],
+                "staff_email": [smtp.url("alerts@jetoy.example") + "&to=team@jetoy.example"]}  # fmt: skip
+    rig = await open_rig(settings_for(tmp_path, sink, smtp, channels=channels))
+    try:
+        await rig.stall(NUMBER, at(11, 24, 10))
+        await rig.send(at(11, 24, 10))
+        dead = await rig.store.notices(NoticeState.DEAD)
+        assert [(n.channel, n.attempts, n.last_error) for n in dead] == [
+            ("staff_chat.0", 1, "channel staff_chat.0 is not a valid Apprise URL")]  # fmt: skip
+        await rig.send(at(11, 24, 10, 1))
+        assert "[Jetoy] Notices to staff_chat.0 are not getting through" in subjects(
+            smtp, "team@jetoy.example")  # fmt: skip
+    finally:
+        await rig.store.close()
 
 
 async def test_the_daily_digest_lists_open_staff_alerts_once(rig: Rig, sink: HttpSink) -> None:

@@ -4,6 +4,7 @@ calls are scarce the nearest deadlines go first. Real SQLite files, the real san
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,26 +124,61 @@ async def test_scarce_calls_go_to_the_nearest_deadlines_and_never_past_the_quota
     assert world.over_quota["usps"] == 0
 
 
-async def test_a_429_parks_the_carrier_for_its_retry_after_or_the_minimum_gap(
-    world: World, clock: FrozenClock, make_settings: SettingsFactory
-) -> None:
-    settings = make_settings(carriers={"fedex": {}})
+def carrier_calls(world: World, carrier: str) -> int:
+    """Every request the sandbox answered for `carrier` (tokens and tracking alike)."""
+    return sum(n for key, n in world.calls.items() if key.startswith(f"{carrier}:"))
+
+
+def _midnight_gmt_after(instant: datetime) -> datetime:
+    return datetime.combine(instant.astimezone(UTC).date() + timedelta(days=1),
+                            datetime.min.time(), UTC)  # fmt: skip
+
+
+# (carrier, fault, minimum gap between polls in minutes, how long the carrier asks to wait)
+PARKINGS = {
+    # USPS answers 429 with Retry-After: 30, longer here than the minimum gap of 15 s.
+    "retry-after": ("usps", "429", 0.25, lambda now: timedelta(seconds=30)),
+    # FedEx's daily quota: "Retry after 12:00AM GMT".
+    "daily-quota": ("fedex", "daily_quota", 15, lambda now: _midnight_gmt_after(now) - now),
+}
+
+
+@pytest.mark.parametrize(("carrier", "fault", "gap", "wait"), PARKINGS.values(),
+                         ids=PARKINGS.keys())  # fmt: skip
+async def test_a_429_parks_the_carrier_until_its_wait_is_over(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, carrier: str, fault: str,
+    gap: float, wait: Callable[[datetime], timedelta],
+) -> None:  # fmt: skip
+    """After a 429 the carrier hears nothing, about any shipment, until the wait it asked
+    for is over: not about the refused ones, nor about a shipment added since, nor about
+    one that falls due meanwhile. Counted at the sandbox, which sees every request."""
+    settings = make_settings(carriers={carrier: {}}, min_poll_minutes=gap)
     rnd = random.Random(3)
+    start = clock.now()
+    over = start + wait(start)
+
+    async def watch(due: datetime) -> int:
+        shipment = _shipment(make_number(carrier, rnd), None, start).model_copy(
+            update={"carrier": carrier, "next_poll_at": due}
+        )
+        return await daemon.store.add_shipment(shipment, clock.now())
+
     async with open_daemon(settings, clock) as daemon:
-        now = clock.now()
-        for _ in range(2):
-            shipment = _shipment(make_number("fedex", rnd), None, now).model_copy(
-                update={"carrier": "fedex"}
-            )
-            await daemon.store.add_shipment(shipment, now)
-        world.inject("fedex", "daily_quota")  # "Retry after 12:00AM GMT"
+        refused = [await watch(start) for _ in range(2)]
+        world.inject(carrier, fault)
         await daemon.poller.poll_due()
-        midnight = datetime.combine(now.astimezone(UTC).date() + timedelta(days=1),
-                                    datetime.min.time(), UTC)  # fmt: skip
-        calls = world.calls["fedex:track"]
-        clock.set(midnight - timedelta(minutes=1))
+        assert world.calls[f"{carrier}:track"] == 1  # the refused call
+        calls = carrier_calls(world, carrier)
+        added = await watch(start)  # a new order, due at once
+        meanwhile = await watch(start + (over - start) / 2)
+        for instant in (start, start + (over - start) / 2, over - timedelta(seconds=1)):
+            clock.set(instant)
+            await daemon.poller.poll_due()
+            asked = carrier_calls(world, carrier) - calls
+            assert asked == 0, f"{asked} calls {instant - start} after the 429"
+        clock.set(over)
         await daemon.poller.poll_due()
-        assert world.calls["fedex:track"] == calls  # parked: nothing asked before the reset
-        clock.set(midnight)
-        await daemon.poller.poll_due()
-        assert world.calls["fedex:track"] == calls + 1  # both numbers in one batch call
+        assert carrier_calls(world, carrier) > calls
+        for sid in (*refused, added, meanwhile):
+            polled = await daemon.store.get_shipment(sid)
+            assert polled is not None and polled.polls == 1 and polled.last_polled_at == over

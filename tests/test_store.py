@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from trackwatch.model import (
     Severity,
     Shipment,
     Status,
+    TrackingEvent,
     TrackingResult,
 )
 from trackwatch.store import DuplicateShipment, SqliteStore
@@ -122,3 +124,67 @@ async def test_a_poll_landing_mid_judgement_is_judged_again(tmp_path: Path) -> N
     await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
     assert len((await store.shipments_to_check(NOW, 10)).shipments) == 1
     await store.close()
+
+
+def scanned(number: str, *hours: int) -> TrackingResult:
+    events = [TrackingEvent(occurred_at=NOW - timedelta(hours=h), status=Status.IN_TRANSIT,
+                            code="I", description="Arrived at facility") for h in hours]  # fmt: skip
+    return TrackingResult(tracking_number=number, outcome=Outcome.FOUND, events=events,
+                          status=Status.IN_TRANSIT)  # fmt: skip
+
+
+async def test_a_failure_inside_a_transaction_leaves_nothing_written(tmp_path: Path) -> None:
+    """A pass's answers land whole or not at all: the second answer of a batch fails (its
+    shipment is not in the database), so the first one's events and counters are not kept
+    either, by this connection nor by another; and the next transaction works."""
+    path = tmp_path / "tx.db"
+    store = await SqliteStore.open(path)
+    sid = await store.add_shipment(shipment(), NOW)
+    later = NOW + timedelta(hours=4)
+    batch = [PollUpdate(sid, NOW, later, scanned("1Z5R89390357567127", 30, 20)),
+             PollUpdate(sid + 1, NOW, later, scanned("1Z879E930346834440", 10))]  # fmt: skip
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.apply_polls(batch)
+    kept = await store.get_shipment(sid)
+    assert kept is not None and kept.polls == 0 and kept.last_polled_at is None
+    assert (await store.events_for([sid])).get(sid, []) == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    await store.apply_polls(batch[:1])  # the connection is usable: no transaction left open
+    assert len((await store.events_for([sid]))[sid]) == 2
+    await store.close()
+
+
+async def test_the_daemon_and_a_command_share_one_database_file(tmp_path: Path) -> None:
+    """The daemon holds its connection open while `trackwatch add` (its own connection)
+    writes: both work. Writes at once queue on the busy timeout instead of failing with
+    "database is locked", and WAL lets a reader read while a writer holds the file."""
+    path = tmp_path / "shared.db"
+    daemon, command = await SqliteStore.open(path), await SqliteStore.open(path)
+    writes = [(daemon, command)[i % 2].add_shipment(shipment(f"1ZSHARED{i:04d}"), NOW)
+              for i in range(40)]  # fmt: skip
+    assert len(set(await asyncio.gather(*writes))) == 40
+    assert (
+        len((await daemon.list_shipments()).shipments)
+        == len((await command.list_shipments()).shipments)
+        == 40
+    )
+
+    writer = sqlite3.connect(path, isolation_level=None)  # another command, mid-transaction
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("DELETE FROM shipments")
+    try:
+        # WAL: the daemon reads the last committed state, at once, while the writer holds it.
+        assert len((await daemon.list_shipments()).shipments) == 40
+        adding = asyncio.ensure_future(daemon.add_shipment(shipment("1ZSHARED9999"), NOW))
+        # The daemon's write waits for the writer (busy timeout) instead of failing at once.
+        # A real-time wait: SQLite's busy timeout runs on the wall clock, not on ours.
+        done, _ = await asyncio.wait({adding}, timeout=0.5)
+        assert not done, adding.exception()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    await adding
+    assert len((await command.list_shipments()).shipments) == 41
+    await daemon.close()
+    await command.close()

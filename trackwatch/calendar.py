@@ -9,6 +9,7 @@ carrier's working days, counted in the destination's local dates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -135,7 +136,10 @@ class BusinessCalendar:
         return BusinessSpan(business, weekend, tuple(skipped))
 
 
+@lru_cache(maxsize=256)
 def _holidays_for(country: str) -> holidays.HolidayBase:
+    """The country's holiday table, one per country: every calendar of that country (one
+    per carrier and postal code) shares it, so it is built, and each year filled, once."""
     try:
         return holidays.country_holidays(country)
     except NotImplementedError:
@@ -147,3 +151,17 @@ def _holidays_for(country: str) -> holidays.HolidayBase:
 def calendar_for(carrier: str, country: str, postal_code: str = "") -> BusinessCalendar:
     """The calendar a rule uses for a shipment: the carrier's, at its destination."""
     return BusinessCalendar(country, zone_for(country, postal_code), carrier)
+
+
+def warm(countries: Iterable[str], years: Iterable[int]) -> None:
+    """Build the holiday tables and time zones of `countries` and fill them for `years` now,
+    so that no judgement pays for it: a first country costs 0.1 to 0.2 s (the `holidays`
+    package loads its module, tzdata its zone table), long enough to hold up the event loop
+    or miss a test's deadline. Blocking: the daemon calls it off the loop at start, before
+    its first pass, `await asyncio.to_thread(warm, countries, years)`."""
+    wanted = list(years)
+    for country in countries:
+        for carrier in US_CARRIER_CLOSURES:
+            calendar = calendar_for(carrier, country)
+            for year in wanted:
+                calendar.closure(date(year, 1, 1))  # fills the table for `year`

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import select
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +37,7 @@ from trackwatch.views import (
 )
 
 USAGE_ERROR = 2
+PIPE_CLOSED = 1  # what Python itself exits with on EPIPE; a shell pipeline ignores it
 
 
 def _shipment_id(text: str) -> int:
@@ -289,12 +292,35 @@ _DATABASE_COMMANDS: dict[
 }
 
 
+def _stdout_closed() -> bool:
+    """Whether standard output's reader has gone (`trackwatch list | head` after ten lines):
+    poll reports an error on a pipe with no reader left. If so, stdout now writes to
+    /dev/null, so that the interpreter's own flush at exit does not fail again (Python's
+    documented way to end quietly on EPIPE)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+        return False
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return True
+
+
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     """Run one command; `clock` (tests) is the time `add` and `import` judge dates by."""
     args = _parser().parse_args(argv)
     args.now = (clock or SystemClock()).now()
     try:
-        return _dispatch(args)
+        status = _dispatch(args)
+        sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a broken pipe of something else (a socket) is a real error
+        return PIPE_CLOSED
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"config error: {problem}", file=sys.stderr)

@@ -2,8 +2,10 @@
 
 Our own messages name notices and shipments by id, but libraries log what they hold (Apprise
 logs "Sent Email to <address>"), so every line is redacted on its way out, traceback
-included: email addresses, phone numbers, credentials and query strings in URLs, and every
-secret value of the configuration (carrier keys, API tokens, Apprise URLs and their parts).
+included: email addresses and phone numbers in whatever encoding a library prints them
+(Apprise logs the URLs it loads, with the recipient URL-encoded), credentials and query
+strings in URLs, and every secret value of the configuration (carrier keys, API tokens,
+Apprise URLs and their parts).
 
 Under systemd (JOURNAL_STREAM set) each line starts with its syslog priority, `<3>` for an
 error, `<4>` a warning, `<6>` info, which journald stores as the entry's priority
@@ -21,8 +23,23 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+\d{7,15}\b")
+# An address or number is redacted in every form a library may print it: as typed,
+# URL-encoded (once or twice: `%40`, `%2540`, in a path or a `+`-for-space query string),
+# JSON-escaped (`\u0040`), as an HTML entity (`&#64;`, `&commat;`) or quoted-printable (`=40`).
+_AT = r"(?:@|%(?:25)*40|\\u0040|\\x40|&#0*64;|&#x0*40;|&commat;|=40)"
+_PLUS = r"(?:\+|%(?:25)*2[bB]|\\u002[bB]|\\x2[bB]|&#0*43;|&#x0*2[bB];|&plus;|=2[bB])"
+_LOCAL = rf"(?:[\w.-]|{_PLUS}|%(?:25)*(?:2[dDeE]|5[fF]))+"
+# The look-behind starts a match only where a run of address characters starts (one attempt
+# per run, not one per character: a long token cannot make redaction quadratic).
+_EMAIL = re.compile(rf"(?<![\w.+-]){_LOCAL}{_AT}[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(
+    # International: a plus (in any of its encodings) and 7 to 15 digits, spaced or not.
+    rf"(?<![\w+]){_PLUS}\d(?:[ .()-]{{0,2}}\d){{6,14}}(?!\d)"
+    # National: (555) 000-1111, 555-000-1111, 555.000.1111; 020 7946 0958. Separators are
+    # required, so tracking numbers, ids, dates and times stay readable.
+    r"|(?<![\w.+-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w.-]?\d)"
+    r"|(?<![\w.+-])0\d{1,4}[ -]\d{3,4}[ -]\d{3,4}(?![\w-]?\d)"
+)
 _URL_SECRETS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@]*@|(\b[a-z][a-z0-9+.-]*://[^\s?]*)\?\S*")
 _URL_PARTS = re.compile(r"[:/@?&=,]+")
 MIN_PART = 12  # parts of a secret URL this long (tokens, keys) are secrets on their own
