@@ -13,7 +13,7 @@ from typing import Any
 
 from carriers import CARRIERS
 from trackwatch.bench import run_email_benchmark
-from trackwatch.chaos.command import run_chaos
+from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
@@ -185,14 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
-    chaos = sub.add_parser("chaos", help="the daemon killed -9, its carriers failing, its "
-                           "input fuzzed; checked against the targets (README: Chaos suite)")  # fmt: skip
-    chaos.add_argument("--kills", type=int, default=8, help="SIGKILLs in the kill phase")
-    chaos.add_argument("--seed", type=int, help="default: drawn at random and printed")
-    chaos.add_argument("--phases", help="comma-separated: kills,faults,fuzz (default: all)")
-    chaos.add_argument("--examples", type=int, default=50, help="fuzzed inputs per way in")
-    chaos.add_argument("--workdir", type=Path, help="keep databases, configs and logs here")
-    chaos.add_argument("--json", action="store_true", help="one JSON object")
+    add_chaos_parser(sub)
     add = sub.add_parser("add", help="watch a shipment")
     for flag in ("--store", "--tracking-number", "--order-id", "--customer-email"):
         add.add_argument(flag, required=True)

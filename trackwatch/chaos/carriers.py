@@ -107,11 +107,13 @@ class ChaosSandbox:
         self.calls.append(Call(carrier, now, endpoint, fault.kind if fault else None))
         if self.latency:
             await asyncio.sleep(self.latency)
-        if fault is None:
-            return await handler(request)
-        if endpoint == "track":
-            self.world.spend(carrier, now)
-        return await self._answer(fault, request, handler)
+        if fault is not None and endpoint == "track" and fault.kind != "truncated":
+            self.world.spend(carrier, now)  # (the handler spends for the truncated answer)
+        try:
+            return await (handler(request) if fault is None else
+                          self._answer(fault, request, handler))  # fmt: skip
+        except ConnectionResetError:  # the daemon was killed while sending its request
+            return web.Response(status=499)
 
     async def _answer(
         self, fault: Fault, request: web.Request, handler: Handler

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from trackwatch.chaos.process import until
@@ -68,9 +68,12 @@ def integrity(db: Path) -> str:
     return "; ".join(str(row[0]) for row in rows)
 
 
+# A first poll due later than this is not waited for: the run ends, and the shipment counts
+# as never polled (its first poll was put off).
+SOON = timedelta(minutes=1)
 _WORK = (
     "SELECT (SELECT COUNT(*) FROM shipments WHERE active=1 AND last_polled_at IS NULL"
-    "        AND set_aside IS NULL),"
+    "        AND set_aside IS NULL AND next_poll_at<=?),"
     " (SELECT COUNT(*) FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?)),"
     " (SELECT COUNT(*) FROM notices WHERE state IN ('pending', 'sending')),"
     " (SELECT COUNT(*) FROM notices), (SELECT COUNT(*) FROM alerts)"
@@ -78,15 +81,16 @@ _WORK = (
 
 
 def work_left(db: Path) -> tuple[int, ...]:
-    """(unpolled, to judge, notices waiting, notices, alerts)."""
+    """(first polls due soon, to judge, notices waiting, notices, alerts)."""
+    now = datetime.now(UTC)
     with closing(sqlite3.connect(db, timeout=5)) as conn:
-        row = conn.execute(_WORK, (ts(datetime.now(UTC)),)).fetchone()
+        row = conn.execute(_WORK, (ts(now + SOON), ts(now))).fetchone()
     return tuple(int(v) for v in row)
 
 
 async def settle(db: Path, seconds: float, every: float = 0.5) -> bool:
-    """Wait until nothing is left to poll, judge or send, twice in a row with nothing new
-    in between; False if that takes longer than `seconds`."""
+    """Wait until no first poll is due soon and nothing is left to judge or send, twice in
+    a row with nothing new in between; False if that takes longer than `seconds`."""
     last: list[tuple[int, ...]] = []
 
     async def idle() -> bool:

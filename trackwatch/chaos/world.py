@@ -3,7 +3,7 @@ simulator's scenarios, each cut at a random scan and moved back in time so that 
 scan was `QUIET` ago. Some were delivered; the others have been silent for longer than any
 stall threshold, so what the rules make of them (stalled, late, not picked up, exceptions,
 lost, delivered, risky) does not depend on when, within the minutes a run takes, the daemon
-looks."""
+looks. Every third parcel was just shipped instead: a label hours old, nothing to say yet."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ CARRIERS = ("usps", "ups", "fedex", "dhl")
 # that one's deadline is days away, not minutes; the 30-day expiry is far.
 QUIET = timedelta(days=12)
 JITTER_HOURS = 24.0
+FRESH = 3  # every third parcel was just shipped instead
+FRESH_HOURS = (1.0, 6.0)
 # Half the parcels that have one of these scans are cut just after it (exceptions, lost,
 # customs, delivered: rarer than a quiet spell when cut at random).
 NOTABLE = frozenset({"damaged", "address_issue", "customs_hold", "lost", "delivered"})
@@ -34,10 +36,19 @@ def past_parcels(count: int, seed: int, now: datetime) -> list[SimParcel]:
         share = count // len(CARRIERS) + (index < count % len(CARRIERS))
         for parcel in generate(share, now - QUIET, 1.0, seed * 7 + index, (carrier,)):
             parcel.key = len(parcels)
-            parcels.append(
-                _cut(parcel, rnd, now - QUIET - timedelta(hours=rnd.uniform(0, JITTER_HOURS)))
-            )
+            if parcel.key % FRESH == 0:
+                parcels.append(_fresh(parcel, rnd, now))
+                continue
+            quiet = QUIET + timedelta(hours=rnd.uniform(0, JITTER_HOURS))
+            parcels.append(_cut(parcel, rnd, now - quiet))
     return parcels
+
+
+def _fresh(parcel: SimParcel, rnd: random.Random, now: datetime) -> SimParcel:
+    """Just shipped: a label a few hours old, nothing else. No rule has anything to say
+    yet, so the daemon may judge it before its first poll and schedule that poll later."""
+    parcel.parcel.timeline = parcel.parcel.timeline[:1]
+    return _cut(parcel, rnd, now - timedelta(hours=rnd.uniform(*FRESH_HOURS)))
 
 
 def _cut(parcel: SimParcel, rnd: random.Random, last_scan: datetime) -> SimParcel:
