@@ -34,7 +34,7 @@ from trackwatch.chaos.deliveries import (
 )
 from trackwatch.chaos.process import DaemonProcess, to_toml
 from trackwatch.chaos.report import PhaseResult
-from trackwatch.chaos.state import Snapshot, add_shipments, integrity, never_polled, read, settle
+from trackwatch.chaos.state import Snapshot, add_shipments, integrity, read, settle
 from trackwatch.chaos.world import CARRIERS, past_parcels, shipment_of, world_of
 from trackwatch.clock import SystemClock
 from trackwatch.config import build_settings
@@ -185,8 +185,8 @@ async def chaos_run(rig: Rig, chaos: Plan) -> tuple[Run, list[Kill]]:
         await _start(daemon, kills)
         await asyncio.sleep(moment)
         await daemon.kill()
-        kill = Kill(moment, await never_polled(db), integrity=integrity(db))
-        kill.pending_notices = (await read(db)).pending
+        left = await read(db)
+        kill = Kill(moment, left.never_polled(), left.pending, integrity=integrity(db))
         kills.append(kill)
     await add_shipments(db, [shipment_of(p, STORE) for p in chaos.waves[-1]])
     await _start(daemon, kills)
@@ -194,7 +194,7 @@ async def chaos_run(rig: Rig, chaos: Plan) -> tuple[Run, list[Kill]]:
     status = await daemon.stop()
     snapshot = await read(db)
     run = Run(snapshot, rig.deliveries(snapshot.notices), finished, status,
-              time.monotonic() - started, integrity(db), sorted(await never_polled(db)))  # fmt: skip
+              time.monotonic() - started, integrity(db), sorted(snapshot.never_polled()))  # fmt: skip
     return run, kills
 
 

@@ -37,6 +37,11 @@ class Snapshot:
         waiting = (NoticeState.PENDING, NoticeState.SENDING)
         return sum(1 for n in self.notices if n.state in waiting)
 
+    def never_polled(self) -> dict[str, datetime | None]:
+        """Order -> next poll, for every watched shipment not polled yet."""
+        return {s.order_id: s.next_poll_at for s in self.shipments
+                if s.last_polled_at is None and s.stopped is None and s.set_aside is None}  # fmt: skip
+
 
 async def read(db: Path) -> Snapshot:
     store = await SqliteStore.open(db)
@@ -53,13 +58,6 @@ async def read(db: Path) -> Snapshot:
         notices=notices,
         shipments=shipments,
     )
-
-
-async def never_polled(db: Path) -> dict[str, datetime | None]:
-    """Order -> next poll, for every watched shipment not polled yet."""
-    snapshot = await read(db)
-    return {s.order_id: s.next_poll_at for s in snapshot.shipments
-            if s.last_polled_at is None and s.stopped is None and s.set_aside is None}  # fmt: skip
 
 
 def integrity(db: Path) -> str:
