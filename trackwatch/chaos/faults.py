@@ -29,8 +29,8 @@ from trackwatch.sim.scenarios import SimParcel, generate
 
 DAYS = 8.0
 SHIP_DAYS = 2.0
-TIMEOUT = 0.5  # the carriers' client timeout in this phase (real seconds)
-HANG = 1.2  # a hanging carrier answers after this (real seconds), too late
+TIMEOUT = 1.0  # the carriers' client timeout in this phase (real seconds)
+HANG = 1.5  # a hanging carrier answers after this (real seconds), too late
 # (carrier, fault, hours from the start, hours long, Retry-After seconds). The start is
 # midnight in New York; carriers are polled at 14:05 and 20:05 local, so the outages span
 # those slots while the parcels are in transit. UPS fails twice.
