@@ -16,6 +16,7 @@ from typing import Any
 
 from carriers import CARRIERS
 from trackwatch.bench import run_email_benchmark
+from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import Clock, SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
@@ -208,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
+    add_chaos_parser(sub)
     add = sub.add_parser("add", help="watch a shipment")
     for flag in ("--store", "--tracking-number", "--order-id"):
         add.add_argument(flag, required=True)
@@ -267,6 +269,11 @@ def _dispatch(args: argparse.Namespace) -> int:
                                 args.carriers, args.ship_days)  # fmt: skip
         print(render(result, args.json))
         return 0
+    if args.command == "chaos":
+        report, status = run_chaos(args.kills, args.seed, args.phases, args.json,
+                                   args.examples, args.workdir)  # fmt: skip
+        print(report)
+        return status
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
     settings = load_settings(args.config)

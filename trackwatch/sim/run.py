@@ -7,7 +7,7 @@ a time (a 5-minute tick: the latency it adds is at most that).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,12 +43,13 @@ class Outcome:
     expected: dict[Key, Expected] = field(default_factory=dict)
 
 
-def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: float) -> Settings:
+def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: float,
+              carrier_extra: Mapping[str, Any] | None = None) -> Settings:  # fmt: skip
     quota_aware = mode == "smart"
     carriers: dict[str, dict[str, Any]] = {
         name: {"base_url": carriers_url, "client_id": "sim", "client_secret": "sim-secret",
                "api_key": "sim-key", "rate_limit": 100_000, "max_inline_wait_seconds": 0,
-               **({} if quota_aware else {"quota_calls": None})}
+               **({} if quota_aware else {"quota_calls": None}), **(carrier_extra or {})}
         for name in CARRIER_DEFAULTS
     }  # fmt: skip
     daemon = {"database": str(db), "http_port": 0, "schedule": mode,
@@ -79,20 +80,32 @@ async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart
     for p in parcels:
         world.add(p.parcel)
     clock = FrozenClock(START)
-    end = START + timedelta(days=days)
     sandbox = await SandboxServer(world, clock).start()
+    try:
+        return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours)
+    finally:
+        await sandbox.stop()
+
+
+async def simulate_against(
+    carriers_url: str, world: World, clock: FrozenClock, parcels: Sequence[SimParcel],
+    days: float, mode: str = "smart", hours: float = 4.0,
+    carrier_extra: Mapping[str, Any] | None = None,
+) -> Outcome:  # fmt: skip
+    """`simulate` against carriers the caller serves on `clock` from `world` (the chaos
+    suite's, which inject faults); `carrier_extra` is laid over every carrier's settings."""
+    end = START + timedelta(days=days)
     sink = await HttpSink().start()
     try:
         with tempfile.TemporaryDirectory(prefix="tw-sim-") as tmp:
-            settings = _settings(Path(tmp) / "sim.db", sandbox.base_url, sink.url("staff"),
-                                 mode, hours)  # fmt: skip
+            settings = _settings(Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
+                                 hours, carrier_extra)  # fmt: skip
             async with open_daemon(settings, clock) as daemon:
                 script = _Script(daemon, parcels)
                 await Stepper(daemon, clock, STEP).run(script, end)
                 return await _outcome(daemon, world, script.ids, mode, end)
     finally:
         await sink.stop()
-        await sandbox.stop()
 
 
 class _Script:
