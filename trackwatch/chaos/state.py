@@ -46,7 +46,7 @@ class Snapshot:
 async def read(db: Path) -> Snapshot:
     store = await SqliteStore.open(db)
     try:
-        shipments = await store.list_shipments(limit=1_000_000)
+        shipments = (await store.list_shipments(limit=1_000_000)).shipments
         alerts = await store.all_alerts()
         notices = await store.notices()
     finally:
