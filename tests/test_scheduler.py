@@ -111,10 +111,15 @@ def test_carrier_hours_are_validated() -> None:
 
 def test_a_shipment_never_polled_stays_due_now_whatever_its_slots() -> None:
     # A judgement can come before the first poll (after a crash, the rules loop may win
-    # the race): it must not move that first poll to the evening's slot.
+    # the race): it must not move that first poll to the evening's slot, nor bring forward
+    # one the poller deferred (its carrier's quota or health).
     never = PollState(Status.UNKNOWN, None, None)
     now = ny(7, 21)  # after the carrier's day: the routine slot would be tomorrow 20:05
     chosen = plan(never, [ny(9, 0)], now, HOURS, SMART)
     assert chosen.next_poll_at == now and chosen.deadline_at == ny(9, 0)
+    due = PollState(Status.UNKNOWN, None, None, next_poll_at=now - timedelta(hours=2))
+    assert plan(due, [], now, HOURS, SMART).next_poll_at == now - timedelta(hours=2)
+    deferred = PollState(Status.UNKNOWN, None, None, next_poll_at=now + timedelta(hours=1))
+    assert plan(deferred, [], now, HOURS, SMART).next_poll_at == now + timedelta(hours=1)
     assert plan(PollState(Status.UNKNOWN, None, None, stopped="lost"), [], now, HOURS,
                 SMART).next_poll_at is None  # fmt: skip

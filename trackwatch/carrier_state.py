@@ -77,6 +77,8 @@ class CarrierState:
         if trouble is None:
             log.warning("%s failing: %s", error.carrier, error.message)
             trouble = self._trouble[error.carrier] = _Trouble(now, 0, now, error.message)
+        elif trouble.until > now:
+            return trouble.until  # a call sent before the back-off began: one failure, not two
         trouble.failures += 1
         trouble.message = error.message
         trouble.until = now + self.backoff(trouble.failures)

@@ -128,7 +128,7 @@ class Poller:
         """Poll every shipment that is due now; returns how many were polled."""
         now = self._clock.now()
         due = await self._store.due_shipments(now, self._limit)
-        await self._quarantine.set_aside(due.unreadable, "polled")
+        await self._quarantine.set_aside(due.unreadable, "read")
         by_carrier: dict[str, list[Shipment]] = defaultdict(list)
         for shipment in due.shipments:
             by_carrier[shipment.carrier].append(shipment)

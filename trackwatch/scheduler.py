@@ -12,7 +12,8 @@ parcel is polled when an answer can change what we do, not on a fixed beat:
   is scanned;
 - once a day before the first scan, and once at the end of the confirmation window after
   delivery, after which polling stops;
-- at once while it has never been polled: a judgement never moves a first poll later.
+- while it has never been polled, when it is due already: a judgement never moves a first
+  poll later.
 
 `fixed` scheduling (the simulator's baseline) polls every `transit_poll_hours` regardless.
 """
@@ -71,6 +72,7 @@ class PollState:
     delivered_at: datetime | None
     restarted_at: datetime | None = None
     stopped: str | None = None
+    next_poll_at: datetime | None = None  # as stored: the poller may have deferred it
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def plan(
     if stop is not None:
         return Plan(None, deadline, stop)
     if state.last_polled_at is None:
-        # Never polled: due now, whatever a judgement (perhaps the first after a crash)
-        # thinks of its routine slots; nothing is known until the carrier has been asked.
-        return Plan(now, deadline)
+        # Never polled: due as it is (now, unless the poller deferred it for its carrier's
+        # quota or health), whatever a judgement, perhaps the first after a crash, thinks of
+        # routine slots; nothing is known until the carrier has been asked.
+        return Plan(state.next_poll_at or now, deadline)
     if settings.schedule == "fixed":
         return Plan(now + timedelta(hours=settings.transit_poll_hours), deadline)
     candidates = [_routine(state, now, hours, settings)]
