@@ -40,7 +40,11 @@ class NotPickedUp(BaseRule):
             "or drop-off); the customer has not been told.",
             explanation={
                 "label": view.local(shipment.shipped_at)
-                + (f"; carrier says: {label.description}" if label else "; carrier: no data yet"),
+                + (
+                    f"; carrier says: {label.description}"
+                    if label
+                    else f"; carrier: {shipment.carrier_note or 'no data yet'}"
+                ),
                 **view.business_days_between(shipment.shipped_at, now),
                 "threshold": f"{days} business days (pickup.business_days)",
                 "deadline": view.local(due),

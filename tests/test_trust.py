@@ -19,15 +19,18 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import ALWAYS_STAFFED, FIXTURES, SettingsFactory, run_on_clock
+from tests.rulekit import ev
 from tests.test_end_to_end import CHICAGO, NUMBER, NYC, at, run_until, script
+from tests.test_stops import run_to
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
-from trackwatch.model import Shipment, Status
+from trackwatch.model import Outcome, Shipment, Status, TrackingResult
 from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import Milestone, Parcel, World
+from trackwatch.store.records import PollUpdate
 
 FEDEX = "738488882438"
 
@@ -329,3 +332,38 @@ async def test_a_loop_that_fails_is_logged_once_and_runs_again(
     assert len(attempts) >= 4
     failures = [r for r in caplog.records if "failed; trying again" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None
+
+
+async def test_scans_stored_before_the_label_by_an_older_version_are_not_ours(
+    clock: FrozenClock, daemon: Daemon
+) -> None:
+    """Older versions stored a recycled number's delivery from years before our label: the
+    rules must not take it for ours (no delivered check-in, polling goes on)."""
+    sid = await daemon.store.add_shipment(shipment(), clock.now())
+    years_ago = ev(at(3, 12) - timedelta(days=3 * 365), Status.DELIVERED, "Delivered")
+    result = TrackingResult(tracking_number=NUMBER, outcome=Outcome.FOUND, events=[years_ago],
+                            status=Status.DELIVERED)  # fmt: skip
+    await daemon.store.apply_polls([PollUpdate(sid, clock.now(), clock.now(), result)])
+    await daemon.monitor.run_once()
+    stored = await daemon.store.get_shipment(sid)
+    assert stored is not None and stored.stopped is None and stored.next_poll_at is not None
+    assert await daemon.store.all_alerts() == []
+
+
+async def test_what_the_carrier_says_of_an_unknown_number_is_listed_and_explained(
+    clock: FrozenClock, daemon: Daemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """UPS answers TW0001 for a number it does not know yet: `list`, `show` and the
+    not-picked-up alert say so, and it is asked about once a day, not every 15 minutes."""
+    from trackwatch.views import print_shipments
+
+    sid = await daemon.store.add_shipment(shipment(), clock.now())  # nothing in the world
+    await run_to(daemon, clock, at(26, 12))
+    stored = await daemon.store.get_shipment(sid)
+    assert stored is not None and stored.polls <= 5  # daily, and once before the deadline
+    note = "UPS does not know this number yet: Tracking Information Not Found"
+    assert stored.carrier_note == note
+    print_shipments([stored])
+    assert note in capsys.readouterr().out
+    (alert,) = await daemon.store.all_alerts()
+    assert alert.rule == "not_picked_up" and note in alert.explanation["label"]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from carriers.assemble import label_cutoff
 from rules import Rule, ShipmentView
 from trackwatch.calendar import calendar_for
 from trackwatch.clock import Clock
@@ -148,11 +149,16 @@ class Monitor:
         return events, alerts, readable
 
     def view(self, shipment: Shipment, events: Sequence[TrackingEvent]) -> ShipmentView:
+        """What the rules see of a shipment. Scans dated before its label belong to an
+        earlier parcel with the same number: polls drop them now, but older versions stored
+        some, and those must not stop polling or silence an alert either."""
         store = self._settings.store(shipment.store)
         calendar = calendar_for(
             shipment.carrier, shipment.destination_country, shipment.destination_postal_code
         )
-        return ShipmentView(shipment, events, store.policy, store.name, calendar)
+        cutoff = label_cutoff(shipment.shipped_at.date())
+        ours = [e for e in events if e.occurred_at >= cutoff]
+        return ShipmentView(shipment, ours, store.policy, store.name, calendar)
 
     def verdict(self, view: ShipmentView, now: datetime) -> Verdict:
         findings: dict[str, Finding] = {}

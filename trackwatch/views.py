@@ -24,13 +24,23 @@ def _when(value: datetime | None, shipment: Shipment) -> str:
         return value.astimezone(UTC).isoformat(sep=" ", timespec="minutes")[:16] + " UTC"
 
 
+def _last(s: Shipment) -> str:
+    """The last scan; before any, what the carrier says instead (it does not know the
+    number yet, say) or why the row is set aside."""
+    if s.set_aside:
+        return f"set aside: {s.set_aside}"
+    if s.last_event_at is None and s.carrier_note:
+        return s.carrier_note
+    return _when(s.last_event_at, s)
+
+
 def print_shipments(shipments: Sequence[Shipment]) -> None:
     header = f"{'id':>5}  {'store':<10} {'carrier':<6} {'tracking number':<24} {'order':<10} {'status':<20} last event"
     print(header)
     for s in shipments:
         print(
             f"{s.id or 0:>5}  {s.store:<10} {s.carrier:<6} {s.tracking_number:<24} "
-            f"{s.order_id:<10} {s.status.value:<20} {_when(s.last_event_at, s)}"
+            f"{s.order_id:<10} {s.status.value:<20} {_last(s)}"
         )
 
 

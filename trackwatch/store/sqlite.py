@@ -319,6 +319,13 @@ class SqliteStore:
         )
         return int(rows[0][0]) if rows else 0
 
+    async def destination_countries(self) -> list[str]:
+        """The countries watched parcels are bound for (their holiday calendars are warmed
+        at start)."""
+        rows = await self._all("SELECT DISTINCT destination_country FROM shipments"
+                               " WHERE next_poll_at IS NOT NULL OR check_at IS NOT NULL")  # fmt: skip
+        return sorted(str(row[0]) for row in rows)
+
     async def restart_polling(self, shipment_id: int, now: datetime) -> bool:
         """Poll a stopped or set-aside shipment again (now), and judge it on what comes
         back."""
