@@ -2,9 +2,9 @@
 
 SystemClock is real time. FrozenClock only moves when a test calls advance(); its sleep()
 waits until the clock has been advanced past the wake time, so loops behave as they would in
-real time without a test ever waiting on the wall clock. ScaledClock runs simulated time
-faster than real time (a day in seconds); its runs depend on the machine's speed, so the demo
-and the simulator step a FrozenClock instead (trackwatch/sim/stepping.py).
+real time without a test ever waiting on the wall clock. The demo and the simulator step a
+FrozenClock to the next instant something is due (trackwatch/sim/stepping.py), so that their
+output does not depend on the machine's speed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -77,25 +76,6 @@ class FrozenClock:
 
     def set(self, instant: datetime) -> datetime:
         return self.advance(instant.astimezone(UTC) - self._now)
-
-
-class ScaledClock:
-    """Simulated time that runs `scale` times faster than the wall clock."""
-
-    def __init__(self, start: datetime, scale: float) -> None:
-        if start.tzinfo is None:
-            raise ValueError("ScaledClock needs an aware start time")
-        if scale <= 0:
-            raise ValueError("scale must be positive")
-        self._start = start.astimezone(UTC)
-        self._t0 = time.monotonic()
-        self.scale = scale
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.scale)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.scale)
 
 
 async def sleep_until(clock: Clock, instant: datetime, wake: asyncio.Event | None = None) -> None:

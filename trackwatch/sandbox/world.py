@@ -63,8 +63,8 @@ class World:
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
     slow_seconds: float = 2.0  # how long a "timeout" fault holds the answer back (real time)
-    # Token lifetimes longer than the carrier's, for worlds played thousands of times faster
-    # than real time (the demo), where an hour's token would expire while in flight.
+    # Token lifetimes other than the carrier's (the simulator's worlds run for weeks: a
+    # token a day would only add calls it does not score).
     token_lifetime: int | None = None
     # Carrier quotas the sandbox enforces, as the real APIs do: carrier -> (calls, "hour" |
     # "day"). A call past one is answered 429 and counted in `over_quota`.
