@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from trackwatch.clock import Clock
-from trackwatch.errors import MalformedResponse
+from trackwatch.errors import BrokenAnswer, MalformedResponse
 from trackwatch.model import Place, TrackingResult
 from trackwatch.zones import zone_for
 
@@ -61,9 +61,7 @@ class HttpResponse:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise MalformedResponse(
-                carrier, f"HTTP {self.status} body is not JSON: {exc}"
-            ) from None
+            raise BrokenAnswer(carrier, f"HTTP {self.status} body is not JSON: {exc}") from None
 
     def error_object(self) -> Mapping[str, Any]:
         """An error answer's JSON object; empty when the body is not one (error bodies are

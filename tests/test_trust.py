@@ -202,17 +202,19 @@ async def test_a_failing_carrier_is_probed_with_doubling_waits_and_its_quota_kep
         assert "ups" not in daemon.poller.health.failing
 
 
+@pytest.mark.parametrize("fault", ["503", "malformed"])  # malformed: a body cut short
 async def test_later_batches_wait_when_the_first_call_fails(
-    world: World, clock: FrozenClock, make_settings: SettingsFactory
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, fault: str
 ) -> None:
     """FedEx takes 30 numbers a call: 31 due shipments are two calls. When the first fails,
-    the second is not sent; both wait for the probe."""
+    the second is not sent; both wait for the probe. An answer that is not JSON at all is
+    about no number in particular: the carrier backs off as a whole, as for a 503."""
     settings = make_settings(carriers={"fedex": {"max_in_flight": 1}})
     async with open_daemon(settings, clock) as daemon:
         for i in range(31):
             await daemon.store.add_shipment(shipment(f"7384888{i:05d}", "fedex", order=f"F{i}"),
                                             clock.now())  # fmt: skip
-        world.inject("fedex", *["503"] * 5)
+        world.inject("fedex", *[fault] * 5)
         await daemon.poller.poll_due()
         assert world.calls["fedex:track"] == 1
         assert (await daemon.store.due_shipments(clock.now(), 100)).shipments == []

@@ -57,6 +57,14 @@ class MalformedResponse(CarrierError):
         super().__init__(carrier, f"malformed answer: {message}")
 
 
+class BrokenAnswer(MalformedResponse):
+    """An answer that is not the carrier's API at all (not JSON: a maintenance page, a body
+    cut short; a token answer without a token): about no number in particular, so every
+    call would fail alike and the carrier backs off as a whole."""
+
+    whole_carrier = True
+
+
 class RequestRejected(CarrierError):
     """The carrier refused the request itself (HTTP 400/404 on the call, not per number):
     a fault in how we asked, or a change in the API. Retrying the same request will not help,

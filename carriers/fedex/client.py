@@ -22,6 +22,7 @@ from carriers.text import clean
 from trackwatch.clock import Clock
 from trackwatch.errors import (
     AuthFailed,
+    BrokenAnswer,
     CarrierError,
     MalformedResponse,
     RateLimited,
@@ -80,7 +81,7 @@ def read_token(response: HttpResponse) -> tuple[str, float]:
         raise AuthFailed(CARRIER, f"token request refused: {_summary(response)}")
     token = shape.obj(CARRIER, response.json(CARRIER), "token response")
     if not token.get("access_token"):
-        raise MalformedResponse(CARRIER, "token response has no access_token")
+        raise BrokenAnswer(CARRIER, "token response has no access_token")
     return str(token["access_token"]), seconds(token.get("expires_in", 0), CARRIER, "expires_in")
 
 

@@ -20,7 +20,14 @@ from carriers.text import clean
 from carriers.ups.codes import INVALID_NUMBER_CODES, RATE_LIMIT_CODE, TOKEN_CODES
 from carriers.ups.parse import parse
 from trackwatch.clock import Clock
-from trackwatch.errors import AuthFailed, CarrierError, MalformedResponse, RateLimited, Unavailable
+from trackwatch.errors import (
+    AuthFailed,
+    BrokenAnswer,
+    CarrierError,
+    MalformedResponse,
+    RateLimited,
+    Unavailable,
+)
 from trackwatch.model import Outcome, TrackingResult
 
 CARRIER = "ups"
@@ -87,7 +94,7 @@ class UpsClient:
             raise AuthFailed(CARRIER, f"token request refused: HTTP {response.status} ({detail})")
         body: Any = response.json(CARRIER)
         if not isinstance(body, dict) or not body.get("access_token"):
-            raise MalformedResponse(CARRIER, "token response has no access_token")
+            raise BrokenAnswer(CARRIER, "token response has no access_token")
         return str(body["access_token"]), seconds(body.get("expires_in", 0), CARRIER, "expires_in")
 
     async def track(self, queries: Sequence[Query]) -> dict[str, TrackingResult]:

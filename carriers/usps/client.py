@@ -20,7 +20,7 @@ from carriers.text import clean
 from carriers.usps.codes import SCOPE_MESSAGE
 from carriers.usps.parse import parse
 from trackwatch.clock import Clock
-from trackwatch.errors import AuthFailed, MalformedResponse, RateLimited, Unavailable
+from trackwatch.errors import AuthFailed, BrokenAnswer, MalformedResponse, RateLimited, Unavailable
 from trackwatch.model import Outcome, TrackingResult
 
 CARRIER = "usps"
@@ -61,7 +61,7 @@ def read_token(response: HttpResponse) -> tuple[str, float]:
         raise AuthFailed(CARRIER, f"token request refused: {error_message(response)}")
     token = shape.obj(CARRIER, response.json(CARRIER), "token response")
     if not token.get("access_token"):
-        raise MalformedResponse(CARRIER, "token response has no access_token")
+        raise BrokenAnswer(CARRIER, "token response has no access_token")
     scope = clean(token.get("scope"))
     if scope and "tracking" not in scope.split():
         raise AuthFailed(CARRIER, "token lacks the tracking scope; add Tracking to the USPS app")
