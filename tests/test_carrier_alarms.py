@@ -40,7 +40,7 @@ async def test_outages_are_told_once_they_last_and_resolved_after_a_restart(
     await alarms.failed("dhl", Unavailable("dhl", "HTTP 503"), ["a", "b", "a"])
     await alarms.failed("dhl", Unavailable("dhl", "HTTP 503"), ["a"])
     await alarms.failed("ups", AuthFailed("ups", "token rejected"), ["b"])
-    await alarms.failed("ups", AuthFailed("ups", "token rejected"), ["b"])  # confirmed
+    await alarms.failed("ups", AuthFailed("ups", "token rejected"), ["b"], 2)  # confirmed
     assert set(await store.open_store_alerts(CARRIER_DOWN)) == {("a", "dhl"), ("b", "dhl"),
                                                                 ("b", "ups")}  # fmt: skip
     assert len(await store.notices()) == 3  # one per store and carrier
@@ -69,7 +69,7 @@ async def test_a_single_rejected_token_is_not_told_a_second_one_is(tmp_path: Pat
     await alarms.failed("ups", AuthFailed("ups", "token rejected (250003)"), ["a"])
     assert await store.open_store_alerts(CARRIER_DOWN) == {}
     clock.advance(minutes=15)
-    await alarms.failed("ups", AuthFailed("ups", "token rejected (250003)"), ["a"])
+    await alarms.failed("ups", AuthFailed("ups", "token rejected (250003)"), ["a"], 2)
     (alert,) = await store.all_alerts()
     assert alert.summary == "UPS rejects our credentials" and alert.severity.value == "urgent"
     await store.close()

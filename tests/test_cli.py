@@ -21,6 +21,7 @@ from trackwatch.model import (
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
+from trackwatch.quarantine import Quarantine
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import Evaluation, PollUpdate, Reschedule
 
@@ -236,3 +237,35 @@ def test_list_and_show_print_a_row_with_an_extreme_date(
     assert main(["show", "--config", str(config), "1"]) == 0
     shown = capsys.readouterr().out
     assert "shipped 9999-12-31 23:00 UTC" in shown and "promised by 9999-12-31 23:00 UTC" in shown
+
+
+def test_an_unreadable_row_is_listed_shown_and_restarted(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row corrupted by hand: `list` names it, `show` says why it cannot, `restart` takes
+    it back once mended (it does not need to read the row first)."""
+    import sqlite3
+
+    assert add(config) == 0
+    database = load_settings(config).daemon.database
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE shipments SET shipped_at='not a time' WHERE id=1")
+    capsys.readouterr()
+    assert main(["list", "--config", str(config)]) == 0
+    assert "set aside: unreadable row (ValueError" in capsys.readouterr().out
+    assert main(["show", "--config", str(config), "1"]) == 2
+    assert "shipment 1 cannot be read: unreadable row" in capsys.readouterr().err
+
+    async def set_aside() -> None:
+        store = await SqliteStore.open(database)
+        found = await store.list_shipments()
+        await Quarantine(store, SystemClock()).set_aside(found.unreadable, "read")
+        await store.close()
+
+    asyncio.run(set_aside())
+    with sqlite3.connect(database) as db:  # mended
+        db.execute("UPDATE shipments SET shipped_at='2026-11-23T14:00:00.000000Z' WHERE id=1")
+    assert main(["restart", "--config", str(config), "1"]) == 0
+    assert "it had stopped: unreadable row (ValueError" in capsys.readouterr().out
+    assert main(["show", "--config", str(config), "1"]) == 0
+    assert "set aside" not in capsys.readouterr().out

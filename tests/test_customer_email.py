@@ -185,11 +185,28 @@ async def test_an_email_sent_again_carries_the_same_message_id(rig: Rig, smtp: S
     assert first.get_all("Message-ID") == [f"<{notice.idempotency_key}@127.0.0.1>"]
 
 
-async def test_emails_outside_a_notice_keep_random_message_ids() -> None:
+async def test_a_key_stays_in_its_notice_s_task() -> None:
+    """The key rides in a context variable: an email sent by another task meanwhile (another
+    notice, or anything else Apprise sends) keeps its own id."""
+    import asyncio
+
     import apprise.plugins.email.base as plugin
 
-    import trackwatch.notify.message_id  # noqa: F401 - installs the keyed make_msgid
+    from trackwatch.notify.message_id import keyed
 
     make = plugin.make_msgid  # type: ignore[attr-defined]
-    one, two = make(domain="x"), make(domain="x")
-    assert one != two and one.endswith("@x>")
+    inside = asyncio.Event()
+    done = asyncio.Event()
+
+    async def notice() -> str:
+        with keyed("tw-k-1-opened-customer-customer_email.0"):
+            inside.set()
+            await done.wait()
+            return str(make(domain="smtp.example"))
+
+    sending = asyncio.create_task(notice())
+    await inside.wait()
+    outside = [make(domain="smtp.example") for _ in range(2)]
+    done.set()
+    assert await sending == "<tw-k-1-opened-customer-customer_email.0@smtp.example>"
+    assert outside[0] != outside[1] and "tw-k-1" not in outside[0]

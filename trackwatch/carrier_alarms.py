@@ -68,7 +68,6 @@ class CarrierAlarms:
         self._clock = clock
         self.configure(settings, drafter)
         self._since: dict[str, datetime] = {}
-        self._failures: dict[str, int] = {}  # failed calls in a row
         self._raised: set[tuple[str, str]] = set()  # (store, carrier) told this outage
         self._clear: set[str] = set()  # carriers known to have no open alert
 
@@ -76,13 +75,16 @@ class CarrierAlarms:
         self._after = timedelta(minutes=settings.carrier_alert_after_minutes)
         self._drafter = drafter
 
-    async def failed(self, carrier: str, error: CarrierError, stores: Iterable[str]) -> None:
+    async def failed(
+        self, carrier: str, error: CarrierError, stores: Iterable[str], repeats: int = 1
+    ) -> None:
+        """A failed call; `repeats` is how many failures of this kind in a row the carrier
+        has had (carrier_state.CarrierState.repeats: concurrent calls count once)."""
         if isinstance(error, RateLimited):
             return
         now = self._clock.now()
         since = self._since.setdefault(carrier, now)
-        self._failures[carrier] = self._failures.get(carrier, 0) + 1
-        confirmed = isinstance(error, AuthFailed) and self._failures[carrier] >= 2
+        confirmed = isinstance(error, AuthFailed) and repeats >= 2
         if now - since < self._after and not confirmed:
             return
         for store in sorted(set(stores)):
@@ -100,7 +102,6 @@ class CarrierAlarms:
     async def succeeded(self, carrier: str) -> None:
         """Resolve this carrier's open alerts (also ones opened before a restart)."""
         self._since.pop(carrier, None)
-        self._failures.pop(carrier, None)
         if carrier in self._clear:
             return
         self._clear.add(carrier)

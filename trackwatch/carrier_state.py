@@ -31,6 +31,8 @@ class _Trouble:
     failures: int
     until: datetime  # no call before this
     message: str
+    kind: type[CarrierError]
+    repeats: int = 0  # failures in a row of this kind
 
 
 class CarrierState:
@@ -49,6 +51,12 @@ class CarrierState:
 
     def is_failing(self, carrier: str) -> bool:
         return carrier in self._trouble
+
+    def repeats(self, carrier: str) -> int:
+        """How many failures of the same kind in a row the carrier has had (calls that were
+        in flight together count once): a second refusal of our credentials confirms it."""
+        trouble = self._trouble.get(carrier)
+        return trouble.repeats if trouble else 0
 
     def blocked_until(self, carrier: str, now: datetime) -> datetime | None:
         """When the carrier may be called again, if not now (parked or backing off)."""
@@ -76,10 +84,13 @@ class CarrierState:
         trouble = self._trouble.get(error.carrier)
         if trouble is None:
             log.warning("%s failing: %s", error.carrier, error.message)
-            trouble = self._trouble[error.carrier] = _Trouble(now, 0, now, error.message)
+            trouble = self._trouble[error.carrier] = _Trouble(now, 0, now, error.message,
+                                                              type(error))  # fmt: skip
         elif trouble.until > now:
             return trouble.until  # a call sent before the back-off began: one failure, not two
         trouble.failures += 1
+        trouble.repeats = trouble.repeats + 1 if type(error) is trouble.kind else 1
+        trouble.kind = type(error)
         trouble.message = error.message
         trouble.until = now + self.backoff(trouble.failures)
         return trouble.until

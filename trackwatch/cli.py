@@ -184,11 +184,18 @@ def _check_config(settings: Settings, path: Path) -> int:
 
 async def _restart(args: argparse.Namespace, settings: Settings) -> int:
     async with _opened(settings) as store:
-        shipment = await _shipment(store, args.id)
+        try:
+            shipment = await store.get_shipment(args.id)
+            why = shipment and (shipment.stopped or shipment.set_aside)
+        except UnreadableShipment as exc:  # set aside as unreadable: mended by hand, we hope
+            why = exc.row.reason
+        else:
+            if shipment is None:
+                raise InputError("id", f"no shipment {args.id}")
         if not await store.restart_polling(args.id, datetime.now(UTC)):
             raise InputError("id", f"shipment {args.id} is still polled (nothing to restart)")
-    print(f"shipment {args.id}: polling restarted (it had stopped: {shipment.stopped}); "
-          "a running daemon polls it within its idle minute")  # fmt: skip
+    print(f"shipment {args.id}: polling restarted (it had stopped: {why}); a running daemon "
+          "polls it within its idle minute")  # fmt: skip
     return 0
 
 

@@ -37,6 +37,10 @@ from trackwatch.store.records import (
 )
 
 log = logging.getLogger("trackwatch.monitor")
+# What reading a row can raise when the row itself is bad (a storage error is not that: it
+# goes to the loop, which tries again, instead of setting rows aside).
+UNREADABLE = (ValueError, TypeError, KeyError, OverflowError)
+MOST_FAIL = 3  # a pass where more than this (and half) fail to be judged is our fault
 
 
 @dataclass(frozen=True)
@@ -104,25 +108,41 @@ class Monitor:
         shipments = due.shipments
         try:
             events, open_alerts = await self._history([s.id or 0 for s in shipments])
-        except Exception:  # some row of the batch is unreadable: find it, judge the rest
+        except UNREADABLE:  # some row of the batch cannot be read: find it, judge the rest
             events, open_alerts, shipments = await self._history_one_by_one(shipments)
         self._drafter.begin(now, await self._store.last_customer_notices(list(events)))
+        evaluation, failed = self._judge_all(shipments, events, open_alerts, now)
+        applied = await self._store.apply_evaluation(evaluation, now)
+        await self._quarantine.set_aside(failed, "judged")
+        _log_changes(applied)
+        return Pass(len(due.shipments) + len(due.unreadable), applied)
+
+    def _judge_all(
+        self, shipments: Sequence[Shipment], events: dict[int, list[TrackingEvent]],
+        open_alerts: dict[int, list[Alert]], now: datetime,
+    ) -> tuple[Evaluation, list[Unreadable]]:  # fmt: skip
+        """Judge each shipment; one whose judgement raises is left out, to be set aside. When
+        most of a pass fails, the fault is ours, not the rows': raise (the loop logs it and
+        tries again) rather than set the whole database aside."""
         evaluation = Evaluation()
         failed: list[Unreadable] = []
+        first: Exception | None = None
         for shipment in shipments:
             sid = shipment.id or 0
             part = Evaluation()  # kept only if the whole judgement succeeds
             try:
                 self._judge(shipment, events[sid], open_alerts[sid], now, part)
             except Exception as exc:  # a fault of ours on this row: the others are judged
-                log.exception("shipment %d could not be judged", sid)
+                first = first or exc
                 failed.append(Unreadable(sid, shipment.store, _reason(exc)))
                 continue
             evaluation.add(part)
-        applied = await self._store.apply_evaluation(evaluation, now)
-        await self._quarantine.set_aside(failed, "judged")
-        _log_changes(applied)
-        return Pass(len(due.shipments) + len(due.unreadable), applied)
+        if len(failed) > max(MOST_FAIL, len(shipments) // 2):
+            raise RuntimeError(f"{len(failed)} of {len(shipments)} shipments could not be "
+                               "judged: a fault of the rules, not of the rows") from first  # fmt: skip
+        if first is not None:  # each row is logged as it is set aside; the traceback once
+            log.error("%d shipment(s) could not be judged", len(failed), exc_info=first)
+        return evaluation, failed
 
     async def _history(
         self, ids: Sequence[int]
@@ -140,7 +160,7 @@ class Monitor:
             sid = shipment.id or 0
             try:
                 found, open_alerts = await self._history([sid])
-            except Exception as exc:
+            except UNREADABLE as exc:
                 bad.append(Unreadable(sid, shipment.store, _reason(exc)))
                 continue
             events[sid], alerts[sid] = found[sid], open_alerts[sid]

@@ -32,12 +32,12 @@ from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, MalformedResponse, RateLimited
 from trackwatch.metrics import Metrics
-from trackwatch.model import Outcome, Place, Shipment, TrackingResult
+from trackwatch.model import Outcome, Place, Shipment, Status, TrackingResult
 from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.scheduler import next_poll
 from trackwatch.store import SqliteStore
-from trackwatch.store.records import PollFailure, PollUpdate
+from trackwatch.store.records import PollFailure, PollUpdate, Unreadable
 
 log = logging.getLogger("trackwatch.poller")
 
@@ -46,6 +46,7 @@ URGENT = timedelta(hours=1)
 # A shipment whose answers keep failing is asked again at doubling intervals up to this.
 MAX_SHIPMENT_BACKOFF = timedelta(days=1)
 NOT_ENABLED_WAIT = timedelta(days=1)
+MAX_MISSES = 5  # unusable answers in a row (about 8 hours with back-off) before set aside
 
 Batch = list[Shipment]
 
@@ -86,6 +87,10 @@ def note_of(carrier: str, result: TrackingResult) -> str | None:
     return result.message if result.ignored_events else None
 
 
+def _nothing(shipment: Shipment) -> TrackingResult:
+    return TrackingResult(tracking_number=shipment.tracking_number, outcome=Outcome.NO_INFO_YET)
+
+
 def _ids(shipments: Iterable[Shipment]) -> list[int]:
     return [s.id or 0 for s in shipments]
 
@@ -118,7 +123,7 @@ class Poller:
         self._alarms = alarms
         self._quotas = quotas or {}
         self._quarantine = quarantine or Quarantine(store, clock)
-        self._not_enabled_told: set[str] = set()
+        self._not_enabled_told: dict[str, set[str]] = {}  # carrier -> stores told
 
     def configure(self, settings: DaemonSettings) -> None:
         self._settings = settings
@@ -132,7 +137,11 @@ class Poller:
         by_carrier: dict[str, list[Shipment]] = defaultdict(list)
         for shipment in due.shipments:
             by_carrier[shipment.carrier].append(shipment)
-        await asyncio.gather(*(self._poll_carrier(c, s, now) for c, s in by_carrier.items()))
+        # A TaskGroup, not gather: if one carrier's pass fails, the others are cancelled
+        # (their shipments keep their due time) instead of running on into the next pass.
+        async with asyncio.TaskGroup() as group:
+            for carrier, shipments in by_carrier.items():
+                group.create_task(self._poll_carrier(carrier, shipments, now))
         return len(due.shipments)
 
     async def _poll_carrier(self, name: str, shipments: list[Shipment], now: datetime) -> None:
@@ -160,7 +169,9 @@ class Poller:
         for batch in chosen:
             queue.put_nowait(batch)
         workers = max(1, self._workers.get(name, 4))
-        await asyncio.gather(*(self._work(carrier, queue) for _ in range(workers)))
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(self._work(carrier, queue))
 
     async def _within_budget(
         self, name: str, batches: list[Batch], now: datetime
@@ -206,15 +217,17 @@ class Poller:
             results = await carrier.track([query_for(s) for s in batch])
         except RateLimited as exc:
             self._metrics.polls.labels(name, "rate_limited").inc(len(batch))
-            until = self.health.rate_limited(exc, self._clock.now())
-            await self._store.reschedule_polls(_ids(batch), until)
+            parked = self.health.rate_limited(exc, self._clock.now())
+            await self._store.reschedule_polls(_ids(batch), parked)
             return False
         except CarrierError as exc:
             self._metrics.polls.labels(name, "failed").inc(len(batch))
+            whole = exc.whole_carrier
+            until = self.health.failed(exc, self._clock.now()) if whole else None
             if self._alarms is not None:
-                await self._alarms.failed(name, exc, (s.store for s in batch))
-            if exc.whole_carrier:
-                until = self.health.failed(exc, self._clock.now())
+                repeats = self.health.repeats(name) if whole else 1
+                await self._alarms.failed(name, exc, (s.store for s in batch), repeats)
+            if until is not None:
                 await self._store.reschedule_polls(_ids(batch), until)
                 return False
             await self._unusable(name, batch, exc)
@@ -245,21 +258,32 @@ class Poller:
             updates.append(PollUpdate(shipment.id or 0, now, next_poll(result.status, now,
                                       self._settings), result, note_of(name, result)))  # fmt: skip
         if missing:
+            # The carrier answered and said nothing of these numbers: as good as "no
+            # information yet", so the rules judge them (not picked up, say) on it.
             self._metrics.polls.labels(name, "unanswered").inc(len(missing))
-            error = MalformedResponse(name, "its answer did not include this number")
-            await self._unusable(name, missing, error)
+            log.info("%s: its answer lacked %d of the numbers asked; recorded as no "
+                     "information yet", name, len(missing))  # fmt: skip
+            note = f"{label(name)}'s answer did not include this number"
+            updates += [PollUpdate(s.id or 0, now, next_poll(Status.UNKNOWN, now, self._settings),
+                                   _nothing(s), note) for s in missing]  # fmt: skip
         await self._store.apply_polls(updates)
 
     async def _unusable(self, name: str, batch: Sequence[Shipment], error: CarrierError) -> None:
         """The carrier answered, but nothing usable for these shipments: each waits longer
-        after each such answer, and says why in `show`."""
+        after each such answer and says why in `show`; after MAX_MISSES in a row it is set
+        aside (staff told), since no poll of it ever gives the rules anything to go on."""
         now = self._clock.now()
         gap = timedelta(minutes=self._settings.min_poll_minutes)
+        note = f"{label(name)}: {error.message}"
+        hopeless = [s for s in batch if s.misses + 1 >= MAX_MISSES]
         failures = [
             PollFailure(s.id or 0, now + min(MAX_SHIPMENT_BACKOFF, gap * 2 ** min(s.misses, 20)))
-            for s in batch
-        ]
-        await self._store.poll_failed(failures, f"{label(name)}: {error.message}")
+            for s in batch if s not in hopeless
+        ]  # fmt: skip
+        await self._store.poll_failed(failures, note)
+        await self._quarantine.set_aside(
+            [Unreadable(s.id or 0, s.store, f"{note} ({MAX_MISSES} answers in a row)")
+             for s in hopeless], "polled")  # fmt: skip
         log.warning("%s: no usable answer for %d number(s) (%s); asked again later with "
                     "back-off", name, len(batch), error.message)  # fmt: skip
 
@@ -267,9 +291,10 @@ class Poller:
         """Shipments of a carrier that is not enabled: polled again in a day (enabling it
         takes a restart), and staff of each store told once."""
         if name not in self._not_enabled_told:
-            self._not_enabled_told.add(name)
             log.error("%d shipment(s) of %s are not polled: the carrier is not enabled in the "
                       "configuration", len(shipments), name)  # fmt: skip
-            if self._alarms is not None:
-                await self._alarms.not_enabled(name, (s.store for s in shipments))
+        untold = {s.store for s in shipments} - self._not_enabled_told.get(name, set())
+        if untold and self._alarms is not None:
+            await self._alarms.not_enabled(name, untold)
+        self._not_enabled_told.setdefault(name, set()).update(untold)
         await self._store.reschedule_polls(_ids(shipments), now + NOT_ENABLED_WAIT)

@@ -1,7 +1,9 @@
 """Rows the daemon cannot read, poll or judge are set aside, so that one bad row never stops
 a loop: the row keeps everything it had, stops being polled and judged, and says why
-(`trackwatch show`); it is logged once and staff of its store get one alert naming it.
-`trackwatch restart ID` takes it back once it is mended.
+(`trackwatch show`); it is logged once and staff of its store get one alert naming it, in
+the same transaction. `trackwatch restart ID` takes it back once it is mended (and ends
+that alert). "Cannot be polled" means answers unusable for it many times in a row
+(poller.MAX_MISSES), not a carrier that is down.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from trackwatch.clock import Clock
 from trackwatch.model import Audience, Finding, Severity
 from trackwatch.notify.drafting import Drafter
 from trackwatch.store import SqliteStore
-from trackwatch.store.records import NoticeDraft, StoreAlertOpen, Unreadable
+from trackwatch.store.records import NoticeDraft, StoreAlertOpen, Unreadable, shipment_subject
 
 log = logging.getLogger("trackwatch.quarantine")
 SET_ASIDE = "shipment_set_aside"  # the rule name of the staff alert
@@ -49,13 +51,15 @@ class Quarantine:
         if not rows:
             return
         now = self._clock.now()
-        for row in await self._store.set_aside(rows, now):
+        alarms = [(row, self._alarm(row, stage, now)) for row in rows]
+        for row in await self._store.set_aside(alarms, now):
             log.error("shipment %d set aside: could not be %s: %s", row.shipment_id, stage,
                       row.reason)  # fmt: skip
-            found = finding(row, stage, now)
-            drafts: tuple[NoticeDraft, ...] = ()
-            if self._drafter is not None:
-                drafts = self._drafter.for_store(row.store, now, SET_ASIDE, found.severity,
-                                                 "opened", alert=found)  # fmt: skip
-            alarm = StoreAlertOpen(row.store, f"shipment {row.shipment_id}", found, drafts)
-            await self._store.open_store_alert(alarm, now)
+
+    def _alarm(self, row: Unreadable, stage: str, now: datetime) -> StoreAlertOpen:
+        found = finding(row, stage, now)
+        drafts: tuple[NoticeDraft, ...] = ()
+        if self._drafter is not None:
+            drafts = self._drafter.for_store(row.store, now, SET_ASIDE, found.severity,
+                                             "opened", alert=found)  # fmt: skip
+        return StoreAlertOpen(row.store, shipment_subject(row.shipment_id), found, drafts)

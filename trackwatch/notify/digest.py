@@ -94,7 +94,7 @@ class Digests:
         # Urgent, so that every staff channel carries it and chat does not hold it back.
         now = self._clock.now()
         drafts = self._drafter.for_store(
-            store_id, now, "digest", Severity.URGENT, "daily", key=f"tw-digest-{store_id}-{local}",
+            store_id, now, "digest", Severity.URGENT, "daily", key=f"digest-{store_id}-{local}",
             lines=lines, count=len(alerts), day=local,
         )  # fmt: skip
         await self._store.enqueue(drafts, now)

@@ -46,6 +46,11 @@ class PollFailure:
     retry_at: datetime
 
 
+def shipment_subject(shipment_id: int) -> str:
+    """The subject of a store alert about one shipment (one the daemon set aside)."""
+    return f"shipment {shipment_id}"
+
+
 @dataclass(frozen=True)
 class Unreadable:
     """A stored row the daemon cannot turn into a Shipment (or judge): it is set aside."""

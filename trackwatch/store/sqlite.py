@@ -41,6 +41,7 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     Unreadable,
     parse_ts,
+    shipment_subject,
     ts,
 )
 from trackwatch.store.schema import MIGRATIONS
@@ -173,7 +174,7 @@ _RESCHEDULE = (
     " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
     "  ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
-    " WHERE id=:id"
+    " WHERE id=:id AND set_aside IS NULL"
 )
 
 
@@ -193,6 +194,10 @@ class SqliteStore:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        # Part of every notice's idempotency key (and so of every email's Message-ID): alert
+        # ids repeat across databases (staging and production, two shops, a restored
+        # backup), and a receiver that deduplicates would drop a real notice.
+        self.instance = ""
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
@@ -204,6 +209,7 @@ class SqliteStore:
         store = cls(db)
         await store._migrate()  # before foreign keys: a migration may rebuild a table
         await db.execute("PRAGMA foreign_keys=ON")
+        store.instance = (await store.secret("instance"))[:4].hex()
         return store
 
     async def close(self) -> None:
@@ -224,7 +230,7 @@ class SqliteStore:
         when the configuration names none)."""
         async with self._tx() as db:
             await db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 (f"secret:{name}", secrets.token_hex(32)),
             )
             cur = await db.execute("SELECT value FROM meta WHERE key=?", (f"secret:{name}",))
@@ -303,7 +309,7 @@ class SqliteStore:
     async def due_shipments(self, now: datetime, limit: int) -> Readout:
         """Shipments due a poll, the nearest deadline first (those without one last)."""
         rows = await self._all(
-            "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? "
+            "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL "
             "ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?",
             (ts(now), limit),
         )
@@ -336,6 +342,13 @@ class SqliteStore:
                 " set_aside=NULL, set_aside_at=NULL"
                 " WHERE id=? AND (stopped IS NOT NULL OR set_aside IS NOT NULL)",
                 (ts(now), ts(now), shipment_id),
+            )
+            # Its set-aside alert ends here, so that a second setting aside is told again.
+            await db.execute(
+                "UPDATE alerts SET state='resolved', resolved_at=?, resolved_by='hand',"
+                " resolution='taken back by restart' WHERE shipment_id IS NULL AND subject=?"
+                " AND state='open'",
+                (ts(now), shipment_subject(shipment_id)),
             )
             return cur.rowcount == 1
 
@@ -373,24 +386,30 @@ class SqliteStore:
 
     async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
         rows = await self._all(
-            "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?) "
-            "ORDER BY id LIMIT ?",
+            "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?)"
+            " AND set_aside IS NULL ORDER BY id LIMIT ?",
             (ts(now), limit),
         )
         return _readout(rows)
 
-    async def set_aside(self, rows: Sequence[Unreadable], now: datetime) -> list[Unreadable]:
-        """Stop polling and judging these rows (until `restart`), keeping why; returns the
-        ones not set aside before."""
+    async def set_aside(
+        self, rows: Sequence[tuple[Unreadable, StoreAlertOpen]], now: datetime
+    ) -> list[Unreadable]:
+        """Stop polling and judging these rows (until `restart`), keeping why, and open each
+        one's staff alert in the same transaction (a crash between the two would leave a row
+        nobody hears of again); returns the rows not set aside before."""
         done: list[Unreadable] = []
         async with self._tx() as db:
-            for row in rows:
+            for row, alarm in rows:
                 cur = await db.execute(
-                    "UPDATE shipments SET set_aside=?, set_aside_at=?, next_poll_at=NULL,"
-                    " check_at=NULL, dirty=0 WHERE id=? AND set_aside IS NULL",
+                    "UPDATE shipments SET set_aside=COALESCE(set_aside, ?),"
+                    " set_aside_at=COALESCE(set_aside_at, ?), next_poll_at=NULL, check_at=NULL,"
+                    " dirty=0 WHERE id=? RETURNING set_aside_at",
                     (row.reason, ts(now), row.shipment_id),
-                )
-                if cur.rowcount == 1:
+                )  # fmt: skip
+                found = await cur.fetchone()
+                if found is not None and found[0] == ts(now):
+                    await self._open_store_alert(db, alarm, now)
                     done.append(row)
         return done
 
@@ -433,7 +452,7 @@ class SqliteStore:
                 " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
                 " last_event_at=CASE WHEN :last IS NOT NULL AND"
                 " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
-                " ELSE last_event_at END WHERE id=:id",
+                " ELSE last_event_at END WHERE id=:id AND set_aside IS NULL",
                 shipment_rows,
             )
 
@@ -591,8 +610,11 @@ class SqliteStore:
             row = await cur.fetchone()
         return parse_ts(row[0]) if row else None
 
-    @staticmethod
+    def _key(self, key: str) -> str:
+        return f"tw-{self.instance}-{key}"
+
     async def _enqueue(
+        self,
         db: aiosqlite.Connection,
         alert_id: int,
         drafts: Sequence[NoticeDraft],
@@ -605,7 +627,8 @@ class SqliteStore:
             [
                 (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
                  d.body, d.recipient, ts(max(now, d.not_before or now)),
-                 d.key or f"tw-{alert_id}-{d.event}-{d.audience.value}-{d.channel}", ts(now))
+                 self._key(d.key or f"{alert_id}-{d.event}-{d.audience.value}-{d.channel}"),
+                 ts(now))
                 for d in drafts
             ],
         )  # fmt: skip
@@ -692,7 +715,8 @@ class SqliteStore:
                 " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
                 " VALUES (NULL,NULL,?,?,?,?,?,?,?,?,?,?)",
                 [(d.event, d.audience.value, d.channel, d.store, d.title, d.body, d.recipient,
-                  ts(max(now, d.not_before or now)), d.key, ts(now)) for d in drafts],
+                  ts(max(now, d.not_before or now)), self._key(d.key or ""), ts(now))
+                 for d in drafts],
             )  # fmt: skip
 
     async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]:
