@@ -32,7 +32,7 @@ from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
 from trackwatch.csv_import import KNOWN, import_csv
 from trackwatch.errors import InputError
-from trackwatch.ingest import WINDOWS, plain_text_problem
+from trackwatch.fields import WINDOWS, plain_text_problem
 from trackwatch.model import Outcome, Shipment, Status, TrackingResult
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import PollUpdate

@@ -21,7 +21,8 @@ from trackwatch.clock import Clock, SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
 from trackwatch.errors import InputError
-from trackwatch.ingest import Accepted, accept, notes_for, whole_number
+from trackwatch.fields import whole_number
+from trackwatch.ingest import Accepted, accept, notes_for
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.sandbox.demo import run_demo

@@ -17,15 +17,10 @@ on refusal and a sender can fix a row in one go.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
-import pycountry
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,7 +29,6 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from carriers import InvalidTrackingNumber, detect, validate
 from carriers.names import UnsupportedCarrier, carrier_named
@@ -48,6 +42,16 @@ from carriers.numbers import (
 )
 from trackwatch.config import Settings
 from trackwatch.errors import InputError
+from trackwatch.fields import (
+    WINDOWS,
+    countries,
+    e164_phone,
+    email_address,
+    fail,
+    outside,
+    parse_instant,
+    plain_text,
+)
 from trackwatch.model import Direction, Shipment
 
 # The documented CSV header and API body, in order (README: "Feeding it orders").
@@ -65,20 +69,6 @@ FIELDS = (
 )
 REQUIRED = frozenset({"store", "order_id", "tracking_number", "shipped_at"})
 
-# The plausible window of each date, in days around now (README's field table). A year back
-# covers importing a season's orders (carriers keep tracking 90 to 120 days); a label may be
-# dated a few days ahead (bought on Friday for Monday, a holiday between); an order is not
-# placed in the future (a day allows for zones and clocks); a promise may run months ahead
-# (made to order, pre-orders) but not years.
-WINDOWS: dict[str, tuple[int, int]] = {
-    "shipped_at": (365, 7),
-    "ordered_at": (365, 1),
-    "promised_by": (365, 365),
-}
-SQLITE_MAX_ID = 2**63 - 1
-# C0 and C1 controls (NUL, CR, LF, tab, ESC, NEL, ...), the Unicode line and paragraph
-# separators, and lone surrogates (JSON can escape them; UTF-8 cannot store them).
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # Errors raised while checking the number that the sender fixes by giving the carrier.
 _CARRIER_NEEDED = "carrier_needed"
 
@@ -89,83 +79,21 @@ class _Context:
     now: datetime
 
 
-def _fail(reason: str, kind: str = "input") -> PydanticCustomError:
-    return PydanticCustomError(kind, "{reason}", {"reason": reason})
-
-
-def _what(char: str) -> str:
-    if char in "\u2028\u2029":
-        return "a line break"
-    return "an unpaired surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
-
-
-def plain_text_problem(text: str) -> str | None:
-    """Why `text` cannot be a field's value (a control character, a line break), or None."""
-    found = _FORBIDDEN.search(text)
-    if found is None:
-        return None
-    return f"contains {_what(found.group())} (U+{ord(found.group()):04X})"
-
-
-def _plain_text(value: Any) -> Any:
-    if isinstance(value, str) and (problem := plain_text_problem(value)):
-        raise _fail(problem)
-    return value
-
-
-def whole_number(text: str, low: int = 1, high: int = SQLITE_MAX_ID) -> int | None:
-    """The number an id or a limit in a URL names: ASCII digits only (`str.isdigit` also
-    says yes to '²' and '٣', which int() then refuses or reads), within [low, high]."""
-    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
-        return None
-    number = int(text)
-    return number if low <= number <= high else None
-
-
-def _shown(text: str) -> str:
-    # Reasons quote what was given, within reason: a body may hold a very long "date".
-    return text if len(text) <= 40 else text[:40] + "..."
-
-
-def parse_instant(text: str, field: str) -> datetime:
-    """An ISO date (midnight UTC) or a date-time with its offset, in UTC."""
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(field, f"{_shown(text)!r} is not an ISO date or date-time") from None
-    if value.tzinfo is None:
-        raise InputError(field, "give a UTC offset, e.g. 2026-11-23T09:00-05:00")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        # 0001-01-01T00:00+14:00 is in year 0 in UTC: far outside any window all the same.
-        raise InputError(field, _outside(text, value.year < 5000, field)) from None
-
-
-def _outside(shown: str, early: bool, field: str) -> str:
-    back, ahead = WINDOWS[field]
-    if early:
-        return f"{_shown(shown)} is more than {back} days ago"
-    return f"{_shown(shown)} is more than {ahead} day{'s' if ahead != 1 else ''} ahead"
-
-
 def _instant(value: Any, info: ValidationInfo) -> datetime | None:
     field = str(info.field_name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _fail("must be an ISO date or date-time text")
-    text = _plain_text(value).strip()
+        raise fail("must be an ISO date or date-time text")
+    text = plain_text(value).strip()
     try:
         when = parse_instant(text, field)
     except InputError as exc:
-        raise _fail(exc.reason) from None
+        raise fail(exc.reason) from None
     back, ahead = WINDOWS[field]
     now = _context(info).now
     if not now - timedelta(days=back) <= when <= now + timedelta(days=ahead):
-        raise _fail(_outside(text, when < now, field))
+        raise fail(outside(text, when < now, field))
     return when
 
 
@@ -174,37 +102,6 @@ def _context(info: ValidationInfo) -> _Context:
     if not isinstance(context, _Context):
         raise TypeError("ShipmentInput is validated by read_input, with settings and now")
     return context
-
-
-@cache
-def _countries() -> frozenset[str]:
-    return frozenset(str(country.alpha_2) for country in pycountry.countries)
-
-
-def _email(value: str) -> str:
-    if not value:
-        return ""
-    if value.count("@") > 1:
-        raise _fail("is not a valid email address: give exactly one, not a list")
-    try:
-        return str(validate_email(value, check_deliverability=False).normalized)
-    except EmailNotValidError as exc:
-        raise _fail(f"is not a valid email address: {exc}") from None
-
-
-def _phone(value: str) -> str:
-    if not value:
-        return ""
-    reason = "is not a valid phone number: give the number in E.164, e.g. +12015550123"
-    if not value.startswith("+"):
-        raise _fail(reason)
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise _fail(reason) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise _fail(reason)
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 @dataclass(frozen=True)
@@ -273,17 +170,17 @@ class ShipmentInput(BaseModel):
         "store", "order_id", "carrier", "destination_country", "tracking_number",
         "customer_name", "customer_email", "customer_phone", "destination_postal_code",
         "destination_city", mode="before",
-    )(_plain_text)  # fmt: skip
+    )(plain_text)  # fmt: skip
     _dates = field_validator("shipped_at", "ordered_at", "promised_by", mode="before")(_instant)
-    _checked_email = field_validator("customer_email")(_email)
-    _checked_phone = field_validator("customer_phone")(_phone)
+    _checked_email = field_validator("customer_email")(email_address)
+    _checked_phone = field_validator("customer_phone")(e164_phone)
 
     @field_validator("store")
     @classmethod
     def _configured(cls, value: str, info: ValidationInfo) -> str:
         stores = _context(info).settings.stores
         if stores and value not in stores:
-            raise _fail(f"{value!r} is not configured ({', '.join(stores)})")
+            raise fail(f"{value!r} is not configured ({', '.join(stores)})")
         return value
 
     @field_validator("carrier")
@@ -292,14 +189,14 @@ class ShipmentInput(BaseModel):
         try:
             return carrier_named(value) if value is not None else None
         except UnsupportedCarrier as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
 
     @field_validator("destination_country")
     @classmethod
     def _country(cls, value: str) -> str:
         code = value.upper()
-        if code not in _countries():
-            raise _fail(f"{value!r} is not an ISO 3166 alpha-2 country code such as US or DE")
+        if code not in countries():
+            raise fail(f"{value!r} is not an ISO 3166 alpha-2 country code such as US or DE")
         return code
 
     @field_validator("tracking_number")
@@ -311,7 +208,7 @@ class ShipmentInput(BaseModel):
             tracked(info.data["carrier"], value, info.data.get("destination_country"))
         except InputError as exc:
             kind = _CARRIER_NEEDED if exc.field == "carrier" else "input"
-            raise _fail(exc.reason, kind) from None
+            raise fail(exc.reason, kind) from None
         return value
 
 

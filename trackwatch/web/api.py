@@ -16,7 +16,8 @@ from aiohttp import web
 
 from trackwatch.config import Settings
 from trackwatch.errors import InputError
-from trackwatch.ingest import accept, notes_for, plain_text_problem, whole_number
+from trackwatch.fields import plain_text_problem, whole_number
+from trackwatch.ingest import accept, notes_for
 from trackwatch.model import Alert, AlertState, Shipment, Status, TrackingEvent
 from trackwatch.web.errors import ApiError, json_body, store_of_token
 from trackwatch.web.report_page import ReportDesk

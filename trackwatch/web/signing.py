@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from trackwatch.ingest import whole_number
+from trackwatch.fields import whole_number
 
 REPORT_PATH = "/report-missing/"
 MAX_STAMP = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())  # an expiry a datetime holds
