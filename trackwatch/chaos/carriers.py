@@ -20,11 +20,9 @@ from datetime import datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp.web_urldispatcher import AbstractResource
 
 from trackwatch.clock import Clock
-from trackwatch.sandbox.local import serve_locally
-from trackwatch.sandbox.server import SANDBOXES
+from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import World
 
 FAULTS = ("500", "hang", "429", "truncated", "html")
@@ -71,26 +69,20 @@ class ChaosSandbox:
     latency: float = 0.0  # real seconds added to every carrier call
     hang_seconds: float = 1.0
     calls: list[Call] = field(default_factory=list)
-    port: int = 0
-    _owner: dict[AbstractResource, str] = field(default_factory=dict)
-    _runner: web.AppRunner | None = None
+    _server: SandboxServer | None = None
 
     async def start(self) -> ChaosSandbox:
-        app = web.Application(middlewares=[self._middleware])
-        for name, add_routes in SANDBOXES.items():
-            known = set(app.router.resources())
-            add_routes(app, self.world, self.clock)
-            self._owner.update(dict.fromkeys(set(app.router.resources()) - known, name))
-        self._runner, self.port = await serve_locally(app)
+        self._server = await SandboxServer(self.world, self.clock, [self._middleware]).start()
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self._server is not None, "start() first"
+        return self._server.base_url
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._server is not None:
+            await self._server.stop()
 
     def fault_at(self, carrier: str, now: datetime) -> Fault | None:
         return next((f for f in self.schedule
@@ -98,7 +90,8 @@ class ChaosSandbox:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        carrier = self._owner.get(request.match_info.route.resource)  # type: ignore[arg-type]
+        owner = self._server.owner if self._server is not None else {}
+        carrier = owner.get(request.match_info.route.resource)  # type: ignore[arg-type]
         if carrier is None:
             return await handler(request)
         now = self.clock.now()

@@ -3,7 +3,11 @@ real paths, driven by the World and the same Clock as the daemon."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from aiohttp.web_urldispatcher import AbstractResource
 
 from carriers.dhl import sandbox as dhl_sandbox
 from carriers.fedex import sandbox as fedex_sandbox
@@ -22,16 +26,23 @@ SANDBOXES = {
 
 
 class SandboxServer:
-    def __init__(self, world: World, clock: Clock) -> None:
+    """`middlewares` see every call first (the chaos suite's fault schedule); `owner` says
+    which carrier each route belongs to, once started."""
+
+    def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = ()) -> None:
         self.world = world
         self.clock = clock
         self.port = 0
+        self.owner: dict[AbstractResource, str] = {}
+        self._middlewares = tuple(middlewares)
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> SandboxServer:
-        app = web.Application()
-        for add_routes in SANDBOXES.values():
+        app = web.Application(middlewares=self._middlewares)
+        for name, add_routes in SANDBOXES.items():
+            known = set(app.router.resources())
             add_routes(app, self.world, self.clock)
+            self.owner.update(dict.fromkeys(set(app.router.resources()) - known, name))
         self._runner, self.port = await serve_locally(app)
         return self
 
