@@ -98,7 +98,8 @@ def test_customers_are_emailed_in_their_daytime(
     # Every demo customer is in New York, the timezone the demo prints; their day is 8 to 20.
     (_, lines), _ = runs
     emails = [line for line in lines if "] customer email <- " in line]
-    assert len(emails) == 13
+    assert len(emails) == 14
+    assert sum(line.endswith("is moving again") for line in emails) == 1  # 1003, as promised
     for line in emails:
         stamp = _STAMP.match(line)
         assert stamp is not None, line

@@ -41,6 +41,9 @@ log = logging.getLogger("trackwatch.monitor")
 # goes to the loop, which tries again, instead of setting rows aside).
 UNREADABLE = (ValueError, TypeError, KeyError, OverflowError)
 MOST_FAIL = 3  # a pass where more than this (and half) fail to be judged is our fault
+# Rules whose customer message promises to write again once the trouble is over ("We will
+# write again as soon as it moves"): their customers hear of the resolution, once.
+CUSTOMER_FOLLOW_UP = frozenset({"stalled"})
 
 
 @dataclass(frozen=True)
@@ -236,8 +239,11 @@ class Monitor:
             if alert.rule in verdict.findings or alert.rule in verdict.unverified:
                 continue
             by = verdict.superseded.get(alert.rule)
-            reason = f"superseded by {by.replace('_', ' ')}" if by else _moved(shipment)
-            out.resolves.append(self._resolve(view, alert, reason))
+            reason = f"superseded by {by.replace('_', ' ')}" if by else _moved(view)
+            # The customer was promised a word when it moves; delivered, the delivered
+            # email is that word, and a rule that supersedes it tells them its own news.
+            follow_up = by is None and view.delivered_event is None
+            out.resolves.append(self._resolve(view, alert, reason, follow_up))
         out.schedules.append(self._schedule(view, verdict, now))
 
     def _schedule(self, view: ShipmentView, verdict: Verdict, now: datetime) -> Reschedule:
@@ -284,9 +290,16 @@ class Monitor:
         )
         return AlertEscalate(alert.id, finding, audiences, finding.escalated, drafts)
 
-    def _resolve(self, view: ShipmentView, alert: Alert, reason: str) -> AlertResolve:
-        """Only staff hear of a resolution, and only of alerts they were told about."""
+    def _resolve(
+        self, view: ShipmentView, alert: Alert, reason: str, follow_up: bool = False
+    ) -> AlertResolve:
+        """Staff hear of a resolution of an alert they were told about. Customers hear of
+        one only where their message promised to write again (CUSTOMER_FOLLOW_UP), when
+        `follow_up` says no other message of this pass brings them the news."""
         notify = [(Audience.STAFF, "resolved")] if Audience.STAFF in alert.audiences else []
+        if (follow_up and alert.rule in CUSTOMER_FOLLOW_UP
+                and Audience.CUSTOMER in alert.audiences):  # fmt: skip
+            notify.append((Audience.CUSTOMER, "resolved"))
         drafts = self._drafter.for_shipment(
             view.shipment, alert.rule, alert.severity, notify, alert=alert, reason=reason
         )
@@ -310,6 +323,8 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def _moved(shipment: Shipment) -> str:
-    when = shipment.last_event_at.strftime("%Y-%m-%d %H:%M UTC") if shipment.last_event_at else "?"
+def _moved(view: ShipmentView) -> str:
+    """Why an alert ended, in the destination's local time like the rest of the message."""
+    shipment = view.shipment
+    when = view.local(shipment.last_event_at) if shipment.last_event_at else "?"
     return f"the carrier reported it {shipment.status.value.replace('_', ' ')} at {when}"

@@ -1,0 +1,102 @@
+"""A customer told their parcel is stuck ("We will write again as soon as it moves") is told,
+once, when it moves again; delivered first, the delivered email is that word. Through the
+real rules loop and outbox to a real SMTP server (aiosmtpd), on a FrozenClock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from rules import RULES
+from tests.rulekit import at, ev
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.model import Outcome, Shipment, Status, TrackingEvent, TrackingResult
+from trackwatch.monitor import Monitor
+from trackwatch.notify.channels import ChannelDirectory
+from trackwatch.notify.outbox import Outbox
+from trackwatch.notify.render import Renderer
+from trackwatch.sandbox.smtp import SmtpServer
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
+
+NUMBER = "1Z5R89390357567127"
+LABEL = ev(at(11, 16, 9), Status.LABEL_CREATED, "Label")
+PICKUP = ev(at(11, 16, 18), Status.IN_TRANSIT, "Pickup scan")
+MOVED = ev(at(11, 20, 10), Status.IN_TRANSIT, "Departed facility")
+DELIVERED = ev(at(11, 20, 10), Status.DELIVERED, "Delivered")
+
+
+@dataclass
+class Rig:
+    store: SqliteStore
+    monitor: Monitor
+    outbox: Outbox
+    clock: FrozenClock
+    sid: int
+    smtp: SmtpServer
+
+    async def poll(self, when: datetime, *events: TrackingEvent) -> None:
+        """The carrier's answer at `when`, judged and sent."""
+        self.clock.set(when)
+        result = TrackingResult(tracking_number=NUMBER, outcome=Outcome.FOUND,
+                                events=list(events), status=events[-1].status)  # fmt: skip
+        await self.store.apply_polls([PollUpdate(self.sid, when, when, result)])
+        await self.monitor.run_once()
+        await self.outbox.run_once()
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.smtp.messages]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Rig]:
+    settings = build_settings({
+        "daemon": {"database": str(tmp_path / "tw.db")},
+        "stores": {"shop": {"name": "Jetoy", "channels": {"customer_email": [smtp.url()]},
+                            "notices": {"customer_window_hours": 1}}},
+    })  # fmt: skip
+    clock = FrozenClock(at(11, 16, 9))
+    store = await SqliteStore.open(settings.daemon.database)
+    sid = await store.add_shipment(Shipment(
+        store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
+        customer_email="ada@example.org", destination_postal_code="10001",
+        shipped_at=at(11, 16, 9)), clock.now())  # fmt: skip
+    channels = ChannelDirectory(settings.stores)
+    monitor = Monitor(store, RULES, clock, settings, channels, Renderer())
+    yield Rig(store, monitor, Outbox(store, clock, settings.daemon, channels), clock, sid, smtp)
+    await store.close()
+
+
+STUCK = "Your order A1 is taking longer than usual"
+
+
+async def test_a_customer_told_it_is_stuck_hears_once_when_it_moves(rig: Rig) -> None:
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)  # 3 business days without a scan
+    assert rig.subjects() == [STUCK]
+    await rig.poll(at(11, 20, 12), LABEL, PICKUP, MOVED)
+    assert rig.subjects() == [STUCK, "Your order A1 is moving again"]
+    await rig.poll(at(11, 20, 18), LABEL, PICKUP, MOVED)  # judged again: nothing more
+    assert len(rig.subjects()) == 2
+    body = rig.smtp.messages[1].get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
+    assert "on its way again" in body and NUMBER in body
+
+
+async def test_delivered_first_the_delivered_email_is_the_word(rig: Rig) -> None:
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)
+    await rig.poll(at(11, 20, 12), LABEL, PICKUP, DELIVERED)
+    subjects = rig.subjects()
+    assert subjects[0] == STUCK and subjects[1] == "Your order A1 has been delivered"
+    assert "Your order A1 is moving again" not in subjects
+
+
+async def test_staff_hear_of_a_resolution_in_the_destination_s_time(rig: Rig) -> None:
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)
+    await rig.poll(at(11, 20, 12), LABEL, PICKUP, MOVED)
+    (alert,) = await rig.store.all_alerts()
+    assert alert.resolution is not None and "UTC" not in alert.resolution
+    assert alert.resolution.endswith("at 2026-11-20 10:00 EST")
