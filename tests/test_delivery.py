@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rules import RULES
-from tests.rulekit import HONOLULU, at, ev
+from tests.rulekit import HONOLULU, NY, at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import ConfigError, Settings, StoreSettings, build_settings
 from trackwatch.model import (
@@ -243,12 +243,13 @@ def staff_store(tmp_path: Path, sink: HttpSink, smtp: SmtpServer, **staff: Any) 
 
 
 def test_staff_hours_skip_public_holidays() -> None:
-    """Wednesday evening before Thanksgiving: chat waits for Friday morning, not Thursday."""
+    """Wednesday evening before Thanksgiving, or Thanksgiving itself: chat waits for Friday
+    morning."""
     closed = {THANKSGIVING.date()}.__contains__
-    assert staff_time(at(11, 25, 18), THANKSGIVING.tzinfo, frozenset(range(5)), (9, 17),  # type: ignore[arg-type]
-                      closed) == at(11, 27, 9)  # fmt: skip
-    assert staff_time(at(11, 26, 10), THANKSGIVING.tzinfo, frozenset(range(5)), (9, 17),  # type: ignore[arg-type]
-                      closed) == at(11, 27, 9)  # fmt: skip
+    weekdays, hours = frozenset(range(5)), (9, 17)
+    for drafted in (at(11, 25, 18), at(11, 26, 10)):
+        assert staff_time(drafted, NY, weekdays, hours, closed) == at(11, 27, 9)
+    assert staff_time(at(11, 25, 18), NY, weekdays, hours) == at(11, 26, 9)  # none given
 
 
 @pytest.mark.parametrize(
