@@ -252,7 +252,13 @@ class NoticeState(StrEnum):
 
 
 class Notice(BaseModel):
-    """One message to one channel; the outbox delivers it at least once, normally once."""
+    """One message to one channel; the outbox delivers it at least once, normally once.
+
+    `severity` and the destination are read with the notice (from its alert and shipment)
+    when the store hands it out: the alert's severity as it is then (an escalation raises
+    it), None for a notice of no alert (a digest); the destination is the customer's, None
+    for a notice of no shipment.
+    """
 
     id: int
     alert_id: int | None  # None for a digest
@@ -270,3 +276,6 @@ class Notice(BaseModel):
     sent_at: AwareDatetime | None = None
     shipment_id: int | None = None
     recipient: str | None = None
+    severity: Severity | None = None
+    destination_country: str | None = None
+    destination_postal_code: str | None = None

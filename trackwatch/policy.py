@@ -13,6 +13,7 @@ from datetime import date, time
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trackwatch.model import DeliveryLocation
@@ -268,6 +269,27 @@ class StaffPolicy(_Part):
     digest_at: str = Field(
         "09:00", description="HH:MM (staff zone) of the daily digest of open alerts; empty: none"
     )
+    holidays: str = Field(
+        "origin", description="public holidays staff take off (chat waits unless urgent, no "
+        "digest): 'origin' for the origin country's, a country with an optional subdivision "
+        "for another calendar ('US-MA', 'DE-BY'), 'none' to keep staff hours through them",
+    )  # fmt: skip
+
+    @field_validator("holidays")
+    @classmethod
+    def _holiday_calendar(cls, value: str) -> str:
+        name = value.strip()
+        if name.lower() in ("origin", "none"):
+            return name.lower()
+        country, _, subdivision = name.upper().partition("-")
+        try:
+            holidays.country_holidays(country, subdiv=subdivision or None)
+        except NotImplementedError:
+            raise ValueError(
+                f"{value!r} is not a holiday calendar: use 'origin', 'none' or a country code "
+                "with an optional subdivision, such as 'US-MA'"
+            ) from None
+        return name.upper()
 
     @field_validator("timezone")
     @classmethod

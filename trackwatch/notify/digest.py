@@ -1,6 +1,8 @@
-"""The daily staff digest: at `policy.staff.digest_at` on staff days, one notice per staff
-channel listing the store's open staff alerts (not customers' check-ins), oldest first. Alerts below a channel's severity
-floor reach staff here. Nothing is sent when nothing is open.
+"""The daily staff digest: at `policy.staff.digest_at` on staff days (not the staff's public
+holidays), one notice per staff channel listing the store's open staff alerts that ask
+something of staff, oldest first: warnings and urgent ones. Info-level flags (a risky
+delivery, a return on its way) were told when they opened and are not repeated every
+morning; customers' check-ins are not staff alerts. Nothing is sent when nothing is listed.
 
 Each digest's idempotency key names its store and local date, so a restart or a second pass
 never sends it twice; a digest missed by more than half a day (the daemon was down) is
@@ -16,6 +18,7 @@ from trackwatch.config import Settings, StoreSettings
 from trackwatch.model import Alert, Audience, Severity
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.pacing import staff_closed
 from trackwatch.store import SqliteStore
 
 STALE = timedelta(hours=12)
@@ -28,18 +31,25 @@ def digest_slots(store: StoreSettings, after: datetime, before: datetime) -> lis
     if at is None or before <= after:
         return []
     zone, days = store.policy.staff_zone(), store.policy.staff.days()
+    closed = staff_closed(store.policy)
     day: date = after.astimezone(zone).date()
     slots = []
     while (slot := datetime.combine(day, at, tzinfo=zone)) <= before:
-        if slot > after and day.weekday() in days:
+        if slot > after and day.weekday() in days and not closed(day):
             slots.append(slot)
         day += timedelta(days=1)
     return slots
 
 
 def next_slot(store: StoreSettings, now: datetime) -> datetime | None:
-    found = digest_slots(store, now, now + timedelta(days=8))
+    # Three weeks: a staff week with a run of holidays (Christmas to New Year) still has one.
+    found = digest_slots(store, now, now + timedelta(days=22))
     return found[0] if found else None
+
+
+def listed(alert: Alert) -> bool:
+    """Whether the digest lists an open alert: a staff alert that asks something of them."""
+    return Audience.STAFF in alert.audiences and alert.severity is not Severity.INFO
 
 
 def line(alert: Alert, order: str | None) -> str:
@@ -84,7 +94,7 @@ class Digests:
 
     async def _digest(self, store_id: str, store: StoreSettings, slot: datetime) -> int:
         alerts = [(alert, order) for alert, order in await self._store.open_alerts_of_store(store_id)
-                  if Audience.STAFF in alert.audiences]  # fmt: skip
+                  if listed(alert)]  # fmt: skip
         if not alerts:
             return 0
         lines = [line(alert, order) for alert, order in alerts[:MAX_LINES]]

@@ -4,9 +4,10 @@ rendered text, and the earliest moment each may go out.
 - Customers: email (one recipient per notice) when the parcel has an address (orders from a
   till, the phone or a marketplace may have none) and, when the store has one and the parcel
   a phone number, a text message; in the customer's daytime, a window after their previous
-  notice about the same parcel.
+  notice about the same parcel. An urgent notice (an address problem: the carrier holds the
+  parcel only about a week) skips the window but still waits for the customer's morning.
 - Staff: chat and email, each from the store's minimum severity up; chat waits for staff
-  hours unless the alert is urgent.
+  hours (off on the staff's public holidays) unless the alert is urgent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from trackwatch.config import Settings, StoreSettings
 from trackwatch.model import Audience, Severity, Shipment
 from trackwatch.notify.channels import ChannelDirectory, kind_of
-from trackwatch.notify.pacing import customer_send_time, staff_time
+from trackwatch.notify.pacing import customer_send_time, daytime, staff_closed, staff_time
 from trackwatch.notify.render import Renderer
 from trackwatch.store.records import NoticeDraft
 from trackwatch.web.signing import ReportLinks
@@ -30,7 +31,7 @@ def staff_slot(store: StoreSettings, channel: str, severity: Severity, now: date
         return now
     staff = store.policy.staff
     return staff_time(now, store.policy.staff_zone(), staff.days(),
-                      (staff.day_starts, staff.day_ends))  # fmt: skip
+                      (staff.day_starts, staff.day_ends), staff_closed(store.policy))  # fmt: skip
 
 
 def _address(shipment: Shipment, channel: str) -> str:
@@ -80,7 +81,7 @@ class Drafter:
             args = dict(context, shipment=shipment, store=store)
             if audience is Audience.CUSTOMER:
                 args["report_url"] = self._report_url(shipment, context)
-                drafts.extend(self._customer(shipment, rule, event, channels, args))
+                drafts.extend(self._customer(shipment, rule, severity, event, channels, args))
                 continue
             title, body = self._renderer.render(shipment.store, rule, audience, event, args)
             drafts.extend(
@@ -112,13 +113,13 @@ class Drafter:
         )  # fmt: skip
 
     def _customer(
-        self, shipment: Shipment, rule: str, event: str, channels: Sequence[str],
-        args: dict[str, object],
+        self, shipment: Shipment, rule: str, severity: Severity, event: str,
+        channels: Sequence[str], args: dict[str, object],
     ) -> list[NoticeDraft]:  # fmt: skip
         reachable = [c for c in channels if _address(shipment, c)]
         if not reachable:
             return []  # no pacing slot taken either: nothing goes out
-        slot = self._customer_slot(shipment)
+        slot = self._customer_slot(shipment, severity)
         title, body = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event, args)
         drafts = []
         for channel in reachable:
@@ -130,18 +131,21 @@ class Drafter:
                                       recipient=recipient, not_before=slot))  # fmt: skip
         return drafts
 
-    def _customer_slot(self, shipment: Shipment) -> datetime:
-        """The customer's daytime, a window after their previous notice."""
+    def _customer_slot(self, shipment: Shipment, severity: Severity) -> datetime:
+        """The customer's daytime, a window after their previous notice; an urgent notice
+        the customer's daytime alone. The window of the next notice runs from the later of
+        the two."""
         notices = self._settings.store(shipment.store).notices
         sid = shipment.id or 0
-        slot = customer_send_time(
-            self._now,
-            self._last_customer.get(sid),
-            timedelta(hours=notices.customer_window_hours),
-            zone_for(shipment.destination_country, shipment.destination_postal_code),
-            (notices.customer_day_starts, notices.customer_day_ends),
-        )
-        self._last_customer[sid] = slot
+        zone = zone_for(shipment.destination_country, shipment.destination_postal_code)
+        hours = (notices.customer_day_starts, notices.customer_day_ends)
+        previous = self._last_customer.get(sid)
+        if severity is Severity.URGENT:
+            slot = daytime(self._now, zone, *hours)
+        else:
+            window = timedelta(hours=notices.customer_window_hours)
+            slot = customer_send_time(self._now, previous, window, zone, hours)
+        self._last_customer[sid] = slot if previous is None else max(slot, previous)
         return slot
 
     def _report_url(self, shipment: Shipment, context: dict[str, object]) -> str | None:

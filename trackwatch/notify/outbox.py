@@ -8,6 +8,12 @@ object with a per-URL status, not a bool; failures retry with exponential backof
 dead-lettered after `notice_max_attempts`. A notice sent twice (a crash between the send and
 its record) carries the same key both times: the Idempotency-Key header on webhooks, the
 Message-ID of an email (notify.message_id).
+
+Each message carries its urgency as Apprise's notify type (chat services colour and route
+by it): a resolution is `success`, an urgent alert `failure`, a warning `warning`, the rest
+`info`. A customer notice claimed outside the customer's daytime (the daemon was down, a
+backlog, a retry that fell at night) goes back to the next start of their daytime, its
+attempt not counted.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import apprise
@@ -26,10 +32,12 @@ from trackwatch.metrics import Metrics
 from trackwatch.model import Audience, Finding, Notice, Severity
 from trackwatch.notify.channels import ChannelDirectory, kind_of
 from trackwatch.notify.drafting import Drafter
-from trackwatch.notify.email import customer_url, to_html
+from trackwatch.notify.email import customer_url, sign_as, to_html
 from trackwatch.notify.message_id import keyed
+from trackwatch.notify.pacing import daytime
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
+from trackwatch.zones import zone_for
 
 log = logging.getLogger("trackwatch.outbox")
 
@@ -46,6 +54,20 @@ def with_idempotency_key(url: str, key: str) -> str:
         return url
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}+{IDEMPOTENCY_HEADER}={key}"
+
+
+_TYPES = {
+    Severity.URGENT: apprise.NotifyType.FAILURE,
+    Severity.WARNING: apprise.NotifyType.WARNING,
+    Severity.INFO: apprise.NotifyType.INFO,
+}
+
+
+def notify_type(notice: Notice) -> apprise.NotifyType:
+    """The notice's urgency as Apprise's type; a notice of no alert (a digest) is `info`."""
+    if notice.event == "resolved":
+        return apprise.NotifyType.SUCCESS
+    return apprise.NotifyType.INFO if notice.severity is None else _TYPES[notice.severity]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -93,15 +115,16 @@ class Outbox:
         await asyncio.to_thread(apprise.Apprise().add, "json://127.0.0.1")
 
     async def run_once(self) -> int:
-        """Send every due notice; returns how many were attempted."""
+        """Send every due notice; returns how many were attempted (a customer notice put
+        back for the customer's daytime was not)."""
         attempted = 0
         self._failing = await self._store.open_store_alerts(CHANNEL_FAILING)
         while True:
             now = self._clock.now()
             lease = now + timedelta(seconds=self._settings.notice_lease_seconds)
             claimed = await self._store.claim_notices(now, lease, self._batch)
-            await asyncio.gather(*(self._gated(n) for n in claimed))
-            attempted += len(claimed)
+            tried = await asyncio.gather(*(self._gated(n) for n in claimed))
+            attempted += sum(tried)
             # Stopping: the claimed batch was sent; the rest wait for the next start.
             if len(claimed) < self._batch or self._stopping.is_set():
                 return attempted
@@ -116,35 +139,64 @@ class Outbox:
         if kind_of(notice.channel) == "customer_sms":
             return url.replace("{phone}", quote(notice.recipient)), apprise.NotifyFormat.TEXT
         store = self._channels.store(notice.store)
-        name, reply = (store.name, store.contact_email) if store else (notice.store, "")
-        return customer_url(url, notice.recipient, name, reply), apprise.NotifyFormat.HTML
+        reply = store.contact_email if store else ""
+        return customer_url(url, notice.recipient, reply), apprise.NotifyFormat.HTML
 
-    async def _gated(self, notice: Notice) -> None:
+    def _customer_night(self, notice: Notice) -> datetime | None:
+        """When the customer's daytime next starts, if it is night for them now (None when
+        it is day, or the notice has no shipment to say where the customer is)."""
+        store = self._channels.store(notice.store)
+        if notice.destination_country is None or store is None:
+            return None
+        zone = zone_for(notice.destination_country, notice.destination_postal_code)
+        hours = store.notices
+        now = self._clock.now()
+        morning = daytime(now, zone, hours.customer_day_starts, hours.customer_day_ends)
+        return None if morning == now else morning
+
+    async def _gated(self, notice: Notice) -> bool:
         # Each send waits on a remote server; a few in flight overlap those waits (at 8,
         # customer email to a local SMTP server went from 15.6 to 27 a second).
         async with self._gate:
-            await self._deliver(notice)
+            return await self._deliver(notice)
 
-    async def _deliver(self, notice: Notice) -> None:
-        if notice.audience is Audience.CUSTOMER and not notice.recipient:
-            await self._fail(notice, "the customer has no address for this channel", final=True)
-            return
+    async def _deliver(self, notice: Notice) -> bool:
+        """Send `notice`, or fail it; False when it was put back for the customer's day."""
+        if notice.audience is Audience.CUSTOMER:
+            if not notice.recipient:
+                await self._fail(notice, "the customer has no address for this channel",
+                                 final=True)  # fmt: skip
+                return True
+            if (morning := self._customer_night(notice)) is not None:
+                await self._store.mark_deferred(notice.id, morning)
+                log.info("notice %d waits for the customer's daytime (%s)", notice.id,
+                         morning.isoformat())  # fmt: skip
+                return False
         address = self._address(notice)
         if address is None:
             await self._fail(notice, f"channel {notice.channel} is not configured", final=True)
-            return
-        url, body_format = address
-        sender = apprise.Apprise()
-        if not sender.add(url):
+            return True
+        await self._send(notice, *address)
+        return True
+
+    async def _send(self, notice: Notice, url: str, body_format: apprise.NotifyFormat) -> None:
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is None:
             await self._fail(
                 notice, f"channel {notice.channel} is not a valid Apprise URL", final=True
             )
             return
+        if notice.recipient is not None:
+            store = self._channels.store(notice.store)
+            sign_as(plugin, store.name if store else notice.store)
+        sender = apprise.Apprise()
+        sender.add(plugin)
         html = body_format is apprise.NotifyFormat.HTML
         body = to_html(notice.title, notice.body) if html else notice.body
         with keyed(notice.idempotency_key):
             result = await sender.async_notify(body=body, title=notice.title,
-                                               body_format=body_format)  # fmt: skip
+                                               body_format=body_format,
+                                               notify_type=notify_type(notice))  # fmt: skip
         if bool(result):
             await self._store.mark_sent([notice.id], self._clock.now())
             self.sent += 1

@@ -149,6 +149,16 @@ def _alert_data(data: dict[str, Any]) -> Alert:
     return Alert.model_validate(data)
 
 
+# Notices with what the outbox needs to know of their alert and shipment (a digest has
+# neither: NULLs).
+_NOTICES_READ = (
+    "SELECT n.*, a.severity AS severity, s.destination_country AS destination_country,"
+    " s.destination_postal_code AS destination_postal_code FROM notices n"
+    " LEFT JOIN alerts a ON a.id = n.alert_id LEFT JOIN shipments s ON s.id = n.shipment_id"
+    " WHERE {where} ORDER BY n.id"
+)
+
+
 def _notice(row: aiosqlite.Row) -> Notice:
     data = dict(row)
     for key in ("next_attempt_at", "sent_at"):
@@ -731,17 +741,22 @@ class SqliteStore:
                 if (last := parse_ts(r["last"])) is not None}  # fmt: skip
 
     async def claim_notices(self, now: datetime, lease_until: datetime, limit: int) -> list[Notice]:
-        """Take due notices (and ones whose sender's lease ran out) for this sender."""
+        """Take due notices (and ones whose sender's lease ran out) for this sender, each with
+        its alert's severity and its shipment's destination."""
         async with self._tx() as db:
             cur = await db.execute(
                 "UPDATE notices SET state='sending', lease_until=?, attempts=attempts+1 "
                 "WHERE id IN (SELECT id FROM notices WHERE (state='pending' AND"
                 " next_attempt_at<=?) OR (state='sending' AND lease_until<=?)"
-                " ORDER BY next_attempt_at, id LIMIT ?) RETURNING *",
+                " ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
                 (ts(lease_until), ts(now), ts(now), limit),
             )
+            ids = [int(row[0]) for row in await cur.fetchall()]
+            cur = await db.execute(
+                _NOTICES_READ.format(where=f"n.id IN ({','.join('?' * len(ids))})"), ids
+            )
             rows = await cur.fetchall()
-        return sorted((_notice(row) for row in rows), key=lambda n: n.id)
+        return [_notice(row) for row in rows]
 
     async def mark_sent(self, notice_ids: Sequence[int], now: datetime) -> None:
         async with self._tx() as db:
@@ -749,6 +764,16 @@ class SqliteStore:
                 "UPDATE notices SET state='sent', sent_at=?, lease_until=NULL, last_error=NULL "
                 "WHERE id=? AND state='sending'",
                 [(ts(now), nid) for nid in notice_ids],
+            )
+
+    async def mark_deferred(self, notice_id: int, until: datetime) -> None:
+        """Put a claimed notice back, due at `until`, as if it had not been claimed: the
+        claim's attempt is not counted (it was never tried)."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE notices SET state='pending', next_attempt_at=?, lease_until=NULL,"
+                " attempts=MAX(0, attempts-1) WHERE id=? AND state='sending'",
+                (ts(until), notice_id),
             )
 
     async def mark_failed(
@@ -812,9 +837,7 @@ class SqliteStore:
 
     async def notices(self, state: NoticeState | None = None) -> list[Notice]:
         if state is None:
-            rows = await self._all("SELECT * FROM notices ORDER BY id")
+            rows = await self._all(_NOTICES_READ.format(where="1"))
         else:
-            rows = await self._all(
-                "SELECT * FROM notices WHERE state=? ORDER BY id", (state.value,)
-            )
+            rows = await self._all(_NOTICES_READ.format(where="n.state=?"), (state.value,))
         return [_notice(row) for row in rows]
