@@ -51,6 +51,7 @@ EXPECTED: dict[str, tuple[Status, ExceptionKind | None]] = {
     "returned": (Status.EXCEPTION, ExceptionKind.RETURNED_TO_SENDER),
     "damaged": (Status.EXCEPTION, ExceptionKind.DAMAGED),
     "lost": (Status.EXCEPTION, ExceptionKind.LOST),
+    "undeliverable": (Status.EXCEPTION, ExceptionKind.OTHER),
 }  # fmt: skip
 ALL = tuple(NUMBERS)
 

@@ -1,6 +1,7 @@
-"""`trackwatch demo` runs in virtual time: the same text, byte for byte, on an idle or a busy
-machine, with every alert kind, each explained, and the customer's report after the email
-that carries its link."""
+"""`trackwatch demo` tells the whole story in virtual time: two stores under their own policy
+files, every registered rule and every carrier exception kind, a customs hold abroad, a
+silent loss and an expiry, each explained; the same text, byte for byte, on an idle or a busy
+machine; and the customer's report after the email that carries its link."""
 
 from __future__ import annotations
 
@@ -10,14 +11,25 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from trackwatch.sandbox.demo import MISSING_REPORT, PARCELS, run_demo
+from rules import RULES
+from rules.exceptions import ATTEMPTED, KINDS, PICKUP
+from trackwatch.config import read_policy_file
+from trackwatch.model import ExceptionKind
+from trackwatch.policy import StorePolicy
+from trackwatch.sandbox.demo import MISSING_REPORT, demo_settings, run_demo
+from trackwatch.sandbox.demo_world import NY, PARCELS, POLICIES, STORES, DemoParcel
+from trackwatch.sandbox.sinks import HttpSink
+from trackwatch.sandbox.smtp import SmtpServer
+from trackwatch.zones import zone_for
 
-KINDS = ("not_picked_up", "stalled", "late", "lost", "exceptions", "delivered",
-         "risky_delivery", "delivered_not_received", "returns")  # fmt: skip
-_STAMP = re.compile(r"^\[(\w{3} \d{2} \w{3} \d{2}:\d{2})\] ")
+Runs = tuple[tuple[int, list[str]], tuple[int, list[str]]]
+_DAY = re.compile(r"^-- (\w{3} \d{2} \w{3} \d{4}) --$")
+_STAMP = re.compile(r"^\[(\d{2}:\d{2})\] (.*)$")
+_EXAMPLE = re.compile(r"^  ([a-z_]+)(?:/([a-z_ ]+))? \(")
 
 
 def _play() -> tuple[int, list[str]]:
@@ -36,7 +48,7 @@ def _busy(stop: threading.Event) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs() -> Iterator[tuple[tuple[int, list[str]], tuple[int, list[str]]]]:
+def runs() -> Iterator[Runs]:
     """The demo twice: once as it comes, once with a busy thread slowing every step."""
     first = _play()
     stop = threading.Event()
@@ -50,57 +62,153 @@ def runs() -> Iterator[tuple[tuple[int, list[str]], tuple[int, list[str]]]]:
     yield first, second
 
 
-def test_the_demo_prints_the_same_text_on_an_idle_and_a_busy_machine(
-    runs: tuple[tuple[int, list[str]], tuple[int, list[str]]],
-) -> None:
-    (status, lines), (again, lines_again) = runs
-    assert status == again == 0, "\n".join(lines)
-    assert "\n".join(lines_again) == "\n".join(lines)
-
-
-def test_the_demo_shows_every_alert_kind_with_its_explanation(
-    runs: tuple[tuple[int, list[str]], tuple[int, list[str]]],
-) -> None:
-    (status, lines), _ = runs
+def _examples(lines: list[str]) -> dict[tuple[str, str], list[str]]:
+    """The closing section: (rule, variant) -> the example's lines, summary first."""
     text = "\n".join(lines)
-    assert status == 0, text  # each parcel raised exactly its expected alerts
-    assert "has had no carrier update for 3 business days" in text
-    assert "Resolved: stalled for order 1003" in text
-    assert "- holidays skipped: 2026-11-26 Thanksgiving Day" in text
-    examples = text.split("one alert of each kind")[1]
-    for kind in KINDS:
-        assert f"\n  {kind} (" in examples, kind
-    assert "- threshold: 2 business days (pickup.business_days)" in examples
-    assert "- staff escalation:" in examples and "- refund deadline:" in examples
+    assert "one alert of each kind" in text, text
+    section = lines[lines.index("one alert of each kind, as `trackwatch show` explains it:") + 1 :]
+    found: dict[tuple[str, str], list[str]] = {}
+    current: list[str] = []
+    for line in section:
+        if (match := _EXAMPLE.match(line)) is not None:
+            current = found.setdefault((match[1], match[2] or ""), [])
+        if line.startswith("  "):
+            current.append(line)
+    return found
+
+
+def _dated(lines: list[str]) -> list[tuple[datetime, str]]:
+    """Each stamped line with its instant (New York time, from the day's header)."""
+    day, found = "", []
+    for line in lines:
+        if (header := _DAY.match(line)) is not None:
+            day = header[1]
+        elif (stamped := _STAMP.match(line)) is not None:
+            at = datetime.strptime(f"{day} {stamped[1]}", "%a %d %b %Y %H:%M")
+            found.append((at.replace(tzinfo=NY), stamped[2]))
+    return found
+
+
+def _parcel(order: str) -> DemoParcel:
+    return next(p for p in PARCELS if p.order_id == order)
+
+
+def _order(example: list[str]) -> str:
+    match = re.search(r"\(order (\w+)\)", example[0])
+    assert match is not None, example
+    return match[1]
+
+
+def test_the_demo_prints_the_same_text_on_an_idle_and_a_busy_machine(runs: Runs) -> None:
+    (status, lines), (again, lines_again) = runs
+    assert status == again == 0, "\n".join(lines)  # each parcel raised its expected alerts
+    assert "\n".join(lines_again) == "\n".join(lines)
     summary, calls = lines[-2], lines[-1]
     assert summary.startswith(f"summary: {len(PARCELS)} shipments") and summary.endswith("-> OK")
     for carrier in ("usps", "ups", "fedex", "dhl"):
         assert f"{carrier}:track=" in calls
 
 
+def test_every_registered_rule_is_shown_with_its_explanation(runs: Runs) -> None:
+    (_, lines), _ = runs
+    shown = {rule for rule, _ in _examples(lines)}
+    missing = [rule.name for rule in RULES if rule.name not in shown]
+    assert not missing, f"rules the demo never raises: {missing}"
+    for (rule, _), example in _examples(lines).items():
+        assert any(line.startswith("    action: ") for line in example), rule
+        assert any(line.startswith("    - policy: ") for line in example), rule
+
+
+def test_every_carrier_exception_kind_is_shown(runs: Runs) -> None:
+    (_, lines), _ = runs
+    shown = set(_examples(lines))
+    wanted = {("exceptions", kind.key) for kind in (*KINDS.values(), ATTEMPTED, PICKUP)}
+    assert set(ExceptionKind) - set(KINDS) == {ExceptionKind.LOST}  # the lost rule's
+    wanted.add(("lost", "declared"))
+    assert wanted <= shown, sorted(wanted - shown)
+
+
+def test_late_against_the_carriers_estimate_and_the_stores_promise(runs: Runs) -> None:
+    (_, lines), _ = runs
+    examples = _examples(lines)
+    carrier = "\n".join(examples[("late", "carrier estimate")])
+    promise = "\n".join(examples[("late", "store promise")])
+    assert "estimated delivery)" in carrier and "- holidays skipped: 2026-11-26" in carrier
+    assert "(the store's delivery promise)" in promise and "- transit window: " in promise
+
+
+def test_an_international_parcel_is_held_in_customs_and_its_customer_told(runs: Runs) -> None:
+    (_, lines), _ = runs
+    example = _examples(lines)[("exceptions", "customs_hold")]
+    parcel = _parcel(_order(example))
+    store = next(s for s in STORES if s.id == parcel.store)
+    origin = StorePolicy.model_validate(read_policy_file(store.policy_path)).origin_country
+    assert parcel.destination.country != origin  # abroad under its store's own policy
+    says = next(line for line in example if line.startswith("    - carrier says: "))
+    assert says.endswith(f", {parcel.destination.country})")  # scanned in its country
+    first = next(i for i, line in enumerate(lines) if f"to customer-{parcel.order_id}@" in line)
+    assert any("customs" in line.lower() for line in lines[first : first + 8])
+
+
+def test_a_silent_loss_and_an_expiry_are_shown(runs: Runs) -> None:
+    (_, lines), _ = runs
+    examples = _examples(lines)
+    silent = "\n".join(examples[("lost", "silent")])
+    assert "presumed lost" in silent and "(lost.domestic_business_days)" in silent
+    assert "- carrier says:" not in silent  # nothing declared it lost: silence did
+    expired = examples[("expired", "")]
+    assert "tracking stopped" in expired[0] and "(expiry.after_days)" in "\n".join(expired)
+    order = _order(expired)
+    chat = [(at, text) for at, text in _dated(lines)
+            if text.startswith("staff chat: ") and f"(order {order})" in text]  # fmt: skip
+    assert chat and "tracking stopped" in chat[-1][1]
+    assert (chat[-1][0] - _parcel(order).shipped_at).days >= 30
+
+
+def test_two_stores_each_under_its_own_policy_file(tmp_path: Path) -> None:
+    settings = demo_settings(tmp_path / "db", "http://127.0.0.1:1", HttpSink(), SmtpServer())
+    files = {s.policy_path for s in STORES}
+    assert len(files) == len(STORES) >= 2 and all(f.parent == POLICIES for f in files)
+    for store in STORES:
+        mine = settings.stores[store.id]
+        assert mine.policy_file == store.policy_path
+        assert mine.policy == StorePolicy.model_validate(read_policy_file(store.policy_path))
+    policies = [settings.stores[s.id].policy for s in STORES]
+    assert all(a != b for i, a in enumerate(policies) for b in policies[i + 1 :])
+
+
+def test_each_store_speaks_for_itself(runs: Runs) -> None:
+    (_, lines), _ = runs
+    for store in STORES:
+        assert f"== store {store.id!r}: {store.name}, policy deploy/policies/" in "\n".join(lines)
+        assert any(f"] email from {store.name} to " in line for line in lines), store.id
+        assert any(f"] staff chat: [{store.name}] " in line for line in lines), store.id
+        assert any(line == f"    - policy: {store.name}" for line in lines), store.id
+
+
 def test_the_customer_reports_the_parcel_missing_after_the_email_with_the_link(
-    runs: tuple[tuple[int, list[str]], tuple[int, list[str]]],
+    runs: Runs,
 ) -> None:
     (_, lines), _ = runs
-    order = MISSING_REPORT[0]
-    delivered = [i for i, line in enumerate(lines)
-                 if line.endswith(f"customer email <- Your order {order} has been delivered")]  # fmt: skip
+    to = f"to customer-{MISSING_REPORT[0]}@example.com: "
+    emails = [i for i, line in enumerate(lines) if to in line]
     reported = [i for i, line in enumerate(lines) if "reports it not received: recorded" in line]
     claim = [i for i, line in enumerate(lines)
-             if line.endswith(f"customer email <- Your order {order}: let's find your parcel")]  # fmt: skip
-    assert len(delivered) == len(reported) == len(claim) == 1, "\n".join(lines)
-    assert delivered[0] < reported[0] < claim[0]
+             if "] staff chat: " in line
+             and f"(order {MISSING_REPORT[0]}) is marked delivered but" in line]  # fmt: skip
+    assert len(emails) >= 2 and len(reported) == 1 and len(claim) == 1, "\n".join(lines)
+    assert emails[0] < reported[0] < emails[1] and reported[0] < claim[0]
+    assert any("/report-missing/" in line for line in lines[emails[0] : reported[0]])
 
 
-def test_customers_are_emailed_in_their_daytime(
-    runs: tuple[tuple[int, list[str]], tuple[int, list[str]]],
-) -> None:
-    # Every demo customer is in New York, the timezone the demo prints; their day is 8 to 20.
+def test_customers_are_emailed_in_their_daytime(runs: Runs) -> None:
+    # Each customer's day is 8 to 20 where they live (New York, Berlin, Paris).
     (_, lines), _ = runs
-    emails = [line for line in lines if "] customer email <- " in line]
-    assert len(emails) == 14
-    assert sum(line.endswith("is moving again") for line in emails) == 1  # 1003, as promised
-    for line in emails:
-        stamp = _STAMP.match(line)
-        assert stamp is not None, line
-        assert 8 <= datetime.strptime(stamp.group(1), "%a %d %b %H:%M").hour < 20, line
+    emails = [(at, text) for at, text in _dated(lines) if text.startswith("email from ")]
+    assert len(emails) >= 20
+    for at, text in emails:
+        order = re.search(r"to customer-(\w+)@", text)
+        assert order is not None, text
+        to = _parcel(order[1]).destination
+        local = at.astimezone(zone_for(to.country, to.postal_code, to.state))
+        assert 8 <= local.hour < 20, (text, local)

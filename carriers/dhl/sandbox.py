@@ -36,6 +36,7 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "returned": ("transit", "RETURNED TO SENDER"),
     "damaged": ("failure", "SHIPMENT DAMAGED"),
     "lost": ("failure", "SHIPMENT COULD NOT BE LOCATED"),
+    "undeliverable": ("failure", "SHIPMENT ON HOLD"),
 }
 
 

@@ -46,6 +46,7 @@ MILESTONES: dict[str, tuple[str, str, str, str, str]] = {
     "returned": ("RS", "Return to shipper", "", "", "DE"),
     "damaged": ("SE", "Shipment exception", "", "Package damaged", "DE"),
     "lost": ("SE", "Shipment exception", "", "Unable to locate package", "DE"),
+    "undeliverable": ("SE", "Shipment exception", "", "Shipment held, delivery not possible", "DE"),
 }
 
 

@@ -39,6 +39,7 @@ MILESTONES: dict[str, tuple[str, str, str, str]] = {
     "returned": ("X", "H8", "035", "Returning to Sender"),
     "damaged": ("X", "", "059", "Damage Reported"),
     "lost": ("X", "", "068", "Sent to Lost and Found"),
+    "undeliverable": ("X", "", "013", "Exception"),
 }
 
 

@@ -39,12 +39,13 @@ MILESTONES: dict[str, tuple[str, str]] = {
     "returned": ("09", "Return to Sender"),
     "damaged": ("", "Damaged"),
     "lost": ("11", "Dead Letter"),
+    "undeliverable": ("", "Processing Exception"),
 }
 _CATEGORIES = {
     "label": "Pre-Shipment", "picked_up": "Accepted", "out_for_delivery": "Out for Delivery",
     "delivered": "Delivered", "attempted": "Delivery Attempt: Action Needed",
     "access_point": "Available for Pickup", "customs_hold": "Alert", "address_issue": "Alert",
-    "returned": "Alert", "damaged": "Alert", "lost": "Alert",
+    "returned": "Alert", "damaged": "Alert", "lost": "Alert", "undeliverable": "Alert",
 }  # fmt: skip
 
 

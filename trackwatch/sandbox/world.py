@@ -48,7 +48,7 @@ class Parcel:
 # Every carrier's sandbox has a scan for each of these (tests check it).
 MILESTONE_KINDS = ("label", "picked_up", "departed", "arrived", "in_transit", "out_for_delivery",
                    "delivered", "delayed", "attempted", "access_point", "customs_hold",
-                   "address_issue", "returned", "damaged", "lost")  # fmt: skip
+                   "address_issue", "returned", "damaged", "lost", "undeliverable")  # fmt: skip
 
 # "daily_quota" is the carrier's own daily-quota refusal; "timeout" holds the answer back.
 FAULT_KINDS = frozenset({"429", "daily_quota", "503", "timeout", "expire_token", "malformed",
