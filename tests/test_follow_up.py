@@ -15,7 +15,14 @@ from rules import RULES
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
-from trackwatch.model import Outcome, Shipment, Status, TrackingEvent, TrackingResult
+from trackwatch.model import (
+    DeliveryLocation,
+    Outcome,
+    Shipment,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+)
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.outbox import Outbox
@@ -100,3 +107,38 @@ async def test_staff_hear_of_a_resolution_in_the_destination_s_time(rig: Rig) ->
     (alert,) = await rig.store.all_alerts()
     assert alert.resolution is not None and "UTC" not in alert.resolution
     assert alert.resolution.endswith("at 2026-11-20 10:00 EST")
+
+
+async def test_the_plain_text_part_reads_as_written(rig: Rig) -> None:
+    """Apprise derives the text part from the HTML: no line may come out indented."""
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)
+    text = rig.smtp.messages[0].get_payload()[0].get_payload(decode=True).decode()  # type: ignore[index, union-attr]
+    lines = text.splitlines()
+    assert any(line.startswith("Track it: ") for line in lines)
+    assert not [line for line in lines if line.startswith(" ")]
+
+
+async def test_an_info_flag_ending_is_not_news_to_staff(tmp_path: Path, smtp: SmtpServer) -> None:
+    """A risky delivery (info) is told to staff once; when it ends, nothing more."""
+    settings = build_settings({
+        "daemon": {"database": str(tmp_path / "tw.db")},
+        "stores": {"shop": {"name": "Jetoy", "channels": {"staff_email": [smtp.url()]},
+                            "notices": {"staff_email_min_severity": "info"}}},
+    })  # fmt: skip
+    clock = FrozenClock(at(11, 16, 9))
+    store = await SqliteStore.open(settings.daemon.database)
+    sid = await store.add_shipment(Shipment(
+        store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
+        customer_email="ada@example.org", destination_postal_code="10001",
+        shipped_at=at(11, 16, 9)), clock.now())  # fmt: skip
+    channels = ChannelDirectory(settings.stores)
+    rig = Rig(store, Monitor(store, RULES, clock, settings, channels, Renderer()),
+              Outbox(store, clock, settings.daemon, channels), clock, sid, smtp)  # fmt: skip
+    porch = ev(at(11, 18, 10), Status.DELIVERED, "Delivered", location=DeliveryLocation.FRONT_DOOR)
+    await rig.poll(at(11, 18, 12), LABEL, PICKUP, porch)
+    await rig.poll(at(12, 30, 12), LABEL, PICKUP, porch)  # past every window
+    alerts = await store.all_alerts()
+    assert {a.rule for a in alerts} >= {"risky_delivery"} and all(a.resolved_at for a in alerts)
+    subjects = [str(m["Subject"]) for m in smtp.messages]
+    assert len(subjects) == 1 and "Resolved" not in subjects[0]  # the flag, told once
+    await store.close()

@@ -19,7 +19,7 @@ from rules import Rule, ShipmentView
 from trackwatch.calendar import calendar_for
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
-from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingEvent
+from trackwatch.model import Alert, Audience, Finding, Severity, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
@@ -293,10 +293,13 @@ class Monitor:
     def _resolve(
         self, view: ShipmentView, alert: Alert, reason: str, follow_up: bool = False
     ) -> AlertResolve:
-        """Staff hear of a resolution of an alert they were told about. Customers hear of
+        """Staff hear of a resolution of an alert they were told about (above info level).
+        Customers hear of
         one only where their message promised to write again (CUSTOMER_FOLLOW_UP), when
         `follow_up` says no other message of this pass brings them the news."""
-        notify = [(Audience.STAFF, "resolved")] if Audience.STAFF in alert.audiences else []
+        # An info-level flag (a risky delivery) ending is no news: staff are not told.
+        told = Audience.STAFF in alert.audiences and alert.severity is not Severity.INFO
+        notify = [(Audience.STAFF, "resolved")] if told else []
         if (follow_up and alert.rule in CUSTOMER_FOLLOW_UP
                 and Audience.CUSTOMER in alert.audiences):  # fmt: skip
             notify.append((Audience.CUSTOMER, "resolved"))

@@ -51,7 +51,9 @@ def to_html(title: str, body: str) -> str:
     for block in body.strip().split("\n\n"):
         escaped = html.escape(block)
         linked = _LINK.sub(lambda m: f'<a href="{m[0]}">{m[0]}</a>', escaped)
-        paragraphs.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+        # "<br>" alone: Apprise derives the plain-text part from this HTML, and the newline
+        # after a "<br>\n" would begin the next line with a space.
+        paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
     return (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
         "</title></head><body>\n" + "\n".join(paragraphs) + "\n</body></html>"
