@@ -249,6 +249,7 @@ class NoticeState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"
+    CANCELLED = "cancelled"  # never sent: the shipment stopped being watched before it went
 
 
 class Notice(BaseModel):
