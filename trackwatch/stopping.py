@@ -13,12 +13,26 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from trackwatch.config import Settings
+from trackwatch.errors import InputError
+from trackwatch.fields import plain_text_problem
 from trackwatch.model import Alert, Audience, Shipment
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import NoticeDraft, Stopped, StopWatching
+
+REASON_MAX = 200
+
+
+def checked_reason(value: object) -> str:
+    """A stop's reason as given (CLI or API): one line of plain text, 1 to 200 characters;
+    InputError (field `reason`) otherwise."""
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= REASON_MAX:
+        raise InputError("reason", f"must be a text of 1 to {REASON_MAX} characters")
+    if problem := plain_text_problem(value):
+        raise InputError("reason", problem)
+    return value.strip()
 
 
 def drafter_for(settings: Settings, now: datetime) -> Drafter:
