@@ -25,13 +25,13 @@ from trackwatch.store.records import NoticeDraft, Stopped, StopWatching
 REASON_MAX = 200
 
 
-def checked_reason(value: object) -> str:
-    """A stop's reason as given (CLI or API): one line of plain text, 1 to 200 characters;
-    InputError (field `reason`) otherwise."""
+def checked_reason(value: object, field: str = "reason") -> str:
+    """A stop's reason (or who stopped it) as given: one line of plain text, 1 to 200
+    characters; InputError naming `field` otherwise."""
     if not isinstance(value, str) or not 0 < len(value.strip()) <= REASON_MAX:
-        raise InputError("reason", f"must be a text of 1 to {REASON_MAX} characters")
+        raise InputError(field, f"must be a text of 1 to {REASON_MAX} characters")
     if problem := plain_text_problem(value):
-        raise InputError("reason", problem)
+        raise InputError(field, problem)
     return value.strip()
 
 
