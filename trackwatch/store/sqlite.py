@@ -194,6 +194,8 @@ _CANCEL_CUSTOMER_NOTICES = (
     "UPDATE notices SET state='cancelled', last_error=?, lease_until=NULL"
     " WHERE shipment_id=? AND audience='customer' AND state='pending'"
 )
+# A list of texts given as one JSON parameter: any length, within SQLite's variable limit.
+_EACH = "(SELECT value FROM json_each(?))"
 _RESTART = (
     "UPDATE shipments SET stopped=NULL, stopped_by=NULL, stopped_at=NULL, restarted_at=:now,"
     " next_poll_at=:now, dirty=1, revision=revision+1, active=1, misses=0,"
@@ -248,17 +250,14 @@ async def _resume(db: aiosqlite.Connection, update: FulfillmentUpdate, now: date
     fulfillment cancelled, or the number replaced) is watched again. A stop by staff stands."""
     if not update.listed:
         return []
-    numbers = sorted(update.listed)
-    marks = ",".join("?" * len(numbers))
+    numbers = json.dumps(sorted(update.listed))
     if update.source is not None:
         await db.execute(f"UPDATE shipments SET source=? WHERE store=? AND tracking_number IN"
-                         f" ({marks})", [update.source, update.store, *numbers])  # fmt: skip
+                         f" {_EACH}", (update.source, update.store, numbers))  # fmt: skip
     cur = await db.execute(
-        _RESTART + f" WHERE store=:store AND active=0 AND stopped_by=:by"
-        f" AND tracking_number IN ({','.join(f':n{i}' for i in range(len(numbers)))})"
-        " RETURNING id",
-        {"now": ts(now), "store": update.store, "by": update.by,
-         **{f"n{i}": n for i, n in enumerate(numbers)}},
+        _RESTART + " WHERE store=:store AND active=0 AND stopped_by=:by"
+        " AND tracking_number IN (SELECT value FROM json_each(:numbers)) RETURNING id",
+        {"now": ts(now), "store": update.store, "by": update.by, "numbers": numbers},
     )  # fmt: skip
     return sorted(int(row[0]) for row in await cur.fetchall())
 
@@ -367,12 +366,10 @@ class SqliteStore:
     ) -> Readout:
         """A store's shipments that came from fulfillment `source`, and those of `numbers`
         that came with no source (added another way, or before sources were recorded)."""
-        wanted = sorted(set(numbers))
-        marks = ",".join("?" * len(wanted))
         return _readout(await self._all(
-            "SELECT * FROM shipments WHERE store=? AND (source=?"
-            f" OR (source IS NULL AND tracking_number IN ({marks}))) ORDER BY id",
-            [store, source, *wanted],
+            "SELECT * FROM shipments WHERE store=? AND (source=? OR (source IS NULL AND"
+            f" tracking_number IN {_EACH})) ORDER BY id",
+            (store, source, json.dumps(sorted(set(numbers)))),
         ))  # fmt: skip
 
     async def stop_watching(
