@@ -417,3 +417,15 @@ async def test_a_delete_reason_that_is_not_plain_text_is_a_400(
     assert why in body["error"]["reason"]
     shipment = await api.store.get_shipment(added["id"])
     assert shipment is not None and shipment.active
+
+
+async def test_a_missing_report_for_a_shipment_no_longer_watched_is_a_409(api: Api) -> None:
+    """Nothing would judge the report, so nobody would act on it: the store is told so."""
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    await delivered(api, added["id"])
+    await api.call("DELETE", f"/api/v1/shipments/{added['id']}", body={"reason": "refunded"})
+    status, body = await api.call("POST", f"/api/v1/shipments/{added['id']}/report-missing")
+    assert status == 409 and body["error"]["field"] == "id"
+    assert "no longer watched (by store (api): refunded)" in body["error"]["reason"]
+    shipment = await api.store.get_shipment(added["id"])
+    assert shipment is not None and shipment.missing_reported_at is None

@@ -164,6 +164,9 @@ class Api:
             raise InputError("reported_by", "must be a text of 1 to 100 characters")
         if problem := plain_text_problem(by):
             raise InputError("reported_by", problem)
+        if not shipment.active:
+            raise ApiError(409, "id", f"shipment {shipment.id} is no longer watched "
+                           f"({shipment.stopped}): nobody would act on a missing report")  # fmt: skip
         if shipment.status is not Status.DELIVERED:
             raise ApiError(409, "id", f"shipment {shipment.id} is {shipment.status.value}, not "
                            "delivered: a missing report is for parcels the carrier marked "
