@@ -60,6 +60,8 @@ async def stop_requests(
 ) -> list[StopWatching]:  # fmt: skip
     """Each (shipment, reason) as a stop, with the staff notices of its open alerts'
     resolutions."""
+    if not stops:
+        return []
     ids = [shipment.id or 0 for shipment, _ in stops]
     open_alerts = await store.open_alerts(ids)
     drafter = drafter_for(settings, now)
