@@ -15,9 +15,17 @@ import pytest
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
-from trackwatch.model import Audience, Finding, Outcome, Severity, Status, TrackingResult
+from trackwatch.model import (
+    Audience,
+    Finding,
+    NoticeState,
+    Outcome,
+    Severity,
+    Status,
+    TrackingResult,
+)
 from trackwatch.store import SqliteStore
-from trackwatch.store.records import AlertOpen, Evaluation, PollUpdate
+from trackwatch.store.records import AlertOpen, Evaluation, NoticeDraft, PollUpdate
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.signing import ReportLinks
@@ -99,7 +107,7 @@ async def test_the_carrier_may_come_from_the_number(api: Api) -> None:
 )
 async def test_no_or_wrong_token_is_refused(api: Api, token: str | None, reason: str) -> None:
     for method, path in [("POST", "/api/v1/shipments"), ("GET", "/api/v1/shipments/1"),
-                         ("GET", "/api/v1/alerts"),
+                         ("GET", "/api/v1/alerts"), ("DELETE", "/api/v1/shipments/1"),
                          ("POST", "/api/v1/shipments/1/report-missing")]:  # fmt: skip
         status, body = await api.call(method, path, token=token, body=ORDER)
         assert status == 401, path
@@ -253,7 +261,7 @@ async def test_implausible_dates_are_refused_and_nothing_stored(
 async def test_ids_are_ascii_digits_in_range(api: Api, path: str) -> None:
     """Finding 2: non-ASCII digits and ids past SQLite's integer range answered 500."""
     await api.call("POST", "/api/v1/shipments", body=ORDER)
-    for method, suffix in [("GET", ""), ("POST", "/report-missing")]:
+    for method, suffix in [("GET", ""), ("POST", "/report-missing"), ("DELETE", "")]:
         status, body = await api.call(method, path + suffix)
         assert status == 404, (method, path)
         assert body["error"]["field"] == "id"
@@ -336,4 +344,88 @@ async def test_reported_by_refuses_control_characters(api: Api) -> None:
     status, error = await api.call("POST", path, body={"reported_by": "desk\r\nX-Evil: 1"})
     assert status == 400 and error["error"]["field"] == "reported_by"
     shipment = await api.store.get_shipment(body["id"])
+    assert shipment is not None and shipment.missing_reported_at is None
+
+
+# --- issue 17 ------------------------------------------------------------------------------
+
+
+async def customer_notice_for(store: SqliteStore, sid: int) -> None:
+    """An open alert, staff told, whose customer email is still waiting to go out."""
+    found = Finding(rule="stalled", episode="e1", severity=Severity.WARNING,
+                    audiences=(Audience.CUSTOMER, Audience.STAFF), summary="stalled",
+                    action="look", explanation={"why": "test"})  # fmt: skip
+    draft = NoticeDraft("opened", Audience.CUSTOMER, "customer_email.0", "shop", "Late",
+                        "Your parcel", recipient="ann@example.com")  # fmt: skip
+    await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, found, (draft,))]),
+                                 at(11, 23, 12))  # fmt: skip
+
+
+async def test_delete_stops_watching_and_answers_the_shipment(api: Api) -> None:
+    """Finding 7: there was no way to stop watching a shipment."""
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    sid = added["id"]
+    await customer_notice_for(api.store, sid)
+    path = f"/api/v1/shipments/{sid}"
+    status, body = await api.call("DELETE", path, body={"reason": "order cancelled"})
+    assert status == 200
+    assert (body["id"], body["watching"], body["next_poll_at"]) == (sid, False, None)
+    assert body["polling_stopped"] == "by store (api): order cancelled"
+    assert body["stopped_at"] == "2026-11-23T17:00:00+00:00"
+    assert [(a["state"], a["resolution"]) for a in body["alerts"]] == [
+        ("resolved", "watching stopped: order cancelled")]  # fmt: skip
+    assert body["stop"] == {"already_stopped": False, "alerts_resolved": [body["alerts"][0]["id"]],
+                            "customer_notices_cancelled": 1}  # fmt: skip
+    (notice,) = await api.store.notices()
+    assert notice.state is NoticeState.CANCELLED
+    # DELETE again: the same answer, nothing changed, the first reason kept.
+    status, again = await api.call("DELETE", path, body={"reason": "something else"})
+    assert status == 200 and again["polling_stopped"] == body["polling_stopped"]
+    assert again["stop"] == {"already_stopped": True, "alerts_resolved": [],
+                             "customer_notices_cancelled": 0}  # fmt: skip
+    status, shown = await api.call("GET", path)
+    assert shown["watching"] is False and shown["polling_stopped"] == body["polling_stopped"]
+
+
+async def test_delete_without_a_body_gives_the_default_reason(api: Api) -> None:
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    status, body = await api.call("DELETE", f"/api/v1/shipments/{added['id']}")
+    assert status == 200
+    assert body["polling_stopped"] == "by store (api): cancelled by the store (api)"
+
+
+async def test_delete_of_another_stores_shipment_is_a_404(api: Api) -> None:
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    status, body = await api.call("DELETE", f"/api/v1/shipments/{added['id']}", token=TOYS_TOKEN)
+    assert status == 404 and body["error"]["field"] == "id"
+    shipment = await api.store.get_shipment(added["id"])
+    assert shipment is not None and shipment.active and shipment.stopped is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [("", "must be a text of 1 to 200 characters"), ("x" * 201, "1 to 200 characters"),
+     (5, "must be a text"), ("refund\r\nX-Evil: 1", "control character")],
+)  # fmt: skip
+async def test_a_delete_reason_that_is_not_plain_text_is_a_400(
+    api: Api, reason: object, why: str
+) -> None:
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    status, body = await api.call("DELETE", f"/api/v1/shipments/{added['id']}",
+                                  body={"reason": reason})  # fmt: skip
+    assert status == 400 and body["error"]["field"] == "reason"
+    assert why in body["error"]["reason"]
+    shipment = await api.store.get_shipment(added["id"])
+    assert shipment is not None and shipment.active
+
+
+async def test_a_missing_report_for_a_shipment_no_longer_watched_is_a_409(api: Api) -> None:
+    """Nothing would judge the report, so nobody would act on it: the store is told so."""
+    _, added = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    await delivered(api, added["id"])
+    await api.call("DELETE", f"/api/v1/shipments/{added['id']}", body={"reason": "refunded"})
+    status, body = await api.call("POST", f"/api/v1/shipments/{added['id']}/report-missing")
+    assert status == 409 and body["error"]["field"] == "id"
+    assert "no longer watched (by store (api): refunded)" in body["error"]["reason"]
+    shipment = await api.store.get_shipment(added["id"])
     assert shipment is not None and shipment.missing_reported_at is None

@@ -269,3 +269,47 @@ def test_an_unreadable_row_is_listed_shown_and_restarted(
     assert "it had stopped: unreadable row (ValueError" in capsys.readouterr().out
     assert main(["show", "--config", str(config), "1"]) == 0
     assert "set aside" not in capsys.readouterr().out
+
+
+# --- issue 17 ------------------------------------------------------------------------------
+
+
+def test_stop_needs_a_reason_says_what_it_did_and_restart_undoes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Finding 7: there was no way to stop watching a shipment."""
+    path = tmp_path / "trackwatch.toml"
+    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\n'
+                    'name = "Shop"\nchannels.staff_email = ["mailto://127.0.0.1:9?from=a@b.c"]\n'
+                    'channels.customer_email = ["mailto://127.0.0.1:9?from=o@b.c"]\n')  # fmt: skip
+    config = ["--config", str(path)]
+    assert add(path, **{"customer-email": "ada@example.org"}) == 0
+    asyncio.run(_deliver_and_judge(path, 1))  # the delivered email waits for daytime
+    with pytest.raises(SystemExit):
+        main(["stop", *config, "1"])  # a reason is required
+    assert "--reason" in capsys.readouterr().err
+    assert main(["stop", *config, "1", "--reason", "refund\nissued"]) == 2
+    assert "reason: contains a control character" in capsys.readouterr().err
+    assert main(["stop", *config, "9", "--reason", "refunded"]) == 2
+    assert "id: no shipment 9" in capsys.readouterr().err
+    assert main(["stop", *config, "1", "--reason", "order refunded"]) == 0
+    out = capsys.readouterr().out
+    assert "shipment 1: stopped watching (by staff (cli): order refunded)" in out
+    assert "resolved alert(s) #1" in out and "1 customer notice(s) cancelled" in out
+    assert "staff told of 1 resolution(s)" in out
+    assert main(["stop", *config, "1", "--reason", "again"]) == 0
+    assert "already stopped" in capsys.readouterr().out
+    assert main(["show", *config, "1"]) == 0
+    shown = capsys.readouterr().out
+    assert "\n  watching stopped" in shown and "by staff (cli): order refunded" in shown
+    assert "nothing more goes to the customer" in shown and "trackwatch restart 1" in shown
+    assert main(["notices", "--state", "cancelled", *config]) == 0
+    out = capsys.readouterr().out
+    assert "cancelled" in out and "not sent: watching stopped by staff (cli)" in out
+    assert "ada@example.org" not in out
+    assert main(["list", *config]) == 0
+    assert "stopped by staff (cli): order refunded" in capsys.readouterr().out
+    assert main(["restart", *config, "1"]) == 0
+    assert "it had stopped: by staff (cli): order refunded" in capsys.readouterr().out
+    assert main(["show", *config, "1"]) == 0
+    assert "\n  watching stopped" not in capsys.readouterr().out

@@ -17,7 +17,9 @@ from tests.conftest import FIXTURES
 from tests.rulekit import at
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
+from trackwatch.model import AlertState, Audience, Finding, NoticeState, Severity, Shipment
 from trackwatch.store import SqliteStore
+from trackwatch.store.records import AlertOpen, Evaluation, NoticeDraft
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.shopify import signature
@@ -140,8 +142,9 @@ async def test_carriers_from_the_company_or_the_number(hook: Hook) -> None:
 async def test_what_is_not_a_trackable_fulfillment_is_ignored(hook: Hook) -> None:
     status, body = await hook.post(fulfillment(UPS_1), "wh-1", topic="orders/create")
     assert status == 200 and "not a fulfillment" in body["ignored"]
+    # A cancelled fulfillment adds nothing (and stops what it shipped: see issue 17 below).
     status, body = await hook.post(fulfillment(UPS_1, status="cancelled"), "wh-2")
-    assert status == 200 and body["ignored"] == "fulfillment status cancelled"
+    assert status == 200 and (body["shipments"], body["stopped"]) == ([], [])
     status, body = await hook.post(fulfillment(UPS_1, destination=None), "wh-3")
     assert body["refused"][0]["field"] == "destination"
     status, body = await hook.post(fulfillment(UPS_1), "wh-4", store="other")
@@ -218,3 +221,145 @@ async def test_a_fulfillment_without_email_is_watched_for_staff(hook: Hook) -> N
     assert any("no customer email" in note for note in added["notes"])
     (shipment,) = (await hook.store.list_shipments()).shipments
     assert shipment.customer_email == ""
+
+
+# --- issue 17 ------------------------------------------------------------------------------
+
+CANCELLED = "fulfillment cancelled in Shopify"
+REPLACED = "replaced by a new tracking number in Shopify"
+
+
+async def watched(hook: Hook) -> dict[str, str | None]:
+    """Tracking number -> why it is no longer watched (None: still watched)."""
+    found = (await hook.store.list_shipments()).shipments
+    return {s.tracking_number: None if s.active else s.stopped for s in found}
+
+
+async def customer_notice_for(store: SqliteStore, sid: int) -> None:
+    """An open alert about the shipment whose customer email is waiting to go out."""
+    found = Finding(rule="stalled", episode="e1", severity=Severity.WARNING,
+                    audiences=(Audience.CUSTOMER, Audience.STAFF), summary="stalled",
+                    action="look", explanation={"why": "test"})  # fmt: skip
+    draft = NoticeDraft("opened", Audience.CUSTOMER, "customer_email.0", "shop", "Late",
+                        "Your parcel", recipient="jon@example.com")  # fmt: skip
+    await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, found, (draft,))]),
+                                 at(11, 23, 12))  # fmt: skip
+
+
+async def test_a_cancelled_fulfillment_stops_its_shipments(hook: Hook) -> None:
+    """Finding 7: a cancelled fulfillment was ignored; its parcels were still watched and
+    could still email the customer."""
+    _, body = await hook.post(fulfillment(UPS_1, UPS_2), "wh-1")
+    first = body["shipments"][0]["id"]
+    await customer_notice_for(hook.store, first)
+    await hook.post(fulfillment(UPS_3, id=999), "wh-2")  # another fulfillment of the order
+    status, body = await hook.post(fulfillment(UPS_1, UPS_2, status="cancelled"), "wh-3",
+                                   "fulfillments/update")  # fmt: skip
+    assert status == 200 and body["shipments"] == []
+    assert [(s["tracking_number"], s["reason"]) for s in body["stopped"]] == [
+        (UPS_1, CANCELLED), (UPS_2, CANCELLED)]  # fmt: skip
+    assert await watched(hook) == {UPS_1: f"by Shopify: {CANCELLED}",
+                                   UPS_2: f"by Shopify: {CANCELLED}", UPS_3: None}  # fmt: skip
+    (notice,) = await hook.store.notices()
+    assert notice.state is NoticeState.CANCELLED
+    (alert,) = await hook.store.alerts_for(first)
+    assert (
+        alert.state is AlertState.RESOLVED and alert.resolution == f"watching stopped: {CANCELLED}"
+    )
+    # The same delivery again, or the cancellation sent again: nothing changes.
+    assert (await hook.post(fulfillment(UPS_1, status="cancelled"), "wh-3"))[1]["duplicate"]
+    _, body = await hook.post(fulfillment(UPS_1, UPS_2, status="cancelled"), "wh-4",
+                              "fulfillments/update")  # fmt: skip
+    assert body["stopped"] == [] and len(await hook.store.notices()) == 1
+
+
+@pytest.mark.parametrize("status", ["error", "failure"])
+async def test_a_failed_fulfillment_stops_its_shipments(hook: Hook, status: str) -> None:
+    """Shopify's `error` and `failure`: the fulfillment request failed, nothing ships under
+    it (a retry is a new fulfillment, whose numbers are watched again)."""
+    await hook.post(fulfillment(UPS_1), "wh-1")
+    _, body = await hook.post(fulfillment(UPS_1, status=status), "wh-2", "fulfillments/update")
+    reason = f"fulfillment failed in Shopify (status {status})"
+    assert [s["reason"] for s in body["stopped"]] == [reason]
+    assert await watched(hook) == {UPS_1: f"by Shopify: {reason}"}
+    _, body = await hook.post(fulfillment(UPS_1, id=777, status="success"), "wh-3")
+    assert [s["created"] for s in body["shipments"]] == [False]
+    assert body["resumed"] == [body["shipments"][0]["id"]]
+    assert await watched(hook) == {UPS_1: None}
+
+
+async def test_a_replaced_tracking_number_stops_the_old_one_and_watches_the_new(
+    hook: Hook,
+) -> None:
+    """Finding 7: a new number on the same fulfillment left the old one watched."""
+    await hook.post(fulfillment(UPS_1, UPS_2), "wh-1")
+    status, body = await hook.post(fulfillment(UPS_1, UPS_3, status="success"), "wh-2",
+                                   "fulfillments/update")  # fmt: skip
+    assert status == 200
+    assert [(s["tracking_number"], s["reason"]) for s in body["stopped"]] == [(UPS_2, REPLACED)]
+    assert [s["created"] for s in body["shipments"]] == [False, True]
+    assert await watched(hook) == {UPS_1: None, UPS_2: f"by Shopify: {REPLACED}", UPS_3: None}
+    # Put back (a typo undone): watched again, and the number it replaced stopped.
+    _, body = await hook.post(fulfillment(UPS_1, UPS_2), "wh-3", "fulfillments/update")
+    assert await watched(hook) == {UPS_1: None, UPS_2: None, UPS_3: f"by Shopify: {REPLACED}"}
+    # An update that names no number at all stops nothing: it says nothing of the parcels.
+    _, body = await hook.post(fulfillment(UPS_1, tracking_numbers=[], tracking_number=None),
+                              "wh-4", "fulfillments/update")  # fmt: skip
+    assert body["stopped"] == [] and (await watched(hook))[UPS_1] is None
+
+
+async def test_a_stop_by_staff_stands_when_shopify_names_the_number_again(hook: Hook) -> None:
+    _, body = await hook.post(fulfillment(UPS_1), "wh-1")
+    sid = body["shipments"][0]["id"]
+    assert await hook.store.stop_watching(sid, "refunded", "staff (cli)", at(11, 23, 12))
+    _, body = await hook.post(fulfillment(UPS_1, status="success"), "wh-2", "fulfillments/update")
+    assert body["resumed"] == [] and await watched(hook) == {UPS_1: "by staff (cli): refunded"}
+
+
+async def test_an_older_version_delivered_late_changes_nothing(hook: Hook) -> None:
+    """Shopify does not deliver in order: a create retried after the cancellation must not
+    bring the cancelled parcel back."""
+    cancelled = fulfillment(UPS_1, status="cancelled", updated_at="2026-11-22T10:00:00-05:00")
+    created = fulfillment(UPS_1, status="success", updated_at="2026-11-20T10:00:00-05:00")
+    _, body = await hook.post(cancelled, "wh-2", "fulfillments/update")
+    assert body["stopped"] == []
+    status, body = await hook.post(created, "wh-1")
+    assert status == 200 and body["stale"] is True and body["shipments"] == []
+    assert await watched(hook) == {}
+    # Relabelled, then the older label's update arrives: the new number stays the one watched.
+    await hook.post(fulfillment(UPS_2, id=5, updated_at="2026-11-20T10:00:00-05:00"), "wh-3")
+    await hook.post(fulfillment(UPS_3, id=5, updated_at="2026-11-21T10:00:00-05:00"), "wh-4",
+                    "fulfillments/update")  # fmt: skip
+    _, body = await hook.post(fulfillment(UPS_2, id=5, updated_at="2026-11-20T11:00:00-05:00"),
+                              "wh-5", "fulfillments/update")  # fmt: skip
+    assert body["stale"] is True
+    assert await watched(hook) == {UPS_2: f"by Shopify: {REPLACED}", UPS_3: None}
+
+
+async def test_shipments_added_another_way_are_found_by_number(hook: Hook) -> None:
+    """A number first watched from a CSV or the API (or before sources were kept) belongs to
+    the fulfillment that names it; another store's same number is not touched."""
+    [(mine, _), (theirs, _)] = await hook.store.add_shipments([
+        Shipment(store="shop", carrier="ups", tracking_number=UPS_1, order_id="#9999",
+                 customer_email="jon@example.com", shipped_at=at(11, 20, 10)),
+        Shipment(store="other", carrier="ups", tracking_number=UPS_1, order_id="#1",
+                 customer_email="ann@example.com", shipped_at=at(11, 20, 10)),
+    ], at(11, 23, 12))  # fmt: skip
+    _, body = await hook.post(fulfillment(UPS_1, status="cancelled"), "wh-1",
+                              "fulfillments/update")  # fmt: skip
+    assert [s["id"] for s in body["stopped"]] == [mine]
+    other = await hook.store.get_shipment(theirs)
+    assert other is not None and other.active
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"id": "12a"}, "id"), ({"id": True}, "id"), ({"updated_at": "yesterday"}, "updated_at"),
+     ({"updated_at": "2026-11-20T10:00:00"}, "updated_at"), ({"updated_at": 5}, "updated_at")],
+)  # fmt: skip
+async def test_a_fulfillment_id_or_version_of_the_wrong_shape_is_a_400(
+    hook: Hook, change: dict[str, Any], field: str
+) -> None:
+    status, body = await hook.post(fulfillment(UPS_1, **change), "wh-1")
+    assert status == 400 and body["error"]["field"] == field
+    assert await hook.numbers() == []

@@ -188,3 +188,29 @@ async def test_the_daemon_and_a_command_share_one_database_file(tmp_path: Path) 
     assert len((await command.list_shipments()).shipments) == 41
     await daemon.close()
     await command.close()
+
+
+async def test_a_version_7_database_gains_sources_and_stops_in_place(tmp_path: Path) -> None:
+    """Migration 8 is additive: a database of the previous release keeps its shipments,
+    each watched, with no source, and can stop them."""
+    path = tmp_path / "v7.db"
+    with sqlite3.connect(path) as db:
+        for number, script in enumerate(MIGRATIONS[:7], start=1):
+            db.executescript(f"{script}\nPRAGMA user_version = {number};")
+        db.execute(
+            "INSERT INTO shipments (store, carrier, tracking_number, order_id, customer_email,"
+            " destination_country, shipped_at, created_at, next_poll_at)"
+            " VALUES ('shop', 'ups', '1Z5R89390357567127', '1', 'c@example.com', 'US',"
+            " '2026-11-23T12:00:00.000000Z', '2026-11-23T12:00:00.000000Z',"
+            " '2026-11-23T12:00:00.000000Z')"
+        )
+    store = await SqliteStore.open(path)
+    assert await store.schema_version() == len(MIGRATIONS)
+    (old,) = (await store.list_shipments()).shipments
+    assert old.active and old.stopped is None
+    found = await store.shipments_of_fulfillment("shop", "shopify:1", ["1Z5R89390357567127"])
+    assert [s.id for s in found.shipments] == [old.id]
+    stopped = await store.stop_watching(old.id or 0, "order cancelled", "staff (cli)", NOW)
+    assert stopped is not None and not stopped.already
+    assert (await store.due_shipments(NOW, 10)).shipments == []
+    await store.close()

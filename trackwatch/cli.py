@@ -29,6 +29,7 @@ from trackwatch.sandbox.demo import run_demo
 from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
+from trackwatch.stopping import checked_reason, stop_shipment
 from trackwatch.store import DuplicateShipment, SqliteStore, UnreadableShipment
 from trackwatch.views import (
     policy_lines,
@@ -166,6 +167,22 @@ async def _resolve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _stop(args: argparse.Namespace, settings: Settings) -> int:
+    reason, by = checked_reason(args.reason), checked_reason(args.by, "by")
+    async with _opened(settings) as store:
+        shipment = await _shipment(store, args.id)
+        done = await stop_shipment(store, settings, shipment, reason, by, datetime.now(UTC))
+    if done.already:
+        print(f"shipment {args.id}: already stopped ({done.stopped}); nothing changed")
+        return 0
+    resolved = ", ".join(f"#{n}" for n in done.resolved) or "none"
+    print(f"shipment {args.id}: stopped watching ({done.stopped}): no more polls, alerts or "
+          f"customer notices; resolved alert(s) {resolved}; {done.cancelled} customer "
+          f"notice(s) cancelled; staff told of {done.told} resolution(s). "
+          f"`trackwatch restart {args.id}` watches it again")  # fmt: skip
+    return 0
+
+
 def _check_config(settings: Settings, path: Path) -> int:
     print(f"{path}: OK")
     print(f"database: {settings.daemon.database}")
@@ -198,6 +215,20 @@ async def _restart(args: argparse.Namespace, settings: Settings) -> int:
     print(f"shipment {args.id}: polling restarted (it had stopped: {why}); a running daemon "
           "polls it within its idle minute")  # fmt: skip
     return 0
+
+
+def _restart_and_stop_parsers(sub: Any) -> tuple[argparse.ArgumentParser, ...]:
+    restart: argparse.ArgumentParser = sub.add_parser(
+        "restart", help="watch a shipment again whose polling stopped (delivered, expired, "
+        "lost, or stopped by hand)")  # fmt: skip
+    restart.add_argument("id", type=_shipment_id)
+    stop: argparse.ArgumentParser = sub.add_parser(
+        "stop", help="stop watching a shipment (order cancelled, label voided): no more "
+        "polls, alerts or customer notices; its open alerts resolve, staff told")  # fmt: skip
+    stop.add_argument("id", type=_shipment_id)
+    stop.add_argument("--reason", required=True, help="why, for the record")
+    stop.add_argument("--by", default="staff (cli)", help="who stopped it")
+    return restart, stop
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -248,9 +279,7 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("id", type=_shipment_id)
     resolve.add_argument("--rule", help="only this rule's alert (e.g. returns)")
     resolve.add_argument("--note", default="resolved by hand", help="why, for the record")
-    restart = sub.add_parser("restart", help="poll a shipment whose polling stopped "
-                             "(delivered, expired, lost) again")  # fmt: skip
-    restart.add_argument("id", type=_shipment_id)
+    restart, stop = _restart_and_stop_parsers(sub)
     sub.add_parser("list", help="every shipment")
     sub.add_parser("alerts", help="open alerts, oldest first")
     notices = sub.add_parser("notices", help="notices and their delivery state")
@@ -259,8 +288,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
-    for command in (add, imports, show, report, resolve, restart, notices, sub.choices["list"],
-                    sub.choices["alerts"]):  # fmt: skip
+    for command in (add, imports, show, report, resolve, restart, stop, notices,
+                    sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
     return parser
 
@@ -301,6 +330,7 @@ _DATABASE_COMMANDS: dict[
     "report-missing": lambda args, settings: _report_missing(args.id, args.by, settings),
     "resolve": _resolve,
     "restart": _restart,
+    "stop": _stop,
     "list": lambda args, settings: _list(settings),
     "alerts": lambda args, settings: _alerts(settings),
     "notices": lambda args, settings: _notices(args.state, settings),

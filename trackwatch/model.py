@@ -158,7 +158,7 @@ class Shipment(BaseModel):
     next_poll_at: AwareDatetime | None = None
     check_at: AwareDatetime | None = None
     polls: int = 0
-    active: bool = True
+    active: bool = True  # False once stopped by hand or by the store: not polled or judged
     revision: int = 0  # bumped by each poll or report; see store.apply_evaluation
     deadline_at: AwareDatetime | None = None  # the nearest deadline a poll must verify
     stopped: str | None = None  # why polling stopped: delivered, expired, lost, by hand
@@ -249,6 +249,7 @@ class NoticeState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"
+    CANCELLED = "cancelled"  # never sent: the shipment stopped being watched before it went
 
 
 class Notice(BaseModel):

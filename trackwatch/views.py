@@ -26,9 +26,11 @@ def _when(value: datetime | None, shipment: Shipment) -> str:
 
 def _last(s: Shipment) -> str:
     """The last scan; before any, what the carrier says instead (it does not know the
-    number yet, say) or why the row is set aside."""
+    number yet, say); instead of it, why the row is set aside or no longer watched."""
     if s.set_aside:
         return f"set aside: {s.set_aside}"
+    if not s.active:
+        return f"stopped {s.stopped}"
     if s.last_event_at is None and s.carrier_note:
         return s.carrier_note
     return _when(s.last_event_at, s)
@@ -54,17 +56,21 @@ def print_alerts(alerts: Sequence[tuple[Alert, str | None]]) -> None:
 
 def print_notices(notices: Sequence[Notice]) -> None:
     """Notices without their recipients or bodies: those are customers' data."""
-    print(f"{'id':>5}  {'store':<10} {'channel':<18} {'state':<8} {'tries':>5}  title / last error")
+    print(f"{'id':>5}  {'store':<10} {'channel':<18} {'state':<9} {'tries':>5}  title / last error")
     for n in notices:
         detail = n.title if n.last_error is None else f"{n.title} / {n.last_error}"
-        print(f"{n.id:>5}  {n.store:<10} {n.channel:<18} {n.state.value:<8} {n.attempts:>5}  "
+        print(f"{n.id:>5}  {n.store:<10} {n.channel:<18} {n.state.value:<9} {n.attempts:>5}  "
               f"{detail}")  # fmt: skip
 
 
 def _polling(s: Shipment) -> list[str]:
     """When it was and will be polled, and anything that stopped or slowed that."""
     lines = [f"  last polled {_when(s.last_polled_at, s)}; next poll {_when(s.next_poll_at, s)}"]
-    if s.stopped:
+    if not s.active:
+        lines.append(f"  watching stopped {_when(s.stopped_at, s)} {s.stopped}: no more polls "
+                     "or alerts, nothing more goes to the customer "
+                     f"(trackwatch restart {s.id} watches it again)")  # fmt: skip
+    elif s.stopped:
         lines.append(f"  polling stopped {_when(s.stopped_at, s)}: {s.stopped} "
                      f"(trackwatch restart {s.id} polls it again)")  # fmt: skip
     if s.set_aside:

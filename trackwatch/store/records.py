@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -161,6 +162,61 @@ class Applied:
 
     def __bool__(self) -> bool:
         return bool(self.opened or self.escalated or self.resolved)
+
+
+@dataclass(frozen=True)
+class StopWatching:
+    """Stop watching a shipment until restarted by hand: `notices` are the staff notices of
+    each open alert's resolution, by alert id, drafted by the caller (the store drafts
+    nothing); an alert without any resolves silently."""
+
+    shipment_id: int
+    reason: str
+    by: str  # who: "staff (cli)", "store (api)", "Shopify"
+    notices: Mapping[int, tuple[NoticeDraft, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What stopping did. `already`: it was stopped before, and nothing changed."""
+
+    shipment_id: int
+    already: bool
+    stopped: str  # as recorded: "by <who>: <reason>"
+    resolved: tuple[int, ...] = ()  # alerts resolved
+    cancelled: int = 0  # customer notices that will not go out
+    told: int = 0  # staff notices of those resolutions
+
+
+@dataclass(frozen=True)
+class FulfillmentUpdate:
+    """One delivery of a store's fulfillment (Shopify), applied at once.
+
+    `source` names the fulfillment (None: the payload had no id); `updated_at` its version:
+    a delivery older than one applied changes nothing. `shipments` are new numbers to watch,
+    `listed` the numbers the fulfillment now names (empty when cancelled): a shipment of them
+    that `by` stopped is watched again. `stops` end the shipments it no longer ships.
+    """
+
+    receipt: str  # source and delivery id: a delivery handled before changes nothing
+    store: str
+    by: str
+    source: str | None
+    updated_at: datetime | None
+    shipments: tuple[Shipment, ...] = ()
+    listed: frozenset[str] = frozenset()
+    stops: tuple[StopWatching, ...] = ()
+
+
+@dataclass(frozen=True)
+class FulfillmentApplied:
+    """What a fulfillment delivery changed; `stale` when a newer version was applied before
+    (then nothing did)."""
+
+    added: list[tuple[int, bool]] = field(default_factory=list)  # (id, created) per shipment
+    stopped: list[Stopped] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)
+    stale: bool = False
 
 
 @dataclass(frozen=True)

@@ -193,4 +193,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN set_aside TEXT;
     ALTER TABLE shipments ADD COLUMN set_aside_at TEXT;
     """,
+    # 8: where a shipment came from (`shopify:<fulfillment id>`), so that an update of that
+    # fulfillment finds its shipments; who stopped watching one by hand or on the store's
+    # word (`active` = 0 since then: neither polled nor judged); and the latest version of
+    # each Shopify fulfillment applied, since Shopify may deliver an older one later.
+    """
+    ALTER TABLE shipments ADD COLUMN source TEXT;
+    ALTER TABLE shipments ADD COLUMN stopped_by TEXT;
+    CREATE INDEX shipments_source ON shipments (store, source);
+    CREATE INDEX shipments_number ON shipments (store, tracking_number);
+    CREATE TABLE fulfillments (
+        store TEXT NOT NULL,
+        source TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (store, source)
+    );
+    """,
 )

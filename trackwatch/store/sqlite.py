@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,11 +33,15 @@ from trackwatch.store.records import (
     Applied,
     Evaluation,
     Figures,
+    FulfillmentApplied,
+    FulfillmentUpdate,
     NoticeDraft,
     PollFailure,
     PollUpdate,
     Readout,
     Reschedule,
+    Stopped,
+    StopWatching,
     StoreAlertOpen,
     Unreadable,
     parse_ts,
@@ -109,11 +113,12 @@ def _shipment_row(shipment: Shipment, now: datetime) -> dict[str, Any]:
 
 
 async def _insert_shipments(
-    db: aiosqlite.Connection, shipments: Sequence[Shipment], now: datetime
-) -> list[tuple[int, bool]]:
+    db: aiosqlite.Connection, shipments: Sequence[Shipment], now: datetime,
+    source: str | None = None,
+) -> list[tuple[int, bool]]:  # fmt: skip
     out: list[tuple[int, bool]] = []
     for shipment in shipments:
-        values = _shipment_row(shipment, now)
+        values = _shipment_row(shipment, now) | {"source": source}
         columns = ", ".join(values)
         marks = ", ".join(f":{key}" for key in values)
         cur = await db.execute(
@@ -184,7 +189,27 @@ _RESCHEDULE = (
     " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
     "  ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
-    " WHERE id=:id AND set_aside IS NULL"
+    " WHERE id=:id AND set_aside IS NULL AND active=1"
+)
+
+# Stopping watching (by hand, or on the store's word): neither polled nor judged again
+# (`active` = 0) until restarted. A shipment stopped already keeps its first reason.
+_STOP = (
+    "UPDATE shipments SET active=0, stopped=:stopped, stopped_by=:by, stopped_at=:now,"
+    " next_poll_at=NULL, check_at=NULL, deadline_at=NULL, dirty=0"
+    " WHERE id=:id AND active=1 RETURNING id"
+)
+# Every customer notice of the shipment not yet taken by a sender; one in flight may go.
+_CANCEL_CUSTOMER_NOTICES = (
+    "UPDATE notices SET state='cancelled', last_error=?, lease_until=NULL"
+    " WHERE shipment_id=? AND audience='customer' AND state='pending'"
+)
+# A list of texts given as one JSON parameter: any length, within SQLite's variable limit.
+_EACH = "(SELECT value FROM json_each(?))"
+_RESTART = (
+    "UPDATE shipments SET stopped=NULL, stopped_by=NULL, stopped_at=NULL, restarted_at=:now,"
+    " next_poll_at=:now, dirty=1, revision=revision+1, active=1, misses=0,"
+    " set_aside=NULL, set_aside_at=NULL"
 )
 
 
@@ -198,6 +223,53 @@ def _schedule_row(schedule: Reschedule, now: datetime) -> dict[str, Any]:
         "id": schedule.shipment_id,
         "rev": schedule.revision,
     }
+
+
+async def _first_receipt(db: aiosqlite.Connection, receipt: str, now: datetime) -> bool:
+    """Record a webhook delivery; False when it was handled before."""
+    await db.execute("DELETE FROM webhook_receipts WHERE received_at < ?",
+                     (ts(now - RECEIPTS_KEPT),))  # fmt: skip
+    cur = await db.execute(
+        "INSERT INTO webhook_receipts (key, received_at) VALUES (?, ?)"
+        " ON CONFLICT (key) DO NOTHING RETURNING key", (receipt, ts(now)),
+    )  # fmt: skip
+    return await cur.fetchone() is not None
+
+
+async def _newest_version(
+    db: aiosqlite.Connection, update: FulfillmentUpdate, now: datetime
+) -> bool:
+    """Record the fulfillment's version; False when a newer one was applied before (Shopify
+    does not promise to deliver in order: a retried create may follow the cancellation)."""
+    if update.source is None or update.updated_at is None:
+        return True
+    await db.execute("DELETE FROM fulfillments WHERE received_at < ?",
+                     (ts(now - RECEIPTS_KEPT),))  # fmt: skip
+    cur = await db.execute(
+        "INSERT INTO fulfillments (store, source, updated_at, received_at) VALUES (?,?,?,?)"
+        " ON CONFLICT (store, source) DO UPDATE SET updated_at=excluded.updated_at,"
+        " received_at=excluded.received_at WHERE excluded.updated_at >= fulfillments.updated_at"
+        " RETURNING updated_at",
+        (update.store, update.source, ts(update.updated_at), ts(now)),
+    )  # fmt: skip
+    return await cur.fetchone() is not None
+
+
+async def _resume(db: aiosqlite.Connection, update: FulfillmentUpdate, now: datetime) -> list[int]:
+    """The fulfillment's numbers are its own from now on; one that `update.by` stopped (its
+    fulfillment cancelled, or the number replaced) is watched again. A stop by staff stands."""
+    if not update.listed:
+        return []
+    numbers = json.dumps(sorted(update.listed))
+    if update.source is not None:
+        await db.execute(f"UPDATE shipments SET source=? WHERE store=? AND tracking_number IN"
+                         f" {_EACH}", (update.source, update.store, numbers))  # fmt: skip
+    cur = await db.execute(
+        _RESTART + " WHERE store=:store AND active=0 AND stopped_by=:by"
+        " AND tracking_number IN (SELECT value FROM json_each(:numbers)) RETURNING id",
+        {"now": ts(now), "store": update.store, "by": update.by, "numbers": numbers},
+    )  # fmt: skip
+    return sorted(int(row[0]) for row in await cur.fetchall())
 
 
 class SqliteStore:
@@ -283,21 +355,70 @@ class SqliteStore:
         async with self._tx() as db:
             return await _insert_shipments(db, shipments, now)
 
-    async def add_from_webhook(
-        self, receipt: str, shipments: Sequence[Shipment], now: datetime
-    ) -> list[tuple[int, bool]] | None:
-        """`add_shipments` for a webhook delivery, unless its receipt (source and delivery id)
-        was seen before: then None and nothing changes. Receipts are kept 30 days."""
+    async def apply_fulfillment(
+        self, update: FulfillmentUpdate, now: datetime
+    ) -> FulfillmentApplied | None:
+        """A fulfillment delivery in one transaction (see FulfillmentUpdate), unless its
+        receipt was seen before: then None and nothing changes. Receipts and fulfillment
+        versions are kept 30 days (Shopify retries a delivery for 48 hours)."""
         async with self._tx() as db:
-            await db.execute("DELETE FROM webhook_receipts WHERE received_at < ?",
-                             (ts(now - RECEIPTS_KEPT),))  # fmt: skip
-            cur = await db.execute(
-                "INSERT INTO webhook_receipts (key, received_at) VALUES (?, ?)"
-                " ON CONFLICT (key) DO NOTHING RETURNING key", (receipt, ts(now)),
-            )  # fmt: skip
-            if await cur.fetchone() is None:
+            if not await _first_receipt(db, update.receipt, now):
                 return None
-            return await _insert_shipments(db, shipments, now)
+            if not await _newest_version(db, update, now):
+                return FulfillmentApplied(stale=True)
+            added = await _insert_shipments(db, update.shipments, now, update.source)
+            resumed = await _resume(db, update, now)
+            stopped = [s for stop in update.stops if (s := await self._stop(db, stop, now))]
+        return FulfillmentApplied(added, stopped, resumed)
+
+    async def shipments_of_fulfillment(
+        self, store: str, source: str | None, numbers: Iterable[str]
+    ) -> Readout:
+        """A store's shipments that came from fulfillment `source`, and those of `numbers`
+        that came with no source (added another way, or before sources were recorded)."""
+        return _readout(await self._all(
+            "SELECT * FROM shipments WHERE store=? AND (source=? OR (source IS NULL AND"
+            f" tracking_number IN {_EACH})) ORDER BY id",
+            (store, source, json.dumps(sorted(set(numbers)))),
+        ))  # fmt: skip
+
+    async def stop_watching(
+        self, shipment_id: int, reason: str, by: str, now: datetime,
+        notices: Mapping[int, tuple[NoticeDraft, ...]] | None = None,
+    ) -> Stopped | None:  # fmt: skip
+        """Stop watching a shipment until `restart`: no more polls or judgements, its open
+        alerts resolved (each with its `notices`, the staff told by the caller's drafts),
+        every pending customer notice cancelled. None for an unknown shipment; a shipment
+        stopped already is left as it was (`already`)."""
+        stop = StopWatching(shipment_id, reason, by, notices or {})
+        async with self._tx() as db:
+            return await self._stop(db, stop, now)
+
+    async def _stop(
+        self, db: aiosqlite.Connection, stop: StopWatching, now: datetime
+    ) -> Stopped | None:
+        stopped = f"by {stop.by}: {stop.reason}"
+        cur = await db.execute(_STOP, {"stopped": stopped, "by": stop.by, "now": ts(now),
+                                       "id": stop.shipment_id})  # fmt: skip
+        if await cur.fetchone() is None:
+            cur = await db.execute("SELECT stopped FROM shipments WHERE id=?",
+                                   (stop.shipment_id,))  # fmt: skip
+            row = await cur.fetchone()
+            return None if row is None else Stopped(stop.shipment_id, True, str(row[0] or ""))
+        cur = await db.execute(
+            "UPDATE alerts SET state='resolved', resolved_at=?, resolved_by=?, resolution=?"
+            " WHERE (shipment_id=? OR (shipment_id IS NULL AND subject=?)) AND state='open'"
+            " RETURNING id, shipment_id",
+            (ts(now), stop.by, f"watching stopped: {stop.reason}", stop.shipment_id,
+             shipment_subject(stop.shipment_id)),
+        )  # fmt: skip
+        resolved = sorted(int(r[0]) for r in await cur.fetchall() if r[1] is not None)
+        told = [d for aid in resolved for d in stop.notices.get(aid, ())]
+        for aid in resolved:
+            await self._enqueue(db, aid, stop.notices.get(aid, ()), now)
+        cur = await db.execute(_CANCEL_CUSTOMER_NOTICES,
+                               (f"not sent: watching stopped {stopped}", stop.shipment_id))  # fmt: skip
+        return Stopped(stop.shipment_id, False, stopped, tuple(resolved), cur.rowcount, len(told))
 
     async def get_shipment(self, shipment_id: int) -> Shipment | None:
         """The shipment, None if there is none; UnreadableShipment for a row that cannot be
@@ -347,11 +468,8 @@ class SqliteStore:
         back."""
         async with self._tx() as db:
             cur = await db.execute(
-                "UPDATE shipments SET stopped=NULL, stopped_at=NULL, restarted_at=?,"
-                " next_poll_at=?, dirty=1, revision=revision+1, active=1, misses=0,"
-                " set_aside=NULL, set_aside_at=NULL"
-                " WHERE id=? AND (stopped IS NOT NULL OR set_aside IS NOT NULL)",
-                (ts(now), ts(now), shipment_id),
+                _RESTART + " WHERE id=:id AND (stopped IS NOT NULL OR set_aside IS NOT NULL)",
+                {"now": ts(now), "id": shipment_id},
             )
             # Its set-aside alert ends here, so that a second setting aside is told again.
             await db.execute(
@@ -457,8 +575,9 @@ class SqliteStore:
                 event_rows,
             )
             await db.executemany(
-                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, next_poll_at=:next,"
-                " dirty=1, revision=revision+1, misses=0, carrier_note=:note,"
+                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled,"
+                " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
+                " revision=revision+1, misses=0, carrier_note=:note,"
                 " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
                 " last_event_at=CASE WHEN :last IS NOT NULL AND"
                 " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
@@ -558,15 +677,17 @@ class SqliteStore:
     async def _open_alert(
         db: aiosqlite.Connection, shipment_id: int, f: Finding, now: datetime
     ) -> int | None:
-        """The new alert's id; None when one exists for this episode already."""
+        """The new alert's id; None when one exists for this episode already, or the
+        shipment is no longer watched."""
+        # Nothing opens on a shipment no longer watched (stopped since it was judged).
         cur = await db.execute(
             "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
             " action, explanation, audiences, opened_at, escalated_at)"
-            " VALUES (?,(SELECT store FROM shipments WHERE id=?),?,?,?,?,?,?,?,?,?,?)"
+            " SELECT id, store, ?,?,?,?,?,?,?,?,?,? FROM shipments WHERE id=? AND active=1"
             " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
-            (shipment_id, shipment_id, f.rule, f.episode, AlertState.OPEN.value,
-             f.severity.value, f.summary, f.action, json.dumps(f.explanation),
-             _audiences(f.audiences), ts(now), ts(now) if f.escalated else None),
+            (f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
+             json.dumps(f.explanation), _audiences(f.audiences), ts(now),
+             ts(now) if f.escalated else None, shipment_id),
         )  # fmt: skip
         row = await cur.fetchone()
         return int(row[0]) if row else None
@@ -733,7 +854,8 @@ class SqliteStore:
         """When each shipment's latest customer notice went (or is due to go) out."""
         rows = await self._by_shipment(
             "SELECT shipment_id, MAX(next_attempt_at) AS last FROM notices WHERE"
-            " audience='customer' AND state!='dead' AND shipment_id IN ({ids})"
+            " audience='customer' AND state NOT IN ('dead', 'cancelled')"
+            " AND shipment_id IN ({ids})"
             " GROUP BY shipment_id",
             shipment_ids,
         )

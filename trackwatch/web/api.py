@@ -3,7 +3,9 @@ and pass on a customer's "not received". Each store has its own bearer token and
 its own shipments: another store's shipment is answered 404, as if it did not exist.
 
 Adding a shipment already watched answers 200 with its id (201 when new), so a client may
-retry a POST whose answer it never got.
+retry a POST whose answer it never got. DELETE on a shipment stops watching it (the order
+was cancelled, the label voided): no more polls, alerts or customer notices, its pending
+customer notices cancelled; a DELETE repeated answers the same shipment and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from trackwatch.errors import InputError
 from trackwatch.fields import plain_text_problem, whole_number
 from trackwatch.ingest import accept, notes_for
 from trackwatch.model import Alert, AlertState, Shipment, Status, TrackingEvent
+from trackwatch.stopping import checked_reason, stop_shipment
+from trackwatch.store.records import Stopped
 from trackwatch.web.errors import ApiError, json_body, store_of_token
 from trackwatch.web.report_page import ReportDesk
 
 API = "/api/v1"
+STOPPED_BY = "store (api)"
+DEFAULT_STOP_REASON = "cancelled by the store (api)"
 STATES = {"open": AlertState.OPEN, "resolved": AlertState.RESOLVED, "all": None}
 
 
@@ -61,7 +67,8 @@ def shipment_json(
         "ordered_at": _when(s.ordered_at), "promised_by": _when(s.promised_by),
         "eta": _when(s.eta), "last_event_at": _when(s.last_event_at),
         "last_polled_at": _when(s.last_polled_at), "next_poll_at": _when(s.next_poll_at),
-        "polling_stopped": s.stopped, "missing_reported_at": _when(s.missing_reported_at),
+        "watching": s.active, "polling_stopped": s.stopped, "stopped_at": _when(s.stopped_at),
+        "missing_reported_at": _when(s.missing_reported_at),
         "customer": {"name": s.customer_name, "email": s.customer_email or None,
                      "phone": s.customer_phone or None},
         "destination": {"country": s.destination_country,
@@ -72,6 +79,11 @@ def shipment_json(
     }  # fmt: skip
 
 
+def _stop_json(stopped: Stopped) -> dict[str, Any]:
+    return {"already_stopped": stopped.already, "alerts_resolved": list(stopped.resolved),
+            "customer_notices_cancelled": stopped.cancelled}  # fmt: skip
+
+
 class Api:
     def __init__(self, desk: ReportDesk) -> None:
         self._desk = desk
@@ -80,6 +92,7 @@ class Api:
         return [
             web.post(f"{API}/shipments", self.add),
             web.get(f"{API}/shipments/{{id}}", self.get),
+            web.delete(f"{API}/shipments/{{id}}", self.stop),
             web.post(f"{API}/shipments/{{id}}/report-missing", self.report_missing),
             web.get(f"{API}/alerts", self.alerts),
         ]
@@ -111,10 +124,25 @@ class Api:
 
     async def get(self, request: web.Request) -> web.Response:
         shipment = await self._own(request, self._store(request))
+        return web.json_response(await self._view(shipment))
+
+    async def _view(self, shipment: Shipment) -> dict[str, Any]:
         sid = shipment.id or 0
         events = (await self._desk.store.events_for([sid]))[sid]
         alerts = await self._desk.store.alerts_for(sid)
-        return web.json_response(shipment_json(shipment, self._desk.settings, events, alerts))
+        return shipment_json(shipment, self._desk.settings, events, alerts)
+
+    async def stop(self, request: web.Request) -> web.Response:
+        """Stop watching: 200 with the shipment as it is now, and what the stop did."""
+        shipment = await self._own(request, self._store(request))
+        body = await json_body(request, required=False)
+        reason = checked_reason(body.get("reason", DEFAULT_STOP_REASON))
+        now = self._desk.clock.now()
+        stopped = await stop_shipment(self._desk.store, self._desk.settings, shipment, reason,
+                                      STOPPED_BY, now)  # fmt: skip
+        self._desk.wake()
+        current = await self._desk.store.get_shipment(stopped.shipment_id) or shipment
+        return web.json_response({**await self._view(current), "stop": _stop_json(stopped)})
 
     async def alerts(self, request: web.Request) -> web.Response:
         store = self._store(request)
@@ -136,6 +164,9 @@ class Api:
             raise InputError("reported_by", "must be a text of 1 to 100 characters")
         if problem := plain_text_problem(by):
             raise InputError("reported_by", problem)
+        if not shipment.active:
+            raise ApiError(409, "id", f"shipment {shipment.id} is no longer watched "
+                           f"({shipment.stopped}): nobody would act on a missing report")  # fmt: skip
         if shipment.status is not Status.DELIVERED:
             raise ApiError(409, "id", f"shipment {shipment.id} is {shipment.status.value}, not "
                            "delivered: a missing report is for parcels the carrier marked "

@@ -12,6 +12,14 @@ with every reason, field names as Shopify's, and logged (fields only: reasons ca
 customer's data), and the others are still stored. Those are answered 200
 all the same: a non-2xx makes Shopify retry the same payload, which would fail the same way,
 and in the end drop the subscription.
+
+A fulfillment's shipments remember it (`shopify:<id>`). An update that cancels it (status
+`cancelled`), or says it failed (`error`, `failure`: nothing ships under it; a retry is a new
+fulfillment), stops watching every one of them; an update whose numbers changed stops the
+numbers it no longer names ("replaced by a new tracking number") and watches the new ones. A
+number Shopify stopped that a live fulfillment names again is watched again; one staff
+stopped stays stopped. Shopify does not deliver in order, so a delivery older (by the
+fulfillment's `updated_at`) than one applied before changes nothing (`stale`).
 """
 
 from __future__ import annotations
@@ -20,18 +28,30 @@ import base64
 import hashlib
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from carriers.numbers import normalize
 from trackwatch.errors import InputError
 from trackwatch.ingest import Accepted, accept
+from trackwatch.model import Shipment
+from trackwatch.stopping import stop_requests
+from trackwatch.store.records import FulfillmentApplied, FulfillmentUpdate
 from trackwatch.web.errors import ApiError, json_object
 from trackwatch.web.report_page import ReportDesk
 
 log = logging.getLogger("trackwatch.shopify")
 TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
-IGNORED_STATUSES = frozenset({"cancelled", "error", "failure"})
+BY = "Shopify"  # who stopped a shipment on a fulfillment's word
+# Fulfillment statuses under which nothing ships: their shipments stop, none are added.
+STOP_REASONS = {
+    "cancelled": "fulfillment cancelled in Shopify",
+    "error": "fulfillment failed in Shopify (status error)",
+    "failure": "fulfillment failed in Shopify (status failure)",
+}
+REPLACED = "replaced by a new tracking number in Shopify"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -131,6 +151,43 @@ def shipments_of(
     return accepted, refused
 
 
+def source_of(fulfillment: dict[str, Any]) -> str | None:
+    """`shopify:<id>`, what a fulfillment's shipments remember it by; None without an id."""
+    value = fulfillment.get("id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or \
+            not str(value).isascii() or not str(value).isdigit():  # fmt: skip
+        raise ApiError(400, "id", "must be a whole number, a text of digits or null")
+    return f"shopify:{value}"
+
+
+def version_of(fulfillment: dict[str, Any]) -> datetime | None:
+    """When the fulfillment last changed (`updated_at`), to tell an older delivery."""
+    text = _text(fulfillment, "updated_at")
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            raise ValueError("no offset")
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ApiError(400, "updated_at", "must be an ISO date-time with its offset") from None
+
+
+def _removed(
+    found: list[Shipment], status: str, listed: frozenset[str]
+) -> list[tuple[Shipment, str]]:
+    """The watched shipments this delivery ends, each with why."""
+    reason = STOP_REASONS.get(status)
+    if reason is not None:
+        return [(s, reason) for s in found if s.active]
+    if not listed:  # an update naming no number says nothing of the parcels
+        return []
+    return [(s, REPLACED) for s in found if s.active and s.tracking_number not in listed]
+
+
 class ShopifyWebhook:
     def __init__(self, desk: ReportDesk) -> None:
         self._desk = desk
@@ -159,20 +216,60 @@ class ShopifyWebhook:
             return web.json_response({"ignored": f"topic {topic!r} is not a fulfillment"})
         fulfillment = json_object(body)
         status = _text(fulfillment, "status") or ""
-        accepted, refused = ([], []) if status in IGNORED_STATUSES else \
+        source, version = source_of(fulfillment), version_of(fulfillment)
+        accepted, refused = ([], []) if status in STOP_REASONS else \
             shipments_of(fulfillment, self._desk, store)  # fmt: skip
+        named = frozenset(normalize(n) for n in numbers_of(fulfillment)) | \
+            {a.shipment.tracking_number for a in accepted}  # fmt: skip
+        listed = frozenset() if status in STOP_REASONS else named
+        found = await self._desk.store.shipments_of_fulfillment(store, source, named)
+        ending = _removed(found.shipments, status, listed)
         now = self._desk.clock.now()
-        stored = await self._desk.store.add_from_webhook(
-            f"shopify:{store}:{delivery}", [a.shipment for a in accepted], now)  # fmt: skip
-        if stored is None:
+        update = FulfillmentUpdate(
+            f"shopify:{store}:{delivery}", store, BY, source, version,
+            tuple(a.shipment for a in accepted), listed,
+            tuple(await stop_requests(self._desk.store, self._desk.settings, ending, BY, now)),
+        )  # fmt: skip
+        applied = await self._desk.store.apply_fulfillment(update, now)
+        if applied is None:
             return web.json_response({"duplicate": True, "webhook_id": delivery})
+        self._log(store, fulfillment, refused, applied)
+        if applied.stopped or applied.resumed:
+            self._desk.wake()
+        return web.json_response(_answer(delivery, accepted, refused, ending, applied))
+
+    @staticmethod
+    def _log(store: str, fulfillment: dict[str, Any], refused: list[dict[str, Any]],
+             applied: FulfillmentApplied) -> None:  # fmt: skip
+        """What changed, by ids and fields only: reasons can quote the customer's data."""
+        fid = fulfillment.get("id")
         for item in refused:
-            log.warning("shopify %s: fulfillment %s: number refused (%s)", store,
-                        fulfillment.get("id"), "; ".join(e["field"] for e in item["errors"]))  # fmt: skip
-        return web.json_response({
-            "webhook_id": delivery,
-            "shipments": [{"id": sid, "created": created, "notes": list(a.notes)}
-                          for (sid, created), a in zip(stored, accepted, strict=True)],
-            "refused": refused,
-            "ignored": f"fulfillment status {status}" if status in IGNORED_STATUSES else None,
-        })  # fmt: skip
+            log.warning("shopify %s: fulfillment %s: number refused (%s)", store, fid,
+                        "; ".join(e["field"] for e in item["errors"]))  # fmt: skip
+        if applied.stale:
+            log.info("shopify %s: fulfillment %s: older than one applied, ignored", store, fid)
+        for stopped in applied.stopped:
+            if not stopped.already:
+                log.info("shopify %s: fulfillment %s: shipment %d stopped (%s)", store, fid,
+                         stopped.shipment_id, stopped.stopped)  # fmt: skip
+        for sid in applied.resumed:
+            log.info("shopify %s: fulfillment %s: shipment %d watched again", store, fid, sid)
+
+
+def _answer(
+    delivery: str, accepted: list[Accepted], refused: list[dict[str, Any]],
+    ending: list[tuple[Shipment, str]], applied: FulfillmentApplied,
+) -> dict[str, Any]:  # fmt: skip
+    numbers = {s.id: (s.tracking_number, reason) for s, reason in ending}
+    return {
+        "webhook_id": delivery,
+        "stale": applied.stale,
+        "shipments": [] if applied.stale else [
+            {"id": sid, "created": created, "notes": list(a.notes)}
+            for (sid, created), a in zip(applied.added, accepted, strict=True)],
+        "refused": refused,
+        "stopped": [{"id": s.shipment_id, "tracking_number": numbers[s.shipment_id][0],
+                     "reason": numbers[s.shipment_id][1]}
+                    for s in applied.stopped if not s.already],
+        "resumed": applied.resumed,
+    }  # fmt: skip
