@@ -429,3 +429,19 @@ async def test_a_missing_report_for_a_shipment_no_longer_watched_is_a_409(api: A
     assert "no longer watched (by store (api): refunded)" in body["error"]["reason"]
     shipment = await api.store.get_shipment(added["id"])
     assert shipment is not None and shipment.missing_reported_at is None
+
+
+async def test_a_set_aside_unreadable_row_is_a_409_that_echoes_nothing(api: Api) -> None:
+    """A row corrupted in the database is the store's problem, not the request's: a 4xx
+    that names the shipment and no stored data, never a 500."""
+    status, body = await api.call("POST", "/api/v1/shipments", body=ORDER)
+    sid = body["id"]
+    async with api.store._tx() as db:
+        await db.execute("UPDATE shipments SET shipped_at='secret-ish garbage' WHERE id=?",
+                         (sid,))  # fmt: skip
+    for method in ("GET", "DELETE"):
+        status, body = await api.call(method, f"/api/v1/shipments/{sid}")
+        assert status == 409 and "set aside" in body["error"]["reason"]
+        assert "garbage" not in str(body)
+    status, body = await api.call("GET", f"/api/v1/shipments/{sid}", token=TOYS_TOKEN)
+    assert status == 404  # another store's, even unreadable, does not exist for it

@@ -210,3 +210,25 @@ def test_a_genuine_link_with_an_expiry_past_what_a_date_holds_is_refused() -> No
 async def test_any_path_under_the_link_gets_the_plain_page(site: Site, tail: str) -> None:
     status, text = await fetch("GET", f"{site.served.base_url}/report-missing/{tail}")
     assert status == 400 and "This link is not valid" in text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_link_to_an_order_no_longer_tracked_records_nothing(
+    site: Site, method: str
+) -> None:
+    """The store stopped watching (the order was cancelled): a report would reach nobody,
+    and the page must not promise an email that will never come."""
+    sid = await add(site, "9400111206206406260787", delivered=True)
+    await site.store.stop_watching(sid, "order cancelled", "staff (cli)", site.clock.now())
+    status, text = await fetch(method, site.url(sid))
+    assert status == 410 and "no longer tracked" in text and "support@jetoy.example" in text
+    assert (await site.shipment(sid)).missing_reported_at is None
+
+
+async def test_a_link_to_an_unreadable_row_gets_the_plain_page(site: Site) -> None:
+
+    sid = await add(site, "9400111206206406260787", delivered=True)
+    async with site.store._tx() as db:
+        await db.execute("UPDATE shipments SET shipped_at='garbled' WHERE id=?", (sid,))
+    status, text = await fetch("GET", site.url(sid))
+    assert status == 409 and "cannot look this order up" in text

@@ -142,6 +142,9 @@ async def _show(shipment_id: int, settings: Settings) -> int:
 async def _report_missing(shipment_id: int, by: str, settings: Settings) -> int:
     async with _opened(settings) as store:
         shipment = await _shipment(store, shipment_id)
+        if not shipment.active:
+            raise InputError("id", f"shipment {shipment_id} is no longer watched "
+                             f"({shipment.stopped}): a report would reach nobody")  # fmt: skip
         if shipment.status is not Status.DELIVERED:
             raise InputError(
                 "id", f"shipment {shipment_id} is {shipment.status.value}, not delivered: a "

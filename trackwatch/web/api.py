@@ -22,6 +22,7 @@ from trackwatch.fields import plain_text_problem, whole_number
 from trackwatch.ingest import accept, notes_for
 from trackwatch.model import Alert, AlertState, Shipment, Status, TrackingEvent
 from trackwatch.stopping import checked_reason, stop_shipment
+from trackwatch.store import UnreadableShipment
 from trackwatch.store.records import Stopped
 from trackwatch.web.errors import ApiError, json_body, store_of_token
 from trackwatch.web.report_page import ReportDesk
@@ -103,7 +104,14 @@ class Api:
     async def _own(self, request: web.Request, store: str) -> Shipment:
         text = request.match_info["id"]
         number = whole_number(text)
-        shipment = await self._desk.store.get_shipment(number) if number is not None else None
+        try:
+            shipment = await self._desk.store.get_shipment(number) if number else None
+        except UnreadableShipment as exc:
+            if exc.row.store != store:
+                raise ApiError(404, "id", f"no shipment {text} in store {store!r}") from None
+            # Its stored data is the problem, not the request; nothing of it is echoed.
+            raise ApiError(409, "id", f"shipment {text} is set aside: its stored data cannot "
+                           "be read (staff are told)") from None  # fmt: skip
         if shipment is None or shipment.store != store:
             raise ApiError(404, "id", f"no shipment {text} in store {store!r}")
         return shipment

@@ -18,7 +18,7 @@ from aiohttp import web
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Shipment, Status
-from trackwatch.store import SqliteStore
+from trackwatch.store import SqliteStore, UnreadableShipment
 from trackwatch.web.signing import REPORT_PATH, ExpiredLink, LinkError, ReportLinks
 
 REPORTED_BY = "customer (link)"
@@ -80,9 +80,17 @@ class ReportPage:
             return page("This link has expired", str(exc), self._contact(shipment), status=410)
         except LinkError as exc:
             return page("This link is not valid", str(exc), self._contact(None), status=400)
-        shipment = await self._desk.store.get_shipment(shipment_id)
+        try:
+            shipment = await self._desk.store.get_shipment(shipment_id)
+        except UnreadableShipment:
+            return page("We cannot look this order up", "Something is wrong on our side.",
+                        self._contact(None), status=409)  # fmt: skip
         if shipment is None:
             return page("This link is not valid", "We cannot find this order.", status=404)
+        if not shipment.active:
+            return page("This order is no longer tracked", "The store has stopped tracking "
+                        "this parcel, so a report here would reach nobody.",
+                        self._contact(shipment), status=410)  # fmt: skip
         if shipment.status is not Status.DELIVERED:
             return page("Not delivered yet", "The carrier has not marked this parcel "
                         "delivered, so there is nothing to report yet.",
