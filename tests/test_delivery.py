@@ -34,7 +34,7 @@ from trackwatch.model import (
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.digest import Digests, digest_slots
-from trackwatch.notify.drafting import Drafter, staff_slot
+from trackwatch.notify.drafting import Drafter, Pacing, staff_slot
 from trackwatch.notify.outbox import Outbox
 from trackwatch.notify.pacing import staff_time
 from trackwatch.notify.render import Renderer
@@ -207,9 +207,8 @@ async def open_alert(rig: Rig, sid: int, rule: str, severity: Severity) -> None:
                       action="Be ready", explanation={"why": "front door"})  # fmt: skip
     shipment = await rig.store.get_shipment(sid)
     assert shipment is not None
-    rig.drafter.begin(rig.clock.now(), {})
     drafts = rig.drafter.for_shipment(shipment, rule, severity, [(Audience.STAFF, "opened")],
-                                      alert=finding)  # fmt: skip
+                                      Pacing(rig.clock.now()), alert=finding)  # fmt: skip
     await rig.store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, finding, drafts)]),
                                      rig.clock.now())  # fmt: skip
 
@@ -345,9 +344,9 @@ async def test_a_warning_still_waits_its_window_behind_an_urgent_notice(
     await rig.send(at(11, 24, 10))
     parcel = await rig.store.get_shipment(sid)
     assert parcel is not None
-    rig.drafter.begin(at(11, 24, 12), await rig.store.last_customer_notices([sid]))
+    pace = Pacing(at(11, 24, 12), await rig.store.last_customer_notices([sid]))
     drafts = rig.drafter.for_shipment(parcel, "stalled", Severity.WARNING,
-                                      [(Audience.CUSTOMER, "opened")])  # fmt: skip
+                                      [(Audience.CUSTOMER, "opened")], pace)  # fmt: skip
     assert [d.not_before for d in drafts] == [at(11, 25, 10)]
 
 

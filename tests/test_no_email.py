@@ -10,7 +10,7 @@ from tests.rulekit import at, ev, fires, view
 from trackwatch.config import build_settings
 from trackwatch.model import Audience, Status
 from trackwatch.notify.channels import ChannelDirectory
-from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.web.signing import ReportLinks
 
@@ -40,10 +40,9 @@ def test_customer_notices_go_only_where_there_is_an_address(
                      customer_email=email, customer_phone=phone)  # fmt: skip
     finding = fires("delivered", delivered, at(11, 25, 13))
     assert finding is not None
-    drafter.begin(at(11, 25, 13), {})
     drafts = drafter.for_shipment(
         delivered.shipment, "delivered", finding.severity,
-        [(Audience.CUSTOMER, "opened")], alert=finding,
+        [(Audience.CUSTOMER, "opened")], Pacing(at(11, 25, 13)), alert=finding,
     )  # fmt: skip
     customer = [(d.channel, d.recipient) for d in drafts if d.audience is Audience.CUSTOMER]
     assert customer == expected

@@ -32,7 +32,7 @@ from trackwatch.model import (
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.digest import Digests, digest_slots
-from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.outbox import CHANNEL_FAILING, Outbox
 from trackwatch.notify.pacing import staff_time
 from trackwatch.notify.render import Renderer
@@ -92,10 +92,10 @@ def finding(severity: Severity, rule: str = "stalled") -> Finding:
                    action="Look into it", explanation={"why": "because"})  # fmt: skip
 
 
-def slots(drafter: Drafter, severity: Severity, audience: Audience = Audience.STAFF,
-          **fields: object) -> dict[str, datetime | None]:  # fmt: skip
+def slots(drafter: Drafter, pace: Pacing, severity: Severity,
+          audience: Audience = Audience.STAFF, **fields: object) -> dict[str, datetime | None]:  # fmt: skip
     drafts = drafter.for_shipment(shipment(**fields), "stalled", severity,
-                                  [(audience, "opened")], alert=finding(severity))  # fmt: skip
+                                  [(audience, "opened")], pace, alert=finding(severity))  # fmt: skip
     return {d.channel: d.not_before for d in drafts}
 
 
@@ -105,14 +105,14 @@ async def test_staff_routing_by_severity_and_the_urgent_bypass(
     settings = settings_for(tmp_path, sink, smtp)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     saturday_night = at(11, 28, 2)
-    drafter.begin(saturday_night, {})
+    pace = Pacing(saturday_night)
     # Info goes to staff email only (chat's floor is warning); the digest carries it too.
-    assert slots(drafter, Severity.INFO) == {"staff_email.0": saturday_night}
+    assert slots(drafter, pace, Severity.INFO) == {"staff_email.0": saturday_night}
     # Warning: email now, chat on Monday morning.
-    assert slots(drafter, Severity.WARNING) == {
+    assert slots(drafter, pace, Severity.WARNING) == {
         "staff_email.0": saturday_night, "staff_chat.0": at(11, 30, 9)}  # fmt: skip
     # Urgent bypasses staff hours.
-    assert slots(drafter, Severity.URGENT) == {
+    assert slots(drafter, pace, Severity.URGENT) == {
         "staff_email.0": saturday_night, "staff_chat.0": saturday_night}  # fmt: skip
 
 
@@ -121,10 +121,10 @@ async def test_a_customer_with_a_phone_also_gets_a_short_text(
 ) -> None:
     settings = settings_for(tmp_path, sink, smtp)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
-    drafter.begin(at(11, 24, 10), {})
-    assert set(slots(drafter, Severity.WARNING, Audience.CUSTOMER)) == {"customer_email.0"}
+    pace = Pacing(at(11, 24, 10))
+    assert set(slots(drafter, pace, Severity.WARNING, Audience.CUSTOMER)) == {"customer_email.0"}
     drafts = drafter.for_shipment(shipment(id=2, customer_phone=PHONE), "stalled",
-                                  Severity.WARNING, [(Audience.CUSTOMER, "opened")],
+                                  Severity.WARNING, [(Audience.CUSTOMER, "opened")], pace,
                                   alert=finding(Severity.WARNING))  # fmt: skip
     (text,) = [d for d in drafts if d.channel == "customer_sms.0"]
     assert text.recipient == PHONE and text.title == "Jetoy"

@@ -18,7 +18,7 @@ from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
 from trackwatch.model import Audience, Outcome, Shipment, Status, TrackingResult
 from trackwatch.notify.channels import ChannelDirectory
-from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import PollUpdate
@@ -155,9 +155,9 @@ def test_the_delivered_email_carries_a_link_valid_for_the_claim_window() -> None
     delivered = view([ev(at(11, 25, 12), Status.DELIVERED, "Delivered")], id=7)
     finding = fires("delivered", delivered, at(11, 25, 13))
     assert finding is not None
-    drafter.begin(at(11, 25, 13), {})
     (draft,) = drafter.for_shipment(delivered.shipment, "delivered", finding.severity,
-                                    [(Audience.CUSTOMER, "opened")], alert=finding)  # fmt: skip
+                                    [(Audience.CUSTOMER, "opened")], Pacing(at(11, 25, 13)),
+                                    alert=finding)  # fmt: skip
     match = re.search(r"Didn't receive it\? Tell us here: (\S+)", draft.body)
     assert match is not None
     token = match[1].rsplit("/", 1)[1]

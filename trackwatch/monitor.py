@@ -21,7 +21,7 @@ from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Alert, Audience, Finding, Severity, Shipment, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
-from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.quarantine import Quarantine
 from trackwatch.scheduler import CarrierHours, PollState, is_fresh, plan
@@ -113,8 +113,8 @@ class Monitor:
             events, open_alerts = await self._history([s.id or 0 for s in shipments])
         except UNREADABLE:  # some row of the batch cannot be read: find it, judge the rest
             events, open_alerts, shipments = await self._history_one_by_one(shipments)
-        self._drafter.begin(now, await self._store.last_customer_notices(list(events)))
-        evaluation, failed = self._judge_all(shipments, events, open_alerts, now)
+        pace = Pacing(now, await self._store.last_customer_notices(list(events)))
+        evaluation, failed = self._judge_all(shipments, events, open_alerts, pace)
         applied = await self._store.apply_evaluation(evaluation, now)
         await self._quarantine.set_aside(failed, "judged")
         _log_changes(applied)
@@ -122,7 +122,7 @@ class Monitor:
 
     def _judge_all(
         self, shipments: Sequence[Shipment], events: dict[int, list[TrackingEvent]],
-        open_alerts: dict[int, list[Alert]], now: datetime,
+        open_alerts: dict[int, list[Alert]], pace: Pacing,
     ) -> tuple[Evaluation, list[Unreadable]]:  # fmt: skip
         """Judge each shipment; one whose judgement raises is left out, to be set aside. When
         most of a pass fails, the fault is ours, not the rows': raise (the loop logs it and
@@ -134,7 +134,7 @@ class Monitor:
             sid = shipment.id or 0
             part = Evaluation()  # kept only if the whole judgement succeeds
             try:
-                self._judge(shipment, events[sid], open_alerts[sid], now, part)
+                self._judge(shipment, events[sid], open_alerts[sid], pace, part)
             except Exception as exc:  # a fault of ours on this row: the others are judged
                 first = first or exc
                 failed.append(Unreadable(sid, shipment.store, _reason(exc)))
@@ -219,22 +219,23 @@ class Monitor:
         shipment: Shipment,
         events: Sequence[TrackingEvent],
         open_alerts: Sequence[Alert],
-        now: datetime,
+        pace: Pacing,
         out: Evaluation,
     ) -> None:
+        now = pace.now
         view = self.view(shipment, events)
         verdict = self.verdict(view, now)
         by_rule = {alert.rule: alert for alert in open_alerts}
         for name, finding in verdict.findings.items():
             current = by_rule.get(name)
             if current is not None and current.episode == finding.episode:
-                step = self._escalate(view, current, finding)
+                step = self._escalate(view, current, finding, pace)
                 if step is not None:
                     out.escalations.append(step)
                 continue
             if current is not None:
-                out.resolves.append(self._resolve(view, current, "a new episode began"))
-            out.opens.append(self._open(view, finding))
+                out.resolves.append(self._resolve(view, current, "a new episode began", pace))
+            out.opens.append(self._open(view, finding, pace))
         for alert in open_alerts:
             if alert.rule in verdict.findings or alert.rule in verdict.unverified:
                 continue
@@ -243,7 +244,7 @@ class Monitor:
             # The customer was promised a word when it moves; delivered, the delivered
             # email is that word, and a rule that supersedes it tells them its own news.
             follow_up = by is None and view.delivered_event is None
-            out.resolves.append(self._resolve(view, alert, reason, follow_up))
+            out.resolves.append(self._resolve(view, alert, reason, pace, follow_up))
         out.schedules.append(self._schedule(view, verdict, now))
 
     def _schedule(self, view: ShipmentView, verdict: Verdict, now: datetime) -> Reschedule:
@@ -266,14 +267,16 @@ class Monitor:
         return Reschedule(shipment.id or 0, check_at, poll_by, shipment.revision,
                           chosen.deadline_at, chosen.stop)  # fmt: skip
 
-    def _open(self, view: ShipmentView, finding: Finding) -> AlertOpen:
+    def _open(self, view: ShipmentView, finding: Finding, pace: Pacing) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]
         drafts = self._drafter.for_shipment(
-            view.shipment, finding.rule, finding.severity, notify, alert=finding
+            view.shipment, finding.rule, finding.severity, notify, pace, alert=finding
         )
         return AlertOpen(view.shipment.id or 0, finding, drafts)
 
-    def _escalate(self, view: ShipmentView, alert: Alert, finding: Finding) -> AlertEscalate | None:
+    def _escalate(
+        self, view: ShipmentView, alert: Alert, finding: Finding, pace: Pacing
+    ) -> AlertEscalate | None:
         """The next stage of an open alert: audiences it adds hear of it now; staff hear
         of an escalation even when they already knew."""
         added = [a for a in finding.audiences if a not in alert.audiences]
@@ -286,12 +289,12 @@ class Monitor:
             notify.append((Audience.STAFF, "escalated"))
         audiences = tuple(dict.fromkeys((*alert.audiences, *finding.audiences)))
         drafts = self._drafter.for_shipment(
-            view.shipment, finding.rule, finding.severity, notify, alert=finding
+            view.shipment, finding.rule, finding.severity, notify, pace, alert=finding
         )
         return AlertEscalate(alert.id, finding, audiences, finding.escalated, drafts)
 
     def _resolve(
-        self, view: ShipmentView, alert: Alert, reason: str, follow_up: bool = False
+        self, view: ShipmentView, alert: Alert, reason: str, pace: Pacing, follow_up: bool = False
     ) -> AlertResolve:
         """Staff hear of a resolution of an alert they were told about (above info level).
         Customers hear of
@@ -304,7 +307,7 @@ class Monitor:
                 and Audience.CUSTOMER in alert.audiences):  # fmt: skip
             notify.append((Audience.CUSTOMER, "resolved"))
         drafts = self._drafter.for_shipment(
-            view.shipment, alert.rule, alert.severity, notify, alert=alert, reason=reason
+            view.shipment, alert.rule, alert.severity, notify, pace, alert=alert, reason=reason
         )
         return AlertResolve(alert.id, "auto", reason, drafts)
 

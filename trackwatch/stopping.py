@@ -17,7 +17,7 @@ from trackwatch.errors import InputError
 from trackwatch.fields import plain_text_problem
 from trackwatch.model import Alert, Audience, Shipment
 from trackwatch.notify.channels import ChannelDirectory
-from trackwatch.notify.drafting import Drafter
+from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.store import SqliteStore
 from trackwatch.store.records import NoticeDraft, Stopped, StopWatching
@@ -35,22 +35,20 @@ def checked_reason(value: object, field: str = "reason") -> str:
     return value.strip()
 
 
-def drafter_for(settings: Settings, now: datetime) -> Drafter:
-    """A drafter for staff notices at `now` (no customer is written to from here)."""
+def drafter_for(settings: Settings) -> Drafter:
+    """A drafter for staff notices (no customer is written to from here)."""
     renderer = Renderer({sid: s.templates_dir for sid, s in settings.stores.items()
                          if s.templates_dir is not None})  # fmt: skip
-    drafter = Drafter(settings, ChannelDirectory(settings.stores), renderer)
-    drafter.begin(now, {})
-    return drafter
+    return Drafter(settings, ChannelDirectory(settings.stores), renderer)
 
 
 def _resolution(
-    drafter: Drafter, shipment: Shipment, alert: Alert, reason: str, by: str
+    drafter: Drafter, pace: Pacing, shipment: Shipment, alert: Alert, reason: str, by: str
 ) -> tuple[NoticeDraft, ...]:
     if Audience.STAFF not in alert.audiences:
         return ()
     return drafter.for_shipment(shipment, alert.rule, alert.severity,
-                                [(Audience.STAFF, "resolved")], alert=alert,
+                                [(Audience.STAFF, "resolved")], pace, alert=alert,
                                 reason=f"watching stopped by {by}: {reason}")  # fmt: skip
 
 
@@ -64,9 +62,9 @@ async def stop_requests(
         return []
     ids = [shipment.id or 0 for shipment, _ in stops]
     open_alerts = await store.open_alerts(ids)
-    drafter = drafter_for(settings, now)
+    drafter, pace = drafter_for(settings), Pacing(now)
     return [
-        StopWatching(sid, reason, by, {a.id: _resolution(drafter, shipment, a, reason, by)
+        StopWatching(sid, reason, by, {a.id: _resolution(drafter, pace, shipment, a, reason, by)
                                        for a in open_alerts[sid]})
         for sid, (shipment, reason) in zip(ids, stops, strict=True)
     ]  # fmt: skip

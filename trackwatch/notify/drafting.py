@@ -13,6 +13,7 @@ rendered text, and the earliest moment each may go out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from trackwatch.config import Settings, StoreSettings
@@ -42,6 +43,16 @@ def _address(shipment: Shipment, channel: str) -> str:
     return shipment.customer_email
 
 
+@dataclass
+class Pacing:
+    """The time a rules pass drafts at, and when each shipment's customer last heard from us
+    (or will): updated as the pass drafts, so that two alerts of one parcel in one pass are
+    paced too."""
+
+    now: datetime
+    last_customer: dict[int, datetime] = field(default_factory=dict)
+
+
 class Drafter:
     def __init__(
         self,
@@ -54,15 +65,6 @@ class Drafter:
         self._channels = channels
         self._renderer = renderer
         self._links = links
-        self._now = datetime.min
-        self._last_customer: dict[int, datetime] = {}
-
-    def begin(self, now: datetime, last_customer: dict[int, datetime]) -> None:
-        """Start a rules pass at `now`; `last_customer` (updated as this pass drafts) paces
-        two alerts of one parcel in the same pass too. Only `for_shipment` (the rules loop)
-        depends on it; `for_store` takes its caller's time, so other loops can share this."""
-        self._now = now
-        self._last_customer = last_customer
 
     def for_shipment(
         self,
@@ -70,6 +72,7 @@ class Drafter:
         rule: str,
         severity: Severity,
         notify: Sequence[tuple[Audience, str]],
+        pace: Pacing,
         **context: object,
     ) -> tuple[NoticeDraft, ...]:
         store = self._settings.store(shipment.store)
@@ -81,12 +84,13 @@ class Drafter:
             args = dict(context, shipment=shipment, store=store)
             if audience is Audience.CUSTOMER:
                 args["report_url"] = self._report_url(shipment, context)
-                drafts.extend(self._customer(shipment, rule, severity, event, channels, args))
+                drafts.extend(self._customer(shipment, rule, severity, event, channels, args,
+                                             pace))  # fmt: skip
                 continue
             title, body = self._renderer.render(shipment.store, rule, audience, event, args)
             drafts.extend(
                 NoticeDraft(event, audience, channel, shipment.store, title, body,
-                            not_before=staff_slot(store, channel, severity, self._now))
+                            not_before=staff_slot(store, channel, severity, pace.now))
                 for channel in channels
             )  # fmt: skip
         return tuple(drafts)
@@ -114,12 +118,12 @@ class Drafter:
 
     def _customer(
         self, shipment: Shipment, rule: str, severity: Severity, event: str,
-        channels: Sequence[str], args: dict[str, object],
+        channels: Sequence[str], args: dict[str, object], pace: Pacing,
     ) -> list[NoticeDraft]:  # fmt: skip
         reachable = [c for c in channels if _address(shipment, c)]
         if not reachable:
             return []  # no pacing slot taken either: nothing goes out
-        slot = self._customer_slot(shipment, severity)
+        slot = self._customer_slot(shipment, severity, pace)
         title, body = self._renderer.render(shipment.store, rule, Audience.CUSTOMER, event, args)
         drafts = []
         for channel in reachable:
@@ -131,7 +135,7 @@ class Drafter:
                                       recipient=recipient, not_before=slot))  # fmt: skip
         return drafts
 
-    def _customer_slot(self, shipment: Shipment, severity: Severity) -> datetime:
+    def _customer_slot(self, shipment: Shipment, severity: Severity, pace: Pacing) -> datetime:
         """The customer's daytime, a window after their previous notice; an urgent notice
         the customer's daytime alone. The window of the next notice runs from the later of
         the two."""
@@ -139,13 +143,13 @@ class Drafter:
         sid = shipment.id or 0
         zone = zone_for(shipment.destination_country, shipment.destination_postal_code)
         hours = (notices.customer_day_starts, notices.customer_day_ends)
-        previous = self._last_customer.get(sid)
+        previous = pace.last_customer.get(sid)
         if severity is Severity.URGENT:
-            slot = daytime(self._now, zone, *hours)
+            slot = daytime(pace.now, zone, *hours)
         else:
             window = timedelta(hours=notices.customer_window_hours)
-            slot = customer_send_time(self._now, previous, window, zone, hours)
-        self._last_customer[sid] = slot if previous is None else max(slot, previous)
+            slot = customer_send_time(pace.now, previous, window, zone, hours)
+        pace.last_customer[sid] = slot if previous is None else max(slot, previous)
         return slot
 
     def _report_url(self, shipment: Shipment, context: dict[str, object]) -> str | None:
