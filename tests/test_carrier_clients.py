@@ -14,17 +14,17 @@ import pytest
 
 from carriers import CARRIERS, CLASSIFIERS, Carrier, Credentials, Query
 from carriers.dhl.client import params_for
-from carriers.dhl.sandbox import MILESTONES as DHL_MILESTONES
 from carriers.fedex.client import request_body
-from carriers.fedex.sandbox import MILESTONES as FEDEX_MILESTONES
-from carriers.ups.sandbox import MILESTONES as UPS_MILESTONES
 from carriers.usps.client import request_item
-from carriers.usps.sandbox import MILESTONES as USPS_MILESTONES
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings, build_settings
 from trackwatch.errors import AuthFailed, MalformedResponse, RateLimited, Unavailable
 from trackwatch.http import HttpGateway
 from trackwatch.model import ExceptionKind, Outcome, Place, Status
+from trackwatch.sandbox.carriers.dhl import MILESTONES as DHL_MILESTONES
+from trackwatch.sandbox.carriers.fedex import MILESTONES as FEDEX_MILESTONES
+from trackwatch.sandbox.carriers.ups import MILESTONES as UPS_MILESTONES
+from trackwatch.sandbox.carriers.usps import MILESTONES as USPS_MILESTONES
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import MILESTONE_KINDS, Milestone, Parcel, World
 

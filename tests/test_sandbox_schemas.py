@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 import yaml
 
-from carriers.dhl.sandbox import shipment_body
-from carriers.fedex.sandbox import track_body as fedex_body
-from carriers.usps.sandbox import track_items
 from trackwatch.model import Place
+from trackwatch.sandbox.carriers.dhl import shipment_body
+from trackwatch.sandbox.carriers.fedex import track_body as fedex_body
+from trackwatch.sandbox.carriers.usps import track_items
 from trackwatch.sandbox.world import MILESTONE_KINDS, Milestone, Parcel, World
 
 FIXTURES = Path(__file__).parent / "fixtures"

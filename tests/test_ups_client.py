@@ -14,13 +14,13 @@ import yaml
 
 from carriers.base import Query
 from carriers.ups.client import UpsClient, classify
-from carriers.ups.sandbox import track_body
 from tests.conftest import run_on_clock
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import AuthFailed, MalformedResponse, RateLimited, Unavailable
 from trackwatch.http import HttpGateway
 from trackwatch.model import Outcome, Place, Status
+from trackwatch.sandbox.carriers.ups import track_body
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import Milestone, Parcel, World
 

@@ -9,11 +9,11 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import AbstractResource
 
-from carriers.dhl import sandbox as dhl_sandbox
-from carriers.fedex import sandbox as fedex_sandbox
-from carriers.ups import sandbox as ups_sandbox
-from carriers.usps import sandbox as usps_sandbox
 from trackwatch.clock import Clock
+from trackwatch.sandbox.carriers import dhl as dhl_sandbox
+from trackwatch.sandbox.carriers import fedex as fedex_sandbox
+from trackwatch.sandbox.carriers import ups as ups_sandbox
+from trackwatch.sandbox.carriers import usps as usps_sandbox
 from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.world import World
 
