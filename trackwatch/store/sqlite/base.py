@@ -1,0 +1,144 @@
+"""The connection the repositories share: WAL, migrations, one transaction at a time, and the writes
+several of them make (notices queued with an alert, a store alert opened)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from trackwatch.model import AlertState
+from trackwatch.store.records import (
+    NoticeDraft,
+    StoreAlertOpen,
+    ts,
+)
+from trackwatch.store.schema import MIGRATIONS
+from trackwatch.store.sqlite.rows import audiences_text
+
+
+class SqliteBase:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+        # Part of every notice's idempotency key (and so of every email's Message-ID): alert
+        # ids repeat across databases (staging and production, two shops, a restored
+        # backup), and a receiver that deduplicates would drop a real notice.
+        self.instance = ""
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Self:
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        store = cls(db)
+        await store._migrate()  # before foreign keys: a migration may rebuild a table
+        await db.execute("PRAGMA foreign_keys=ON")
+        store.instance = (await store.secret("instance"))[:4].hex()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits on its own; the version bump rides in the same script.
+            await self._db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    async def secret(self, name: str) -> bytes:
+        """A random secret kept in the database, made on first use (signs customer links
+        when the configuration names none)."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (f"secret:{name}", secrets.token_hex(32)),
+            )
+            cur = await db.execute("SELECT value FROM meta WHERE key=?", (f"secret:{name}",))
+            row = await cur.fetchone()
+        return bytes.fromhex(str(row[0])) if row else b""
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock, self._db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def _by_shipment(
+        self, sql: str, shipment_ids: Sequence[int]
+    ) -> dict[int, list[aiosqlite.Row]]:
+        """Rows of `sql` (which selects shipment_id and filters `IN ({ids})`) per shipment."""
+        found: dict[int, list[aiosqlite.Row]] = {sid: [] for sid in shipment_ids}
+        if shipment_ids:
+            marks = ",".join("?" * len(shipment_ids))
+            for row in await self._all(sql.format(ids=marks), list(shipment_ids)):
+                found[int(row["shipment_id"])].append(row)
+        return found
+
+    def _key(self, key: str) -> str:
+        return f"tw-{self.instance}-{key}"
+
+    async def _enqueue(
+        self,
+        db: aiosqlite.Connection,
+        alert_id: int,
+        drafts: Sequence[NoticeDraft],
+        now: datetime,
+    ) -> None:
+        await db.executemany(
+            "INSERT OR IGNORE INTO notices (alert_id, shipment_id, event, audience, channel,"
+            " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
+            " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)",
+            [
+                (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
+                 d.body, d.recipient, ts(max(now, d.not_before or now)),
+                 self._key(d.key or f"{alert_id}-{d.event}-{d.audience.value}-{d.channel}"),
+                 ts(now))
+                for d in drafts
+            ],
+        )  # fmt: skip
+
+    async def _open_store_alert(
+        self, db: aiosqlite.Connection, alarm: StoreAlertOpen, now: datetime
+    ) -> int | None:
+        f = alarm.finding
+        cur = await db.execute(
+            "INSERT OR IGNORE INTO alerts (shipment_id, store, subject, rule, episode, state,"
+            " severity, summary, action, explanation, audiences, opened_at)"
+            " VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)",
+            (alarm.store, alarm.subject, f.rule, f.episode, AlertState.OPEN.value,
+             f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             audiences_text(f.audiences), ts(now)),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return None  # one is already open for this subject
+        alert_id = int(cur.lastrowid or 0)
+        await self._enqueue(db, alert_id, alarm.notices, now)
+        return alert_id

@@ -1,0 +1,206 @@
+"""The judge queue: shipments to judge, their history, and a judgement applied in one
+transaction (alerts, notices, the next poll)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from trackwatch.model import (
+    Alert,
+    AlertState,
+    Finding,
+    TrackingEvent,
+)
+from trackwatch.store.records import (
+    AlertEscalate,
+    Applied,
+    Evaluation,
+    Readout,
+    Reschedule,
+    StoreAlertOpen,
+    Unreadable,
+    parse_ts,
+    ts,
+)
+from trackwatch.store.sqlite.base import SqliteBase
+from trackwatch.store.sqlite.rows import (
+    alert_of_row,
+    audiences_text,
+    readout,
+)
+
+# Columns on the right of SET read the row as it was before the update, so `stopped` below
+# is the old value: a shipment already stopped stays unpolled until restarted by hand. A
+# judgement made on older data (the revision moved on: a poll or a report landed meanwhile)
+# leaves the poll time alone: the row is dirty again and the next judgement plans from what
+# is new (pulling the poll earlier here polled a just-polled parcel twice). A shipment whose
+# last answers were unusable (`misses`) keeps its back-off: a judgement may not bring that
+# poll forward.
+_RESCHEDULE = (
+    "UPDATE shipments SET dirty=CASE WHEN revision=:rev THEN 0 ELSE dirty END,"
+    " check_at=:check, deadline_at=:deadline,"
+    " next_poll_at=CASE WHEN stopped IS NOT NULL THEN NULL"
+    "  WHEN revision=:rev AND :stop IS NOT NULL THEN NULL"
+    "  WHEN revision!=:rev THEN next_poll_at"
+    "  WHEN misses>0 AND next_poll_at>:poll THEN next_poll_at"
+    "  ELSE :poll END,"
+    " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
+    "  ELSE stopped_at END,"
+    " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
+    " WHERE id=:id AND set_aside IS NULL AND active=1"
+)
+
+
+def _schedule_row(schedule: Reschedule, now: datetime) -> dict[str, Any]:
+    return {
+        "check": ts(schedule.check_at),
+        "poll": ts(schedule.poll_by),
+        "deadline": ts(schedule.deadline_at),
+        "stop": schedule.stop,
+        "now": ts(now),
+        "id": schedule.shipment_id,
+        "rev": schedule.revision,
+    }
+
+
+class SqliteJudging(SqliteBase):
+    async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?)"
+            " AND set_aside IS NULL ORDER BY id LIMIT ?",
+            (ts(now), limit),
+        )
+        return readout(rows)
+
+    async def next_check_at(self) -> datetime | None:
+        rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")
+        return parse_ts(rows[0][0]) if rows else None
+
+    async def judge_all_again(self) -> int:
+        """Every watched shipment to be judged at the next pass (a reloaded policy may move
+        its deadlines); returns how many."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE shipments SET dirty=1, revision=revision+1 WHERE active=1"
+            )
+            return int(cur.rowcount)
+
+    async def set_aside(
+        self, rows: Sequence[tuple[Unreadable, StoreAlertOpen]], now: datetime
+    ) -> list[Unreadable]:
+        """Stop polling and judging these rows (until `restart`), keeping why, and open each
+        one's staff alert in the same transaction (a crash between the two would leave a row
+        nobody hears of again); returns the rows not set aside before."""
+        done: list[Unreadable] = []
+        async with self._tx() as db:
+            for row, alarm in rows:
+                cur = await db.execute(
+                    "UPDATE shipments SET set_aside=COALESCE(set_aside, ?),"
+                    " set_aside_at=COALESCE(set_aside_at, ?), next_poll_at=NULL, check_at=NULL,"
+                    " dirty=0 WHERE id=? RETURNING set_aside_at",
+                    (row.reason, ts(now), row.shipment_id),
+                )  # fmt: skip
+                found = await cur.fetchone()
+                if found is not None and found[0] == ts(now):
+                    await self._open_store_alert(db, alarm, now)
+                    done.append(row)
+        return done
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]:
+        rows = await self._by_shipment(
+            "SELECT shipment_id, data FROM events WHERE shipment_id IN ({ids}) "
+            "ORDER BY occurred_at, id",
+            shipment_ids,
+        )
+        return {
+            sid: [TrackingEvent.model_validate_json(r["data"]) for r in found]
+            for sid, found in rows.items()
+        }
+
+    async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
+        rows = await self._by_shipment(
+            "SELECT * FROM alerts WHERE state='open' AND shipment_id IN ({ids})", shipment_ids
+        )
+        return {sid: [alert_of_row(r) for r in found] for sid, found in rows.items()}
+
+    async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each shipment's latest customer notice went (or is due to go) out."""
+        rows = await self._by_shipment(
+            "SELECT shipment_id, MAX(next_attempt_at) AS last FROM notices WHERE"
+            " audience='customer' AND state NOT IN ('dead', 'cancelled')"
+            " AND shipment_id IN ({ids})"
+            " GROUP BY shipment_id",
+            shipment_ids,
+        )
+        return {sid: last for sid, found in rows.items() for r in found
+                if (last := parse_ts(r["last"])) is not None}  # fmt: skip
+
+    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> Applied:
+        """Open, escalate and resolve alerts with their notices, and reschedule, atomically;
+        returns what really changed.
+
+        An alert that already exists for its episode is not opened again, an escalation
+        only lands on an alert still open, and an alert that is no longer open is not
+        resolved again: none of them enqueues a second notice.
+        """
+        applied = Applied()
+        async with self._tx() as db:
+            for opening in evaluation.opens:
+                alert_id = await self._open_alert(db, opening.shipment_id, opening.finding, now)
+                if alert_id is not None:
+                    await self._enqueue(db, alert_id, opening.notices, now)
+                    applied.opened.append(opening)
+            for step in evaluation.escalations:
+                if await self._escalate(db, step, now):
+                    applied.escalated.append(step)
+            for resolving in evaluation.resolves:
+                cur = await db.execute(
+                    "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, resolution=? "
+                    "WHERE id=? AND state=?",
+                    (AlertState.RESOLVED.value, ts(now), resolving.resolved_by,
+                     resolving.reason, resolving.alert_id, AlertState.OPEN.value),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    await self._enqueue(db, resolving.alert_id, resolving.notices, now)
+                    applied.resolved.append(resolving)
+            await db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
+        return applied
+
+    @staticmethod
+    async def _open_alert(
+        db: aiosqlite.Connection, shipment_id: int, f: Finding, now: datetime
+    ) -> int | None:
+        """The new alert's id; None when one exists for this episode already, or the
+        shipment is no longer watched."""
+        # Nothing opens on a shipment no longer watched (stopped since it was judged).
+        cur = await db.execute(
+            "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
+            " action, explanation, audiences, opened_at, escalated_at)"
+            " SELECT id, store, ?,?,?,?,?,?,?,?,?,? FROM shipments WHERE id=? AND active=1"
+            " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
+            (f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
+             json.dumps(f.explanation), audiences_text(f.audiences), ts(now),
+             ts(now) if f.escalated else None, shipment_id),
+        )  # fmt: skip
+        row = await cur.fetchone()
+        return int(row[0]) if row else None
+
+    async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> bool:
+        f = step.finding
+        cur = await db.execute(
+            "UPDATE alerts SET severity=?, summary=?, action=?, explanation=?, audiences=?,"
+            " escalated_at=CASE WHEN ? THEN COALESCE(escalated_at, ?) ELSE escalated_at END"
+            " WHERE id=? AND state=?",
+            (f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             audiences_text(step.audiences), step.escalated, ts(now), step.alert_id,
+             AlertState.OPEN.value),
+        )  # fmt: skip
+        if cur.rowcount != 1:
+            return False
+        await self._enqueue(db, step.alert_id, step.notices, now)
+        return True

@@ -1,0 +1,101 @@
+"""The poll queue: due shipments, what polling them brought, and when to poll them next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from trackwatch.model import Outcome
+from trackwatch.store.records import (
+    PollFailure,
+    PollUpdate,
+    Readout,
+    parse_ts,
+    ts,
+)
+from trackwatch.store.sqlite.base import SqliteBase
+from trackwatch.store.sqlite.rows import readout
+
+
+class SqlitePolls(SqliteBase):
+    async def due_shipments(self, now: datetime, limit: int) -> Readout:
+        """Shipments due a poll, the nearest deadline first (those without one last)."""
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL "
+            "ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?",
+            (ts(now), limit),
+        )
+        return readout(rows)
+
+    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
+        """How many of a carrier's shipments not yet due a poll have a deadline to verify
+        in (now, until]: the calls a quota must keep for them."""
+        rows = await self._all(
+            "SELECT COUNT(*) FROM shipments WHERE carrier=? AND active=1 AND stopped IS NULL"
+            " AND deadline_at>? AND deadline_at<=? AND next_poll_at>?",
+            (carrier, ts(now), ts(until), ts(now)),
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def next_poll_at(self) -> datetime | None:
+        rows = await self._all("SELECT MIN(next_poll_at) FROM shipments WHERE active=1")
+        return parse_ts(rows[0][0]) if rows else None
+
+    async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
+        event_rows: list[tuple[Any, ...]] = []
+        shipment_rows: list[dict[str, Any]] = []
+        for update in updates:
+            row = {
+                "id": update.shipment_id,
+                "polled": ts(update.polled_at),
+                "next": ts(update.next_poll_at),
+                "status": None,
+                "last": None,
+                "eta": None,
+                "note": update.note,
+            }
+            result = update.result
+            if result.outcome is Outcome.FOUND:
+                row.update(status=result.status.value, last=ts(result.last_event_at))
+                row["eta"] = ts(result.eta)
+                event_rows.extend(
+                    (update.shipment_id, ts(e.occurred_at), e.code, e.place.label(),
+                     e.model_dump_json())
+                    for e in result.events
+                )  # fmt: skip
+            shipment_rows.append(row)
+        async with self._tx() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO events (shipment_id, occurred_at, code, place, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                event_rows,
+            )
+            await db.executemany(
+                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled,"
+                " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
+                " revision=revision+1, misses=0, carrier_note=:note,"
+                " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+                " last_event_at=CASE WHEN :last IS NOT NULL AND"
+                " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
+                " ELSE last_event_at END WHERE id=:id AND set_aside IS NULL",
+                shipment_rows,
+            )
+
+    async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None:
+        """Polls that brought nothing usable: each shipment counts one more miss, keeps the
+        reason, and is asked again at its `retry_at` (its data stays as it was, so no rule
+        takes the failed poll for fresh news)."""
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE shipments SET misses=misses+1, carrier_note=?, next_poll_at=?"
+                " WHERE id=? AND next_poll_at IS NOT NULL",
+                [(note, ts(f.retry_at), f.shipment_id) for f in failures],
+            )
+
+    async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE shipments SET next_poll_at=? WHERE id=? AND next_poll_at IS NOT NULL",
+                [(ts(next_poll_at), sid) for sid in shipment_ids],
+            )
