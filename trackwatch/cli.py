@@ -25,6 +25,7 @@ from trackwatch.fields import whole_number
 from trackwatch.ingest import Accepted, accept, notes_for
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
+from trackwatch.preview import add_preview_parser, preview_command
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
@@ -200,7 +201,7 @@ async def _restart(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (one statement per option)
     parser = argparse.ArgumentParser(prog="trackwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the daemon")
@@ -259,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
+    add_preview_parser(sub)
     for command in (add, imports, show, report, resolve, restart, notices, sub.choices["list"],
                     sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -284,6 +286,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return status
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
+    if args.command == "preview":
+        print(preview_command(args.store, args.config, args.policy), end="")
+        return 0
     settings = load_settings(args.config)
     if args.command == "run":
         configure_logging(settings.daemon.log_level, settings)

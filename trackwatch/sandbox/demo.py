@@ -166,7 +166,11 @@ def demo_settings(database: Path, carrier_url: str, chat_url: str, mail_url: str
             for name in ("usps", "ups", "fedex", "dhl")
         },
         "stores": {"demo": {"name": "Demo Prints", "contact_email": "help@demo-prints.example",
-                            "policy": {"stall": {"domestic_business_days": 3}},
+                            "policy": {"stall": {"domestic_business_days": 3},
+                                       # seed 004's words: its customers hear of a stall
+                                       "promises": {"stall": {"domestic_business_days":
+                                           "If your tracking hasn't updated in more than "
+                                           "3 business days"}}},
                             "channels": {"staff_chat": [chat_url],
                                          "customer_email": [mail_url]}}},
     }  # fmt: skip
