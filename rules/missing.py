@@ -20,6 +20,13 @@ from rules.base import BaseRule, ShipmentView
 from trackwatch.model import Audience, Finding, Severity
 
 
+def claim_opens(reported: datetime, delivered_at: datetime | None, wait_hours: float) -> datetime:
+    """When a 'not received' case opens: a day (the wait) after the delivery scan, and not
+    before the report; without a delivery scan on file (a report by staff), the wait runs
+    from the report."""
+    return max(reported, (delivered_at or reported) + timedelta(hours=wait_hours))
+
+
 def _delivered_at(view: ShipmentView) -> datetime | None:
     delivery = view.delivered_event
     return delivery.occurred_at if delivery is not None else None
@@ -32,10 +39,7 @@ class DeliveredNotReceived(BaseRule):
         reported = view.shipment.missing_reported_at
         if reported is None:
             return None
-        wait = timedelta(hours=view.policy.delivered.wait_hours)
-        delivered = _delivered_at(view)
-        # Without a delivery scan on file (a report made by staff), the report starts it.
-        return max(reported, (delivered or reported) + wait)
+        return claim_opens(reported, _delivered_at(view), view.policy.delivered.wait_hours)
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         due = self.deadline(view)
