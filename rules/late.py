@@ -51,7 +51,7 @@ class Late(BaseRule):
 
     def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
         stages = _stages(view)
-        return tuple(sorted(stages[1:])) if stages else ()
+        return tuple(sorted(set(stages[1:]))) if stages else ()
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         stages = _stages(view)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from carriers.names import label
 from rules.missing import claim_opens
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
@@ -101,7 +102,7 @@ class ReportPage:
                 "</form>\n")  # fmt: skip
         return page(
             f"Order {found.order_id} from {store.name}",
-            f"{found.carrier.upper()} says this parcel was delivered. If it has not reached "
+            f"{label(found.carrier)} says this parcel was delivered. If it has not reached "
             "you, press the button and we will look into it.",
             form=form,
         )
