@@ -14,7 +14,7 @@ resolve it; the others clear when the parcel moves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from rules.base import BaseRule, ShipmentView
@@ -119,7 +119,7 @@ class Exceptions(BaseRule):
             return None
         kind, event = found
         back_on, why, tell = _goes_back(view, kind, event)
-        when = f" (goes back around {back_on})" if back_on else ""
+        when = f" (goes back around {date.fromisoformat(back_on):%a %d %b})" if back_on else ""
         return Finding(
             rule=self.name,
             episode=f"{kind.key}@{event.occurred_at.isoformat()}",
