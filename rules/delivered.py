@@ -45,9 +45,12 @@ def _delivery(view: ShipmentView) -> TrackingEvent | None:
 
 
 def claim_window_end(view: ShipmentView, delivered_at: datetime) -> datetime:
+    """The end of the claim window: the store's own business days when it counts in them
+    (seed 001: 'within 3 business days of receipt' are its days, not the carrier's), else
+    calendar days at the customer's."""
     policy = view.policy.delivered
     if policy.claim_window_unit == "business":
-        return view.calendar.add_business_days(delivered_at, policy.claim_window_days)
+        return view.store_calendar.add_business_days(delivered_at, policy.claim_window_days)
     day = view.calendar.local_date(delivered_at) + timedelta(days=policy.claim_window_days)
     return view.calendar.end_of(day)
 

@@ -374,6 +374,16 @@ def test_a_refund_counted_in_business_days_uses_the_stores_calendar() -> None:
     assert BY_NAME["returns"].deadlines(v)[1] == at(12, 31, tz=LONDON)
 
 
+def test_a_claim_window_in_business_days_counts_the_stores_days() -> None:
+    """Seed 001's "3 business days of receipt" are the store's: delivered by UPS on Tuesday
+    10 November, Veterans Day (a public holiday UPS works) is not one of them."""
+    scan = ev(at(11, 10, 14), Status.DELIVERED, "Delivered", CHICAGO)
+    v = view([*moving(at(11, 6, 18)), scan], shipped("phone-case-store"))
+    finding = fires("delivered", v, at(11, 10, 15))
+    assert finding is not None and finding.facts["claim_by"] == "2026-11-16"
+    assert finding.facts["claim_window"] == "3 business days"
+
+
 # --- finding 8: how it reads ------------------------------------------------------------------
 
 
