@@ -16,9 +16,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import ClassVar, Protocol
 
+from carriers.names import label
 from trackwatch.calendar import BusinessCalendar
 from trackwatch.model import Direction, ExceptionKind, Finding, Shipment, Status, TrackingEvent
 from trackwatch.policy import StorePolicy
+from trackwatch.promises import source_text
 from trackwatch.zones import iso_country
 
 # Statuses that only say a label exists: a stall clock starts at the first real scan.
@@ -90,14 +92,47 @@ class ShipmentView:
             return f"end of {self.calendar.due_date(instant).isoformat()}"
         return self.local(instant)
 
+    @property
+    def carrier(self) -> str:
+        """The carrier's name as people write it: USPS, UPS, FedEx, DHL."""
+        return label(self.shipment.carrier)
+
+    @cached_property
+    def store_calendar(self) -> BusinessCalendar:
+        """The store's own business days (its origin country's public holidays, in the
+        staff's zone), for what the store counts itself, such as its refund deadline."""
+        return BusinessCalendar(self.policy.origin_country, self.policy.staff_zone())
+
+    def promised(self, key: str) -> bool:
+        """Whether the store's page gives the setting `key`: only then may a customer
+        message rest on it."""
+        return self.policy.promised(key) is not None
+
+    def source(self, key: str) -> str:
+        """Whose number `key` is, for an explanation line ("set by")."""
+        return source_text(key, self.policy.promised(key))
+
+    def remedy(self, situation: str) -> str:
+        """The store's own terms for `situation` (promises.SITUATIONS), "" for none."""
+        return self.policy.remedies.of(situation)
+
+    def offer_text(self, situation: str) -> str:
+        """What staff may offer the customer, a sentence to end an action with: the store's
+        words, or that it offers nothing (then the customer was offered only help)."""
+        words = self.remedy(situation)
+        if words:
+            return f"The store's page offers: “{words}”"
+        return (f"The store's page offers nothing for this (remedies.{situation}): the "
+                "customer was offered only help, so promise only what the store decides.")  # fmt: skip
+
     def parcel(self) -> str:
         s = self.shipment
-        return f"{s.carrier.upper()} {s.tracking_number} (order {s.order_id})"
+        return f"{self.carrier} {s.tracking_number} (order {s.order_id})"
 
     def calendar_text(self) -> str:
         s = self.shipment
         where = f"{s.destination_country} {s.destination_postal_code}".rstrip()
-        return f"{s.carrier.upper()} working days at {where} ({self.calendar.zone.key})"
+        return f"{self.carrier} working days at {where} ({self.calendar.zone.key})"
 
     def scan_text(self, event: TrackingEvent) -> str:
         where = event.place.label()

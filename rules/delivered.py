@@ -1,8 +1,9 @@
 """delivered and risky_delivery: what happens once the carrier says "delivered".
 
-`delivered` is the customer's check-in: it states the store's claim window (seed 004: 30
-days; seed 001: 3 business days) and carries the "didn't receive it?" link; it stays open
-while the window is. `risky_delivery` flags to staff a delivery that often goes missing
+`delivered` is the customer's check-in: it carries the "didn't receive it?" link and stays
+open while `delivered.claim_window_days` runs; it states that window only when the store
+promised it (seed 004: 'Email us within 30 days of delivery'; seed 001: 'within 3 business
+days of receipt'): a store without one is not given seed 004's. `risky_delivery` flags to staff a delivery that often goes missing
 (seed 004: porches, mailrooms, neighbours; also lockers) or one scanned somewhere other than
 the destination (postal codes decide; the city only without them, and a city spelled another
 way is the same city: rules/places.py). Neither applies to a parcel returned to its sender.
@@ -15,7 +16,26 @@ from typing import ClassVar
 
 from rules.base import BaseRule, ShipmentView
 from rules.places import elsewhere
-from trackwatch.model import Audience, ExceptionKind, Finding, Severity, TrackingEvent
+from trackwatch.model import (
+    Audience,
+    DeliveryLocation,
+    ExceptionKind,
+    Finding,
+    Severity,
+    TrackingEvent,
+)
+
+# Where the carrier left it, as a customer reads it; "other" says nothing, so it is not said.
+LEFT_AT = {
+    DeliveryLocation.FRONT_DOOR: "left at the front door",
+    DeliveryLocation.MAILBOX: "left in the mailbox",
+    DeliveryLocation.MAILROOM: "left in the mailroom",
+    DeliveryLocation.RECEPTION: "left at reception",
+    DeliveryLocation.PARCEL_LOCKER: "left in a parcel locker",
+    DeliveryLocation.NEIGHBOUR: "left with a neighbour",
+    DeliveryLocation.PICKUP_POINT: "left at a pickup point",
+    DeliveryLocation.WITH_INDIVIDUAL: "handed to someone at the address",
+}
 
 
 def _delivery(view: ShipmentView) -> TrackingEvent | None:
@@ -25,9 +45,12 @@ def _delivery(view: ShipmentView) -> TrackingEvent | None:
 
 
 def claim_window_end(view: ShipmentView, delivered_at: datetime) -> datetime:
+    """The end of the claim window: the store's own business days when it counts in them
+    (seed 001: 'within 3 business days of receipt' are its days, not the carrier's), else
+    calendar days at the customer's."""
     policy = view.policy.delivered
     if policy.claim_window_unit == "business":
-        return view.calendar.add_business_days(delivered_at, policy.claim_window_days)
+        return view.store_calendar.add_business_days(delivered_at, policy.claim_window_days)
     day = view.calendar.local_date(delivered_at) + timedelta(days=policy.claim_window_days)
     return view.calendar.end_of(day)
 
@@ -35,7 +58,40 @@ def claim_window_end(view: ShipmentView, delivered_at: datetime) -> datetime:
 def _window_text(view: ShipmentView, delivered_at: datetime) -> str:
     policy = view.policy.delivered
     return (f"{policy.claim_window_days} {policy.claim_window_unit} days, until the "
-            f"{view.day_end(claim_window_end(view, delivered_at))} (delivered.claim_window_days)")  # fmt: skip
+            f"{view.day_end(claim_window_end(view, delivered_at))} (delivered.claim_window_days; "
+            f"{view.source('delivered.claim_window_days')})")  # fmt: skip
+
+
+def window_words(view: ShipmentView) -> str:
+    """The claim window as a customer reads it: "30 days", "3 business days"."""
+    policy = view.policy.delivered
+    unit = "business days" if policy.claim_window_unit == "business" else "days"
+    return f"{policy.claim_window_days} {unit}"
+
+
+def wait_words(hours: float) -> str:
+    """delivered.wait_hours as a customer reads it: "a day", "2 days", "12 hours"."""
+    if hours == 24:
+        return "a day"
+    if hours % 24 == 0:
+        return f"{hours / 24:g} days"
+    return f"{hours:g} hours"
+
+
+def _facts(view: ShipmentView, delivery: TrackingEvent) -> dict[str, str]:
+    """What the customer may read: where it was left (if the carrier said), how long to
+    give it, and the claim window only when the store promised one. `claim_until` is for
+    the report link, which lives as long as the check-in, promised or not."""
+    location = delivery.delivery_location
+    until = claim_window_end(view, delivery.occurred_at)
+    promised = view.promised("delivered.claim_window_days")
+    return {
+        "left_at": LEFT_AT.get(location, "") if location else "",
+        "wait": wait_words(view.policy.delivered.wait_hours),
+        "claim_window": window_words(view) if promised else "",
+        "claim_by": view.calendar.due_date(until).isoformat() if promised else "",
+        "claim_until": until.isoformat(),
+    }
 
 
 class _AfterDelivery(BaseRule):
@@ -78,12 +134,7 @@ class Delivered(_AfterDelivery):
                 "claim window": _window_text(view, delivery.occurred_at),
                 "policy": view.policy_name,
             },
-            facts={
-                "left_at": location.value.replace("_", " ") if location else "",
-                "claim_window": f"{view.policy.delivered.claim_window_days} "
-                f"{view.policy.delivered.claim_window_unit} days",
-                "claim_until": claim_window_end(view, delivery.occurred_at).isoformat(),
-            },
+            facts=_facts(view, delivery),
             due=delivery.occurred_at,
         )
 

@@ -5,6 +5,12 @@ Two stages, as seed 004 says: the customer is told once `late.grace_business_day
 business days have passed beyond the due date; staff are escalated to once
 `late.escalate_after_hours` (48) wall-clock hours have passed beyond the ETA. Whichever comes
 first opens the alert; the other adds its audience. A new ETA is a new episode.
+
+The customer is told only of a due date they were given: the carrier's estimate, the date
+promised for the order, or the store's delivery times when they are its own promise (seed
+002's "7-16 days"); an ETA an operator's transit window makes is for staff alone. The
+customer's message says no more than what happens next: staff hear at the escalation, so it
+does not claim anyone is "following it up" before then.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from trackwatch.model import Audience, Finding, Severity
 
 
 def _stages(view: ShipmentView) -> tuple[Eta, datetime, datetime] | None:
-    """(eta, when the customer is told, when staff are escalated to)."""
+    """(eta, when the customer is told, when staff are escalated to). A due date the
+    customer may not be told of has no customer stage: its alert opens at the escalation."""
     if view.delivered:
         return None
     eta = eta_for(view)
@@ -26,9 +33,12 @@ def _stages(view: ShipmentView) -> tuple[Eta, datetime, datetime] | None:
         return None
     late = view.policy.late
     calendar = view.calendar
+    escalate = eta.at + timedelta(hours=late.escalate_after_hours)
+    if not eta.citable:
+        return eta, escalate, escalate
     told = calendar.end_of(calendar.nth_business_day(calendar.due_date(eta.at),
                                                      late.grace_business_days))  # fmt: skip
-    return eta, told, eta.at + timedelta(hours=late.escalate_after_hours)
+    return eta, told, escalate
 
 
 class Late(BaseRule):
@@ -41,42 +51,69 @@ class Late(BaseRule):
 
     def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
         stages = _stages(view)
-        return tuple(sorted(stages[1:])) if stages else ()
+        return tuple(sorted(set(stages[1:]))) if stages else ()
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         stages = _stages(view)
         if stages is None or now < min(stages[1:]):
             return None
         eta, told, escalate = stages
-        audiences = [Audience.CUSTOMER] if now >= told else []
+        audiences = [Audience.CUSTOMER] if now >= told and eta.citable else []
         if now >= escalate:
             audiences.append(Audience.STAFF)
-        late = view.policy.late
         overdue = view.business_days_between(eta.at, now)
+        calendar = view.calendar
         return Finding(
             rule=self.name,
             episode=eta.at.isoformat(),
             severity=Severity.WARNING,
             audiences=tuple(audiences),
             summary=f"{view.parcel()} is past its estimated delivery "
-            f"{view.calendar.due_date(eta.at).isoformat()}",
-            action="Contact the carrier about the delay and reassure the customer."
-            if now >= escalate
-            else f"The customer is told of the delay; staff step in "
-            f"{late.escalate_after_hours:g} hours past the ETA.",
+            f"{calendar.due_date(eta.at):%a %d %b %Y}",
+            action=_action(view, eta.citable, now >= escalate),
             explanation={
                 "ETA": f"{view.day_end(eta.at)} ({eta.source})",
                 **eta.lines,
                 "last scan": view.scan_text(view.events[-1]) if view.events else "none",
                 **overdue,
-                "customer notice": f"{view.local(told)} (ETA + {late.grace_business_days} "
-                "business days, late.grace_business_days)",
-                "staff escalation": f"{view.local(escalate)} (ETA + "
-                f"{late.escalate_after_hours:g} hours, late.escalate_after_hours)",
+                **_stage_lines(view, eta, told, escalate),
                 "policy": view.policy_name,
             },
-            facts={"due": view.calendar.due_date(eta.at).isoformat()},
+            facts={
+                "due": calendar.due_date(eta.at).isoformat(),
+                "due_source": eta.kind,
+                "escalate_by": calendar.due_date(escalate).isoformat(),
+                "escalate_hours": f"{view.policy.late.escalate_after_hours:g}"
+                if view.promised("late.escalate_after_hours")
+                else "",
+                "promise": view.policy.promised("promise.transit") or "",
+            },
             due=escalate if now >= escalate else told,
             needs_fresh_data=True,
             escalated=now >= escalate,
         )
+
+
+def _action(view: ShipmentView, citable: bool, escalated: bool) -> str:
+    if not citable:
+        return ("Contact the carrier about the delay; the customer has not been told (the "
+                "due date is an operator's transit window, not the store's promise).")  # fmt: skip
+    if escalated:
+        return "Contact the carrier about the delay and reassure the customer."
+    return (f"The customer is told of the delay; staff step in "
+            f"{view.policy.late.escalate_after_hours:g} hours past the ETA.")  # fmt: skip
+
+
+def _stage_lines(
+    view: ShipmentView, eta: Eta, told: datetime, escalate: datetime
+) -> dict[str, str]:
+    late = view.policy.late
+    customer = (f"{view.local(told)} (ETA + {late.grace_business_days} business days, "
+                "late.grace_business_days)") if eta.citable else "not told (see set by)"  # fmt: skip
+    return {
+        "customer notice": customer,
+        "grace set by": view.source("late.grace_business_days"),
+        "staff escalation": f"{view.local(escalate)} (ETA + {late.escalate_after_hours:g} "
+        "hours, late.escalate_after_hours)",
+        "escalation set by": view.source("late.escalate_after_hours"),
+    }

@@ -1,9 +1,14 @@
 """delivered_not_received: the carrier says delivered, the customer says it is not there.
 
-A report (the customer's link, `trackwatch report-missing`, or the API) starts a wait of
-`delivered.wait_hours` (24; seeds 000 and 004: carriers mark parcels delivered early, "hang
-tight"). Then the customer gets the stores' checklist and staff a claim task. It supersedes
-the risky-delivery flag, which it answers.
+Carriers mark parcels delivered early (seed 000: 'If your shipment status says "delivered"
+and it's only been a day, please hang tight ... If your package still hasn't arrived after a
+day, we suggest filing a claim'; 004: 'Wait 24 hours in case of delivery scan delays'), and
+the delivered email already asks the customer to give it that day. The wait therefore runs
+from the delivery scan: the case opens at the later of the report and delivery +
+`delivered.wait_hours`, not a second wait after a report made the next morning. Then the
+customer gets the stores' checklist and the store's own terms (`remedies.
+delivered_not_received`, or only help), and staff a claim task. It supersedes the
+risky-delivery flag, which it answers.
 """
 
 from __future__ import annotations
@@ -15,6 +20,18 @@ from rules.base import BaseRule, ShipmentView
 from trackwatch.model import Audience, Finding, Severity
 
 
+def claim_opens(reported: datetime, delivered_at: datetime | None, wait_hours: float) -> datetime:
+    """When a 'not received' case opens: a day (the wait) after the delivery scan, and not
+    before the report; without a delivery scan on file (a report by staff), the wait runs
+    from the report."""
+    return max(reported, (delivered_at or reported) + timedelta(hours=wait_hours))
+
+
+def _delivered_at(view: ShipmentView) -> datetime | None:
+    delivery = view.delivered_event
+    return delivery.occurred_at if delivery is not None else None
+
+
 class DeliveredNotReceived(BaseRule):
     name: ClassVar[str] = "delivered_not_received"
 
@@ -22,7 +39,7 @@ class DeliveredNotReceived(BaseRule):
         reported = view.shipment.missing_reported_at
         if reported is None:
             return None
-        return reported + timedelta(hours=view.policy.delivered.wait_hours)
+        return claim_opens(reported, _delivered_at(view), view.policy.delivered.wait_hours)
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         due = self.deadline(view)
@@ -30,20 +47,22 @@ class DeliveredNotReceived(BaseRule):
         if due is None or reported is None or now < due:
             return None
         delivery = view.delivered_event
-        carrier = view.shipment.carrier.upper()
+        hours = view.policy.delivered.wait_hours
         return Finding(
             rule=self.name,
             episode=reported.isoformat(),
             severity=Severity.WARNING,
             audiences=(Audience.CUSTOMER, Audience.STAFF),
             summary=f"{view.parcel()} is marked delivered but the customer has not received it",
-            action=f"File a claim with {carrier} (proof of delivery, photo), then replace or "
-            "refund as the customer prefers.",
+            action=f"File a claim with {view.carrier} (proof of delivery, photo). "
+            f"{view.offer_text('delivered_not_received')}",
             explanation={
                 "reported": f"{view.local(reported)} by {view.shipment.missing_reported_by or '?'}",
                 "carrier says": view.scan_text(delivery) if delivery else "no delivery scan",
-                "wait": f"{view.policy.delivered.wait_hours:g} hours (delivered.wait_hours), "
-                f"until {view.local(due)}",
+                "wait": f"{hours:g} hours after the delivery scan, and not before the report "
+                f"(delivered.wait_hours; {view.source('delivered.wait_hours')}), until "
+                f"{view.local(due)}",
+                "remedy": view.remedy("delivered_not_received") or "none promised",
                 "policy": view.policy_name,
             },
             due=due,

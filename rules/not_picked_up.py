@@ -36,7 +36,7 @@ class NotPickedUp(BaseRule):
             audiences=(Audience.STAFF,),
             summary=f"{view.parcel()} has no carrier acceptance scan {days} business days "
             "after its label",
-            action=f"Check that the parcel was handed to {shipment.carrier.upper()} (pickup "
+            action=f"Check that the parcel was handed to {view.carrier} (pickup "
             "or drop-off); the customer has not been told.",
             explanation={
                 "label": view.local(shipment.shipped_at)
@@ -47,6 +47,7 @@ class NotPickedUp(BaseRule):
                 ),
                 **view.business_days_between(shipment.shipped_at, now),
                 "threshold": f"{days} business days (pickup.business_days)",
+                "set by": view.source("pickup.business_days"),
                 "deadline": view.local(due),
                 "policy": view.policy_name,
             },

@@ -17,17 +17,24 @@ from trackwatch.calendar import calendar_for
 
 @dataclass(frozen=True)
 class Eta:
+    """A due date and where it comes from: `kind` is "carrier" (its estimate, which the
+    customer sees on the tracking page too), "order" (the date given for this order) or
+    "promise" (the store's delivery times); `citable` says whether a customer may be told
+    of it: a store's delivery times only when they are its own promise."""
+
     at: datetime
     source: str
     lines: dict[str, str] = field(default_factory=dict)
+    kind: str = "carrier"
+    citable: bool = True
 
 
 def eta_for(view: ShipmentView) -> Eta | None:
     shipment = view.shipment
     if shipment.eta is not None:
-        return Eta(shipment.eta, f"{shipment.carrier.upper()}'s estimated delivery")
+        return Eta(shipment.eta, f"{view.carrier}'s estimated delivery")
     if shipment.promised_by is not None:
-        return Eta(shipment.promised_by, "the date promised for this order")
+        return Eta(shipment.promised_by, "the date promised for this order", kind="order")
     return store_promise(view)
 
 
@@ -66,4 +73,6 @@ def store_promise(view: ShipmentView) -> Eta | None:
     if peak is not None:
         arrival += timedelta(days=peak.extra_days)
         lines["peak season"] = f"+{peak.extra_days} days ({peak.start} to {peak.end})"
-    return Eta(view.calendar.end_of(arrival), "the store's delivery promise", lines)
+    lines["set by"] = view.source("promise.transit")
+    return Eta(view.calendar.end_of(arrival), "the store's delivery promise", lines,
+               kind="promise", citable=view.promised("promise.transit"))  # fmt: skip

@@ -4,6 +4,10 @@ N depends on where the parcel is: domestic, international, or in the customs / c
 handover stretch where tracking is expected to go quiet (store policy `stall.*`). The clock
 starts at the first real scan, not at the label (not_picked_up covers that), and the alert
 resolves when a new event arrives: a new last event is a new episode.
+
+Staff always hear. The customer hears only when the threshold is the store's own promise
+(seed 004: 'If your tracking hasn't updated in more than 3 business days'; 002: 5): a
+number an operator chose is no promise the customer was made.
 """
 
 from __future__ import annotations
@@ -54,28 +58,36 @@ class Stalled(BaseRule):
         if due is None or last is None or now < due:
             return None
         days, key, phase = stall_threshold(view)
-        carrier = view.shipment.carrier.upper()
         span = view.business_days_between(last.occurred_at, now)
-        if view.policy.stall.investigation:
-            action = f"Open a carrier investigation with {carrier} (it can take several weeks)"
-        else:
-            action = f"Ask {carrier} to trace the parcel"
+        tell = view.promised(key)
         return Finding(
             rule=self.name,
             episode=last.occurred_at.isoformat(),
             severity=Severity.WARNING,
-            audiences=(Audience.STAFF, Audience.CUSTOMER),
+            audiences=(Audience.STAFF, Audience.CUSTOMER) if tell else (Audience.STAFF,),
             summary=f"{view.parcel()} has had no carrier update for "
             f"{span['business days elapsed']} business days",
-            action=f"{action}; the customer is told it is delayed.",
+            action=_action(view, tell),
             explanation={
                 "last scan": view.scan_text(last),
                 "phase": phase,
                 **span,
                 "threshold": f"{days} business days ({key})",
+                "set by": view.source(key),
                 "deadline": view.local(due),
                 "policy": view.policy_name,
             },
+            facts={"days": str(days)},
             due=due,
             needs_fresh_data=True,
         )
+
+
+def _action(view: ShipmentView, customer_told: bool) -> str:
+    if view.policy.stall.investigation:
+        ask = f"Open a carrier investigation with {view.carrier} (it can take several weeks)"
+    else:
+        ask = f"Ask {view.carrier} to trace the parcel"
+    if customer_told:
+        return f"{ask}; the customer is told it is delayed."
+    return f"{ask}; the customer has not been told (the store promised no such threshold)."

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules import RULES
+from tests.promised import STALL_PROMISED
 from tests.rulekit import BERLIN, HONOLULU, NY, at, ev
 from trackwatch.cli import main
 from trackwatch.clock import FrozenClock
@@ -88,6 +89,7 @@ async def rig(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Rig]:
     settings = build_settings({
         "daemon": {"database": str(tmp_path / "tw.db")},
         "stores": {"shop": {"name": "Jetoy", "contact_email": "support@jetoy.example",
+                            "policy": STALL_PROMISED,
                             "channels": {"customer_email": [smtp.url()]}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 20, 9))

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from rules import RULES
+from tests.promised import STALL_PROMISED
 from tests.rulekit import HONOLULU, NY, at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import ConfigError, Settings, StoreSettings, build_settings
@@ -60,7 +61,7 @@ def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, name: str = "
     return build_settings({
         "daemon": {"database": str(tmp_path / "tw.db")},
         "stores": {"shop": {"name": name, "contact_email": "support@jetoy.example",
-                            "channels": channels, **store}},
+                            "channels": channels, "policy": STALL_PROMISED, **store}},
     })  # fmt: skip
 
 
@@ -345,8 +346,11 @@ async def test_a_warning_still_waits_its_window_behind_an_urgent_notice(
     parcel = await rig.store.get_shipment(sid)
     assert parcel is not None
     pace = Pacing(at(11, 24, 12), await rig.store.last_customer_notices([sid]))
+    stall = Finding(rule="stalled", episode="e2", severity=Severity.WARNING,
+                    audiences=(Audience.CUSTOMER,), summary="Stalled", action="Wait",
+                    explanation={"why": "no scan"})  # fmt: skip
     drafts = rig.drafter.for_shipment(parcel, "stalled", Severity.WARNING,
-                                      [(Audience.CUSTOMER, "opened")], pace)  # fmt: skip
+                                      [(Audience.CUSTOMER, "opened")], pace, alert=stall)  # fmt: skip
     assert [d.not_before for d in drafts] == [at(11, 25, 10)]
 
 

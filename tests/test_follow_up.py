@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rules import RULES
+from tests.promised import STALL_PROMISED
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
@@ -65,7 +66,8 @@ async def rig(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Rig]:
     settings = build_settings({
         "daemon": {"database": str(tmp_path / "tw.db")},
         "stores": {"shop": {"name": "Jetoy", "channels": {"customer_email": [smtp.url()]},
-                            "notices": {"customer_window_hours": 1}}},
+                            "notices": {"customer_window_hours": 1},
+                            "policy": STALL_PROMISED}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 16, 9))
     store = await SqliteStore.open(settings.daemon.database)

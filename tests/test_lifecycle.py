@@ -184,10 +184,12 @@ async def test_a_missing_report_starts_the_wait_once(rig: Rig) -> None:
               location=DeliveryLocation.FRONT_DOOR)  # fmt: skip
     alerts = await rig.at(at(11, 24, 13), LABEL, PICKUP, done)
     assert sorted(states(alerts)) == [("delivered", "open"), ("risky_delivery", "open")]
-    first = await rig.store.report_missing(rig.sid, "customer", at(11, 25, 9))
-    assert await rig.store.report_missing(rig.sid, "staff", at(11, 25, 15)) == first
-    assert not [a for a in await rig.at(at(11, 26, 8, 59)) if a.rule == "delivered_not_received"]
-    alerts = await rig.at(at(11, 26, 9))
+    # The day's wait runs from the delivery scan (issue 17 finding 5); a second report
+    # moves nothing.
+    first = await rig.store.report_missing(rig.sid, "customer", at(11, 24, 14))
+    assert await rig.store.report_missing(rig.sid, "staff", at(11, 25, 9)) == first
+    assert not [a for a in await rig.at(at(11, 25, 11, 59)) if a.rule == "delivered_not_received"]
+    alerts = await rig.at(at(11, 25, 12))
     assert ("delivered_not_received", "open") in states(alerts)
     assert ("risky_delivery", "resolved") in states(alerts)  # answered by the claim
     shipment = await rig.store.get_shipment(rig.sid)

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlencode
 import pytest
 
 from tests.conftest import ALWAYS_STAFFED
+from tests.promised import STALL_PROMISED
 from trackwatch.app import open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
@@ -199,7 +200,8 @@ def debug_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink, smtp:
         "carriers": {name: {**carrier, "enabled": name == "ups"}
                      for name in ("usps", "ups", "fedex", "dhl")},
         "stores": {"shop": {"name": "Jetoy", "contact_email": "support@jetoy.example",
-                            "policy": {"staff": ALWAYS_STAFFED}, "channels": channels}},
+                            "policy": {"staff": ALWAYS_STAFFED, **STALL_PROMISED},
+                            "channels": channels}},
     })  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules import RULES
+from tests.promised import STALL_PROMISED
 from tests.rulekit import BERLIN, NY, at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import ConfigError, Settings, build_settings
@@ -73,7 +74,7 @@ def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, **store: obje
     return build_settings({
         "daemon": {"database": str(tmp_path / "tw.db"), "notice_max_attempts": 2},
         "stores": {"shop": {"name": "Jetoy", "contact_email": "support@jetoy.example",
-                            "channels": channels, **store}},
+                            "channels": channels, "policy": STALL_PROMISED, **store}},
     })  # fmt: skip
 
 

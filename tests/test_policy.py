@@ -57,7 +57,8 @@ def test_the_pages_numbers_reach_the_policies(tmp_path: Path) -> None:
     assert prints.promise.window_for("US", False).max_days == 24  # type: ignore[union-attr]
     assert prints.promise.window_for("DE", False).max_days == 16  # type: ignore[union-attr]
     assert prints.promise.peak_seasons[0].extra_days == 5
-    assert prints.returns.refund_business_days == 28
+    assert (prints.returns.refund_days, prints.returns.refund_unit) == (28, "calendar")
+    assert prints.returns.window_days == 14
     assert (cases.delivered.claim_window_days, cases.delivered.claim_window_unit) == (3, "business")
     assert policy("jersey-store.toml").exceptions.address_hold_days == 7
     assert policy("cross-border-phone-case-store.toml").stall.customs_business_days == 12
@@ -114,6 +115,6 @@ def test_check_config_prints_each_stores_effective_policy(
     toys, prints = out.split("store prints")
     assert "effective policy from" in toys and "stall.domestic_business_days = 3" in toys
     assert "late.escalate_after_hours = 48" in toys  # from the file
-    assert "returns.refund_business_days = 28" in toys  # a default, printed too
+    assert "returns.refund_days = 28  # operator's setting" in toys  # a default, printed too
     assert "stall.domestic_business_days = 5" in prints
     assert 'promise.transit.0.regions = ["domestic"]' in prints

@@ -115,7 +115,8 @@ async def test_opening_asks_and_confirming_records_the_report_once(site: Site) -
     assert status == 200 and "I have not received it" in text and 'method="post"' in text
     assert (await site.shipment(sid)).missing_reported_at is None  # a GET changes nothing
     status, text = await fetch("POST", site.url(sid))
-    assert status == 200 and "Thank you" in text and "24 hours after your report" in text
+    # A day after the delivery scan of 25 Nov 12:00 New York time (issue 17 finding 5).
+    assert status == 200 and "Thank you" in text and "arrived by 26 Nov 2026 at 17:00 UTC" in text
     shipment = await site.shipment(sid)
     assert shipment.missing_reported_at == at(11, 26, 9)
     assert shipment.missing_reported_by == REPORTED_BY

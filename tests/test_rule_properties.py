@@ -19,6 +19,7 @@ from trackwatch.calendar import warm
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
 from trackwatch.model import (
+    Audience,
     DeliveryLocation,
     ExceptionKind,
     Outcome,
@@ -46,8 +47,10 @@ MOVING = [Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.LABEL_CREATED, Stat
 @pytest.fixture(scope="module", autouse=True)
 def warm_calendars() -> None:
     """Holiday tables and zones built before the first timed example: a cold first country
-    costs 0.1 to 0.2 s, which Hypothesis would count against the example's 200 ms."""
+    costs 0.1 to 0.2 s, which Hypothesis would count against the example's 200 ms. So does
+    the first policy checked against every country's calendar (trackwatch.worst_case)."""
     warm(["US", "DE"], [2026, 2027])
+    policy()
 
 
 @st.composite
@@ -148,6 +151,41 @@ def test_a_delivered_shipment_never_gets_a_stall_or_late_alert(
     for name in ("stalled", "late", "not_picked_up", "lost"):
         assert BY_NAME[name].evaluate(v, now + timedelta(days=60)) is None, name
         assert BY_NAME[name].evaluate(v, now) is None, name
+
+
+# Every setting a customer message can rest on, promised in (made-up) store words.
+ALL_PROMISED = {
+    "stall": {k: "the store's words" for k in ("domestic_business_days",
+                                               "international_business_days",
+                                               "customs_business_days")},
+    "lost": {k: "the store's words" for k in ("domestic_business_days",
+                                              "international_business_days")},
+    "promise": {"transit": "the store's words"},
+}  # fmt: skip
+
+
+@given(events(statuses=[*MOVING, Status.EXCEPTION]), instants, st.booleans(), st.booleans())
+def test_a_customer_hears_of_silence_or_delay_only_on_a_promise(
+    history: list[TrackingEvent], now: datetime, promised: bool, carrier_eta: bool
+) -> None:
+    """Issue 17 finding 4: a stall, a presumed loss or a late parcel measured against the
+    store's delivery times reaches the customer exactly when the store promised the number;
+    staff hear either way. A carrier's estimate is the customer's own to be told of."""
+    pol = policy(promises=ALL_PROMISED) if promised else policy()
+    eta = {"eta": BASE + timedelta(days=4)} if carrier_eta else {"ordered_at": BASE}
+    v = view(history, pol, **eta)
+    for name in ("stalled", "lost", "late"):
+        finding = BY_NAME[name].evaluate(v, now)
+        if finding is None:
+            continue
+        told = Audience.CUSTOMER in finding.audiences
+        if name == "lost" and finding.facts["declared"]:
+            assert told
+        elif name == "late":
+            assert not told or promised or carrier_eta
+        else:
+            assert told is promised, name
+            assert Audience.STAFF in finding.audiences
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

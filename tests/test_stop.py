@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rules import RULES
+from tests.promised import STALL_PROMISED
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
@@ -69,7 +70,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     settings = build_settings({
         "daemon": {"database": str(tmp_path / "tw.db")},
         "stores": {"shop": {"name": "Shop", "contact_email": "help@shop.example",
-                            "channels": {"staff_chat": ["json://127.0.0.1:9/chat"],
+                            "policy": STALL_PROMISED, "channels": {"staff_chat": ["json://127.0.0.1:9/chat"],
                                          "customer_email": ["mailto://127.0.0.1:9?from=o@s.e"]}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 20, 9))

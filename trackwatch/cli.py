@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from carriers import CARRIERS
+from rules.missing import claim_opens
 from trackwatch.bench import run_email_benchmark
 from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import Clock, SystemClock
@@ -25,6 +26,7 @@ from trackwatch.fields import whole_number
 from trackwatch.ingest import Accepted, accept, notes_for
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
+from trackwatch.preview import add_preview_parser, preview_command
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
@@ -151,11 +153,14 @@ async def _report_missing(shipment_id: int, by: str, settings: Settings) -> int:
                 "missing report is for parcels the carrier marked delivered",
             )  # fmt: skip
         reported = await store.report_missing(shipment_id, by, datetime.now(UTC))
+    if reported is None:  # gone between the two reads
+        raise InputError("id", f"no shipment {shipment_id}")
     wait = settings.store(shipment.store).policy.delivered.wait_hours
+    opens = claim_opens(reported, shipment.last_event_at, wait)
     first = shipment.missing_reported_at is None
     print(f"shipment {shipment_id}: {'reported' if first else 'already reported'} as not "
-          f"received at {reported:%Y-%m-%d %H:%M UTC}; the claim starts after {wait:g} hours "
-          "if it has not turned up")  # fmt: skip
+          f"received at {reported:%Y-%m-%d %H:%M UTC}; the claim starts at "
+          f"{opens.astimezone(UTC):%Y-%m-%d %H:%M UTC} if it has not turned up")  # fmt: skip
     return 0
 
 
@@ -291,6 +296,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="only dead-lettered notices")  # fmt: skip
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
+    add_preview_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -316,6 +322,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return status
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
+    if args.command == "preview":
+        print(preview_command(args.store, args.config, args.policy), end="")
+        return 0
     settings = load_settings(args.config)
     if args.command == "run":
         configure_logging(settings.daemon.log_level, settings)

@@ -1,8 +1,11 @@
-"""What a store promises its customers, as settings.
+"""A store's policy: the settings its rules run on, and which of them the store promised.
 
-Every default follows one of the stores' own pages (shared/seeds, cited by file number in
-each field's description); a store's TOML overrides any of them. Thresholds are business
-days (the carrier's working days at the destination) unless the name says hours or days.
+A number here is an operator's setting unless the policy's `[promises]` table gives the
+store's own words for it (trackwatch.promises): the defaults are examples drawn from the
+stores' pages (shared/seeds, cited by file number in each field's description), but a store
+that adopts a default has promised nothing by it, so its customers are told nothing on it.
+Thresholds are business days (the carrier's working days at the destination) unless the name
+says hours or days.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trackwatch.model import DeliveryLocation
+from trackwatch.promises import RemediesPolicy, promise_problems
+from trackwatch.worst_case import race_problems
 from trackwatch.zones import zone_for
 
 DayUnit = Literal["business", "calendar"]
@@ -180,13 +185,14 @@ _RISKY = [
 
 class DeliveredPolicy(_Part):
     wait_hours: float = Field(
-        24, ge=0, le=24 * 14, description="after a 'not received' report, wait this long before "
-        "the checklist and the claim (000: 'if it's only been a day, hang tight'; 004: "
-        "'wait 24 hours')",
+        24, ge=0, le=24 * 14, description="after the delivery scan, and not before a 'not "
+        "received' report, wait this long before the checklist and the claim (000: 'if it's "
+        "only been a day, hang tight'; 004: 'wait 24 hours')",
     )  # fmt: skip
     claim_window_days: int = Field(
-        30, ge=0, le=365, description="the delivered notice states it (004: 30 days; 001: 3 "
-        "business days)",
+        30, ge=0, le=365, description="how long after delivery the check-in stays open and "
+        "the 'didn't receive it?' link works; the delivered notice states it only when the "
+        "store promised it (004: 30 days; 001: 3 business days)",
     )  # fmt: skip
     claim_window_unit: DayUnit = "calendar"
     risky_locations: list[DeliveryLocation] = Field(
@@ -210,27 +216,50 @@ class ExceptionsPolicy(_Part):
 
 
 class LostPolicy(_Part):
-    domestic_business_days: int = Field(
-        10, ge=2, le=90, description="silence this long means lost (002: 'if it is lost in "
-        "transit you get a full refund'; its investigation 'may take several weeks')",
-    )  # fmt: skip
+    """A silence this long presumes a parcel lost. No store's page gives such a number (002:
+    'the investigation to locate a package may take several weeks'), so unless a store
+    promises one, a presumed loss is for staff to confirm; a loss the carrier declares is
+    told to the customer with the store's remedy (remedies.lost)."""
+
+    domestic_business_days: int = Field(10, ge=2, le=90)
     international_business_days: int = Field(20, ge=2, le=120)
 
 
 class ExpiryPolicy(_Part):
     after_days: int = Field(
-        30,
-        ge=7,
-        le=365,
-        description="days without any carrier information after which polling stops and "
-        "staff are told",
-    )
+        30, ge=7, le=365, description="days without any carrier scan (a number the carrier "
+        "never knew) after which polling stops and staff are told",
+    )  # fmt: skip
+    silent_after_days: int = Field(
+        60, ge=7, le=365, description="days without a new scan, once the carrier has scanned "
+        "the parcel, after which polling stops and staff are told: later than every stall and "
+        "lost deadline can fall (StorePolicy checks it)",
+    )  # fmt: skip
 
 
 class ReturnsPolicy(_Part):
-    refund_business_days: int = Field(
-        28, ge=1, le=120, description="002: 'refunds can take up to 28 business days after "
-        "the return arrives'",
+    """A return delivered to the store starts the refund clock (seed 002). Seed 002 says
+    both "Please allow up to 28 days from the day we receive the returned goods for your
+    refund to be processed" and "it can take up to 28 business days for the funds to credit
+    back ... 1- Shipping time to arrive back to our warehouse ... 4- It can take up to 7
+    business days for the funds to credit back". The first is the refund's deadline: it
+    counts from the return's arrival, which is what trackwatch sees, and it is about the
+    refund being processed, which is what staff do. The second counts the whole journey,
+    from the customer posting the return to the bank crediting it, so it is not a count
+    from arrival at all; reading it as "28 business days after arrival" (about 40 calendar
+    days) gave staff their reminder later than either sentence allows."""
+
+    window_days: int | None = Field(
+        None, ge=1, le=365, description="returns must reach the store within this many days "
+        "of the customer receiving the order (002: 14); shown to staff with the reminder",
+    )  # fmt: skip
+    refund_days: int = Field(
+        28, ge=1, le=120, description="the refund is due this many days after the return "
+        "arrives (002: 'up to 28 days from the day we receive the returned goods')",
+    )  # fmt: skip
+    refund_unit: DayUnit = Field(
+        "calendar", description="calendar days, or business days of the store's own calendar "
+        "(its origin country's public holidays, in the staff's zone)",
     )  # fmt: skip
 
 
@@ -338,6 +367,19 @@ class StorePolicy(_Part):
     expiry: ExpiryPolicy = Field(default_factory=ExpiryPolicy)
     returns: ReturnsPolicy = Field(default_factory=ReturnsPolicy)
     staff: StaffPolicy = Field(default_factory=StaffPolicy)
+    remedies: RemediesPolicy = Field(default_factory=RemediesPolicy)
+    promises: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="the settings the store's own page gives, each with the page's words: "
+        "promises.stall.domestic_business_days = '...'; any other number is an operator's",
+    )
+
+    def promised(self, key: str) -> str | None:
+        """The store's own words for the setting `key` ("stall.domestic_business_days"), or
+        None when the store promised nothing by it (an operator's setting)."""
+        section, _, name = key.partition(".")
+        words = self.promises.get(section, {}).get(name, "").strip()
+        return words or None
 
     def staff_zone(self) -> ZoneInfo:
         return (
@@ -366,4 +408,51 @@ class StorePolicy(_Part):
                     f"lost.{key} ({lost}) must be greater than stall.{key} ({stall}): a parcel "
                     "is stalled before it is lost"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _promises_name_settings(self) -> Self:
+        sections = {
+            name: set(type(part).model_fields)
+            for name in type(self).model_fields
+            if isinstance(part := getattr(self, name), _Part)
+        }
+        problems = promise_problems(self.promises, sections)
+        for section, entries in self.promises.items():
+            for key in entries:
+                if (
+                    key in sections.get(section, set())
+                    and getattr(getattr(self, section), key) is None
+                ):
+                    problems.append(f"promises.{section}.{key}: a promise of a setting that "
+                                    "is not set")  # fmt: skip
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _deadlines_before_polling_stops(self) -> Self:
+        """Stall and lost deadlines run from the last scan, as the silent expiry does; the
+        pickup deadline from the label, as the expiry of a never-scanned number does. Each
+        must fall before its expiry in the worst case (trackwatch.worst_case): domestic in
+        the origin country's calendar, international in any country's. Late runs from the
+        order's dates, not from a silence: on a silent parcel lost supersedes it."""
+        origin, silent, never = self.origin_country, self.expiry.silent_after_days, \
+            self.expiry.after_days  # fmt: skip
+        problems = race_problems([
+            ("stall.domestic_business_days", self.stall.domestic_business_days, origin,
+             "expiry.silent_after_days", silent),
+            ("stall.international_business_days", self.stall.international_business_days,
+             None, "expiry.silent_after_days", silent),
+            ("stall.customs_business_days", self.stall.customs_business_days, None,
+             "expiry.silent_after_days", silent),
+            ("lost.domestic_business_days", self.lost.domestic_business_days, origin,
+             "expiry.silent_after_days", silent),
+            ("lost.international_business_days", self.lost.international_business_days,
+             None, "expiry.silent_after_days", silent),
+            ("pickup.business_days", self.pickup.business_days, None, "expiry.after_days",
+             never),
+        ])  # fmt: skip
+        if problems:
+            raise ValueError("; ".join(problems))
         return self

@@ -125,14 +125,29 @@ def print_shipment(
             print(f"    - {key}: {value}")
 
 
-def _flatten(prefix: str, value: Any) -> list[str]:
+def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     if isinstance(value, dict):
-        return [line for key, v in value.items() for line in _flatten(f"{prefix}{key}.", v)]
+        return [pair for key, v in value.items() for pair in _flatten(f"{prefix}{key}.", v)]
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return [line for i, v in enumerate(value) for line in _flatten(f"{prefix}{i}.", v)]
-    return [f"{prefix.rstrip('.')} = {json.dumps(value)}"]
+        return [pair for i, v in enumerate(value) for pair in _flatten(f"{prefix}{i}.", v)]
+    return [(prefix.rstrip("."), value)]
+
+
+def _note(policy: StorePolicy, key: str, value: Any) -> str:
+    """Whose setting a line is: the store's promise (its words), an operator's number, or
+    (for a remedy) nothing offered."""
+    section, _, rest = key.partition(".")
+    if section == "remedies":
+        return "" if value else "  # nothing offered"
+    words = policy.promised(f"{section}.{rest.split('.')[0]}")
+    if words:
+        return f"  # the store's promise: “{words}”"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return "  # operator's setting" if number else ""
 
 
 def policy_lines(policy: StorePolicy) -> list[str]:
-    """Every setting of a policy as `key = value`, defaults included."""
-    return _flatten("", policy.model_dump(mode="json"))
+    """Every setting of a policy as `key = value`, defaults included, each number marked as
+    the store's promise (with its words) or an operator's setting, and each remedy."""
+    pairs = _flatten("", policy.model_dump(mode="json", exclude={"promises"}))
+    return [f"{key} = {json.dumps(value)}{_note(policy, key, value)}" for key, value in pairs]

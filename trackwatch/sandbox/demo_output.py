@@ -54,8 +54,9 @@ def _terms(policy: StorePolicy) -> str:
         f"late: customer {late.grace_business_days} business day(s) past the ETA, staff "
         f"{late.escalate_after_hours:g} h; not received: {d.wait_hours:g} h wait; claim "
         f"window {d.claim_window_days} {d.claim_window_unit} days; refund "
-        f"{policy.returns.refund_business_days} business days after a return arrives; "
-        f"tracking stops after {policy.expiry.after_days} days without news"
+        f"{policy.returns.refund_days} {policy.returns.refund_unit} days after a return "
+        f"arrives; tracking stops {policy.expiry.after_days} days after a label never "
+        f"scanned, {policy.expiry.silent_after_days} days after the last scan"
     )
 
 

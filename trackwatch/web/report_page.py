@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
+from carriers.names import label
+from rules.missing import claim_opens
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Shipment, Status
@@ -108,7 +110,7 @@ class ReportPage:
                 "</form>\n")  # fmt: skip
         return page(
             f"Order {found.order_id} from {store.name}",
-            f"{found.carrier.upper()} says this parcel was delivered. If it has not reached "
+            f"{label(found.carrier)} says this parcel was delivered. If it has not reached "
             "you, press the button and we will look into it.",
             form=form,
         )
@@ -124,12 +126,14 @@ class ReportPage:
 
     def _recorded(self, shipment: Shipment, when: datetime) -> web.Response:
         store = self._desk.settings.store(shipment.store)
-        hours = store.policy.delivered.wait_hours
+        # The case opens a day after the delivery scan (the last event of a delivered parcel),
+        # not a day after the report (rules.missing).
+        opens = claim_opens(when, shipment.last_event_at, store.policy.delivered.wait_hours)
         return page(
             "Thank you, we have noted it",
             f"Your report for order {shipment.order_id} was recorded on "
             f"{when:%d %b %Y at %H:%M} UTC.",
-            f"Parcels marked delivered often turn up within a day. If it has not arrived "
-            f"{hours:g} hours after your report, {store.name} will email you what to do next "
-            "and take it up with the carrier.",
+            f"Parcels marked delivered often turn up within a day. If it has not arrived by "
+            f"{opens.astimezone(UTC):%d %b %Y at %H:%M} UTC, {store.name} will email you what "
+            "to do next and take it up with the carrier.",
         )

@@ -1,0 +1,87 @@
+"""How many calendar days N business days can last, at worst: for checking that a policy's
+deadlines come before polling stops (policy.deadline_races).
+
+A business day here is what `trackwatch.calendar.BusinessCalendar` counts: not a weekend day
+of the country (as the `holidays` package defines its weekend) and not one of its public
+holidays. A carrier in the US closes on fewer days than all federal holidays, so counting
+every public holiday can only make the answer longer, never shorter: a worst case.
+
+The worst case is measured, not guessed: every start day of the coming years, in the
+country's own calendar (a domestic parcel stays in the origin country), or in every
+country the `holidays` package knows (an international parcel can be bound anywhere: Nepal's
+Dashain and Myanmar's Thingyan close a carrier for a week or more). Lunar holidays move, so
+the years counted start at the current one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from operator import sub
+
+import holidays
+
+YEARS = 5  # the current year and the four after it
+
+
+def first_year() -> int:
+    """The first year counted: this one (validation runs when a configuration is read)."""
+    return date.today().year
+
+
+def _countries() -> tuple[str, ...]:
+    # The package lists each country under its alpha-2 and alpha-3 codes: count it once.
+    return tuple(sorted(c for c in holidays.list_supported_countries() if len(c) == 2))
+
+
+@lru_cache(maxsize=512)
+def _business_days(country: str, start_year: int) -> tuple[int, ...]:
+    """The business days of `country` over the years counted, as date ordinals."""
+    try:
+        closed = holidays.country_holidays(country, years=range(start_year, start_year + YEARS))
+    except NotImplementedError:  # a country the package does not know: weekends only
+        closed = holidays.HolidayBase()
+    shut = {day.toordinal() for day in closed}
+    weekend = closed.weekend
+    first = date(start_year, 1, 1).toordinal()
+    last = date(start_year + YEARS - 1, 12, 31).toordinal()
+    # date.fromordinal(1) is a Monday, so (ordinal - 1) % 7 is the weekday, Monday = 0.
+    return tuple(o for o in range(first, last + 1) if (o - 1) % 7 not in weekend and o not in shut)
+
+
+def _longest(days: tuple[int, ...], n: int) -> int:
+    """The most calendar days from the start of a day to the end of the n-th business day
+    after it. Starting on business day i, that is the end of business day i + n; starting
+    on a day off is never longer than starting on the business day before it."""
+    if n == 0:
+        return 1
+    gaps: list[int] = list(map(sub, days[n:], days))
+    return max(gaps) + 1
+
+
+@lru_cache(maxsize=1024)
+def worst_calendar_days(n: int, country: str | None, start_year: int | None = None) -> int:
+    """The most calendar days `n` business days can take: in `country`'s calendar, or in any
+    country's when `country` is None. The count runs from the start of the day of the last
+    event to the end of the n-th business day after it, as `add_business_days` counts."""
+    year = start_year or first_year()
+    countries = (country.upper(),) if country else _countries()
+    return max(_longest(_business_days(c, year), n) for c in countries)
+
+
+def race_problems(checks: list[tuple[str, int, str | None, str, int]]) -> list[str]:
+    """For each (key, business days, country or None for abroad, limit key, limit in days):
+    a line naming both keys when the business days can outlast the limit. A deadline must
+    fall at least a day before polling stops, for the poll that verifies it."""
+    problems = []
+    for key, n, country, limit_key, limit in checks:
+        worst = worst_calendar_days(n, country)
+        if worst < limit:
+            continue
+        where = f"in {country}" if country else "abroad"
+        problems.append(
+            f"{key} ({n} business days) can take {worst} calendar days {where} (weekends and "
+            f"public holidays), but polling stops after {limit_key} ({limit} days): raise "
+            f"{limit_key} to at least {worst + 1} or lower {key}"
+        )
+    return problems
