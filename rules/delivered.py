@@ -152,6 +152,12 @@ def risks(view: ShipmentView, delivery: TrackingEvent) -> list[str]:
     return [*found, where] if where else found
 
 
+# A risky delivery is a heads-up for staff, not a case: it ends two days after the scan (by
+# then a missing parcel has been reported, which opens delivered_not_received), instead of
+# staying open, and counted, for the whole claim window.
+RISKY_FLAG = timedelta(hours=48)
+
+
 class RiskyDelivery(_AfterDelivery):
     name: ClassVar[str] = "risky_delivery"
 
@@ -160,12 +166,17 @@ class RiskyDelivery(_AfterDelivery):
         return delivery.occurred_at if delivery and risks(view, delivery) else None
 
     def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
-        return super().deadlines(view) if self.deadline(view) else ()
+        delivery = _delivery(view)
+        if delivery is None or not risks(view, delivery):
+            return ()
+        return delivery.occurred_at, delivery.occurred_at + RISKY_FLAG
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
-        delivery = self._window(view, now)
-        found = risks(view, delivery) if delivery else []
-        if delivery is None or not found:
+        delivery = _delivery(view)
+        if delivery is None or not delivery.occurred_at <= now < delivery.occurred_at + RISKY_FLAG:
+            return None
+        found = risks(view, delivery)
+        if not found:
             return None
         return Finding(
             rule=self.name,

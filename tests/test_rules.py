@@ -513,3 +513,14 @@ def test_a_domestic_parcel_stays_domestic_whatever_the_carrier_calls_its_country
     v = view(moving(at(11, 23, 18), place=place))
     assert not v.international
     assert first_fires("stalled", v) == at(11, 28)  # the domestic 3, not the international 5
+
+
+def test_a_risky_delivery_is_a_heads_up_for_two_days_not_the_claim_window() -> None:
+    """It used to stay open (and counted) for the whole claim window; the customer's report,
+    if any, comes within a day or two and opens its own case."""
+    events = delivered(DeliveryLocation.FRONT_DOOR, DOORSTEP)
+    v = view(events, destination_city="New York")
+    scanned = events[-1].occurred_at
+    assert fires("risky_delivery", v, scanned + timedelta(hours=47)) is not None
+    assert fires("risky_delivery", v, scanned + timedelta(hours=48)) is None
+    assert scanned + timedelta(hours=48) in BY_NAME["risky_delivery"].deadlines(v)
