@@ -68,4 +68,6 @@ class Expired(BaseRule):
             },
             due=due,
             needs_fresh_data=True,
+            # Tracking has stopped: these no longer tell staff anything this does not.
+            supersedes=frozenset({"stalled", "late", "not_picked_up"}),
         )

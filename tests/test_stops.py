@@ -70,6 +70,11 @@ async def test_a_number_the_carrier_never_knows_expires_after_30_days_and_staff_
             "tracking stopped" in titles  # fmt: skip
         await run_to(daemon, clock, at(23, 9) + timedelta(days=40))
         assert (await shipment(daemon)).polls == polls
+        # The not-picked-up alert it had is moot now that tracking stopped: only the
+        # expiry stays open, so digests do not count it twice.
+        alerts = {a.rule: a for a in await daemon.store.all_alerts()}
+        assert alerts["not_picked_up"].resolution == "superseded by expired"
+        assert alerts["expired"].resolved_at is None
 
 
 async def test_a_lost_declaration_ends_polling_and_a_restart_resumes_it(
