@@ -103,7 +103,7 @@ def two_stores(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Settin
                            "carriers": carriers, "stores": stores})  # fmt: skip
 
 
-def corrupt(database: Path, sid: int, **columns: Any) -> None:
+def corrupt(database: Path | str, sid: int, **columns: Any) -> None:
     """Write straight into the database, as a bug, a hand edit or an old version could."""
     with sqlite3.connect(database) as db:
         for column, value in columns.items():
@@ -450,6 +450,7 @@ async def test_setting_aside_and_its_alert_are_one_write(
         shipment("1Z879E930346834440", shipped=datetime(9999, 12, 31, 12, tzinfo=NYC_ZONE)),
         clock.now(),
     )
+    assert isinstance(daemon.store, SqliteStore)
     real = daemon.store._open_store_alert
 
     async def dies(*_: object) -> None:

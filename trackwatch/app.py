@@ -33,7 +33,7 @@ from trackwatch.poller import Poller
 from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.sdnotify import Notifier
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.web.ops import Vitals
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
@@ -70,7 +70,7 @@ class Daemon:
         self,
         settings: Settings,
         clock: Clock,
-        store: SqliteStore,
+        store: Store,
         carriers: dict[str, Carrier],
         on_sent: Sent | None = None,
         idle: timedelta = timedelta(minutes=1),
@@ -200,7 +200,7 @@ def _log_loop_failure(work: Callable[[], Awaitable[None]], exc: Exception,
     return what
 
 
-async def warm_calendars(settings: Settings, store: SqliteStore, year: int) -> None:
+async def warm_calendars(settings: Settings, store: Store, year: int) -> None:
     """Holiday tables of every country the loops will judge in, built off the event loop
     before the first pass (a cold one costs 0.1 to 0.2 s, which would stall the loop)."""
     countries = {"US", *(s.policy.origin_country for s in settings.stores.values())}
@@ -224,7 +224,7 @@ async def open_daemon(
     idle: timedelta = timedelta(minutes=1), notifier: Notifier | None = None,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     """Everything the daemon holds open (database, HTTP app and session), closed on exit."""
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     await Outbox.warm_up()
     await warm_calendars(settings, store, clock.now().year)
     served: Served | None = None

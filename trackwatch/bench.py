@@ -16,7 +16,7 @@ from trackwatch.model import Audience, Finding, Severity, Shipment
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.outbox import Outbox
 from trackwatch.sandbox.smtp import SmtpServer
-from trackwatch.store import SqliteStore
+from trackwatch.store import open_store
 from trackwatch.store.records import AlertOpen, Evaluation, NoticeDraft
 
 NOW = datetime(2026, 11, 24, 15, tzinfo=UTC)
@@ -42,7 +42,7 @@ async def run_email_benchmark(notices: int) -> dict[str, float | int | str]:
                 "stores": {"shop": {"name": "Bench Shop", "contact_email": "help@shop.example",
                                     "channels": {"customer_email": [smtp.url()]}}},
             })  # fmt: skip
-            store = await SqliteStore.open(settings.daemon.database)
+            store = await open_store(settings.daemon.database)
             try:
                 sid = await store.add_shipment(Shipment(
                     store="shop", carrier="ups", tracking_number="1Z5R89390357567127",

@@ -23,7 +23,7 @@ from trackwatch.config import DaemonSettings
 from trackwatch.errors import AuthFailed, CarrierError, RateLimited
 from trackwatch.model import Audience, Finding, Severity
 from trackwatch.notify.drafting import Drafter
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import StoreAlerts
 from trackwatch.store.records import StoreAlertOpen
 
 log = logging.getLogger("trackwatch.carriers")
@@ -62,7 +62,7 @@ def finding(carrier: str, error: CarrierError, since: datetime, now: datetime) -
 
 class CarrierAlarms:
     def __init__(
-        self, store: SqliteStore, clock: Clock, settings: DaemonSettings, drafter: Drafter
+        self, store: StoreAlerts, clock: Clock, settings: DaemonSettings, drafter: Drafter
     ) -> None:
         self._store = store
         self._clock = clock

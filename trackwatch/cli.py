@@ -32,7 +32,7 @@ from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
-from trackwatch.store import DuplicateShipment, SqliteStore, UnreadableShipment
+from trackwatch.store import DuplicateShipment, Store, UnreadableShipment, open_store
 from trackwatch.views import (
     policy_lines,
     print_alerts,
@@ -66,8 +66,8 @@ def build_shipment(args: argparse.Namespace, settings: Settings) -> Accepted:
 
 
 @asynccontextmanager
-async def _opened(settings: Settings) -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(settings.daemon.database)
+async def _opened(settings: Settings) -> AsyncIterator[Store]:
+    store = await open_store(settings.daemon.database)
     try:
         yield store
     finally:
@@ -122,7 +122,7 @@ async def _notices(state: str | None, settings: Settings) -> int:
     return 0
 
 
-async def _shipment(store: SqliteStore, shipment_id: int) -> Shipment:
+async def _shipment(store: Store, shipment_id: int) -> Shipment:
     try:
         shipment = await store.get_shipment(shipment_id)
     except UnreadableShipment as exc:

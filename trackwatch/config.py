@@ -85,7 +85,10 @@ def _long_enough(value: SecretStr | None, minimum: int) -> SecretStr | None:
 
 
 class DaemonSettings(_Section):
-    database: Path = Path("trackwatch.db")
+    database: str = Field(
+        "trackwatch.db",
+        description="a SQLite file (a path, or sqlite:///path) or a postgresql:// URL",
+    )
     min_poll_minutes: float = Field(15, gt=0)
     schedule: Literal["smart", "fixed"] = Field(
         "smart",
@@ -130,6 +133,18 @@ class DaemonSettings(_Section):
     link_secret: SecretStr | None = Field(
         None, description="signs customer links; empty: one generated and kept in the database"
     )
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> str:
+        text = str(value).strip()
+        scheme = text.split("://", 1)[0] if "://" in text else ""
+        if scheme not in ("", "sqlite", "postgresql", "postgres"):
+            raise ValueError(f"{scheme}:// is not a database trackwatch knows: give a SQLite "
+                             "path (or sqlite:///path) or a postgresql:// URL")  # fmt: skip
+        if not text:
+            raise ValueError("is empty")
+        return text
 
     @field_validator("link_secret")
     @classmethod

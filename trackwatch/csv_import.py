@@ -24,7 +24,7 @@ from trackwatch.config import Settings
 from trackwatch.errors import InputError
 from trackwatch.ingest import FIELDS, REQUIRED, Accepted, ShipmentInput, accept
 from trackwatch.model import Shipment
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import Shipments
 
 BATCH = 500
 KNOWN = frozenset(ShipmentInput.model_fields) - {"direction"}
@@ -99,7 +99,7 @@ def _parse(path: Path) -> list[tuple[int, dict[str, str] | InputError]]:
 
 
 async def import_csv(
-    path: Path, settings: Settings, store: SqliteStore, now: datetime, progress: bool
+    path: Path, settings: Settings, store: Shipments, now: datetime, progress: bool
 ) -> ImportReport:
     report = ImportReport()
     parsed = _parse(path)
@@ -123,7 +123,7 @@ async def import_csv(
 
 
 async def _store(
-    store: SqliteStore, batch: list[Shipment], now: datetime, report: ImportReport
+    store: Shipments, batch: list[Shipment], now: datetime, report: ImportReport
 ) -> None:
     if not batch:
         return

@@ -13,7 +13,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from trackwatch.quota import Quota
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import Ops
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
@@ -49,7 +49,7 @@ class Metrics:
         self.loop_lag = Gauge("trackwatch_event_loop_lag_seconds",
                               "How late the event loop's last heartbeat woke", registry=r)  # fmt: skip
 
-    async def refresh(self, store: SqliteStore, quotas: Mapping[str, Quota], now: datetime) -> None:
+    async def refresh(self, store: Ops, quotas: Mapping[str, Quota], now: datetime) -> None:
         figures = await store.figures(now)
         self.open_alerts.clear()
         for rule, count in figures.open_alerts.items():

@@ -25,7 +25,7 @@ from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.quarantine import Quarantine
 from trackwatch.scheduler import CarrierHours, PollState, is_fresh, plan
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import JudgeQueue
 from trackwatch.store.records import (
     AlertEscalate,
     AlertOpen,
@@ -85,7 +85,7 @@ def _log_changes(applied: Applied) -> None:
 class Monitor:
     def __init__(
         self,
-        store: SqliteStore,
+        store: JudgeQueue,
         rules: Sequence[Rule],
         clock: Clock,
         settings: Settings,

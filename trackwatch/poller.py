@@ -36,7 +36,7 @@ from trackwatch.model import Outcome, Place, Shipment, Status, TrackingResult
 from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.scheduler import next_poll
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import PollQueue
 from trackwatch.store.records import PollFailure, PollUpdate, Unreadable
 
 log = logging.getLogger("trackwatch.poller")
@@ -98,7 +98,7 @@ def _ids(shipments: Iterable[Shipment]) -> list[int]:
 class Poller:
     def __init__(
         self,
-        store: SqliteStore,
+        store: PollQueue,
         carriers: Mapping[str, Carrier],
         clock: Clock,
         settings: DaemonSettings,

@@ -15,7 +15,7 @@ from datetime import datetime
 from trackwatch.clock import Clock
 from trackwatch.model import Audience, Finding, Severity
 from trackwatch.notify.drafting import Drafter
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import SetsAside
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen, Unreadable, shipment_subject
 
 log = logging.getLogger("trackwatch.quarantine")
@@ -37,7 +37,7 @@ def finding(row: Unreadable, stage: str, now: datetime) -> Finding:
 
 
 class Quarantine:
-    def __init__(self, store: SqliteStore, clock: Clock, drafter: Drafter | None = None) -> None:
+    def __init__(self, store: SetsAside, clock: Clock, drafter: Drafter | None = None) -> None:
         self._store = store
         self._clock = clock
         self._drafter = drafter

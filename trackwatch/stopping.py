@@ -19,7 +19,7 @@ from trackwatch.model import Alert, Audience, Shipment
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import Shipments
 from trackwatch.store.records import NoticeDraft, Stopped, StopWatching
 
 REASON_MAX = 200
@@ -53,7 +53,7 @@ def _resolution(
 
 
 async def stop_requests(
-    store: SqliteStore, settings: Settings, stops: Sequence[tuple[Shipment, str]], by: str,
+    store: Shipments, settings: Settings, stops: Sequence[tuple[Shipment, str]], by: str,
     now: datetime,
 ) -> list[StopWatching]:  # fmt: skip
     """Each (shipment, reason) as a stop, with the staff notices of its open alerts'
@@ -71,7 +71,7 @@ async def stop_requests(
 
 
 async def stop_shipment(
-    store: SqliteStore, settings: Settings, shipment: Shipment, reason: str, by: str,
+    store: Shipments, settings: Settings, shipment: Shipment, reason: str, by: str,
     now: datetime,
 ) -> Stopped:  # fmt: skip
     """Stop watching `shipment`; stopping one already stopped changes nothing."""

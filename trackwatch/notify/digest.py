@@ -19,7 +19,7 @@ from trackwatch.model import Alert, Audience, Severity
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.pacing import staff_closed
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import DigestSource
 
 STALE = timedelta(hours=12)
 MAX_LINES = 50
@@ -60,7 +60,7 @@ def line(alert: Alert, order: str | None) -> str:
 
 class Digests:
     def __init__(
-        self, store: SqliteStore, clock: Clock, settings: Settings, channels: ChannelDirectory,
+        self, store: DigestSource, clock: Clock, settings: Settings, channels: ChannelDirectory,
         drafter: Drafter,
     ) -> None:  # fmt: skip
         self._store = store

@@ -35,7 +35,7 @@ from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.email import customer_url, sign_as, to_html
 from trackwatch.notify.message_id import keyed
 from trackwatch.notify.pacing import daytime
-from trackwatch.store import SqliteStore
+from trackwatch.store.contract import NoticeQueue
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 from trackwatch.zones import zone_for
 
@@ -78,7 +78,7 @@ def backoff(attempts: int) -> timedelta:
 class Outbox:
     def __init__(
         self,
-        store: SqliteStore,
+        store: NoticeQueue,
         clock: Clock,
         settings: DaemonSettings,
         channels: ChannelDirectory,

@@ -19,14 +19,14 @@ from trackwatch.clock import Clock
 from trackwatch.heartbeat import Heartbeat
 from trackwatch.metrics import Metrics
 from trackwatch.quota import Quota
-from trackwatch.store import SqliteStore
+from trackwatch.store import contract
 
 DATABASE_TIMEOUT = 5.0
 
 
 @dataclass
 class Vitals:
-    store: SqliteStore
+    store: contract.Ops
     clock: Clock
     metrics: Metrics
     heartbeat: Heartbeat

@@ -20,7 +20,8 @@ from rules.missing import claim_opens
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Shipment, Status
-from trackwatch.store import SqliteStore, UnreadableShipment
+from trackwatch.store import UnreadableShipment
+from trackwatch.store.contract import Shipments
 from trackwatch.web.signing import REPORT_PATH, ExpiredLink, LinkError, ReportLinks
 
 REPORTED_BY = "customer (link)"
@@ -34,7 +35,7 @@ def _nothing() -> None:
 class ReportDesk:
     """What the page needs; `wake` (the daemon's) is set once the daemon exists."""
 
-    store: SqliteStore
+    store: Shipments
     clock: Clock
     settings: Settings
     links: ReportLinks

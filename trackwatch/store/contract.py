@@ -1,0 +1,198 @@
+"""What each part of the daemon needs of the store, cut by use case rather than by table: each
+loop and each way in is typed against its own narrow protocol, and only `open_store` names a
+backend. A judgement writes alerts, notices and the next poll together, so a protocol is a
+unit of work, not a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
+from trackwatch.store.records import (
+    Applied,
+    Evaluation,
+    Figures,
+    FulfillmentApplied,
+    FulfillmentUpdate,
+    NoticeDraft,
+    PollFailure,
+    PollUpdate,
+    Readout,
+    Stopped,
+    StoreAlertOpen,
+    Unreadable,
+)
+
+
+class SetsAside(Protocol):
+    async def set_aside(
+        self, rows: Sequence[tuple[Unreadable, StoreAlertOpen]], now: datetime
+    ) -> list[Unreadable]:
+        """Stop polling and judging rows the daemon cannot handle, each with its staff
+        alert in the same transaction; returns the rows not set aside before."""
+        ...
+
+
+class StoreAlerts(Protocol):
+    """Alerts about a store itself (a carrier down, a channel failing, a row set aside)."""
+
+    async def open_store_alert(self, alarm: StoreAlertOpen, now: datetime) -> int | None: ...
+
+    async def open_store_alerts(self, rule: str) -> dict[tuple[str, str], int]: ...
+
+    async def resolve_store_alert(
+        self, alert_id: int, reason: str, drafts: Sequence[NoticeDraft], now: datetime
+    ) -> bool: ...
+
+
+class PollQueue(SetsAside, Protocol):
+    """The poll loop's: due shipments, what polling them brought, when to poll next."""
+
+    async def due_shipments(self, now: datetime, limit: int) -> Readout: ...
+
+    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int: ...
+
+    async def next_poll_at(self) -> datetime | None: ...
+
+    async def apply_polls(self, updates: Iterable[PollUpdate]) -> None: ...
+
+    async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None: ...
+
+    async def reschedule_polls(
+        self, shipment_ids: Sequence[int], next_poll_at: datetime
+    ) -> None: ...
+
+
+class JudgeQueue(SetsAside, Protocol):
+    """The rules loop's: shipments to judge, their history, a judgement applied at once."""
+
+    async def shipments_to_check(self, now: datetime, limit: int) -> Readout: ...
+
+    async def next_check_at(self) -> datetime | None: ...
+
+    async def judge_all_again(self) -> int: ...
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]: ...
+
+    async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]: ...
+
+    async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]: ...
+
+    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> Applied: ...
+
+
+class NoticeQueue(StoreAlerts, Protocol):
+    """The outbox's: notices claimed with a lease, then sent, deferred, failed or dead."""
+
+    async def claim_notices(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Notice]: ...
+
+    async def mark_sent(self, notice_ids: Sequence[int], now: datetime) -> None: ...
+
+    async def mark_deferred(self, notice_id: int, until: datetime) -> None: ...
+
+    async def mark_failed(
+        self, notice_id: int, error: str, now: datetime, retry_at: datetime,
+        alarm: StoreAlertOpen | None = None,
+    ) -> None: ...  # fmt: skip
+
+    async def next_notice_at(self) -> datetime | None: ...
+
+
+class DigestSource(Protocol):
+    """The daily digest's: a store's open alerts in, one notice per channel out."""
+
+    async def open_alerts_of_store(self, store: str | None) -> list[tuple[Alert, str | None]]: ...
+
+    async def enqueue(self, drafts: Sequence[NoticeDraft], now: datetime) -> None: ...
+
+
+class CallLedger(Protocol):
+    """Every carrier call, written before it leaves (quota.Quota counts from it)."""
+
+    async def record_call(self, carrier: str, at: datetime) -> None: ...
+
+    async def calls_since(self, carrier: str, since: datetime) -> list[datetime]: ...
+
+
+class Shipments(Protocol):
+    """Ingest (CLI, CSV, API, Shopify) and what operators read and do by hand."""
+
+    async def add_shipment(self, shipment: Shipment, now: datetime) -> int: ...
+
+    async def add_shipments(
+        self, shipments: Sequence[Shipment], now: datetime
+    ) -> list[tuple[int, bool]]: ...
+
+    async def apply_fulfillment(
+        self, update: FulfillmentUpdate, now: datetime
+    ) -> FulfillmentApplied | None: ...
+
+    async def shipments_of_fulfillment(
+        self, store: str, source: str | None, numbers: Iterable[str]
+    ) -> Readout: ...
+
+    async def stop_watching(
+        self, shipment_id: int, reason: str, by: str, now: datetime,
+        notices: Mapping[int, tuple[NoticeDraft, ...]] | None = None,
+    ) -> Stopped | None: ...  # fmt: skip
+
+    async def get_shipment(self, shipment_id: int) -> Shipment | None: ...
+
+    async def list_shipments(self, store: str | None = None, limit: int = 1000) -> Readout: ...
+
+    async def restart_polling(self, shipment_id: int, now: datetime) -> bool: ...
+
+    async def report_missing(
+        self, shipment_id: int, reported_by: str, now: datetime
+    ) -> datetime | None: ...
+
+    async def resolve_by_hand(
+        self, shipment_id: int, rule: str | None, note: str, now: datetime
+    ) -> list[int]: ...
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]: ...
+
+    async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]: ...
+
+    async def alerts_for(self, shipment_id: int) -> list[Alert]: ...
+
+    async def alerts_of_store(
+        self, store: str | None, state: AlertState | None, limit: int = 10_000
+    ) -> list[tuple[Alert, str | None]]: ...
+
+    async def open_alerts_of_store(self, store: str | None) -> list[tuple[Alert, str | None]]: ...
+
+    async def notices(self, state: NoticeState | None = None) -> list[Notice]: ...
+
+
+class Ops(Protocol):
+    """What /metrics, /healthz, the status line and start-up read."""
+
+    async def figures(self, now: datetime) -> Figures: ...
+
+    async def check_writable(self, now: datetime) -> None: ...
+
+    async def secret(self, name: str) -> bytes: ...
+
+    async def destination_countries(self) -> list[str]: ...
+
+
+class Store(PollQueue, JudgeQueue, NoticeQueue, DigestSource, CallLedger, Shipments, Ops, Protocol):
+    """A whole backend: every use case over one database."""
+
+    instance: str
+
+    async def close(self) -> None: ...
+
+    async def all_alerts(self) -> list[Alert]:
+        """Every alert (the simulator's and the tests' view)."""
+        ...
+
+    async def first_notice_sent(self) -> dict[int, datetime]:
+        """alert id -> when its first notice went out (the simulator's scoring)."""
+        ...
