@@ -18,6 +18,7 @@ from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
 from trackwatch.model import (
     DeliveryLocation,
+    ExceptionKind,
     Outcome,
     Shipment,
     Status,
@@ -144,3 +145,49 @@ async def test_an_info_flag_ending_is_not_news_to_staff(tmp_path: Path, smtp: Sm
     subjects = [str(m["Subject"]) for m in smtp.messages]
     assert len(subjects) == 1 and "Resolved" not in subjects[0]  # the flag, told once
     await store.close()
+
+
+async def test_a_word_owed_outlives_a_staff_finding_that_took_the_stall_over(rig: Rig) -> None:
+    """Stuck (customer told), then silent long enough to be presumed lost (a staff finding
+    that supersedes the stall): when the parcel moves at last, the customer hears it."""
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)
+    assert rig.subjects() == [STUCK]
+    await rig.poll(at(12, 4, 12), LABEL, PICKUP)
+    await rig.poll(at(12, 7, 12), LABEL, PICKUP)
+    rules = {a.rule: a for a in await rig.store.all_alerts()}
+    assert rules["stalled"].resolution == "superseded by lost"
+    assert rig.subjects() == [STUCK]  # presumed lost is staff's business
+    moved = ev(at(12, 8, 10), Status.IN_TRANSIT, "Departed facility")
+    await rig.poll(at(12, 8, 12), LABEL, PICKUP, moved)
+    assert rig.subjects() == [STUCK, "Your order A1 is moving again"]
+    await rig.poll(at(12, 9, 12), LABEL, PICKUP, moved)
+    assert len(rig.subjects()) == 2  # once
+
+
+async def test_other_news_is_the_word_not_moving_again(rig: Rig) -> None:
+    """A damage scan after the stall: the damage email is the news; no "moving again"."""
+    await rig.poll(at(11, 20, 9), LABEL, PICKUP)
+    damaged = ev(at(11, 20, 10), Status.EXCEPTION, "Damaged", exception=ExceptionKind.DAMAGED)
+    await rig.poll(at(11, 20, 12), LABEL, PICKUP, damaged)
+    rig.clock.set(at(11, 21, 12))
+    await rig.outbox.run_once()
+    subjects = rig.subjects()
+    assert subjects[0] == STUCK and "damaged" in subjects[1].lower()
+    assert "Your order A1 is moving again" not in subjects
+    moved = ev(at(11, 23, 10), Status.IN_TRANSIT, "Departed facility")
+    await rig.poll(at(11, 23, 12), LABEL, PICKUP, damaged, moved)
+    assert "Your order A1 is moving again" not in rig.subjects()  # the debt was paid
+
+
+async def test_a_stall_that_ends_before_its_email_goes_sends_neither(rig: Rig) -> None:
+    """Stalled at 03:00 (its email waits for 08:00), moving at 05:00: the customer gets
+    neither the stale "taking longer" nor a "moving again" for a worry they never had."""
+    await rig.poll(at(11, 20, 3), LABEL, PICKUP)
+    moved = ev(at(11, 20, 5), Status.IN_TRANSIT, "Departed facility")
+    await rig.poll(at(11, 20, 6), LABEL, PICKUP, moved)
+    for hour in (8, 9, 10):
+        rig.clock.set(at(11, 20, hour))
+        await rig.outbox.run_once()
+    assert rig.subjects() == []
+    (stale,) = [n for n in await rig.store.notices() if n.audience.value == "customer"]
+    assert stale.state.value == "cancelled"

@@ -169,6 +169,8 @@ class Shipment(BaseModel):
     misses: int = 0  # consecutive polls the carrier had nothing for this number
     set_aside: str | None = None  # why the daemon stopped handling this row (unreadable)
     set_aside_at: AwareDatetime | None = None
+    follow_up_alert: int | None = None  # an alert whose customer is owed a word (on movement)
+    follow_up_after: AwareDatetime | None = None  # movement means a scan after this
 
     @field_validator("destination_country")
     @classmethod

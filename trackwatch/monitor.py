@@ -19,7 +19,7 @@ from rules import Rule, ShipmentView
 from trackwatch.calendar import calendar_for
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
-from trackwatch.model import Alert, Audience, Finding, Severity, Shipment, TrackingEvent
+from trackwatch.model import Alert, Audience, Finding, Severity, Shipment, Status, TrackingEvent
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
@@ -32,6 +32,7 @@ from trackwatch.store.records import (
     AlertResolve,
     Applied,
     Evaluation,
+    FollowUp,
     Reschedule,
     Unreadable,
 )
@@ -42,8 +43,9 @@ log = logging.getLogger("trackwatch.monitor")
 UNREADABLE = (ValueError, TypeError, KeyError, OverflowError)
 MOST_FAIL = 3  # a pass where more than this (and half) fail to be judged is our fault
 # Rules whose customer message promises to write again once the trouble is over ("We will
-# write again as soon as it moves"): their customers hear of the resolution, once.
+# write again as soon as it moves"): their customers hear of the movement, once.
 CUSTOMER_FOLLOW_UP = frozenset({"stalled"})
+MOVING = frozenset({Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY})
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class Monitor:
         view = self.view(shipment, events)
         verdict = self.verdict(view, now)
         by_rule = {alert.rule: alert for alert in open_alerts}
+        ended: list[Alert] = []
         for name, finding in verdict.findings.items():
             current = by_rule.get(name)
             if current is not None and current.episode == finding.episode:
@@ -235,17 +238,46 @@ class Monitor:
                 continue
             if current is not None:
                 out.resolves.append(self._resolve(view, current, "a new episode began", pace))
+                ended.append(current)
             out.opens.append(self._open(view, finding, pace))
         for alert in open_alerts:
             if alert.rule in verdict.findings or alert.rule in verdict.unverified:
                 continue
             by = verdict.superseded.get(alert.rule)
             reason = f"superseded by {by.replace('_', ' ')}" if by else _moved(view)
-            # The customer was promised a word when it moves; delivered, the delivered
-            # email is that word, and a rule that supersedes it tells them its own news.
-            follow_up = by is None and view.delivered_event is None
-            out.resolves.append(self._resolve(view, alert, reason, pace, follow_up))
+            out.resolves.append(self._resolve(view, alert, reason, pace))
+            ended.append(alert)
+        out.follow_ups += self._follow_ups(view, ended, out, pace)
         out.schedules.append(self._schedule(view, verdict, now))
+
+    def _follow_ups(
+        self, view: ShipmentView, ended: Sequence[Alert], out: Evaluation, pace: Pacing
+    ) -> list[FollowUp]:
+        """The words owed to a customer told their parcel was stuck (CUSTOMER_FOLLOW_UP):
+        other news told in this judgement is that word; otherwise the first scan of
+        movement after the quiet spell brings "it is moving again". Whether the customer was
+        told in the first place (their notice may never have gone out) the store checks as it
+        writes, so the debt is never paid twice nor paid for nothing."""
+        shipment = view.shipment
+        sid = shipment.id or 0
+        debts = [(a.id, datetime.fromisoformat(a.episode)) for a in ended
+                 if a.rule in CUSTOMER_FOLLOW_UP and Audience.CUSTOMER in a.audiences]  # fmt: skip
+        if shipment.follow_up_alert is not None and shipment.follow_up_after is not None:
+            debts.append((shipment.follow_up_alert, shipment.follow_up_after))
+        if not debts:
+            return []
+        drafted = [*(d for o in out.opens for d in o.notices),
+                   *(d for e in out.escalations for d in e.notices)]  # fmt: skip
+        told = any(d.audience is Audience.CUSTOMER for d in drafted)
+        last = view.last_event
+        owed: list[FollowUp] = []
+        for alert_id, after in debts:
+            moved = last is not None and last.status in MOVING and last.occurred_at > after
+            drafts = () if told or not moved else self._drafter.for_shipment(
+                shipment, "stalled", Severity.WARNING, [(Audience.CUSTOMER, "resolved")], pace,
+                reason=_moved(view))  # fmt: skip
+            owed.append(FollowUp(sid, alert_id, after, drafts, discharged=told))
+        return owed
 
     def _schedule(self, view: ShipmentView, verdict: Verdict, now: datetime) -> Reschedule:
         shipment = view.shipment
@@ -293,19 +325,12 @@ class Monitor:
         )
         return AlertEscalate(alert.id, finding, audiences, finding.escalated, drafts)
 
-    def _resolve(
-        self, view: ShipmentView, alert: Alert, reason: str, pace: Pacing, follow_up: bool = False
-    ) -> AlertResolve:
-        """Staff hear of a resolution of an alert they were told about (above info level).
-        Customers hear of
-        one only where their message promised to write again (CUSTOMER_FOLLOW_UP), when
-        `follow_up` says no other message of this pass brings them the news."""
+    def _resolve(self, view: ShipmentView, alert: Alert, reason: str, pace: Pacing) -> AlertResolve:
+        """Staff hear of a resolution of an alert they were told about (above info level);
+        customers hear of one through `_follow_ups` alone."""
         # An info-level flag (a risky delivery) ending is no news: staff are not told.
         told = Audience.STAFF in alert.audiences and alert.severity is not Severity.INFO
         notify = [(Audience.STAFF, "resolved")] if told else []
-        if (follow_up and alert.rule in CUSTOMER_FOLLOW_UP
-                and Audience.CUSTOMER in alert.audiences):  # fmt: skip
-            notify.append((Audience.CUSTOMER, "resolved"))
         drafts = self._drafter.for_shipment(
             view.shipment, alert.rule, alert.severity, notify, pace, alert=alert, reason=reason
         )

@@ -135,6 +135,20 @@ class Reschedule:
     stop: str | None = None
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A word owed to a customer told their parcel was stuck (alert `alert_id`): `drafts`
+    (the parcel moves again) go out, and the debt ends, only if that customer's notice of the
+    alert really went out; none yet, the debt is kept for the next movement after `after`;
+    `discharged`: this judgement tells the customer other news, which is that word."""
+
+    shipment_id: int
+    alert_id: int
+    after: datetime
+    drafts: tuple[NoticeDraft, ...] = ()
+    discharged: bool = False
+
+
 @dataclass
 class Evaluation:
     """Everything one monitor pass decided, written in one transaction."""
@@ -143,12 +157,14 @@ class Evaluation:
     escalations: list[AlertEscalate] = field(default_factory=list)
     resolves: list[AlertResolve] = field(default_factory=list)
     schedules: list[Reschedule] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
 
     def add(self, other: Evaluation) -> None:
         self.opens += other.opens
         self.escalations += other.escalations
         self.resolves += other.resolves
         self.schedules += other.schedules
+        self.follow_ups += other.follow_ups
 
 
 @dataclass(frozen=True)

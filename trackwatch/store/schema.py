@@ -210,4 +210,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (store, source)
     );
     """,
+    # 9: a follow-up the customer is owed: they were told their parcel is stuck ("We will
+    # write again as soon as it moves"), the alert ended without their hearing more (a staff
+    # finding took it over), so the next scan of movement after `follow_up_after` brings it.
+    """
+    ALTER TABLE shipments ADD COLUMN follow_up_alert INTEGER;
+    ALTER TABLE shipments ADD COLUMN follow_up_after TEXT;
+    """,
 )

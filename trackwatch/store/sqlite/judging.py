@@ -20,6 +20,7 @@ from trackwatch.store.records import (
     AlertEscalate,
     Applied,
     Evaluation,
+    FollowUp,
     Readout,
     Reschedule,
     StoreAlertOpen,
@@ -53,6 +54,18 @@ _RESCHEDULE = (
     "  ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
     " WHERE id=:id AND set_aside IS NULL AND active=1"
+)
+
+
+_CANCEL_STALE = (
+    "UPDATE notices SET state='cancelled', lease_until=NULL,"
+    " last_error='not sent: its alert ended first'"
+    " WHERE alert_id=? AND audience='customer' AND state='pending'"
+)
+# A customer notice of the alert went out (or is going out): the customer was told.
+_CUSTOMER_TOLD = (
+    "SELECT 1 FROM notices WHERE alert_id=? AND audience='customer'"
+    " AND state IN ('sent', 'sending') LIMIT 1"
 )
 
 
@@ -166,10 +179,33 @@ class SqliteJudging(SqliteBase):
                      resolving.reason, resolving.alert_id, AlertState.OPEN.value),
                 )  # fmt: skip
                 if cur.rowcount == 1:
+                    # A customer notice not yet sent is stale news once its alert ended.
+                    await db.execute(_CANCEL_STALE, (resolving.alert_id,))
                     await self._enqueue(db, resolving.alert_id, resolving.notices, now)
                     applied.resolved.append(resolving)
+            for follow_up in evaluation.follow_ups:
+                await self._follow_up(db, follow_up, now)
             await db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
         return applied
+
+    async def _follow_up(self, db: aiosqlite.Connection, owed: FollowUp, now: datetime) -> None:
+        """Pay a customer's follow-up, keep it owed, or drop it: a customer whose notice of
+        the alert never went out is owed nothing."""
+        cur = await db.execute(_CUSTOMER_TOLD, (owed.alert_id,))
+        told = await cur.fetchone() is not None
+        if told and not owed.discharged and not owed.drafts:
+            await db.execute(
+                "UPDATE shipments SET follow_up_alert=?, follow_up_after=? WHERE id=?",
+                (owed.alert_id, ts(owed.after), owed.shipment_id),
+            )
+            return
+        if told and owed.drafts:
+            await self._enqueue(db, owed.alert_id, owed.drafts, now)
+        await db.execute(
+            "UPDATE shipments SET follow_up_alert=NULL, follow_up_after=NULL WHERE id=?"
+            " AND follow_up_alert=?",
+            (owed.shipment_id, owed.alert_id),
+        )
 
     @staticmethod
     async def _open_alert(

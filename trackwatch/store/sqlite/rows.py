@@ -36,6 +36,7 @@ SHIPMENT_TIMES = (
     "stopped_at",
     "restarted_at",
     "set_aside_at",
+    "follow_up_after",
 )
 
 
