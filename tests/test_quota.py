@@ -25,7 +25,6 @@ async def test_a_restart_starts_from_the_calls_already_spent(tmp_path: Path) -> 
     clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
     store = await SqliteStore.open(tmp_path / "tw.db")
     quota = Quota("usps", 60, "hour", clock, store)
-    await quota.load()
     for _ in range(60):
         await quota.take()
         clock.advance(seconds=30)  # 60 calls over 30 minutes
@@ -33,13 +32,12 @@ async def test_a_restart_starts_from_the_calls_already_spent(tmp_path: Path) -> 
 
     store = await SqliteStore.open(tmp_path / "tw.db")  # the daemon restarted
     again = Quota("usps", 60, "hour", clock, store)
-    await again.load()
-    assert again.remaining() == 0
+    assert (await again.spent()).remaining == 0
     with pytest.raises(RateLimited) as refused:
         await again.take()
     assert refused.value.retry_after == 30 * 60  # the first call ages out at 15:00 + 1 h
     clock.advance(minutes=30)
-    assert again.remaining() == 1  # exactly the calls older than an hour came back
+    assert (await again.spent()).remaining == 1  # exactly the calls older than an hour left
     await again.take()
     await store.close()
 
@@ -51,12 +49,11 @@ async def test_a_daily_quota_resets_at_midnight_gmt_also_across_a_restart(tmp_pa
     for _ in range(250):
         await quota.take()
     again = Quota("dhl", 250, "day", clock, store)
-    await again.load()
     with pytest.raises(RateLimited) as refused:
         await again.take()
     assert refused.value.daily and refused.value.retry_after == 3600
     clock.advance(hours=1)
-    assert again.remaining() == 250
+    assert (await again.spent()).remaining == 250
     await store.close()
 
 
@@ -182,3 +179,30 @@ async def test_a_429_parks_the_carrier_until_its_wait_is_over(
         for sid in (*refused, added, meanwhile):
             polled = await daemon.store.get_shipment(sid)
             assert polled is not None and polled.polls == 1 and polled.last_polled_at == over
+
+
+async def test_two_daemons_on_one_database_never_take_more_than_the_quota(tmp_path: Path) -> None:
+    """Each daemon's quota used to be counted in its own memory: two of them spent the
+    whole quota each. Two store objects (two connections, as two processes have) taking
+    calls at once: together exactly the limit, never more."""
+    import asyncio
+
+    clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+    one = await SqliteStore.open(tmp_path / "tw.db")
+    two = await SqliteStore.open(tmp_path / "tw.db")
+    quotas = [Quota("usps", 60, "hour", clock, store) for store in (one, two, one, two)]
+
+    async def take_all(quota: Quota) -> int:
+        taken = 0
+        for _ in range(40):
+            try:
+                await quota.take()
+            except RateLimited:
+                continue
+            taken += 1
+        return taken
+
+    assert sum(await asyncio.gather(*(take_all(q) for q in quotas))) == 60
+    assert (await quotas[0].spent()).remaining == 0
+    for store in (one, two):
+        await store.close()

@@ -237,7 +237,6 @@ async def open_daemon(
             health = CarrierState(settings.daemon)
             gateway = HttpGateway(session, clock, ledger=store, metrics=metrics, health=health)
             carriers = _carriers(settings, gateway, clock)
-            await gateway.load_quotas()
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
             daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
                             metrics, Heartbeat(notifier), health)  # fmt: skip

@@ -31,7 +31,8 @@ from trackwatch.clock import Clock
 from trackwatch.config import CarrierSettings
 from trackwatch.errors import CarrierError, RateLimited, Unavailable
 from trackwatch.metrics import Metrics
-from trackwatch.quota import CallLedger, Quota
+from trackwatch.quota import MemoryLedger, Quota
+from trackwatch.store.contract import CallLedger
 
 # Carrier-specific reading of a failed answer (the time is for quotas that reset at a clock
 # time, such as FedEx's and DHL's at 00:00 GMT).
@@ -47,7 +48,7 @@ class _Lane:
         settings: CarrierSettings,
         classify: Classifier | None,
         clock: Clock,
-        ledger: CallLedger | None,
+        ledger: CallLedger,
     ) -> None:
         self.settings = settings
         self.quota: Quota | None = None
@@ -74,7 +75,7 @@ class HttpGateway:
         self._health = health
         self._metrics = metrics or Metrics()
         self._clock = clock
-        self._ledger = ledger
+        self._ledger: CallLedger = ledger or MemoryLedger()
         self._lanes: dict[str, _Lane] = {}
         self.calls: dict[str, int] = {}
 
@@ -87,12 +88,6 @@ class HttpGateway:
     def quota(self, carrier: str) -> Quota | None:
         lane = self._lanes.get(carrier)
         return lane.quota if lane is not None else None
-
-    async def load_quotas(self) -> None:
-        """Start each quota from the calls its window already spent (before a restart)."""
-        for lane in self._lanes.values():
-            if lane.quota is not None:
-                await lane.quota.load()
 
     async def request(
         self,

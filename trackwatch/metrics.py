@@ -59,7 +59,7 @@ class Metrics:
         self.oldest_pending.set(figures.oldest_pending_seconds)
         self.shipments.set(figures.polled)
         for carrier, quota in quotas.items():
-            self.quota_remaining.labels(carrier).set(quota.remaining(now))
+            self.quota_remaining.labels(carrier).set((await quota.spent(now)).remaining)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -183,7 +183,8 @@ class Poller:
         quota = self._quotas.get(name)
         if quota is None:
             return len(batches), now
-        remaining = quota.remaining(now)
+        spent = await quota.spent(now)
+        remaining = spent.remaining
         soon = now + URGENT
         urgent = sum(1 for b in batches if any(s.deadline_at and s.deadline_at <= soon for s in b))
         urgent_calls = min(remaining, urgent)
@@ -195,7 +196,7 @@ class Poller:
             return len(batches), now
         retry = now + timedelta(minutes=self._settings.min_poll_minutes)
         if remaining - calls <= quota.spare:
-            retry = max(retry, quota.frees_at(now, quota.spare))
+            retry = max(retry, spent.frees_at(quota.spare))
         return calls, retry
 
     async def _work(self, carrier: Carrier, queue: asyncio.Queue[Batch]) -> None:

@@ -112,9 +112,12 @@ class DigestSource(Protocol):
 
 
 class CallLedger(Protocol):
-    """Every carrier call, written before it leaves (quota.Quota counts from it)."""
+    """Every carrier call, counted and written before it leaves (quota.Quota)."""
 
-    async def record_call(self, carrier: str, at: datetime) -> None: ...
+    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+        """Record a call at `at` unless `limit` calls were made since `since`, atomically
+        for every daemon on the database; True when taken."""
+        ...
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]: ...
 

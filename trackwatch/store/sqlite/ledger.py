@@ -1,5 +1,5 @@
-"""The carrier call ledger: every call written before it leaves, so a restart never overspends
-a quota."""
+"""The carrier call ledger: every call taken (counted and written) before it leaves, so no
+restart and no second daemon ever overspends a quota."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from trackwatch.store.sqlite.base import SqliteBase
 
 
 class SqliteLedger(SqliteBase):
-    async def record_call(self, carrier: str, at: datetime) -> None:
+    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+        """Record a call at `at` unless `limit` calls were made since `since`: one
+        transaction (BEGIN IMMEDIATE), so two processes on this file cannot both take the
+        last call. True when taken."""
         async with self._tx() as db:
-            await db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)",
-                             (carrier, ts(at)))  # fmt: skip
+            cur = await db.execute(
+                "INSERT INTO carrier_calls (carrier, at) SELECT ?, ? WHERE (SELECT COUNT(*)"
+                " FROM carrier_calls WHERE carrier=? AND at>=?) < ? RETURNING 1",
+                (carrier, ts(at), carrier, ts(since), limit),
+            )
+            return await cur.fetchone() is not None
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
         """The calls made since `since`; older rows (past every window) are dropped."""
