@@ -462,6 +462,7 @@ async def test_setting_aside_and_its_alert_are_one_write(
     row = await daemon.store.get_shipment(far)
     assert row is not None and row.set_aside is None  # rolled back with the alert
     monkeypatch.setattr(daemon.store, "_open_store_alert", real)
+    clock.advance(minutes=6)  # the dead pass's claim on the row runs out
     await daemon.store.report_missing(far, "nudge", clock.now())  # due for judging again
     await daemon.monitor.run_once()
     (alert,) = await daemon.store.all_alerts()
@@ -528,3 +529,21 @@ async def test_notice_keys_differ_between_databases(tmp_path: Path, clock: Froze
     again = await SqliteStore.open(tmp_path / "staging.db")
     assert again.instance in keys[0]  # stable for one database
     await again.close()
+
+
+async def test_a_second_daemon_on_one_sqlite_file_is_refused(
+    make_settings: SettingsFactory, clock: FrozenClock
+) -> None:
+    """Two daemons on one SQLite file used to run side by side, spending one quota twice;
+    the second is now refused with a clear error, and the CLI still opens the file."""
+    from trackwatch.store import StoreInUse, open_store
+
+    settings = make_settings()
+    async with open_daemon(settings, clock):
+        with pytest.raises(StoreInUse, match="another trackwatch daemon is running on"):
+            async with open_daemon(settings, clock):
+                pass  # pragma: no cover
+        command = await open_store(settings.daemon.database)  # a CLI command alongside
+        await command.close()
+    async with open_daemon(settings, clock):  # the first one gone, the file is free
+        pass

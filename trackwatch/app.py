@@ -224,7 +224,7 @@ async def open_daemon(
     idle: timedelta = timedelta(minutes=1), notifier: Notifier | None = None,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     """Everything the daemon holds open (database, HTTP app and session), closed on exit."""
-    store = await open_store(settings.daemon.database)
+    store = await open_store(settings.daemon.database, daemon=True)
     await Outbox.warm_up()
     await warm_calendars(settings, store, clock.now().year)
     served: Served | None = None

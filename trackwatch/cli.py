@@ -32,7 +32,13 @@ from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
-from trackwatch.store import DuplicateShipment, Store, UnreadableShipment, open_store
+from trackwatch.store import (
+    DuplicateShipment,
+    Store,
+    StoreInUse,
+    UnreadableShipment,
+    open_store,
+)
 from trackwatch.views import (
     policy_lines,
     print_alerts,
@@ -385,6 +391,9 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     except InputError as exc:
         for each in exc.problems:
             print(f"error: {each}", file=sys.stderr)
+        return USAGE_ERROR
+    except StoreInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
 
 

@@ -172,6 +172,10 @@ class Poller:
         async with asyncio.TaskGroup() as group:
             for _ in range(workers):
                 group.create_task(self._work(carrier, queue))
+        # Stopping: what was claimed and not asked about goes back, due as it was.
+        unasked = [s for _ in range(queue.qsize()) for s in queue.get_nowait()]
+        if unasked:
+            await self._store.release_polls(_ids(unasked))
 
     async def _within_budget(
         self, name: str, batches: list[Batch], now: datetime

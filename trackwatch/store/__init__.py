@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trackwatch.store.contract import Store
 from trackwatch.store.sqlite import DuplicateShipment, SqliteStore, UnreadableShipment
+from trackwatch.store.sqlite.base import StoreInUse
 
 SQLITE_PREFIX = "sqlite:///"
 
@@ -20,19 +21,21 @@ def sqlite_path(database: str | Path) -> Path | None:
     return None if "://" in text else Path(text)
 
 
-async def open_store(database: str | Path) -> Store:
-    """The store a `database` setting names: a path or `sqlite:///…` is SQLite."""
+async def open_store(database: str | Path, daemon: bool = False) -> Store:
+    """The store a `database` setting names: a path or `sqlite:///…` is SQLite. `daemon`:
+    the daemon's own (a second daemon on one SQLite file is refused: StoreInUse)."""
     path = sqlite_path(database)
     if path is None:
         raise ValueError(f"{str(database).split('://', 1)[0]}:// databases are not supported "
                          "(use a path or sqlite:///path)")  # fmt: skip
-    return await SqliteStore.open(path)
+    return await SqliteStore.open(path, daemon=daemon)
 
 
 __all__ = [
     "DuplicateShipment",
     "SqliteStore",
     "Store",
+    "StoreInUse",
     "UnreadableShipment",
     "open_store",
     "sqlite_path",

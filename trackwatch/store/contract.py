@@ -65,6 +65,10 @@ class PollQueue(SetsAside, Protocol):
         self, shipment_ids: Sequence[int], next_poll_at: datetime
     ) -> None: ...
 
+    async def release_polls(self, shipment_ids: Sequence[int]) -> None:
+        """Give back claimed shipments this daemon did not poll (it is stopping)."""
+        ...
+
 
 class JudgeQueue(SetsAside, Protocol):
     """The rules loop's: shipments to judge, their history, a judgement applied at once."""

@@ -217,4 +217,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN follow_up_alert INTEGER;
     ALTER TABLE shipments ADD COLUMN follow_up_after TEXT;
     """,
+    # 10: claims, so that daemons sharing a database never poll or judge one shipment twice:
+    # a loop takes due rows by setting a lease (the instant it runs out), and writing what it
+    # did clears it; a lease left by a daemon that died runs out and the row is taken again.
+    """
+    ALTER TABLE shipments ADD COLUMN poll_lease TEXT;
+    ALTER TABLE shipments ADD COLUMN judge_lease TEXT;
+    """,
 )

@@ -4,13 +4,14 @@ several of them make (notices queued with an alert, a store alert opened)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import IO, Any, Self
 
 import aiosqlite
 
@@ -24,17 +25,38 @@ from trackwatch.store.schema import MIGRATIONS
 from trackwatch.store.sqlite.rows import audiences_text
 
 
+class StoreInUse(Exception):
+    """Another daemon runs on this SQLite file (several daemons need PostgreSQL)."""
+
+
+def _daemon_lock(path: Path) -> IO[bytes]:
+    """Hold the file's daemon lock for as long as the process lives (the kernel drops it when
+    the process dies, kill -9 included), or StoreInUse."""
+    handle = open(f"{path}.daemon-lock", "ab")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreInUse(f"another trackwatch daemon is running on {path}: one daemon per "
+                         "SQLite file (several daemons share a postgresql:// database)") from None  # fmt: skip
+    return handle
+
+
 class SqliteBase:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self._daemon: IO[bytes] | None = None
         # Part of every notice's idempotency key (and so of every email's Message-ID): alert
         # ids repeat across databases (staging and production, two shops, a restored
         # backup), and a receiver that deduplicates would drop a real notice.
         self.instance = ""
 
     @classmethod
-    async def open(cls, path: Path | str) -> Self:
+    async def open(cls, path: Path | str, daemon: bool = False) -> Self:
+        """`daemon`: the daemon's own store. One daemon per file, so whatever leases a dead
+        one left (claimed polls and judgements) are given back at once."""
+        held = _daemon_lock(Path(path)) if daemon else None
         db = await aiosqlite.connect(str(path), isolation_level=None)
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode=WAL")
@@ -44,10 +66,16 @@ class SqliteBase:
         await store._migrate()  # before foreign keys: a migration may rebuild a table
         await db.execute("PRAGMA foreign_keys=ON")
         store.instance = (await store.secret("instance"))[:4].hex()
+        if held is not None:
+            store._daemon = held
+            await db.execute("UPDATE shipments SET poll_lease=NULL, judge_lease=NULL"
+                             " WHERE poll_lease IS NOT NULL OR judge_lease IS NOT NULL")  # fmt: skip
         return store
 
     async def close(self) -> None:
         await self._db.close()
+        if self._daemon is not None:
+            self._daemon.close()
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cur:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -29,6 +29,7 @@ from trackwatch.store.records import (
     ts,
 )
 from trackwatch.store.sqlite.base import SqliteBase
+from trackwatch.store.sqlite.polls import LEASE
 from trackwatch.store.sqlite.rows import (
     alert_of_row,
     audiences_text,
@@ -53,7 +54,7 @@ _RESCHEDULE = (
     " stopped_at=CASE WHEN stopped IS NULL AND revision=:rev AND :stop IS NOT NULL THEN :now"
     "  ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=:rev THEN :stop ELSE stopped END"
-    " WHERE id=:id AND set_aside IS NULL AND active=1"
+    ", judge_lease=NULL WHERE id=:id AND set_aside IS NULL AND active=1"
 )
 
 
@@ -82,13 +83,21 @@ def _schedule_row(schedule: Reschedule, now: datetime) -> dict[str, Any]:
 
 
 class SqliteJudging(SqliteBase):
-    async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
-        rows = await self._all(
-            "SELECT * FROM shipments WHERE active=1 AND (dirty=1 OR check_at<=?)"
-            " AND set_aside IS NULL ORDER BY id LIMIT ?",
-            (ts(now), limit),
-        )
-        return readout(rows)
+    async def shipments_to_check(
+        self, now: datetime, limit: int, lease: timedelta = LEASE
+    ) -> Readout:
+        """Claim the shipments to judge (changed, or at a deadline) for `lease`: no other
+        daemon judges them until this judgement is written (or the lease runs out)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE shipments SET judge_lease=? WHERE id IN (SELECT id FROM shipments"
+                " WHERE active=1 AND (dirty=1 OR check_at<=?) AND set_aside IS NULL"
+                " AND (judge_lease IS NULL OR judge_lease<=?) ORDER BY id LIMIT ?) RETURNING *",
+                (ts(now + lease), ts(now), ts(now), limit),
+            )
+            found = readout(await cur.fetchall())
+        found.shipments.sort(key=lambda shipment: shipment.id or 0)
+        return found
 
     async def next_check_at(self) -> datetime | None:
         rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")

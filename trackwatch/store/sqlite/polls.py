@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from trackwatch.model import Outcome
+from trackwatch.model import Outcome, Shipment
 from trackwatch.store.records import (
     PollFailure,
     PollUpdate,
@@ -17,16 +17,37 @@ from trackwatch.store.records import (
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import readout
 
+LEASE = timedelta(minutes=5)  # a poll pass of a few thousand shipments fits well within
+
+
+def _nearest_deadline_first(shipment: Shipment) -> tuple[bool, datetime, datetime]:
+    never = datetime.max.replace(tzinfo=UTC)
+    return (shipment.deadline_at is None, shipment.deadline_at or never,
+            shipment.next_poll_at or never)  # fmt: skip
+
 
 class SqlitePolls(SqliteBase):
-    async def due_shipments(self, now: datetime, limit: int) -> Readout:
-        """Shipments due a poll, the nearest deadline first (those without one last)."""
-        rows = await self._all(
-            "SELECT * FROM shipments WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL "
-            "ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?",
-            (ts(now), limit),
-        )
-        return readout(rows)
+    async def due_shipments(self, now: datetime, limit: int, lease: timedelta = LEASE) -> Readout:
+        """Claim the shipments due a poll, the nearest deadline first (those without one
+        last), for `lease`: no other daemon takes them until this one writes what it did
+        (or the lease runs out)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE shipments SET poll_lease=? WHERE id IN (SELECT id FROM shipments"
+                " WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL"
+                " AND (poll_lease IS NULL OR poll_lease<=?)"
+                " ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?) RETURNING *",
+                (ts(now + lease), ts(now), ts(now), limit),
+            )
+            found = readout(await cur.fetchall())
+        found.shipments.sort(key=_nearest_deadline_first)
+        return found
+
+    async def release_polls(self, shipment_ids: Sequence[int]) -> None:
+        """Give back claimed shipments not polled (the daemon is stopping): due as they were."""
+        async with self._tx() as db:
+            await db.executemany("UPDATE shipments SET poll_lease=NULL WHERE id=?",
+                                 [(sid,) for sid in shipment_ids])  # fmt: skip
 
     async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
         """How many of a carrier's shipments not yet due a poll have a deadline to verify
@@ -39,7 +60,12 @@ class SqlitePolls(SqliteBase):
         return int(rows[0][0]) if rows else 0
 
     async def next_poll_at(self) -> datetime | None:
-        rows = await self._all("SELECT MIN(next_poll_at) FROM shipments WHERE active=1")
+        """When the next poll falls due; a shipment another daemon holds, when its lease
+        runs out at the earliest."""
+        rows = await self._all(
+            "SELECT MIN(MAX(next_poll_at, COALESCE(poll_lease, next_poll_at))) FROM shipments"
+            " WHERE active=1"
+        )
         return parse_ts(rows[0][0]) if rows else None
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
@@ -72,7 +98,7 @@ class SqlitePolls(SqliteBase):
                 event_rows,
             )
             await db.executemany(
-                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled,"
+                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, poll_lease=NULL,"
                 " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
                 " revision=revision+1, misses=0, carrier_note=:note,"
                 " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
@@ -88,7 +114,7 @@ class SqlitePolls(SqliteBase):
         takes the failed poll for fresh news)."""
         async with self._tx() as db:
             await db.executemany(
-                "UPDATE shipments SET misses=misses+1, carrier_note=?, next_poll_at=?"
+                "UPDATE shipments SET misses=misses+1, carrier_note=?, next_poll_at=?, poll_lease=NULL"
                 " WHERE id=? AND next_poll_at IS NOT NULL",
                 [(note, ts(f.retry_at), f.shipment_id) for f in failures],
             )
@@ -96,6 +122,7 @@ class SqlitePolls(SqliteBase):
     async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
         async with self._tx() as db:
             await db.executemany(
-                "UPDATE shipments SET next_poll_at=? WHERE id=? AND next_poll_at IS NOT NULL",
+                "UPDATE shipments SET next_poll_at=?, poll_lease=NULL WHERE id=?"
+                " AND next_poll_at IS NOT NULL",
                 [(ts(next_poll_at), sid) for sid in shipment_ids],
             )
