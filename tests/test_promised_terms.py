@@ -1,0 +1,73 @@
+"""Issue 17, second review: what a customer is told rests on the store's own words in every
+part, and what a store promises to do, a person is told to do. Dates are 2026 (Thanksgiving
+is Thursday 26 November); each test names the finding it reproduces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rules import ShipmentView
+from rules.delivered import wait_words
+from tests.rulekit import BY_NAME, at, ev, fires, view
+from tests.store_messages import STORES
+from tests.test_store_promises import moving, render, shipped
+from trackwatch.model import Finding, Status
+from trackwatch.policy import StorePolicy
+
+WAIT_004 = "Wait 24 hours in case of delivery scan delays"
+
+
+def delivered(pol: StorePolicy) -> tuple[Finding, ShipmentView]:
+    scan = ev(at(11, 25, 14), Status.DELIVERED, "Delivered")
+    v = view([*moving(at(11, 23, 18)), scan], pol)
+    finding = fires("delivered", v, at(11, 25, 15))
+    assert finding is not None
+    return finding, v
+
+
+def waiting(hours: float, promised: bool = True) -> StorePolicy:
+    data: dict[str, Any] = {"delivered": {"wait_hours": hours}}
+    if promised:
+        data["promises"] = {"delivered": {"wait_hours": WAIT_004}}
+    return StorePolicy.model_validate(data)
+
+
+# --- finding 4: a wait the store did not give is not asked of the customer --------------------
+
+
+@pytest.mark.parametrize("stem", sorted(STORES))
+def test_the_delivered_email_asks_for_a_wait_only_when_the_store_gave_one(stem: str) -> None:
+    """Finding 4: every delivered email said "give it a day"; seeds 000 ("after a day") and
+    004 ("Wait 24 hours") say so, for 001, 002 and 003 it is an operator's setting."""
+    finding, v = delivered(shipped(stem))
+    body = render(finding, v)
+    says = stem in ("jersey-store", "custom-toy-store")
+    assert ("give it a day" in body) is says, stem
+    assert ("mark a parcel delivered" in body) is says, stem
+    assert "let us know" in body.lower()
+
+
+@pytest.mark.parametrize(
+    ("hours", "words"),
+    [(24, "a day"), (48, "2 days"), (12, "12 hours"), (36, "36 hours"), (1, "an hour"),
+     (0, "")],
+)  # fmt: skip
+def test_a_promised_wait_is_said_in_words_that_fit_its_number(hours: float, words: str) -> None:
+    """Finding 4: `wait_hours = 0` rendered "give it 0 days"."""
+    assert wait_words(hours) == words
+    finding, v = delivered(waiting(hours))
+    body = render(finding, v)
+    assert ("give it " + words) in body if words else "give it" not in body
+    assert "0 days" not in body and " 1 hours" not in body
+
+
+def test_an_operators_wait_is_not_told_but_still_delays_the_case() -> None:
+    pol = waiting(48, promised=False)
+    finding, v = delivered(pol)
+    assert finding.facts["wait"] == ""
+    assert "give it" not in render(finding, v)
+    scan = ev(at(11, 25, 14), Status.DELIVERED, "Delivered")
+    reported = view([*moving(at(11, 23, 18)), scan], pol, missing_reported_at=at(11, 25, 20))
+    assert BY_NAME["delivered_not_received"].deadline(reported) == at(11, 27, 14)
