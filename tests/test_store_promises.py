@@ -438,18 +438,36 @@ def test_a_resolution_names_the_alert_in_words() -> None:
     assert "The carrier exception alert for UPS" in body and "no longer" not in body
 
 
-def test_the_late_email_says_nothing_staff_are_not_yet_doing() -> None:
+@pytest.mark.parametrize(
+    ("stem", "eta", "told_at", "says"),
+    [
+        ("jersey-store", at(12, 1), at(12, 2), "If it does not turn up, reply"),
+        # Due Monday 30 November: told at the end of Tuesday, 48 hours end with Wednesday.
+        ("custom-toy-store", at(12, 1), at(12, 2),
+         "If it is still not there 48 hours past that date (by the end of Wednesday 2 "
+         "December), reply"),
+        # Due Friday 4 December: told at the end of Monday 7 December (sent on Tuesday 8),
+        # when the 48 hours ended with Sunday 6 December: reply now, not "by Sunday".
+        ("custom-toy-store", at(12, 5), at(12, 8),
+         "It is now more than 48 hours past that date: please reply"),
+    ],
+)  # fmt: skip
+def test_the_late_email_says_nothing_staff_are_not_yet_doing(
+    stem: str, eta: datetime, told_at: datetime, says: str
+) -> None:
     """Finding 8: at ETA + 1 business day the customer read "we are following it up" while
     staff heard only at ETA + 48 h. Now the customer is told what happens next, and when a
-    store promised the 48 hours (seed 004), by when."""
-    for stem, promised in (("jersey-store", False), ("custom-toy-store", True)):
-        v = view(moving(at(11, 23, 18)), shipped(stem), eta=at(12, 1))
-        told = fires("late", v, at(12, 2))
-        assert told is not None and told.audiences == (Audience.CUSTOMER,)
-        body = render(told, v)
-        assert "following it up" not in body and "reply to this email" in body
-        assert ("48 hours past that date (by the end of Wednesday 2 December)" in body) \
-            is promised  # fmt: skip
+    store promised the 48 hours (seed 004), by when; once that moment has passed (a Friday
+    estimate: the grace day is Monday, the 48 hours end on Sunday), to reply now."""
+    v = view(moving(at(11, 23, 18)), shipped(stem), eta=eta)
+    told = fires("late", v, told_at)
+    assert told is not None and Audience.CUSTOMER in told.audiences
+    before = fires("late", v, told_at - timedelta(minutes=1))
+    assert before is None or Audience.CUSTOMER not in before.audiences  # told at this moment
+    body = render(told, v)
+    assert "following it up" not in body and "reply to this email" in body
+    assert says in body
+    assert "Sunday 6 December" not in body  # no date already past
 
 
 def test_preview_prints_every_message_of_a_store(capsys: pytest.CaptureFixture[str]) -> None:
