@@ -12,8 +12,8 @@ from rules import ShipmentView
 from rules.delivered import wait_words
 from tests.rulekit import BY_NAME, at, ev, fires, view
 from tests.store_messages import STORES
-from tests.test_store_promises import moving, render, shipped
-from trackwatch.model import Finding, Status
+from tests.test_store_promises import CHICAGO, moving, render, shipped
+from trackwatch.model import ExceptionKind, Finding, Status
 from trackwatch.policy import StorePolicy
 
 WAIT_004 = "Wait 24 hours in case of delivery scan delays"
@@ -71,3 +71,31 @@ def test_an_operators_wait_is_not_told_but_still_delays_the_case() -> None:
     scan = ev(at(11, 25, 14), Status.DELIVERED, "Delivered")
     reported = view([*moving(at(11, 23, 18)), scan], pol, missing_reported_at=at(11, 25, 20))
     assert BY_NAME["delivered_not_received"].deadline(reported) == at(11, 27, 14)
+
+
+# --- finding 6: customs, in each store's own terms ---------------------------------------------
+
+
+def held(pol: StorePolicy, exception: ExceptionKind | None = ExceptionKind.CUSTOMS_HOLD,
+         rule: str = "exceptions") -> tuple[Finding, ShipmentView]:  # fmt: skip
+    """The finding of an exception scan (a customs hold unless told otherwise)."""
+    scan = ev(at(11, 24, 10), Status.EXCEPTION, "Held", CHICAGO, exception)
+    v = view([*moving(at(11, 23, 18)), scan], pol)
+    finding = fires(rule, v, at(11, 24, 11))
+    assert finding is not None
+    return finding, v
+
+
+@pytest.mark.parametrize("stem", [*sorted(STORES), "(default)"])
+def test_the_customs_email_says_only_what_the_store_says_of_customs(stem: str) -> None:
+    """Finding 6: every store's customers read seed 002's terms ("Customs may ask you, as
+    the recipient, for information or duties; only you can ask them about it"), which seed
+    003 contradicts (it deals with customs for its customers)."""
+    pol = StorePolicy() if stem == "(default)" else shipped(stem)
+    finding, v = held(pol)
+    body, terms = render(finding, v), pol.remedies.of("customs_hold")
+    assert "held in customs" in body
+    assert (terms in body and terms in finding.action) if terms else "As our help page" not in body
+    ours = (body + finding.action).replace(terms, "") if terms else body + finding.action
+    assert "duties" not in ours and "only you can" not in ours.lower()
+    assert "only the recipient" not in ours.lower()
