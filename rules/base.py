@@ -118,8 +118,12 @@ class ShipmentView:
 
     def offer_text(self, situation: str) -> str:
         """What staff may offer the customer, a sentence to end an action with: the store's
-        words, or that it offers nothing (then the customer was offered only help)."""
+        words, led by the task that keeps them when they promise an act (remedies.
+        staff_tasks), or that it offers nothing (then the customer was offered only help)."""
         words = self.remedy(situation)
+        task = self.policy.remedies.task(situation)
+        if words and task:
+            return f"{task} The store's page promises: “{words}”"
         if words:
             return f"The store's page offers: “{words}”"
         return (f"The store's page offers nothing for this (remedies.{situation}): the "

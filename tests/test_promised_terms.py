@@ -4,6 +4,7 @@ is Thursday 26 November); each test names the finding it reproduces."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from rules.delivered import wait_words
 from tests.rulekit import BY_NAME, at, ev, fires, view
 from tests.store_messages import STORES
 from tests.test_store_promises import CHICAGO, moving, render, shipped
-from trackwatch.model import ExceptionKind, Finding, Status
+from trackwatch.model import Audience, ExceptionKind, Finding, Status
 from trackwatch.policy import StorePolicy
+from trackwatch.promises import SITUATIONS
 
 WAIT_004 = "Wait 24 hours in case of delivery scan delays"
 
@@ -99,3 +101,45 @@ def test_the_customs_email_says_only_what_the_store_says_of_customs(stem: str) -
     ours = (body + finding.action).replace(terms, "") if terms else body + finding.action
     assert "duties" not in ours and "only you can" not in ours.lower()
     assert "only the recipient" not in ours.lower()
+
+
+# --- finding 7: a promise to write is a staff task ---------------------------------------------
+
+# Words by which a store's terms promise that it will write to its customer.
+WE_WRITE = re.compile(r"\bwe will (promptly )?(e-?mail|contact|write to) you\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("exception", "rule"),
+    [(ExceptionKind.CUSTOMS_HOLD, "exceptions"), (None, "exceptions"),
+     (ExceptionKind.LOST, "lost")],
+)  # fmt: skip
+def test_staff_are_told_to_email_the_customer_the_store_promised_to_email(
+    exception: ExceptionKind | None, rule: str
+) -> None:
+    """Finding 7: seed 003's customers read "we will promptly email you for your
+    preference", and nothing told staff to: its customs, undeliverable and lost alerts now
+    tell them to, quoting the promise."""
+    finding, v = held(shipped("cross-border-phone-case-store"), exception, rule)
+    assert Audience.STAFF in finding.audiences
+    assert "Email the customer promptly for their preference" in finding.action
+    assert "we will promptly email you for your preference" in finding.action
+    staff = render(finding, v, Audience.STAFF)
+    assert "Email the customer promptly for their preference" in staff
+
+
+@pytest.mark.parametrize("stem", sorted(STORES))
+def test_every_promise_to_write_to_the_customer_has_a_staff_task(stem: str) -> None:
+    pol = shipped(stem)
+    for situation in SITUATIONS:
+        if WE_WRITE.search(pol.remedies.of(situation)):
+            assert pol.remedies.task(situation), (stem, situation)
+
+
+def test_a_staff_task_names_a_situation_and_keeps_its_terms() -> None:
+    with pytest.raises(ValueError, match=r"remedies\.staff_tasks\.misplaced"):
+        StorePolicy.model_validate({"remedies": {"staff_tasks": {"misplaced": "Email them"}}})
+    with pytest.raises(ValueError, match=r"remedies\.staff_tasks\.lost: give"):
+        StorePolicy.model_validate({"remedies": {"staff_tasks": {"lost": " "}}})
+    with pytest.raises(ValueError, match=r"remedies\.staff_tasks\.lost: a task keeps"):
+        StorePolicy.model_validate({"remedies": {"staff_tasks": {"lost": "Email them"}}})
