@@ -7,8 +7,9 @@ business days have passed beyond the due date; staff are escalated to once
 first opens the alert; the other adds its audience. A new ETA is a new episode.
 
 The customer is told only of a due date they were given: the carrier's estimate, the date
-promised for the order, or the store's delivery times when they are its own promise (seed
-002's "7-16 days"); an ETA an operator's transit window makes is for staff alone. The
+promised for the order, or the store's delivery times when every number in them is its own
+promise (seed 002's "7-16 days", its processing days, its peak-season delay: rules.promise);
+an ETA an operator's number makes is for staff alone. The
 customer's message says no more than what happens next: staff hear at the escalation, so it
 does not claim anyone is "following it up" before then. It names the moment to write (the
 end of the escalation's day) only while that moment is ahead: a customer told after it
@@ -87,6 +88,7 @@ class Late(BaseRule):
                 "escalate_by": calendar.due_date(escalate).isoformat(),
                 **_reply_by(view, now >= escalate),
                 "promise": view.policy.promised("promise.transit") or "",
+                "peak": eta.peak,
             },
             due=escalate if now >= escalate else told,
             needs_fresh_data=True,

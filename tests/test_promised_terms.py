@@ -5,6 +5,7 @@ is Thursday 26 November); each test names the finding it reproduces."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 from rules import ShipmentView
 from rules.delivered import wait_words
 from tests.rulekit import BY_NAME, at, ev, fires, view
-from tests.store_messages import STORES
+from tests.store_messages import POLICIES, STORES
 from tests.test_store_promises import CHICAGO, moving, render, shipped
+from trackwatch.config import read_policy_file
 from trackwatch.model import Audience, ExceptionKind, Finding, Status
 from trackwatch.policy import StorePolicy
 from trackwatch.promises import SITUATIONS
@@ -143,3 +145,70 @@ def test_a_staff_task_names_a_situation_and_keeps_its_terms() -> None:
         StorePolicy.model_validate({"remedies": {"staff_tasks": {"lost": " "}}})
     with pytest.raises(ValueError, match=r"remedies\.staff_tasks\.lost: a task keeps"):
         StorePolicy.model_validate({"remedies": {"staff_tasks": {"lost": "Email them"}}})
+
+
+# --- finding 8: a store-promise due date rests on the store's words in every part -------------
+
+
+def toys(**sections: dict[str, Any]) -> StorePolicy:
+    """Seed 004's policy with `sections` merged in (a section's `promises` replace its)."""
+    data = read_policy_file(POLICIES / "custom-toy-store.toml")
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return StorePolicy.model_validate(data)
+
+
+def told_late(v: ShipmentView) -> Finding | None:
+    """The late finding that first tells the customer, if any stage does."""
+    for due in BY_NAME["late"].deadlines(v):
+        finding = fires("late", v, due)
+        if finding is not None and Audience.CUSTOMER in finding.audiences:
+            return finding
+    return None
+
+
+TOYS_PROMISES = read_policy_file(POLICIES / "custom-toy-store.toml")["promises"]
+NO_PROCESSING = {k: v for k, v in TOYS_PROMISES["promise"].items()
+                 if k != "processing_business_days"}  # fmt: skip
+PEAK = {"start": "11-20", "end": "01-05", "extra_days": 5}
+PEAK_WORDS = "During sale peak seasons there may be a delay up to 5 days."
+
+
+@pytest.mark.parametrize(
+    ("sections", "ordered", "told"),
+    [
+        ({}, True, True),  # seed 004: processing and transit, both its words
+        ({"promises": {**TOYS_PROMISES, "promise": NO_PROCESSING}}, True, False),
+        ({"promises": {**TOYS_PROMISES, "promise": NO_PROCESSING}}, False, True),  # no order date
+        ({"promise": {"ships_next_day": True}}, True, False),
+        ({"promise": {"peak_seasons": [PEAK]}}, True, False),  # an operator's peak applies
+        ({"promise": {"peak_seasons": [{**PEAK, "start": "01-10", "end": "01-20"}]}}, True,
+         True),  # one that does not apply changes nothing
+    ],
+)  # fmt: skip
+def test_a_store_promise_date_is_told_only_when_every_number_in_it_was_promised(
+    sections: dict[str, Any], ordered: bool, told: bool
+) -> None:
+    """Finding 8: `citable` checked only promise.transit, while processing days,
+    ships_next_day and peak-season days feed the date the customer is told too."""
+    fields = {"ordered_at": at(11, 16, 10)} if ordered else {}
+    v = view(moving(at(11, 23, 18)), toys(**sections), **fields)
+    finding = told_late(v)
+    assert (finding is not None) is told
+    if not told:
+        staff = fires("late", v, BY_NAME["late"].deadlines(v)[-1])
+        assert staff is not None and "an operator's setting (promise." in \
+            staff.explanation["set by"]  # fmt: skip
+
+
+@pytest.mark.parametrize(("ordered", "peak"), [(at(11, 20, 10), True), (at(9, 1, 10), False)])
+def test_a_peak_seasons_delay_is_told_in_the_stores_words_when_it_applies(
+    ordered: datetime, peak: bool
+) -> None:
+    """Finding 8: art prints ordered in the sale season were told a date 5 days later,
+    without the page's sentence that says why."""
+    v = view(moving(ordered + timedelta(days=6)), shipped("art-print-store"), ordered_at=ordered)
+    finding = told_late(v)
+    assert finding is not None
+    assert ("peak season" in finding.explanation) is peak
+    assert (PEAK_WORDS in render(finding, v)) is peak
