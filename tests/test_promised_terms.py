@@ -212,3 +212,17 @@ def test_a_peak_seasons_delay_is_told_in_the_stores_words_when_it_applies(
     assert finding is not None
     assert ("peak season" in finding.explanation) is peak
     assert (PEAK_WORDS in render(finding, v)) is peak
+
+
+# --- return to sender: no reship the terms do not give -----------------------------------------
+
+
+@pytest.mark.parametrize("stem", sorted(STORES))
+def test_a_return_to_sender_email_asks_for_no_address_to_reship_to(stem: str) -> None:
+    """"Reply ... with the correct address" suggested a reship that seed 000 gives only "if
+    the delivery service made the mistake" and seed 001 "cannot guarantee": the store's own
+    terms say what happens next, and the customer is offered help."""
+    finding, v = held(shipped(stem), ExceptionKind.RETURNED_TO_SENDER)
+    body = render(finding, v)
+    assert not re.search(r"\bcorrect address", body)  # seed 001 has "incorrect address"
+    assert "Reply to this email and we will help." in body
