@@ -53,7 +53,7 @@ class ShipmentView:
     @cached_property
     def delivered_event(self) -> TrackingEvent | None:
         """The delivery scan, if any: the latest one (a parcel is delivered once)."""
-        return next((e for e in reversed(self.events) if e.status is Status.DELIVERED), None)
+        return delivery_scan(self.events)
 
     @property
     def delivered(self) -> bool:
@@ -153,6 +153,11 @@ class ShipmentView:
             "weekend days skipped": str(span.weekend_days),
             "calendar": self.calendar_text(),
         }
+
+
+def delivery_scan(events: Sequence[TrackingEvent]) -> TrackingEvent | None:
+    """The latest "delivered" scan of `events` (oldest first), if any."""
+    return next((e for e in reversed(events) if e.status is Status.DELIVERED), None)
 
 
 def _country(event: TrackingEvent) -> str | None:

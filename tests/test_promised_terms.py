@@ -4,8 +4,10 @@ is Thursday 26 November); each test names the finding it reproduces."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +17,20 @@ from rules.delivered import wait_words
 from tests.rulekit import BY_NAME, at, ev, fires, view
 from tests.store_messages import POLICIES, STORES
 from tests.test_store_promises import CHICAGO, moving, render, shipped
+from trackwatch.cli import main
 from trackwatch.config import read_policy_file
-from trackwatch.model import Audience, ExceptionKind, Finding, Status
+from trackwatch.model import (
+    Audience,
+    ExceptionKind,
+    Finding,
+    Outcome,
+    Status,
+    TrackingResult,
+)
 from trackwatch.policy import StorePolicy
 from trackwatch.promises import SITUATIONS
+from trackwatch.store import SqliteStore
+from trackwatch.store.records import PollUpdate
 
 WAIT_004 = "Wait 24 hours in case of delivery scan delays"
 
@@ -219,10 +231,45 @@ def test_a_peak_seasons_delay_is_told_in_the_stores_words_when_it_applies(
 
 @pytest.mark.parametrize("stem", sorted(STORES))
 def test_a_return_to_sender_email_asks_for_no_address_to_reship_to(stem: str) -> None:
-    """"Reply ... with the correct address" suggested a reship that seed 000 gives only "if
+    """ "Reply ... with the correct address" suggested a reship that seed 000 gives only "if
     the delivery service made the mistake" and seed 001 "cannot guarantee": the store's own
     terms say what happens next, and the customer is offered help."""
     finding, v = held(shipped(stem), ExceptionKind.RETURNED_TO_SENDER)
     body = render(finding, v)
     assert not re.search(r"\bcorrect address", body)  # seed 001 has "incorrect address"
     assert "Reply to this email and we will help." in body
+
+
+# --- report-missing: the case opens as the rule opens it ---------------------------------------
+
+
+async def _delivered_then_more(database: Path) -> None:
+    """The carrier's delivery scan 30 hours ago, then a later event (proof of delivery): the
+    wait runs from the scan, not from the shipment's last event."""
+    store = await SqliteStore.open(database)
+    now = datetime.now(UTC)
+    scan = ev(now - timedelta(hours=30), Status.DELIVERED, "Delivered")
+    after = ev(now - timedelta(hours=2), Status.UNKNOWN, "Proof of delivery available")
+    result = TrackingResult(tracking_number="1Z5R89390357567127", outcome=Outcome.FOUND,
+                            events=[scan, after], status=Status.DELIVERED)  # fmt: skip
+    await store.apply_polls([PollUpdate(1, now, now, result)])
+    await store.close()
+
+
+def test_report_missing_says_when_the_case_opens_as_the_rule_counts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report-missing` counted the wait from `last_event_at`; the rule counts it from the
+    delivery scan. Reported 30 hours after the scan, the case opens at once."""
+    config = tmp_path / "trackwatch.toml"
+    config.write_text(f'[daemon]\ndatabase = "{tmp_path / "tw.db"}"\n[stores.shop]\n'
+                      'name = "Shop"\n')  # fmt: skip
+    assert main(["add", "--config", str(config), "--store", "shop", "--carrier", "ups",
+                 "--tracking-number", "1Z5R89390357567127", "--order-id", "1001",
+                 "--customer-email", "c@example.com"]) == 0  # fmt: skip
+    asyncio.run(_delivered_then_more(tmp_path / "tw.db"))
+    capsys.readouterr()
+    assert main(["report-missing", "--config", str(config), "1"]) == 0
+    out = capsys.readouterr().out
+    reported, opens = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", out)
+    assert opens == reported, out
