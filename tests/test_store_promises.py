@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 
 from rules import ShipmentView
 from tests.rulekit import BY_NAME, at, ev, fires, first_fires, view
 from tests.store_messages import POLICIES, SEEDS, STORES, page, plain
+from trackwatch import worst_case
 from trackwatch.calendar import BusinessCalendar
 from trackwatch.cli import main
 from trackwatch.config import ConfigError, StoreSettings, load_settings, read_policy_file
@@ -138,18 +141,50 @@ def test_the_worst_case_is_the_longest_span_the_calendar_really_has(
     country: str, carrier: str, zone: str, n: int
 ) -> None:
     """Not a guess: every start day of the years counted, as the rules count business days
-    (from a scan at the start of a day to the end of the n-th business day after it)."""
-    year = date.today().year
+    (from a scan at the start of a day to the end of the n-th business day after it). Three
+    of the years, day by day."""
+    years = range(YEARS.start, YEARS.start + 3)
     calendar = BusinessCalendar(country, ZoneInfo(zone), carrier)
-    worst = worst_calendar_days(n, country, year)
-    day, last = date(year, 1, 1), date(year + YEARS - 1, 11, 30)
+    worst = worst_calendar_days(n, country, years)
+    day, last = date(years.start, 1, 1), date(years.stop - 1, 11, 30)
     spans = []
     while day <= last:
         end = calendar.add_business_days(calendar.start_of(day), n)
         spans.append((calendar.local_date(end) - day).days)
         day += timedelta(days=1)
     assert max(spans) <= worst and worst in spans
-    assert worst_calendar_days(n, None, year) >= worst  # anywhere is at least as long
+    assert worst_calendar_days(n, None, years) >= worst  # anywhere is at least as long
+    assert worst_calendar_days(n, country) >= worst  # and over every year counted
+
+
+def test_the_years_counted_are_years_every_countrys_calendar_has() -> None:
+    """A fixed span, within the years the holiday calendars cover (past them, the package
+    warns and counts no holidays: a worst case too short)."""
+    assert YEARS.start <= 2026 and len(YEARS) >= 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for country in worst_case._countries():
+            holidays.country_holidays(country, years=YEARS)
+
+
+def test_a_configurations_validity_does_not_change_with_the_wall_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The years counted started at date.today(): a policy accepted this year could be
+    refused, or a racing one accepted, in another (25 business days abroad: 53 calendar days
+    counted from 2026, 50 from 2033). They are a fixed span now."""
+    numbers = (5, 15, 25)
+    expected = {n: worst_calendar_days(n, None) for n in numbers}
+
+    class Later(date):
+        @classmethod
+        def today(cls) -> Later:
+            return cls(2033, 6, 1)
+
+    monkeypatch.setattr(worst_case, "date", Later)
+    worst_case.worst_calendar_days.cache_clear()
+    assert {n: worst_calendar_days(n, None) for n in numbers} == expected
+    worst_case.worst_calendar_days.cache_clear()
 
 
 # --- finding 3: remedies the stores never offered --------------------------------------------
