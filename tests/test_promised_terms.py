@@ -273,3 +273,32 @@ def test_report_missing_says_when_the_case_opens_as_the_rule_counts_it(
     out = capsys.readouterr().out
     reported, opens = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", out)
     assert opens == reported, out
+
+
+# --- preview: the policy, not the secrets -------------------------------------------------------
+
+
+def test_preview_of_the_example_configuration_needs_no_secret_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's `trackwatch preview --store jetoy --config deploy/trackwatch.toml` failed
+    without the credential files (link secret, carrier secret, API token): a preview reads
+    the store's name, policy and templates alone."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    config = POLICIES.parent / "trackwatch.toml"
+    assert main(["preview", "--store", "jetoy", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Messages of JetoyUSA (jetoy) under the policy from")
+    assert "has not had a tracking update for 3 business days" in out  # seed 004's policy
+
+
+def test_preview_names_a_bad_key_of_the_stores_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "trackwatch.toml"
+    config.write_text('[stores.toys]\nname = "Toys"\napi_token_file = "/nowhere/token"\n'
+                      "[stores.toys.policy.stall]\ndomestic_days = 3\n")  # fmt: skip
+    assert main(["preview", "--store", "toys", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "stores.toys.policy.stall.domestic_days: Extra inputs are not permitted" in err
+    assert "token" not in err  # the secret's file is none of the preview's business
