@@ -126,3 +126,24 @@ def test_every_store_has_every_customer_message_kind() -> None:
                  "undeliverable", "delivery_attempted", "available_for_pickup"))}  # fmt: skip
     for stem in STORES:
         assert set(customer_messages(stem)) == kinds, stem
+
+
+# Alerts that never end by the parcel moving on: staff end them (a refund made, a case
+# settled, a parcel back at the store), or a delivery does.
+ENDED_BY_STAFF = ("returns", "expired", "delivered_not_received", "lost",
+                  "exceptions.returned_to_sender")  # fmt: skip
+
+
+@pytest.mark.parametrize("stem", sorted(STORES))
+def test_each_resolution_shown_gives_a_reason_its_alert_can_end_for(stem: str) -> None:
+    """The preview showed "the carrier reported it in transit" as the end of a return's
+    refund reminder, an expiry and a missing-parcel case, which never end that way."""
+    resolved = {m.sample: m.body for m in store_messages(stem)
+                if m.audience is Audience.STAFF and m.event == "resolved"}  # fmt: skip
+    for sample in ENDED_BY_STAFF:
+        assert "in transit" not in resolved[sample] and "watching stopped by" in \
+            resolved[sample], (stem, sample)  # fmt: skip
+    for sample in ("late", "late.promise"):
+        assert "the carrier reported it delivered" in resolved[sample], (stem, sample)
+    assert "the carrier reported it in transit" in resolved["stalled"]
+    assert "risky_delivery" not in resolved  # a heads-up's end is told to no one (monitor)

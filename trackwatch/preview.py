@@ -32,6 +32,7 @@ from trackwatch.model import (
     ExceptionKind,
     Finding,
     Place,
+    Severity,
     Shipment,
     Status,
     TrackingEvent,
@@ -146,7 +147,8 @@ def _stages(view: ShipmentView, rule: str) -> list[Finding]:
 
 def _notices(stages: list[Finding]) -> Iterator[tuple[Finding, Audience, str]]:
     """Who hears what at each stage, as the monitor sends it: each audience once when it
-    is first told, staff again when the alert escalates, and staff at the resolution."""
+    is first told, staff again when the alert escalates, and staff at the resolution
+    (unless the alert ended at info level: a heads-up's end is no news)."""
     told: list[Audience] = []
     for finding in stages:
         escalating = finding.escalated and stages.index(finding) > 0
@@ -158,7 +160,23 @@ def _notices(stages: list[Finding]) -> Iterator[tuple[Finding, Audience, str]]:
             elif escalating and audience is Audience.STAFF:
                 yield finding, audience, "escalated"
     for audience in told:
+        if audience is Audience.STAFF and stages[-1].severity is Severity.INFO:
+            continue
         yield stages[-1], audience, "resolved"
+
+
+# Why each sample's alert ends, as the daemon words it: a scan ends a stall or an exception
+# (the rules loop), a delivery a late parcel; staff end what no scan can (trackwatch stop).
+MOVED = "the carrier reported it in transit at 2026-12-02 10:00 EST"
+RESOLUTIONS = {
+    "late": "the carrier reported it delivered at 2026-12-02 10:00 EST",
+    "late.promise": "the carrier reported it delivered at 2026-12-02 10:00 EST",
+    "lost": "watching stopped by staff: settled with the customer",
+    "exceptions.returned_to_sender": "watching stopped by staff: the parcel is back with us",
+    "delivered_not_received": "watching stopped by staff: settled with the customer",
+    "returns": "watching stopped by staff: refund made",
+    "expired": "watching stopped by staff: the order was shipped again under a new number",
+}
 
 
 def _stored(finding: Finding, store_id: str) -> Alert:
@@ -195,8 +213,8 @@ def messages(
             context: dict[str, object] = {"shipment": view.shipment, "store": store,
                                           "alert": finding, "report_url": REPORT_URL}  # fmt: skip
             if event == "resolved":
-                context.update(alert=_stored(finding, store_id), reason="the carrier reported "
-                               "it in transit at 2026-12-02 10:00 EST")  # fmt: skip
+                context.update(alert=_stored(finding, store_id),
+                               reason=RESOLUTIONS.get(sample, MOVED))  # fmt: skip
             title, body = renderer.render(store_id, rule, audience, event, context)
             out.append(Message(sample, rule, audience, event, title, body))
         missing = _not_told(sample, rule, stages)
