@@ -18,9 +18,8 @@ A fulfillment's shipments remember it (`shopify:<id>`). An update that cancels i
 fulfillment), stops watching every one of them; an update whose numbers changed stops the
 numbers it no longer names ("replaced by a new tracking number") and watches the new ones,
 unless one of its numbers was refused: then nothing is stopped as replaced (the parcel would
-go unwatched), and the answer lists the refusal. A
-number Shopify stopped that a live fulfillment names again is watched again; one staff
-stopped stays stopped. Shopify does not deliver in order, so a delivery older (by the
+go unwatched), and the answer lists the refusal. A number Shopify stopped that a live
+fulfillment names again is watched again; one staff stopped stays stopped. Shopify does not deliver in order, so a delivery older (by the
 fulfillment's `updated_at`) than one applied before changes nothing (`stale`).
 """
 
