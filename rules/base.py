@@ -53,7 +53,7 @@ class ShipmentView:
     @cached_property
     def delivered_event(self) -> TrackingEvent | None:
         """The delivery scan, if any: the latest one (a parcel is delivered once)."""
-        return next((e for e in reversed(self.events) if e.status is Status.DELIVERED), None)
+        return delivery_scan(self.events)
 
     @property
     def delivered(self) -> bool:
@@ -118,8 +118,12 @@ class ShipmentView:
 
     def offer_text(self, situation: str) -> str:
         """What staff may offer the customer, a sentence to end an action with: the store's
-        words, or that it offers nothing (then the customer was offered only help)."""
+        words, led by the task that keeps them when they promise an act (remedies.
+        staff_tasks), or that it offers nothing (then the customer was offered only help)."""
         words = self.remedy(situation)
+        task = self.policy.remedies.task(situation)
+        if words and task:
+            return f"{task} The store's page promises: “{words}”"
         if words:
             return f"The store's page offers: “{words}”"
         return (f"The store's page offers nothing for this (remedies.{situation}): the "
@@ -149,6 +153,11 @@ class ShipmentView:
             "weekend days skipped": str(span.weekend_days),
             "calendar": self.calendar_text(),
         }
+
+
+def delivery_scan(events: Sequence[TrackingEvent]) -> TrackingEvent | None:
+    """The latest "delivered" scan of `events` (oldest first), if any."""
+    return next((e for e in reversed(events) if e.status is Status.DELIVERED), None)
 
 
 def _country(event: TrackingEvent) -> str | None:

@@ -3,7 +3,9 @@
 `delivered` is the customer's check-in: it carries the "didn't receive it?" link and stays
 open while `delivered.claim_window_days` runs; it states that window only when the store
 promised it (seed 004: 'Email us within 30 days of delivery'; seed 001: 'within 3 business
-days of receipt'): a store without one is not given seed 004's. `risky_delivery` flags to staff a delivery that often goes missing
+days of receipt'): a store without one is not given seed 004's. Likewise the day to wait
+before reporting it missing (`delivered.wait_hours`; seed 000: 'after a day', 004: 'Wait 24
+hours'). `risky_delivery` flags to staff a delivery that often goes missing
 (seed 004: porches, mailrooms, neighbours; also lockers) or one scanned somewhere other than
 the destination (postal codes decide; the city only without them, and a city spelled another
 way is the same city: rules/places.py). Neither applies to a parcel returned to its sender.
@@ -70,24 +72,31 @@ def window_words(view: ShipmentView) -> str:
 
 
 def wait_words(hours: float) -> str:
-    """delivered.wait_hours as a customer reads it: "a day", "2 days", "12 hours"."""
+    """delivered.wait_hours as a customer reads it: "a day", "2 days", "12 hours", "an
+    hour"; "" for no wait at all (then nothing is asked of the customer)."""
+    if hours <= 0:
+        return ""
     if hours == 24:
         return "a day"
     if hours % 24 == 0:
         return f"{hours / 24:g} days"
-    return f"{hours:g} hours"
+    return "an hour" if hours == 1 else f"{hours:g} hours"
 
 
 def _facts(view: ShipmentView, delivery: TrackingEvent) -> dict[str, str]:
-    """What the customer may read: where it was left (if the carrier said), how long to
-    give it, and the claim window only when the store promised one. `claim_until` is for
-    the report link, which lives as long as the check-in, promised or not."""
+    """What the customer may read: where it was left (if the carrier said), and how long to
+    give it and the claim window only when the store promised them (seed 000: 'after a
+    day'; 004: 'Wait 24 hours'): an operator's wait still delays the case
+    (rules.missing), unsaid. `claim_until` is for the report link, which lives as long as
+    the check-in, promised or not."""
     location = delivery.delivery_location
     until = claim_window_end(view, delivery.occurred_at)
     promised = view.promised("delivered.claim_window_days")
     return {
         "left_at": LEFT_AT.get(location, "") if location else "",
-        "wait": wait_words(view.policy.delivered.wait_hours),
+        "wait": wait_words(view.policy.delivered.wait_hours)
+        if view.promised("delivered.wait_hours")
+        else "",
         "claim_window": window_words(view) if promised else "",
         "claim_by": view.calendar.due_date(until).isoformat() if promised else "",
         "claim_until": until.isoformat(),

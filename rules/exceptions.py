@@ -7,7 +7,9 @@ task state the store's own terms (`remedies.<kind>`: seed 003 offers 'a full ref
 reshipment (with an additional phone case as compensation)' when customs stop a parcel; seed
 004 returns parcels 'at your expense' for reshipping), or none. A missed delivery and a
 parcel waiting at a pickup point tell the customer what to do; the date a parcel goes back is
-told only when the store gave the hold time. A return to sender stays open until staff
+told only when the store gave the hold time. What customs ask of a recipient is the store's
+to say (seed 002: only the recipient can ask customs; 003 deals with customs itself), so a
+customs hold is told in the store's terms alone. A return to sender stays open until staff
 resolve it; the others clear when the parcel moves.
 """
 
@@ -47,8 +49,7 @@ KINDS = {
         "Confirm the address with the customer.", _ADDRESS | {"delivered", "risky_delivery"}),
     ExceptionKind.CUSTOMS_HOLD: Kind(
         "customs_hold", Severity.WARNING, BOTH, "is held in customs",
-        "Only the recipient can ask customs, with the tracking number; if customs will not "
-        "release the parcel, ask the customer what they prefer.", frozenset({"stalled"})),
+        "Ask the carrier what customs need to release the parcel.", frozenset({"stalled"})),
     ExceptionKind.DAMAGED: Kind(
         "damaged", Severity.WARNING, BOTH, "was reported damaged by the carrier",
         "File a damage claim with the carrier."),

@@ -7,10 +7,13 @@ business days have passed beyond the due date; staff are escalated to once
 first opens the alert; the other adds its audience. A new ETA is a new episode.
 
 The customer is told only of a due date they were given: the carrier's estimate, the date
-promised for the order, or the store's delivery times when they are its own promise (seed
-002's "7-16 days"); an ETA an operator's transit window makes is for staff alone. The
+promised for the order, or the store's delivery times when every number in them is its own
+promise (seed 002's "7-16 days", its processing days, its peak-season delay: rules.promise);
+an ETA an operator's number makes is for staff alone. The
 customer's message says no more than what happens next: staff hear at the escalation, so it
-does not claim anyone is "following it up" before then.
+does not claim anyone is "following it up" before then. It names the moment to write (the
+end of the escalation's day) only while that moment is ahead: a customer told after it
+(a Friday estimate, whose grace day is Monday) is asked to write now.
 """
 
 from __future__ import annotations
@@ -83,15 +86,25 @@ class Late(BaseRule):
                 "due": calendar.due_date(eta.at).isoformat(),
                 "due_source": eta.kind,
                 "escalate_by": calendar.due_date(escalate).isoformat(),
-                "escalate_hours": f"{view.policy.late.escalate_after_hours:g}"
-                if view.promised("late.escalate_after_hours")
-                else "",
+                **_reply_by(view, now >= escalate),
                 "promise": view.policy.promised("promise.transit") or "",
+                "peak": eta.peak,
             },
             due=escalate if now >= escalate else told,
             needs_fresh_data=True,
             escalated=now >= escalate,
         )
+
+
+def _reply_by(view: ShipmentView, passed: bool) -> dict[str, str]:
+    """When the customer should write, if the store promised the hours (seed 004: 'If still
+    delayed after 48 hours past due date, contact support'): by the end of `escalate_by`,
+    or now (`reply_now`) when the customer is told after that moment (a Friday estimate:
+    the grace day is Monday, the 48 hours ended on Sunday)."""
+    if not view.promised("late.escalate_after_hours"):
+        return {"escalate_hours": "", "reply_now": ""}
+    hours = f"{view.policy.late.escalate_after_hours:g}"
+    return {"escalate_hours": hours, "reply_now": "yes" if passed else ""}
 
 
 def _action(view: ShipmentView, citable: bool, escalated: bool) -> str:

@@ -13,11 +13,12 @@ risky-delivery flag, which it answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from rules.base import BaseRule, ShipmentView
-from trackwatch.model import Audience, Finding, Severity
+from rules.base import BaseRule, ShipmentView, delivery_scan
+from trackwatch.model import Audience, Finding, Severity, TrackingEvent
 
 
 def claim_opens(reported: datetime, delivered_at: datetime | None, wait_hours: float) -> datetime:
@@ -27,9 +28,11 @@ def claim_opens(reported: datetime, delivered_at: datetime | None, wait_hours: f
     return max(reported, (delivered_at or reported) + timedelta(hours=wait_hours))
 
 
-def _delivered_at(view: ShipmentView) -> datetime | None:
-    delivery = view.delivered_event
-    return delivery.occurred_at if delivery is not None else None
+def case_opens(reported: datetime, events: Sequence[TrackingEvent], wait_hours: float) -> datetime:
+    """claim_opens with the delivery scan found in `events` (oldest first) as the rule finds
+    it: the rule and `trackwatch report-missing` both count the case's start here."""
+    delivery = delivery_scan(events)
+    return claim_opens(reported, delivery.occurred_at if delivery else None, wait_hours)
 
 
 class DeliveredNotReceived(BaseRule):
@@ -39,7 +42,7 @@ class DeliveredNotReceived(BaseRule):
         reported = view.shipment.missing_reported_at
         if reported is None:
             return None
-        return claim_opens(reported, _delivered_at(view), view.policy.delivered.wait_hours)
+        return case_opens(reported, view.events, view.policy.delivered.wait_hours)
 
     def evaluate(self, view: ShipmentView, now: datetime) -> Finding | None:
         due = self.deadline(view)

@@ -4,6 +4,11 @@ else the store's promise (processing + transit window for the destination + peak
 Processing is counted in business days at the store's origin (no shipping at weekends);
 transit in the window's own unit at the destination. With an order date the promise runs
 from it; without one it runs from the day the parcel shipped (processing is then behind it).
+
+A customer may be told of the date only when every number that made it is the store's own
+promise: the transit window, and, where they count, the processing days, shipping the next
+day and a peak season's extra days (whose sentence the customer is then quoted: seed 002's
+'During sale peak seasons there may be a delay up to 5 days').
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Eta:
     lines: dict[str, str] = field(default_factory=dict)
     kind: str = "carrier"
     citable: bool = True
+    peak: str = ""  # the store's words for a peak season's delay, when one lengthened it
 
 
 def eta_for(view: ShipmentView) -> Eta | None:
@@ -36,6 +42,28 @@ def eta_for(view: ShipmentView) -> Eta | None:
     if shipment.promised_by is not None:
         return Eta(shipment.promised_by, "the date promised for this order", kind="order")
     return store_promise(view)
+
+
+def _inputs(view: ShipmentView, peak: bool) -> list[str]:
+    """The policy keys whose numbers make this parcel's due date."""
+    keys = ["promise.transit"]
+    if view.shipment.ordered_at is not None:
+        keys.append("promise.processing_business_days")
+        if view.policy.promise.ships_next_day:
+            keys.append("promise.ships_next_day")
+    return [*keys, "promise.peak_seasons"] if peak else keys
+
+
+def _set_by(view: ShipmentView, keys: list[str]) -> str:
+    """Whose numbers the date rests on: those the store did not promise, if any; else the
+    store's delivery times, quoted, and the other promises by name."""
+    missing = [key for key in keys if not view.promised(key)]
+    if len(missing) > 1:
+        return f"settings an operator chose ({', '.join(missing)}), not the store's promise"
+    if missing:
+        return view.source(missing[0])
+    also = f"; also promised: {', '.join(keys[1:])}" if keys[1:] else ""
+    return view.source(keys[0]) + also
 
 
 def _ship_day(view: ShipmentView) -> tuple[date, str]:
@@ -73,6 +101,9 @@ def store_promise(view: ShipmentView) -> Eta | None:
     if peak is not None:
         arrival += timedelta(days=peak.extra_days)
         lines["peak season"] = f"+{peak.extra_days} days ({peak.start} to {peak.end})"
-    lines["set by"] = view.source("promise.transit")
+    keys = _inputs(view, peak is not None)
+    lines["set by"] = _set_by(view, keys)
+    citable = all(view.promised(key) for key in keys)
+    words = view.policy.promised("promise.peak_seasons") if peak is not None else None
     return Eta(view.calendar.end_of(arrival), "the store's delivery promise", lines,
-               kind="promise", citable=view.promised("promise.transit"))  # fmt: skip
+               kind="promise", citable=citable, peak=words or "")  # fmt: skip

@@ -189,7 +189,9 @@ def test_a_customs_hold_is_its_own_exception_and_supersedes_the_stall() -> None:
              destination_country="DE", destination_postal_code="10115")  # fmt: skip
     finding = fires("exceptions", v, at(12, 1, 12, tz=BERLIN))
     assert finding is not None and finding.facts["kind"] == "customs_hold"
-    assert "only the recipient can ask customs" in finding.action.lower()
+    # What customs ask of a recipient is the store's to say (remedies.customs_hold).
+    assert finding.action.startswith("Ask the carrier what customs need")
+    assert "only the recipient" not in finding.action.lower()
     assert "stalled" in finding.supersedes
 
 

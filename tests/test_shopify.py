@@ -308,6 +308,23 @@ async def test_a_replaced_tracking_number_stops_the_old_one_and_watches_the_new(
     assert body["stopped"] == [] and (await watched(hook))[UPS_1] is None
 
 
+async def test_a_refused_new_number_leaves_the_old_one_watched(hook: Hook) -> None:
+    """A relabel whose new number cannot be watched (here a bad check digit) stopped the old
+    one all the same: the parcel went unwatched. Its replacement refused, the old number
+    stays watched, and the answer says why the new one was refused."""
+    await hook.post(fulfillment(UPS_1, UPS_2), "wh-1")
+    bad = "1Z5R89390357567128"  # UPS_1 with a wrong check digit
+    for webhook, numbers in (("wh-2", (bad,)), ("wh-3", (UPS_1, bad))):
+        status, body = await hook.post(fulfillment(*numbers, status="success"), webhook,
+                                       "fulfillments/update")  # fmt: skip
+        assert status == 200 and body["stopped"] == []
+        assert [r["tracking_number"] for r in body["refused"]] == [bad]
+        assert await watched(hook) == {UPS_1: None, UPS_2: None}
+    # Its replacement watchable, the old number stops as before.
+    _, body = await hook.post(fulfillment(UPS_1, UPS_3), "wh-4", "fulfillments/update")
+    assert [(s["tracking_number"], s["reason"]) for s in body["stopped"]] == [(UPS_2, REPLACED)]
+
+
 async def test_a_stop_by_staff_stands_when_shopify_names_the_number_again(hook: Hook) -> None:
     _, body = await hook.post(fulfillment(UPS_1), "wh-1")
     sid = body["shipments"][0]["id"]

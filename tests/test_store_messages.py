@@ -86,17 +86,51 @@ def test_each_store_states_its_own_terms_in_its_own_words(stem: str) -> None:
         assert plain(words) in words_of_page, (stem, sample)  # the page's words, not ours
 
 
+# Waits and steps a message may state only where the page gives them (the samples ship with
+# UPS): each store's page's words that give one.
+CLAIMS = ("give it a day", "duties", "asking ups")
+PAGE_GIVES = {
+    "jersey-store": {"give it a day": "If your package still hasn't arrived after a day"},
+    "phone-case-store": {},
+    "art-print-store": {},
+    "cross-border-phone-case-store": {},
+    "custom-toy-store": {"give it a day": "Wait 24 hours in case of delivery scan delays"},
+}
+# Known, and the lead's to fix: the stall email's "we are asking UPS about it" is in
+# stalled.customer.opened (follow-ups after a stall are being reworked there); seed 004
+# says to wait one more business day, then contact support.
+STALL_STEP = {("custom-toy-store", "stalled", "asking ups")}
+
+
+def _outside_terms(stem: str, sample: str, body: str) -> str:
+    """A message's words other than the store's own terms for its situation."""
+    terms = store(stem).policy.remedies.of(sample.rpartition(".")[2]).lower()
+    return body.lower().replace(terms, "") if terms else body.lower()
+
+
 @pytest.mark.parametrize("stem", sorted(STORES))
 def test_no_store_offers_what_its_page_does_not(stem: str) -> None:
-    """An offer word appears in a message only inside that store's own terms for it."""
+    """An offer word appears in a message only inside that store's own terms for it; a wait
+    ("give it a day"), customs' demands ("duties") or a step staff take ("asking UPS") only
+    where the store's page gives them."""
     for sample, message in customer_messages(stem).items():
-        terms = store(stem).policy.remedies.of(sample.rpartition(".")[2]).lower()
-        text = message.body.lower()
-        outside = text.replace(terms, "") if terms else text  # the store's own words aside
+        outside = _outside_terms(stem, sample, message.body)  # the store's own words aside
         offered = [w for w in OFFERS if w in outside]
         assert not offered, (stem, sample, offered)
         if sample in OWN_TERMS[stem]:
+            terms = store(stem).policy.remedies.of(sample.rpartition(".")[2])
             assert terms and plain(terms) in plain(page(stem)), (stem, sample)
+        claimed = [c for c in CLAIMS if c in outside and c not in PAGE_GIVES[stem]
+                   and (stem, sample, c) not in STALL_STEP]  # fmt: skip
+        assert not claimed, (stem, sample, claimed)
+    for claim, words in PAGE_GIVES[stem].items():
+        assert claim in CLAIMS and plain(words) in plain(page(stem)), (stem, claim)
+
+
+@pytest.mark.xfail(strict=True, reason="stalled.customer.opened is the lead's (see STALL_STEP)")
+def test_the_custom_toy_stall_email_names_no_step_its_page_does_not_give() -> None:
+    body = customer_messages("custom-toy-store")["stalled"].body
+    assert not [c for c in CLAIMS if c in _outside_terms("custom-toy-store", "stalled", body)]
 
 
 @pytest.mark.parametrize("stem", sorted(STORES))
@@ -126,3 +160,24 @@ def test_every_store_has_every_customer_message_kind() -> None:
                  "undeliverable", "delivery_attempted", "available_for_pickup"))}  # fmt: skip
     for stem in STORES:
         assert set(customer_messages(stem)) == kinds, stem
+
+
+# Alerts that never end by the parcel moving on: staff end them (a refund made, a case
+# settled, a parcel back at the store), or a delivery does.
+ENDED_BY_STAFF = ("returns", "expired", "delivered_not_received", "lost",
+                  "exceptions.returned_to_sender")  # fmt: skip
+
+
+@pytest.mark.parametrize("stem", sorted(STORES))
+def test_each_resolution_shown_gives_a_reason_its_alert_can_end_for(stem: str) -> None:
+    """The preview showed "the carrier reported it in transit" as the end of a return's
+    refund reminder, an expiry and a missing-parcel case, which never end that way."""
+    resolved = {m.sample: m.body for m in store_messages(stem)
+                if m.audience is Audience.STAFF and m.event == "resolved"}  # fmt: skip
+    for sample in ENDED_BY_STAFF:
+        assert "in transit" not in resolved[sample] and "watching stopped by" in \
+            resolved[sample], (stem, sample)  # fmt: skip
+    for sample in ("late", "late.promise"):
+        assert "the carrier reported it delivered" in resolved[sample], (stem, sample)
+    assert "the carrier reported it in transit" in resolved["stalled"]
+    assert "risky_delivery" not in resolved  # a heads-up's end is told to no one (monitor)

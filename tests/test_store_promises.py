@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 
 from rules import ShipmentView
 from tests.rulekit import BY_NAME, at, ev, fires, first_fires, view
 from tests.store_messages import POLICIES, SEEDS, STORES, page, plain
+from trackwatch import worst_case
 from trackwatch.calendar import BusinessCalendar
 from trackwatch.cli import main
 from trackwatch.config import ConfigError, StoreSettings, load_settings, read_policy_file
@@ -138,18 +141,50 @@ def test_the_worst_case_is_the_longest_span_the_calendar_really_has(
     country: str, carrier: str, zone: str, n: int
 ) -> None:
     """Not a guess: every start day of the years counted, as the rules count business days
-    (from a scan at the start of a day to the end of the n-th business day after it)."""
-    year = date.today().year
+    (from a scan at the start of a day to the end of the n-th business day after it). Three
+    of the years, day by day."""
+    years = range(YEARS.start, YEARS.start + 3)
     calendar = BusinessCalendar(country, ZoneInfo(zone), carrier)
-    worst = worst_calendar_days(n, country, year)
-    day, last = date(year, 1, 1), date(year + YEARS - 1, 11, 30)
+    worst = worst_calendar_days(n, country, years)
+    day, last = date(years.start, 1, 1), date(years.stop - 1, 11, 30)
     spans = []
     while day <= last:
         end = calendar.add_business_days(calendar.start_of(day), n)
         spans.append((calendar.local_date(end) - day).days)
         day += timedelta(days=1)
     assert max(spans) <= worst and worst in spans
-    assert worst_calendar_days(n, None, year) >= worst  # anywhere is at least as long
+    assert worst_calendar_days(n, None, years) >= worst  # anywhere is at least as long
+    assert worst_calendar_days(n, country) >= worst  # and over every year counted
+
+
+def test_the_years_counted_are_years_every_countrys_calendar_has() -> None:
+    """A fixed span, within the years the holiday calendars cover (past them, the package
+    warns and counts no holidays: a worst case too short)."""
+    assert YEARS.start <= 2026 and len(YEARS) >= 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for country in worst_case._countries():
+            holidays.country_holidays(country, years=YEARS)
+
+
+def test_a_configurations_validity_does_not_change_with_the_wall_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The years counted started at date.today(): a policy accepted this year could be
+    refused, or a racing one accepted, in another (25 business days abroad: 53 calendar days
+    counted from 2026, 50 from 2033). They are a fixed span now."""
+    numbers = (5, 15, 25)
+    expected = {n: worst_calendar_days(n, None) for n in numbers}
+
+    class Later(date):
+        @classmethod
+        def today(cls) -> Later:
+            return cls(2033, 6, 1)
+
+    monkeypatch.setattr(worst_case, "date", Later)
+    worst_case.worst_calendar_days.cache_clear()
+    assert {n: worst_calendar_days(n, None) for n in numbers} == expected
+    worst_case.worst_calendar_days.cache_clear()
 
 
 # --- finding 3: remedies the stores never offered --------------------------------------------
@@ -257,8 +292,9 @@ def test_a_late_parcel_is_told_against_a_date_the_customer_was_given_only() -> N
 _NUMBER = re.compile(r"^(\w+) = (\d+(\.\d+)?)\b")
 
 
-def _numbers(text: str) -> list[tuple[str, str, str]]:
-    """(section, key, the comment that goes with it) for each number a policy file sets."""
+def _numbers(text: str) -> list[tuple[str, str, str, float]]:
+    """(section, key, the comment that goes with it, the number) for each number a policy
+    file sets."""
     section, comment, found = "", "", []
     for line in text.splitlines():
         if line.startswith("["):
@@ -266,22 +302,48 @@ def _numbers(text: str) -> list[tuple[str, str, str]]:
         elif line.startswith("#"):
             comment += line
         elif match := _NUMBER.match(line):
-            found.append((section, match[1], comment + line.partition("#")[2]))
+            found.append((section, match[1], comment + line.partition("#")[2], float(match[2])))
         elif not line.strip():
             comment = ""
     return found
+
+
+def _spellings(key: str, number: float) -> list[str]:
+    """How a page can write a setting's number: itself, or in the other unit ("48 hours"
+    for 2 days, "a day" for 24 hours, "a week" for 7 days)."""
+    found = [f"{number:g}"]
+    if key.endswith("hours") and number % 24 == 0:
+        found.append("a day" if number == 24 else f"{number / 24:g} days")
+    elif key.endswith("days"):
+        found += [f"{number * 24:g} hours", *(["a day"] if number == 1 else []),
+                  *(["a week"] if number == 7 else [])]  # fmt: skip
+    return found
+
+
+def _in_quote(key: str, number: float, quote: str, comment: str) -> bool:
+    """Whether the quote gives the number: spelled out (as a whole number: 3 is not in
+    "13"), or as a sum the comment states of numbers the quote gives ("2 + 3")."""
+    for spelled in _spellings(key, number):
+        if re.search(rf"(?<![\d.]){re.escape(spelled)}(?![\d])", quote):
+            return True
+    given = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", quote)}
+    return any(
+        sum(map(float, parts)) == number and {float(p) for p in parts} <= given
+        for parts in (m.split(" + ") for m in re.findall(r"\d+(?: \+ \d+)+", comment))
+    )
 
 
 @pytest.mark.parametrize("stem", sorted(STORES))
 def test_every_number_in_a_shipped_policy_is_the_pages_or_says_it_is_an_operators(
     stem: str,
 ) -> None:
-    """Finding 4: numbers of seeds 002 and 004 were inherited by stores that gave none."""
+    """Finding 4: numbers of seeds 002 and 004 were inherited by stores that gave none. A
+    promised number must be the one its quote gives (3 in "more than 3 business days")."""
     text = (POLICIES / f"{stem}.toml").read_text(encoding="utf-8")
     promises = tomllib.loads(text).get("promises", {})
     numbers = _numbers(text)
     assert numbers
-    for section, key, comment in numbers:
+    for section, key, comment, number in numbers:
         quote = promises.get(section, {}).get(key)
         if section == "promise" and key in {"min_days", "max_days", "extra_days"}:
             quote = promises.get(section, {}).get("transit" if key != "extra_days"
@@ -290,6 +352,7 @@ def test_every_number_in_a_shipped_policy_is_the_pages_or_says_it_is_an_operator
             assert "operator's choice" in comment, (stem, section, key)
         else:
             assert "promised" in comment, (stem, section, key)
+            assert _in_quote(key, number, quote, comment), (stem, section, key, number, quote)
 
 
 @pytest.mark.parametrize("stem", sorted(STORES))
@@ -438,18 +501,36 @@ def test_a_resolution_names_the_alert_in_words() -> None:
     assert "The carrier exception alert for UPS" in body and "no longer" not in body
 
 
-def test_the_late_email_says_nothing_staff_are_not_yet_doing() -> None:
+@pytest.mark.parametrize(
+    ("stem", "eta", "told_at", "says"),
+    [
+        ("jersey-store", at(12, 1), at(12, 2), "If it does not turn up, reply"),
+        # Due Monday 30 November: told at the end of Tuesday, 48 hours end with Wednesday.
+        ("custom-toy-store", at(12, 1), at(12, 2),
+         "If it is still not there 48 hours past that date (by the end of Wednesday 2 "
+         "December), reply"),
+        # Due Friday 4 December: told at the end of Monday 7 December (sent on Tuesday 8),
+        # when the 48 hours ended with Sunday 6 December: reply now, not "by Sunday".
+        ("custom-toy-store", at(12, 5), at(12, 8),
+         "It is now more than 48 hours past that date: please reply"),
+    ],
+)  # fmt: skip
+def test_the_late_email_says_nothing_staff_are_not_yet_doing(
+    stem: str, eta: datetime, told_at: datetime, says: str
+) -> None:
     """Finding 8: at ETA + 1 business day the customer read "we are following it up" while
     staff heard only at ETA + 48 h. Now the customer is told what happens next, and when a
-    store promised the 48 hours (seed 004), by when."""
-    for stem, promised in (("jersey-store", False), ("custom-toy-store", True)):
-        v = view(moving(at(11, 23, 18)), shipped(stem), eta=at(12, 1))
-        told = fires("late", v, at(12, 2))
-        assert told is not None and told.audiences == (Audience.CUSTOMER,)
-        body = render(told, v)
-        assert "following it up" not in body and "reply to this email" in body
-        assert ("48 hours past that date (by the end of Wednesday 2 December)" in body) \
-            is promised  # fmt: skip
+    store promised the 48 hours (seed 004), by when; once that moment has passed (a Friday
+    estimate: the grace day is Monday, the 48 hours end on Sunday), to reply now."""
+    v = view(moving(at(11, 23, 18)), shipped(stem), eta=eta)
+    told = fires("late", v, told_at)
+    assert told is not None and Audience.CUSTOMER in told.audiences
+    before = fires("late", v, told_at - timedelta(minutes=1))
+    assert before is None or Audience.CUSTOMER not in before.audiences  # told at this moment
+    body = render(told, v)
+    assert "following it up" not in body and "reply to this email" in body
+    assert says in body
+    assert "Sunday 6 December" not in body  # no date already past
 
 
 def test_preview_prints_every_message_of_a_store(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from carriers import CARRIERS
-from rules.missing import claim_opens
+from rules.missing import case_opens
 from trackwatch.bench import run_email_benchmark
 from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import Clock, SystemClock
@@ -159,10 +159,11 @@ async def _report_missing(shipment_id: int, by: str, settings: Settings) -> int:
                 "missing report is for parcels the carrier marked delivered",
             )  # fmt: skip
         reported = await store.report_missing(shipment_id, by, datetime.now(UTC))
+        events = (await store.events_for([shipment_id])).get(shipment_id, [])
     if reported is None:  # gone between the two reads
         raise InputError("id", f"no shipment {shipment_id}")
     wait = settings.store(shipment.store).policy.delivered.wait_hours
-    opens = claim_opens(reported, shipment.last_event_at, wait)
+    opens = case_opens(reported, events, wait)  # as the rule counts it: from the delivery scan
     first = shipment.missing_reported_at is None
     print(f"shipment {shipment_id}: {'reported' if first else 'already reported'} as not "
           f"received at {reported:%Y-%m-%d %H:%M UTC}; the claim starts at "

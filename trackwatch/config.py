@@ -261,7 +261,10 @@ class NoticeSettings(_Section):
     )
 
     staff_chat_min_severity: Severity = Field(
-        Severity.WARNING, description="quieter alerts reach staff chat only in the digest"
+        Severity.WARNING,
+        description="quieter alerts reach staff chat only through the daily digest, which "
+        "lists those that ask something of staff (a return's refund reminder), not a heads-up "
+        "such as a risky delivery",
     )
     staff_email_min_severity: Severity = Severity.INFO
 

@@ -10,6 +10,7 @@ why instead, so a merchant sees what their customers will and will not be told.
 from __future__ import annotations
 
 import argparse
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from rules import RULES, ShipmentView
 from trackwatch.calendar import calendar_for
-from trackwatch.config import ConfigError, StoreSettings, load_settings, read_policy_file
+from trackwatch.config import ConfigError, StoreSettings, read_policy_file
 from trackwatch.errors import InputError
 from trackwatch.model import (
     Alert,
@@ -31,6 +32,7 @@ from trackwatch.model import (
     ExceptionKind,
     Finding,
     Place,
+    Severity,
     Shipment,
     Status,
     TrackingEvent,
@@ -145,7 +147,8 @@ def _stages(view: ShipmentView, rule: str) -> list[Finding]:
 
 def _notices(stages: list[Finding]) -> Iterator[tuple[Finding, Audience, str]]:
     """Who hears what at each stage, as the monitor sends it: each audience once when it
-    is first told, staff again when the alert escalates, and staff at the resolution."""
+    is first told, staff again when the alert escalates, and staff at the resolution
+    (unless the alert ended at info level: a heads-up's end is no news)."""
     told: list[Audience] = []
     for finding in stages:
         escalating = finding.escalated and stages.index(finding) > 0
@@ -157,7 +160,23 @@ def _notices(stages: list[Finding]) -> Iterator[tuple[Finding, Audience, str]]:
             elif escalating and audience is Audience.STAFF:
                 yield finding, audience, "escalated"
     for audience in told:
+        if audience is Audience.STAFF and stages[-1].severity is Severity.INFO:
+            continue
         yield stages[-1], audience, "resolved"
+
+
+# Why each sample's alert ends, as the daemon words it: a scan ends a stall or an exception
+# (the rules loop), a delivery a late parcel; staff end what no scan can (trackwatch stop).
+MOVED = "the carrier reported it in transit at 2026-12-02 10:00 EST"
+RESOLUTIONS = {
+    "late": "the carrier reported it delivered at 2026-12-02 10:00 EST",
+    "late.promise": "the carrier reported it delivered at 2026-12-02 10:00 EST",
+    "lost": "watching stopped by staff: settled with the customer",
+    "exceptions.returned_to_sender": "watching stopped by staff: the parcel is back with us",
+    "delivered_not_received": "watching stopped by staff: settled with the customer",
+    "returns": "watching stopped by staff: refund made",
+    "expired": "watching stopped by staff: the order was shipped again under a new number",
+}
 
 
 def _stored(finding: Finding, store_id: str) -> Alert:
@@ -194,8 +213,8 @@ def messages(
             context: dict[str, object] = {"shipment": view.shipment, "store": store,
                                           "alert": finding, "report_url": REPORT_URL}  # fmt: skip
             if event == "resolved":
-                context.update(alert=_stored(finding, store_id), reason="the carrier reported "
-                               "it in transit at 2026-12-02 10:00 EST")  # fmt: skip
+                context.update(alert=_stored(finding, store_id),
+                               reason=RESOLUTIONS.get(sample, MOVED))  # fmt: skip
             title, body = renderer.render(store_id, rule, audience, event, context)
             out.append(Message(sample, rule, audience, event, title, body))
         missing = _not_told(sample, rule, stages)
@@ -209,7 +228,8 @@ def preview_text(store_id: str, store: StoreSettings, source: str) -> str:
     lines = [f"Messages of {store.name} ({store_id}) under {source}, for a sample parcel:",
              "UPS 1Z5R89390357567127, order 1001, to Ada in New York 10001 US, shipped "
              "Monday 23 November 2026 (times US Eastern).", ""]  # fmt: skip
-    for message in messages(store_id, store):
+    overrides = {store_id: store.templates_dir} if store.templates_dir else {}
+    for message in messages(store_id, store, Renderer(overrides)):
         head = f"== {message.sample} · {message.audience.value} · {message.event} "
         lines.append(head.ljust(78, "="))
         if message.sent:
@@ -219,17 +239,55 @@ def preview_text(store_id: str, store: StoreSettings, source: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _policy_store(name: str, path: Path) -> StoreSettings:
-    """A store with the policy file at `path` and no other settings."""
+def _store(data: dict[str, object], prefix: str) -> StoreSettings:
+    """StoreSettings from `data`; ConfigError lines start with `prefix` and name the key."""
     try:
-        return StoreSettings.model_validate({"name": name, "policy": read_policy_file(path)})
+        return StoreSettings.model_validate(data)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError too
         problems = (
             [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
             if isinstance(exc, ValidationError)
             else [str(exc)]
         )
-        raise ConfigError([f"{path}: {problem}" for problem in problems]) from None
+        raise ConfigError([f"{prefix}{problem}" for problem in problems]) from None
+
+
+def _policy_store(name: str, path: Path) -> StoreSettings:
+    """A store with the policy file at `path` and no other settings."""
+    try:
+        policy = read_policy_file(path)
+    except ValueError as exc:
+        raise ConfigError([f"{path}: {exc}"]) from None
+    return _store({"name": name, "policy": policy}, f"{path}: ")
+
+
+# What a preview reads of a configured store: what its messages are made of. The rest (its
+# API token, its channels, the daemon's and carriers' secrets) are files a preview must not
+# need: a merchant reads it before the credentials exist.
+PREVIEWED = ("name", "contact_email", "policy_file", "policy", "templates_dir")
+
+
+def _configured_store(config: Path | None, store_id: str) -> StoreSettings:
+    """Store `store_id` of the configuration file, its messages' settings alone (PREVIEWED;
+    paths relative to the file, as the daemon reads them; no environment overrides)."""
+    if config is None:
+        raise InputError("config", "give the configuration file (--config FILE), or --policy FILE")
+    try:
+        with config.open("rb") as handle:
+            stores = tomllib.load(handle).get("stores", {})
+    except FileNotFoundError:
+        raise ConfigError([f"{config}: no such file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{config}: not valid TOML: {exc}"]) from None
+    found = stores.get(store_id) if isinstance(stores, dict) else None
+    if not isinstance(found, dict):
+        known = ", ".join(sorted(stores)) if isinstance(stores, dict) and stores else "none"
+        raise InputError("store", f"no store {store_id!r} in the configuration (stores: {known})")
+    data = {key: found[key] for key in PREVIEWED if key in found}
+    for key in ("policy_file", "templates_dir"):
+        if isinstance(data.get(key), str):
+            data[key] = str(config.parent / str(data[key]))
+    return _store(data, f"stores.{store_id}.")
 
 
 def preview_command(store_id: str | None, config: Path | None, policy: Path | None) -> str:
@@ -240,11 +298,7 @@ def preview_command(store_id: str | None, config: Path | None, policy: Path | No
         return preview_text(name, _policy_store(name, policy), str(policy))
     if store_id is None:
         raise InputError("store", "name a store of the configuration, or give --policy FILE")
-    stores = load_settings(config).stores
-    if store_id not in stores:
-        known = ", ".join(sorted(stores)) or "none"
-        raise InputError("store", f"no store {store_id!r} in the configuration (stores: {known})")
-    store = stores[store_id]
+    store = _configured_store(config, store_id)
     source = f"the policy from {store.policy_file}" if store.policy_file else "its policy"
     return preview_text(store_id, store, source)
 

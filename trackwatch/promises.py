@@ -10,9 +10,9 @@ alone, and a message about a situation with no remedy offers nothing but help.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Situation = Literal[
     "lost", "returned_to_sender", "address_issue", "customs_hold", "undeliverable", "damaged",
@@ -48,11 +48,37 @@ class RemediesPolicy(BaseModel):
     delivered_not_received: str = Field(
         "", description=_OFFER.format("when a delivered parcel did not arrive")
     )
+    staff_tasks: dict[str, str] = Field(
+        default_factory=dict,
+        description="per situation, what staff must do to keep the store's terms, when those "
+        "promise the customer an act (seed 003: 'we will promptly email you for your "
+        "preference'): the staff alert leads with it, so that a person is told to keep it",
+    )
+
+    @model_validator(mode="after")
+    def _tasks(self) -> Self:
+        problems = []
+        for situation, task in self.staff_tasks.items():
+            if situation not in SITUATIONS:
+                problems.append(f"remedies.staff_tasks.{situation}: not a situation (one of "
+                                f"{', '.join(SITUATIONS)})")  # fmt: skip
+            elif not task.strip():
+                problems.append(f"remedies.staff_tasks.{situation}: give the task in words")
+            elif not self.of(situation):
+                problems.append(f"remedies.staff_tasks.{situation}: a task keeps the store's "
+                                f"terms, and remedies.{situation} gives none")  # fmt: skip
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     def of(self, situation: str) -> str:
         """The store's terms for `situation` (a name in SITUATIONS), "" for none."""
         value = getattr(self, situation, "") if situation in SITUATIONS else ""
         return str(value).strip()
+
+    def task(self, situation: str) -> str:
+        """What staff must do to keep the store's terms for `situation`, "" for nothing."""
+        return self.staff_tasks.get(situation, "").strip()
 
 
 def promise_problems(table: dict[str, dict[str, str]], sections: dict[str, set[str]]) -> list[str]:

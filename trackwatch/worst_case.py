@@ -6,11 +6,12 @@ of the country (as the `holidays` package defines its weekend) and not one of it
 holidays. A carrier in the US closes on fewer days than all federal holidays, so counting
 every public holiday can only make the answer longer, never shorter: a worst case.
 
-The worst case is measured, not guessed: every start day of the coming years, in the
+The worst case is measured, not guessed: every start day of a fixed span of years, in the
 country's own calendar (a domestic parcel stays in the origin country), or in every
 country the `holidays` package knows (an international parcel can be bound anywhere: Nepal's
 Dashain and Myanmar's Thingyan close a carrier for a week or more). Lunar holidays move, so
-the years counted start at the current one.
+a span of years is counted; it is fixed, not read from the clock, so that a configuration
+accepted today is not refused next year (nor a racing one accepted).
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ from operator import sub
 
 import holidays
 
-YEARS = 5  # the current year and the four after it
-
-
-def first_year() -> int:
-    """The first year counted: this one (validation runs when a configuration is read)."""
-    return date.today().year
+# 2026 to 2035: from this code's year, as far as the `holidays` package has every country's
+# holidays (it warns of missing data past 2035 for some). Move it on with the package.
+YEARS = range(2026, 2036)
 
 
 def _countries() -> tuple[str, ...]:
@@ -35,16 +33,16 @@ def _countries() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=512)
-def _business_days(country: str, start_year: int) -> tuple[int, ...]:
-    """The business days of `country` over the years counted, as date ordinals."""
+def _business_days(country: str, years: range) -> tuple[int, ...]:
+    """The business days of `country` over `years`, as date ordinals."""
     try:
-        closed = holidays.country_holidays(country, years=range(start_year, start_year + YEARS))
+        closed = holidays.country_holidays(country, years=years)
     except NotImplementedError:  # a country the package does not know: weekends only
         closed = holidays.HolidayBase()
     shut = {day.toordinal() for day in closed}
     weekend = closed.weekend
-    first = date(start_year, 1, 1).toordinal()
-    last = date(start_year + YEARS - 1, 12, 31).toordinal()
+    first = date(years.start, 1, 1).toordinal()
+    last = date(years.stop - 1, 12, 31).toordinal()
     # date.fromordinal(1) is a Monday, so (ordinal - 1) % 7 is the weekday, Monday = 0.
     return tuple(o for o in range(first, last + 1) if (o - 1) % 7 not in weekend and o not in shut)
 
@@ -60,13 +58,13 @@ def _longest(days: tuple[int, ...], n: int) -> int:
 
 
 @lru_cache(maxsize=1024)
-def worst_calendar_days(n: int, country: str | None, start_year: int | None = None) -> int:
-    """The most calendar days `n` business days can take: in `country`'s calendar, or in any
-    country's when `country` is None. The count runs from the start of the day of the last
-    event to the end of the n-th business day after it, as `add_business_days` counts."""
-    year = start_year or first_year()
+def worst_calendar_days(n: int, country: str | None, years: range = YEARS) -> int:
+    """The most calendar days `n` business days can take over `years`: in `country`'s
+    calendar, or in any country's when `country` is None. The count runs from the start of
+    the day of the last event to the end of the n-th business day after it, as
+    `add_business_days` counts."""
     countries = (country.upper(),) if country else _countries()
-    return max(_longest(_business_days(c, year), n) for c in countries)
+    return max(_longest(_business_days(c, years), n) for c in countries)
 
 
 def race_problems(checks: list[tuple[str, int, str | None, str, int]]) -> list[str]:

@@ -1,8 +1,11 @@
 """The daily staff digest: at `policy.staff.digest_at` on staff days (not the staff's public
 holidays), one notice per staff channel listing the store's open staff alerts that ask
-something of staff, oldest first: warnings and urgent ones. Info-level flags (a risky
-delivery, a return on its way) were told when they opened and are not repeated every
-morning; customers' check-ins are not staff alerts. Nothing is sent when nothing is listed.
+something of staff, oldest first: warnings and urgent ones, and info-level ones that still
+want doing (a return's refund reminder is info until the refund is overdue, and chat's
+floor is warning: the digest is how a store that reads chat alone hears of it). A heads-up
+(a risky delivery) asks nothing but readiness: it was told when it opened and is not
+repeated every morning. Customers' check-ins are not staff alerts. Nothing is sent when
+nothing is listed.
 
 Each digest's idempotency key names its store and local date, so a restart or a second pass
 never sends it twice; a digest missed by more than half a day (the daemon was down) is
@@ -23,6 +26,8 @@ from trackwatch.store.contract import DigestSource
 
 STALE = timedelta(hours=12)
 MAX_LINES = 50
+# Info-level staff alerts that only warn of what may come, with nothing to do until it does.
+HEADS_UPS = frozenset({"risky_delivery"})
 
 
 def digest_slots(store: StoreSettings, after: datetime, before: datetime) -> list[datetime]:
@@ -48,8 +53,11 @@ def next_slot(store: StoreSettings, now: datetime) -> datetime | None:
 
 
 def listed(alert: Alert) -> bool:
-    """Whether the digest lists an open alert: a staff alert that asks something of them."""
-    return Audience.STAFF in alert.audiences and alert.severity is not Severity.INFO
+    """Whether the digest lists an open alert: a staff alert that asks something of them
+    (every one above info level; at info, all but heads-ups)."""
+    if Audience.STAFF not in alert.audiences:
+        return False
+    return alert.severity is not Severity.INFO or alert.rule not in HEADS_UPS
 
 
 def line(alert: Alert, order: str | None) -> str:

@@ -16,9 +16,10 @@ and in the end drop the subscription.
 A fulfillment's shipments remember it (`shopify:<id>`). An update that cancels it (status
 `cancelled`), or says it failed (`error`, `failure`: nothing ships under it; a retry is a new
 fulfillment), stops watching every one of them; an update whose numbers changed stops the
-numbers it no longer names ("replaced by a new tracking number") and watches the new ones. A
-number Shopify stopped that a live fulfillment names again is watched again; one staff
-stopped stays stopped. Shopify does not deliver in order, so a delivery older (by the
+numbers it no longer names ("replaced by a new tracking number") and watches the new ones,
+unless one of its numbers was refused: then nothing is stopped as replaced (the parcel would
+go unwatched), and the answer lists the refusal. A number Shopify stopped that a live
+fulfillment names again is watched again; one staff stopped stays stopped. Shopify does not deliver in order, so a delivery older (by the
 fulfillment's `updated_at`) than one applied before changes nothing (`stale`).
 """
 
@@ -177,13 +178,15 @@ def version_of(fulfillment: dict[str, Any]) -> datetime | None:
 
 
 def _removed(
-    found: list[Shipment], status: str, listed: frozenset[str]
+    found: list[Shipment], status: str, listed: frozenset[str], refused: bool
 ) -> list[tuple[Shipment, str]]:
-    """The watched shipments this delivery ends, each with why."""
+    """The watched shipments this delivery ends, each with why. A number no longer named
+    is replaced only when every number the update names is watched: with one refused, the
+    parcel may travel under the old number alone, which stays watched."""
     reason = STOP_REASONS.get(status)
     if reason is not None:
         return [(s, reason) for s in found if s.active]
-    if not listed:  # an update naming no number says nothing of the parcels
+    if not listed or refused:  # an update naming no number says nothing of the parcels
         return []
     return [(s, REPLACED) for s in found if s.active and s.tracking_number not in listed]
 
@@ -223,7 +226,7 @@ class ShopifyWebhook:
             {a.shipment.tracking_number for a in accepted}  # fmt: skip
         listed = frozenset() if status in STOP_REASONS else named
         found = await self._desk.store.shipments_of_fulfillment(store, source, named)
-        ending = _removed(found.shipments, status, listed)
+        ending = _removed(found.shipments, status, listed, bool(refused))
         now = self._desk.clock.now()
         update = FulfillmentUpdate(
             f"shopify:{store}:{delivery}", store, BY, source, version,
