@@ -115,15 +115,18 @@ async def test_opening_asks_and_confirming_records_the_report_once(site: Site) -
     assert status == 200 and "I have not received it" in text and 'method="post"' in text
     assert (await site.shipment(sid)).missing_reported_at is None  # a GET changes nothing
     status, text = await fetch("POST", site.url(sid))
-    # A day after the delivery scan of 25 Nov 12:00 New York time (issue 17 finding 5).
-    assert status == 200 and "Thank you" in text and "arrived by 26 Nov 2026 at 17:00 UTC" in text
+    # A day after the delivery scan of 25 Nov 12:00 New York time (issue 17 finding 5), in
+    # the customer's own time; the store has no customer email, so no email is promised.
+    assert status == 200 and "Thank you" in text
+    assert "turned up by 26 Nov 2026 at 12:00 EST, please contact Jetoy at" in text
+    assert "will email you" not in text
     shipment = await site.shipment(sid)
     assert shipment.missing_reported_at == at(11, 26, 9)
     assert shipment.missing_reported_by == REPORTED_BY
     assert site.woken == [1]  # the daemon judges it now
     site.clock.advance(hours=2)
     status, text = await fetch("POST", site.url(sid))  # pressed again: the first one stands
-    assert status == 200 and "26 Nov 2026 at 14:00 UTC" in text
+    assert status == 200 and "recorded on 26 Nov 2026 at 09:00 EST" in text
     assert (await site.shipment(sid)).missing_reported_at == at(11, 26, 9)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from trackwatch.config import Settings
 from trackwatch.errors import InputError
 from trackwatch.fields import plain_text_problem
-from trackwatch.model import Alert, Audience, Shipment
+from trackwatch.model import Alert, Audience, Severity, Shipment
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
@@ -45,8 +45,8 @@ def drafter_for(settings: Settings) -> Drafter:
 def _resolution(
     drafter: Drafter, pace: Pacing, shipment: Shipment, alert: Alert, reason: str, by: str
 ) -> tuple[NoticeDraft, ...]:
-    if Audience.STAFF not in alert.audiences:
-        return ()
+    if Audience.STAFF not in alert.audiences or alert.severity is Severity.INFO:
+        return ()  # as the rules loop: an info-level flag ending is no news
     return drafter.for_shipment(shipment, alert.rule, alert.severity,
                                 [(Audience.STAFF, "resolved")], pace, alert=alert,
                                 reason=f"watching stopped by {by}: {reason}")  # fmt: skip

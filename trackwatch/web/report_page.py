@@ -11,18 +11,19 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 
 from carriers.names import label
-from rules.missing import claim_opens
+from rules.missing import case_opens
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.model import Shipment, Status
 from trackwatch.store import UnreadableShipment
 from trackwatch.store.contract import Shipments
 from trackwatch.web.signing import REPORT_PATH, ExpiredLink, LinkError, ReportLinks
+from trackwatch.zones import zone_for
 
 REPORTED_BY = "customer (link)"
 
@@ -105,7 +106,7 @@ class ReportPage:
         if isinstance(found, web.Response):
             return found
         if found.missing_reported_at is not None:
-            return self._recorded(found, found.missing_reported_at)
+            return await self._recorded(found, found.missing_reported_at)
         store = self._desk.settings.store(found.store)
         form = ('<form method="post"><button type="submit">I have not received it</button>'
                 "</form>\n")  # fmt: skip
@@ -123,18 +124,24 @@ class ReportPage:
         now = self._desk.clock.now()
         reported = await self._desk.store.report_missing(found.id or 0, REPORTED_BY, now)
         self._desk.wake()
-        return self._recorded(found, reported or now)
+        return await self._recorded(found, reported or now)
 
-    def _recorded(self, shipment: Shipment, when: datetime) -> web.Response:
+    async def _recorded(self, shipment: Shipment, when: datetime) -> web.Response:
         store = self._desk.settings.store(shipment.store)
-        # The case opens a day after the delivery scan (the last event of a delivered parcel),
-        # not a day after the report (rules.missing).
-        opens = claim_opens(when, shipment.last_event_at, store.policy.delivered.wait_hours)
+        sid = shipment.id or 0
+        events = (await self._desk.store.events_for([sid]))[sid]
+        # The case opens as the rule counts it: a day (the wait) after the delivery scan.
+        opens = case_opens(when, events, store.policy.delivered.wait_hours)
+        zone = zone_for(shipment.destination_country, shipment.destination_postal_code)
+        by = f"If it has not turned up by {opens.astimezone(zone):%d %b %Y at %H:%M %Z}"
+        if store.channels.customer_email and shipment.customer_email:
+            then = f"{by}, {store.name} will email you what to do next."
+        else:  # no email will come: say whom to ask instead of promising one
+            contact = self._contact(shipment)
+            then = f"{by}, {contact[0].lower()}{contact[1:]}"
         return page(
             "Thank you, we have noted it",
             f"Your report for order {shipment.order_id} was recorded on "
-            f"{when:%d %b %Y at %H:%M} UTC.",
-            f"Parcels marked delivered often turn up within a day. If it has not arrived by "
-            f"{opens.astimezone(UTC):%d %b %Y at %H:%M} UTC, {store.name} will email you what "
-            "to do next and take it up with the carrier.",
+            f"{when.astimezone(zone):%d %b %Y at %H:%M %Z}.",
+            then,
         )
