@@ -214,3 +214,16 @@ async def test_a_version_7_database_gains_sources_and_stops_in_place(tmp_path: P
     assert stopped is not None and not stopped.already
     assert (await store.due_shipments(NOW, 10)).shipments == []
     await store.close()
+
+
+async def test_a_reload_judges_everything_once_per_change_not_once_per_daemon(
+    tmp_path: Path,
+) -> None:
+    """Several daemons reloading the same files used to mark every shipment for judging once
+    each; the policies' fingerprint makes it once per change."""
+    store = await SqliteStore.open(tmp_path / "r.db")
+    await store.add_shipment(shipment(), NOW)
+    assert await store.judge_all_again("policies v1") == 1
+    assert await store.judge_all_again("policies v1") == 0  # a second daemon, same files
+    assert await store.judge_all_again("policies v2") == 1
+    await store.close()

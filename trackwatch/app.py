@@ -6,6 +6,8 @@ settings between passes. Signals and systemd are service.py's business.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -54,6 +56,15 @@ def credentials(settings: CarrierSettings) -> Credentials:
         client_secret=_secret(settings.client_secret),
         api_key=_secret(settings.api_key),
     )
+
+
+def policies_fingerprint(settings: Settings) -> str:
+    """What judgements depend on of the settings (stores, their policies): equal for every
+    daemon that loaded the same files."""
+    stores = {sid: s.model_dump(mode="json", exclude={"api_token", "shopify_secret"})
+              for sid, s in settings.stores.items()}  # fmt: skip
+    text = json.dumps(stores, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def restart_needed(old: Settings, new: Settings) -> list[str]:
@@ -126,7 +137,7 @@ class Daemon:
         self.poller.configure(settings.daemon)
         self.alarms.configure(settings.daemon, drafter)
         self.settings = settings
-        await self.store.judge_all_again()
+        await self.store.judge_all_again(policies_fingerprint(settings))
         self._judge.set()
         return later
 
@@ -240,6 +251,8 @@ async def open_daemon(
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
             daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
                             metrics, Heartbeat(notifier), health)  # fmt: skip
+            # Policies edited while the daemon was down move deadlines as a reload would.
+            await store.judge_all_again(policies_fingerprint(settings))
             desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
             vitals = daemon.vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
                             lambda: daemon.poller.health.failing)  # fmt: skip

@@ -103,10 +103,20 @@ class SqliteJudging(SqliteBase):
         rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")
         return parse_ts(rows[0][0]) if rows else None
 
-    async def judge_all_again(self) -> int:
+    async def judge_all_again(self, policies: str) -> int:
         """Every watched shipment to be judged at the next pass (a reloaded policy may move
-        its deadlines); returns how many."""
+        its deadlines), once per change of `policies` (a fingerprint of the stores' settings):
+        several daemons reloading the same files judge everything once, not once each.
+        Returns how many were marked."""
         async with self._tx() as db:
+            cur = await db.execute(
+                "INSERT INTO meta (key, value) VALUES ('judged_under', ?) ON CONFLICT (key)"
+                " DO UPDATE SET value=excluded.value WHERE meta.value != excluded.value"
+                " RETURNING 1",
+                (policies,),
+            )
+            if await cur.fetchone() is None:
+                return 0
             cur = await db.execute(
                 "UPDATE shipments SET dirty=1, revision=revision+1 WHERE active=1"
             )
