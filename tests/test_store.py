@@ -227,3 +227,30 @@ async def test_a_reload_judges_everything_once_per_change_not_once_per_daemon(
     assert await store.judge_all_again("policies v1") == 0  # a second daemon, same files
     assert await store.judge_all_again("policies v2") == 1
     await store.close()
+
+
+async def test_daemons_sharing_a_database_park_and_back_off_together(tmp_path: Path) -> None:
+    """A 429 or an outage one daemon meets used to hold that daemon alone; the others went
+    on calling. Two daemons' carrier states over one database: what one learns, the other
+    knows from its next pass."""
+    from trackwatch.carrier_state import CarrierState
+    from trackwatch.config import DaemonSettings
+    from trackwatch.errors import RateLimited, Unavailable
+
+    one_db = await SqliteStore.open(tmp_path / "c.db")
+    two_db = await SqliteStore.open(tmp_path / "c.db")
+    one, two = CarrierState(DaemonSettings(), one_db), CarrierState(DaemonSettings(), two_db)
+    parked = await one.rate_limited(RateLimited("dhl", "429", retry_after=1800), NOW)
+    until = await one.failed(Unavailable("ups", "HTTP 503"), NOW)
+    await two.refresh()
+    assert two.blocked_until("dhl", NOW) == parked == NOW + timedelta(minutes=30)
+    assert two.blocked_until("ups", NOW) == until and two.is_failing("ups")
+    later = until + timedelta(seconds=1)
+    assert await two.failed(Unavailable("ups", "HTTP 503"), later) == later + timedelta(minutes=30)
+    await one.refresh()
+    assert one.repeats("ups") == 2  # the second failure was the other daemon's
+    await one.succeeded("ups")
+    await two.refresh()
+    assert not two.is_failing("ups") and two.blocked_until("dhl", NOW) == parked
+    await one_db.close()
+    await two_db.close()

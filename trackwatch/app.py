@@ -245,7 +245,7 @@ async def open_daemon(
         secret = configured.get_secret_value().encode() if configured else b""
         links = ReportLinks(secret or await store.secret("links"), settings.daemon.public_url)
         async with aiohttp.ClientSession() as session:
-            health = CarrierState(settings.daemon)
+            health = CarrierState(settings.daemon, store)
             gateway = HttpGateway(session, clock, ledger=store, metrics=metrics, health=health)
             carriers = _carriers(settings, gateway, clock)
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}

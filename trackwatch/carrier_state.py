@@ -7,39 +7,41 @@
   the wait is over, one batch goes first as a probe (and the gateway makes no quick retries
   of it): an outage costs a call per back-off step instead of bursts of token requests,
   and the quota is still there when the carrier comes back.
-State changes are logged once ("failing", "recovered"), never once per call. The state
-lives in this process; several daemons on one database each keep their own.
+State changes are logged once ("failing", "recovered"), never once per call. Each daemon
+keeps a copy of the state in the database (`refresh` at the start of each poll pass) and
+writes every change through, so daemons sharing a database park and back off together: a
+429 or an outage one of them meets holds the others from their next pass on.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import CarrierError, RateLimited
+from trackwatch.store.contract import CarrierStates
+from trackwatch.store.records import CarrierTrouble
 
 log = logging.getLogger("trackwatch.poller")
 
 RATE_LIMIT_WAIT = timedelta(minutes=15)  # a 429 that says nothing of when to come back
 
 
-@dataclass
-class _Trouble:
-    since: datetime
-    failures: int
-    until: datetime  # no call before this
-    message: str
-    kind: type[CarrierError]
-    repeats: int = 0  # failures in a row of this kind
-
-
 class CarrierState:
-    def __init__(self, settings: DaemonSettings) -> None:
+    def __init__(self, settings: DaemonSettings, shared: CarrierStates | None = None) -> None:
         self._settings = settings
-        self._trouble: dict[str, _Trouble] = {}
+        self._shared = shared
+        self._trouble: dict[str, CarrierTrouble] = {}
         self._parked: dict[str, datetime] = {}
+
+    async def refresh(self) -> None:
+        """Take up what every daemon on the database knows now (one read, each pass)."""
+        if self._shared is None:
+            return
+        rows = await self._shared.carrier_states()
+        self._parked = {c: r.parked_until for c, r in rows.items() if r.parked_until}
+        self._trouble = {c: r.trouble for c, r in rows.items() if r.trouble}
 
     def configure(self, settings: DaemonSettings) -> None:
         self._settings = settings
@@ -70,29 +72,32 @@ class CarrierState:
         trouble = self._trouble.get(carrier)
         return trouble.until if trouble else None
 
-    def rate_limited(self, error: RateLimited, now: datetime) -> datetime:
+    async def rate_limited(self, error: RateLimited, now: datetime) -> datetime:
         """Park the carrier; returns until when."""
         wait = RATE_LIMIT_WAIT
         if error.retry_after is not None:
             wait = max(timedelta(seconds=error.retry_after), self._min_gap())
         until = now + wait
         self._parked[error.carrier] = max(until, self._parked.get(error.carrier, until))
+        if self._shared is not None:
+            await self._shared.park_carrier(error.carrier, self._parked[error.carrier])
         return self._parked[error.carrier]
 
-    def failed(self, error: CarrierError, now: datetime) -> datetime:
+    async def failed(self, error: CarrierError, now: datetime) -> datetime:
         """One more failure of the carrier; returns when to probe it next."""
-        trouble = self._trouble.get(error.carrier)
-        if trouble is None:
+        before = self._trouble.get(error.carrier)
+        if before is not None and before.until > now:
+            return before.until  # a call sent before the back-off began: one failure, not two
+        if before is None:
             log.warning("%s failing: %s", error.carrier, error.message)
-            trouble = self._trouble[error.carrier] = _Trouble(now, 0, now, error.message,
-                                                              type(error))  # fmt: skip
-        elif trouble.until > now:
-            return trouble.until  # a call sent before the back-off began: one failure, not two
-        trouble.failures += 1
-        trouble.repeats = trouble.repeats + 1 if type(error) is trouble.kind else 1
-        trouble.kind = type(error)
-        trouble.message = error.message
-        trouble.until = now + self.backoff(trouble.failures)
+        kind = type(error).__name__
+        repeats = before.repeats + 1 if before and before.kind == kind else 1
+        failures = before.failures + 1 if before else 1
+        trouble = CarrierTrouble(before.since if before else now, failures,
+                                 now + self.backoff(failures), error.message, kind, repeats)  # fmt: skip
+        self._trouble[error.carrier] = trouble
+        if self._shared is not None:
+            await self._shared.save_trouble(error.carrier, trouble)
         return trouble.until
 
     def backoff(self, failures: int) -> timedelta:
@@ -101,9 +106,12 @@ class CarrierState:
         doubled: timedelta = self._min_gap() * 2 ** min(max(0, failures - 1), 30)
         return min(cap, doubled)
 
-    def succeeded(self, carrier: str) -> None:
-        if self._trouble.pop(carrier, None) is not None:
-            log.info("%s recovered", carrier)
+    async def succeeded(self, carrier: str) -> None:
+        if self._trouble.pop(carrier, None) is None:
+            return
+        log.info("%s recovered", carrier)
+        if self._shared is not None:
+            await self._shared.save_trouble(carrier, None)
 
     def _min_gap(self) -> timedelta:
         return timedelta(minutes=self._settings.min_poll_minutes)

@@ -132,6 +132,7 @@ class Poller:
     async def poll_due(self) -> int:
         """Poll every shipment that is due now; returns how many were polled."""
         now = self._clock.now()
+        await self.health.refresh()
         due = await self._store.due_shipments(now, self._limit)
         await self._quarantine.set_aside(due.unreadable, "read")
         by_carrier: dict[str, list[Shipment]] = defaultdict(list)
@@ -222,13 +223,13 @@ class Poller:
             results = await carrier.track([query_for(s) for s in batch])
         except RateLimited as exc:
             self._metrics.polls.labels(name, "rate_limited").inc(len(batch))
-            parked = self.health.rate_limited(exc, self._clock.now())
+            parked = await self.health.rate_limited(exc, self._clock.now())
             await self._store.reschedule_polls(_ids(batch), parked)
             return False
         except CarrierError as exc:
             self._metrics.polls.labels(name, "failed").inc(len(batch))
             whole = exc.whole_carrier
-            until = self.health.failed(exc, self._clock.now()) if whole else None
+            until = await self.health.failed(exc, self._clock.now()) if whole else None
             if self._alarms is not None:
                 repeats = self.health.repeats(name) if whole else 1
                 await self._alarms.failed(name, exc, (s.store for s in batch), repeats)
@@ -242,7 +243,7 @@ class Poller:
             error = MalformedResponse(name, f"its answer could not be read ({type(exc).__name__})")
             await self._unusable(name, batch, error)
             return True
-        self.health.succeeded(name)
+        await self.health.succeeded(name)
         if self._alarms is not None:
             await self._alarms.succeeded(name)
         await self._store_results(name, batch, results)

@@ -13,6 +13,8 @@ from typing import Protocol
 from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
 from trackwatch.store.records import (
     Applied,
+    CarrierRow,
+    CarrierTrouble,
     Evaluation,
     Figures,
     FulfillmentApplied,
@@ -126,6 +128,16 @@ class CallLedger(Protocol):
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]: ...
 
 
+class CarrierStates(Protocol):
+    """What every daemon must know of each carrier (carrier_state.CarrierState's copy)."""
+
+    async def carrier_states(self) -> dict[str, CarrierRow]: ...
+
+    async def park_carrier(self, carrier: str, until: datetime) -> None: ...
+
+    async def save_trouble(self, carrier: str, trouble: CarrierTrouble | None) -> None: ...
+
+
 class Shipments(Protocol):
     """Ingest (CLI, CSV, API, Shopify) and what operators read and do by hand."""
 
@@ -189,7 +201,17 @@ class Ops(Protocol):
     async def destination_countries(self) -> list[str]: ...
 
 
-class Store(PollQueue, JudgeQueue, NoticeQueue, DigestSource, CallLedger, Shipments, Ops, Protocol):
+class Store(
+    PollQueue,
+    JudgeQueue,
+    NoticeQueue,
+    DigestSource,
+    CallLedger,
+    CarrierStates,
+    Shipments,
+    Ops,
+    Protocol,
+):
     """A whole backend: every use case over one database."""
 
     instance: str

@@ -136,6 +136,28 @@ class Reschedule:
 
 
 @dataclass(frozen=True)
+class CarrierTrouble:
+    """A failing carrier as every daemon sees it: failing `since`, `failures` in a row (of
+    which `repeats` of the same `kind`, an error class name), left alone `until`."""
+
+    since: datetime
+    failures: int
+    until: datetime
+    message: str
+    kind: str
+    repeats: int
+
+
+@dataclass(frozen=True)
+class CarrierRow:
+    """One carrier's shared state: parked after a 429, and its trouble, if any."""
+
+    carrier: str
+    parked_until: datetime | None = None
+    trouble: CarrierTrouble | None = None
+
+
+@dataclass(frozen=True)
 class FollowUp:
     """A word owed to a customer told their parcel was stuck (alert `alert_id`): `drafts`
     (the parcel moves again) go out, and the debt ends, only if that customer's notice of the

@@ -224,4 +224,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN poll_lease TEXT;
     ALTER TABLE shipments ADD COLUMN judge_lease TEXT;
     """,
+    # 11: what every daemon must know of a carrier (issue 18): parked after a 429 until when,
+    # and failing since when, how often, until when it is left alone, with the last error.
+    """
+    CREATE TABLE carrier_state (
+        carrier TEXT PRIMARY KEY,
+        parked_until TEXT,
+        since TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        until TEXT,
+        message TEXT,
+        kind TEXT,
+        repeats INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )

@@ -7,6 +7,7 @@ store is all of them over one connection.
 """
 
 from trackwatch.store.sqlite.alerts import SqliteAlerts
+from trackwatch.store.sqlite.carriers import SqliteCarriers
 from trackwatch.store.sqlite.judging import SqliteJudging
 from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
@@ -23,6 +24,7 @@ class SqliteStore(
     SqliteAlerts,
     SqliteNotices,
     SqliteLedger,
+    SqliteCarriers,
     SqliteOps,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
