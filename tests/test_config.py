@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from trackwatch.cli import main
-from trackwatch.config import ConfigError, load_settings
+from trackwatch.config import CarrierSettings, ConfigError, load_settings
 
 DEPLOY = Path(__file__).parent.parent / "deploy"
 
@@ -137,3 +137,13 @@ def test_two_stores_may_not_share_an_api_token(tmp_path: Path) -> None:
         load_settings(path)
     assert "stores.b.api_token: the same token as stores.a" in str(caught.value)
     assert token not in str(caught.value)
+
+
+def test_daemons_sharing_a_database_divide_the_short_window_limits() -> None:
+    """Three daemons on one database: DHL's 1 call a second is one call every 3 seconds
+    each, and calls in flight are shared; the quota itself is counted in the database."""
+    dhl = CarrierSettings(base_url="http://127.0.0.1", rate_limit=1, rate_period_seconds=1.0,
+                          max_in_flight=4, quota_calls=250)  # fmt: skip
+    mine = dhl.shared_by(3)
+    assert (mine.rate_limit, mine.rate_period_seconds, mine.max_in_flight) == (1, 3.0, 2)
+    assert mine.quota_calls == 250 and dhl.shared_by(1) is dhl

@@ -105,7 +105,9 @@ class Daemon:
         self._send = asyncio.Event()
         self._links = links
         channels, renderer, drafter = self._notifying(settings)
-        workers = {name: settings.carriers.get(name).max_in_flight for name in carriers}
+        share = settings.daemon.daemons
+        workers = {name: settings.carriers.get(name).shared_by(share).max_in_flight
+                   for name in carriers}  # fmt: skip
         self.alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
         self.quarantine = Quarantine(store, clock, drafter)
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
@@ -222,7 +224,7 @@ async def warm_calendars(settings: Settings, store: Store, year: int) -> None:
 def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, Carrier]:
     carriers: dict[str, Carrier] = {}
     for name, factory in CARRIERS.items():
-        carrier_settings = settings.carriers.get(name)
+        carrier_settings = settings.carriers.get(name).shared_by(settings.daemon.daemons)
         if carrier_settings.enabled:
             gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
             carriers[name] = factory(gateway, clock, credentials(carrier_settings))

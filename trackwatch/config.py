@@ -110,6 +110,11 @@ class DaemonSettings(_Section):
     notice_max_attempts: int = Field(8, ge=1)
     notice_lease_seconds: float = Field(120, gt=0)
     notice_concurrency: int = Field(8, ge=1, le=64, description="notices sent at once")
+    daemons: int = Field(
+        1, ge=1, le=64,
+        description="daemons sharing this database: each takes its share of every carrier's "
+        "short-window rate and calls in flight (the long-window quotas are shared exactly)",
+    )  # fmt: skip
     carrier_backoff_max_minutes: float = Field(
         60, gt=0, description="a failing carrier is probed at doubling intervals up to this"
     )
@@ -190,6 +195,17 @@ class CarrierSettings(_Section):
 
     def days(self) -> frozenset[int]:
         return weekday_numbers(self.weekdays)
+
+    def shared_by(self, daemons: int) -> CarrierSettings:
+        """This daemon's share of the carrier's short-window limits when `daemons` run on
+        one database: the same calls over a period `daemons` times longer, and a share of
+        the calls in flight (the quota in the database is shared exactly, not divided)."""
+        if daemons <= 1:
+            return self
+        return self.model_copy(update={
+            "rate_period_seconds": self.rate_period_seconds * daemons,
+            "max_in_flight": max(1, -(-self.max_in_flight // daemons)),
+        })  # fmt: skip
 
 
 # Each carrier's published facts (shared/CARRIERS.md §1.7, §3.5, §4.5; UPS publishes none).
