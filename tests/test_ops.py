@@ -49,7 +49,7 @@ async def test_healthy_then_degraded_by_a_carrier_then_failing_on_the_database(
     status, body = await get(daemon, "/healthz")
     assert status == 200 and body["status"] == "ok"
     assert body["checks"]["event_loop"]["ok"] and body["checks"]["database"] == {"ok": True}
-    await daemon.poller.health.failed(Unavailable("ups", "HTTP 503"), daemon.clock.now())
+    await daemon.poller.health.failed("ups", Unavailable("ups", "HTTP 503"), daemon.clock.now())
     status, body = await get(daemon, "/healthz")
     assert status == 200 and body["status"] == "degraded"
     assert body["checks"]["carriers"] == {"ok": False, "failing": {"ups": "HTTP 503"}}

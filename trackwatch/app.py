@@ -17,6 +17,7 @@ import aiohttp
 
 from carriers import CARRIERS, CLASSIFIERS, Carrier, Credentials
 from rules import RULES
+from trackwatch.accounts import AccountTransport, account_key, carrier_of
 from trackwatch.calendar import warm
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.carrier_state import CarrierState
@@ -106,8 +107,8 @@ class Daemon:
         self._links = links
         channels, renderer, drafter = self._notifying(settings)
         share = settings.daemon.daemons
-        workers = {name: settings.carriers.get(name).shared_by(share).max_in_flight
-                   for name in carriers}  # fmt: skip
+        workers = {key: settings.carriers.get(carrier_of(key)).shared_by(share).max_in_flight
+                   for key in carriers}  # fmt: skip
         self.alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
         self.quarantine = Quarantine(store, clock, drafter)
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
@@ -222,12 +223,21 @@ async def warm_calendars(settings: Settings, store: Store, year: int) -> None:
 
 
 def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, Carrier]:
+    """Every carrier account the daemon polls with, by account key (accounts.account_key):
+    each enabled carrier's own, and each store's own account with it."""
     carriers: dict[str, Carrier] = {}
+    share = settings.daemon.daemons
     for name, factory in CARRIERS.items():
-        carrier_settings = settings.carriers.get(name).shared_by(settings.daemon.daemons)
-        if carrier_settings.enabled:
-            gateway.register(name, carrier_settings, CLASSIFIERS.get(name))
-            carriers[name] = factory(gateway, clock, credentials(carrier_settings))
+        base = settings.carriers.get(name)
+        if not base.enabled:
+            continue
+        owners = {account_key(name, None): base}
+        owners |= {account_key(name, sid): base.for_account(store.carriers[name])
+                   for sid, store in settings.stores.items() if name in store.carriers}  # fmt: skip
+        for key, account in owners.items():
+            gateway.register(key, account.shared_by(share), CLASSIFIERS.get(name))
+            transport = gateway if key == name else AccountTransport(gateway, key)
+            carriers[key] = factory(transport, clock, credentials(account))
     return carriers
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from carriers.names import label
+from trackwatch.accounts import carrier_of, store_of
 from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.errors import AuthFailed, CarrierError, RateLimited
@@ -43,13 +44,19 @@ def _action(carrier: str, error: CarrierError) -> str:
             "gives the error; report it to whoever maintains trackwatch")  # fmt: skip
 
 
+def _account(key: str) -> str:
+    """ "UPS", or "UPS (the store's own account)" for a store's account (accounts.py)."""
+    own = " (the store's own account)" if store_of(key) else ""
+    return f"{label(carrier_of(key))}{own}"
+
+
 def finding(carrier: str, error: CarrierError, since: datetime, now: datetime) -> Finding:
     return Finding(
         rule=CARRIER_DOWN,
         episode=now.isoformat(),
         severity=Severity.URGENT if isinstance(error, AuthFailed) else Severity.WARNING,
         audiences=(Audience.STAFF,),
-        summary=f"{label(carrier)} {error.what}",
+        summary=f"{_account(carrier)} {error.what}",
         action=_action(carrier, error),
         explanation={
             "failing since": f"{since:%Y-%m-%d %H:%M} UTC",

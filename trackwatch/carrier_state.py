@@ -72,32 +72,32 @@ class CarrierState:
         trouble = self._trouble.get(carrier)
         return trouble.until if trouble else None
 
-    async def rate_limited(self, error: RateLimited, now: datetime) -> datetime:
-        """Park the carrier; returns until when."""
+    async def rate_limited(self, key: str, error: RateLimited, now: datetime) -> datetime:
+        """Park the carrier account `key`; returns until when."""
         wait = RATE_LIMIT_WAIT
         if error.retry_after is not None:
             wait = max(timedelta(seconds=error.retry_after), self._min_gap())
         until = now + wait
-        self._parked[error.carrier] = max(until, self._parked.get(error.carrier, until))
+        self._parked[key] = max(until, self._parked.get(key, until))
         if self._shared is not None:
-            await self._shared.park_carrier(error.carrier, self._parked[error.carrier])
-        return self._parked[error.carrier]
+            await self._shared.park_carrier(key, self._parked[key])
+        return self._parked[key]
 
-    async def failed(self, error: CarrierError, now: datetime) -> datetime:
-        """One more failure of the carrier; returns when to probe it next."""
-        before = self._trouble.get(error.carrier)
+    async def failed(self, key: str, error: CarrierError, now: datetime) -> datetime:
+        """One more failure of the carrier account `key`; returns when to probe it next."""
+        before = self._trouble.get(key)
         if before is not None and before.until > now:
             return before.until  # a call sent before the back-off began: one failure, not two
         if before is None:
-            log.warning("%s failing: %s", error.carrier, error.message)
+            log.warning("%s failing: %s", key, error.message)
         kind = type(error).__name__
         repeats = before.repeats + 1 if before and before.kind == kind else 1
         failures = before.failures + 1 if before else 1
         trouble = CarrierTrouble(before.since if before else now, failures,
                                  now + self.backoff(failures), error.message, kind, repeats)  # fmt: skip
-        self._trouble[error.carrier] = trouble
+        self._trouble[key] = trouble
         if self._shared is not None:
-            await self._shared.save_trouble(error.carrier, trouble)
+            await self._shared.save_trouble(key, trouble)
         return trouble.until
 
     def backoff(self, failures: int) -> timedelta:

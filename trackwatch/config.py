@@ -196,6 +196,11 @@ class CarrierSettings(_Section):
     def days(self) -> frozenset[int]:
         return weekday_numbers(self.weekdays)
 
+    def for_account(self, account: CarrierAccount) -> CarrierSettings:
+        """These settings with a store's own account laid over them."""
+        given = account.model_dump(exclude_none=True, exclude_defaults=True)
+        return self.model_copy(update=given)
+
     def shared_by(self, daemons: int) -> CarrierSettings:
         """This daemon's share of the carrier's short-window limits when `daemons` run on
         one database: the same calls over a period `daemons` times longer, and a share of
@@ -220,6 +225,17 @@ CARRIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "dhl": {"base_url": "https://api-eu.dhl.com", "rate_limit": 1, "rate_period_seconds": 1.0,
             "quota_calls": 250, "quota_window": "day"},
 }  # fmt: skip
+
+
+class CarrierAccount(_Section):
+    """A store's own account with a carrier: its credentials and, where the account's
+    contract differs, its quota. Everything else comes from [carriers.<name>]."""
+
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    api_key: SecretStr | None = None
+    quota_calls: int | None = Field(None, ge=1, description="this account's calls per window")
+    quota_window: Literal["hour", "day"] | None = None
 
 
 class CarriersSettings(_Section):
@@ -330,6 +346,18 @@ class StoreSettings(_Section):
     )
     channels: Channels = Field(default_factory=Channels)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    carriers: dict[str, CarrierAccount] = Field(
+        default_factory=dict,
+        description="the store's own carrier accounts, by carrier; others use [carriers.<name>]",
+    )
+
+    @field_validator("carriers")
+    @classmethod
+    def _known_carriers(cls, value: dict[str, CarrierAccount]) -> dict[str, CarrierAccount]:
+        unknown = sorted(set(value) - set(CARRIER_DEFAULTS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not one of {', '.join(CARRIER_DEFAULTS)}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

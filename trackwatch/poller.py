@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from carriers import Carrier, Query
 from carriers.names import label
+from trackwatch.accounts import carrier_of, key_for, store_of
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock
@@ -135,9 +136,9 @@ class Poller:
         await self.health.refresh()
         due = await self._store.due_shipments(now, self._limit)
         await self._quarantine.set_aside(due.unreadable, "read")
-        by_carrier: dict[str, list[Shipment]] = defaultdict(list)
+        by_carrier: dict[str, list[Shipment]] = defaultdict(list)  # by account key
         for shipment in due.shipments:
-            by_carrier[shipment.carrier].append(shipment)
+            by_carrier[key_for(shipment, self._carriers)].append(shipment)
         # A TaskGroup, not gather: if one carrier's pass fails, the others are cancelled
         # (their shipments keep their due time) instead of running on into the next pass.
         async with asyncio.TaskGroup() as group:
@@ -160,7 +161,7 @@ class Poller:
         if chosen and self.health.is_failing(name):
             # A failing carrier gets one probe; the rest follow only if it answers.
             probe, chosen = chosen[0], chosen[1:]
-            if not await self._send(carrier, probe):
+            if not await self._send(name, carrier, probe):
                 deferred += [s for b in chosen for s in b]
                 chosen = []
                 later = self.health.blocked_until(name, self._clock.now()) or later
@@ -172,7 +173,7 @@ class Poller:
         workers = max(1, self._workers.get(name, 4))
         async with asyncio.TaskGroup() as group:
             for _ in range(workers):
-                group.create_task(self._work(carrier, queue))
+                group.create_task(self._work(name, carrier, queue))
         # Stopping: what was claimed and not asked about goes back, due as it was.
         unasked = [s for _ in range(queue.qsize()) for s in queue.get_nowait()]
         if unasked:
@@ -194,7 +195,8 @@ class Poller:
         urgent = sum(1 for b in batches if any(s.deadline_at and s.deadline_at <= soon for s in b))
         urgent_calls = min(remaining, urgent)
         size = max(len(b) for b in batches) if batches else 1
-        coming = await self._store.deadlines_ahead(name, now, quota.window_end(now))
+        coming = await self._store.deadlines_ahead(carrier_of(name), now, quota.window_end(now),
+                                                   store_of(name))  # fmt: skip
         routine = remaining - urgent_calls - quota.spare - math.ceil(coming / size)
         calls = urgent_calls + max(0, routine)
         if calls >= len(batches):
@@ -204,35 +206,35 @@ class Poller:
             retry = max(retry, spent.frees_at(quota.spare))
         return calls, retry
 
-    async def _work(self, carrier: Carrier, queue: asyncio.Queue[Batch]) -> None:
+    async def _work(self, key: str, carrier: Carrier, queue: asyncio.Queue[Batch]) -> None:
         # Stopping: calls in flight finish and are stored; batches not yet asked about keep
         # their due time and are polled after the restart.
         while not queue.empty() and not self._stopping.is_set():
             batch = queue.get_nowait()
-            blocked = self.health.blocked_until(carrier.name, self._clock.now())
+            blocked = self.health.blocked_until(key, self._clock.now())
             if blocked is not None:  # another worker's call failed meanwhile
                 await self._store.reschedule_polls(_ids(batch), blocked)
                 continue
-            await self._send(carrier, batch)
+            await self._send(key, carrier, batch)
 
-    async def _send(self, carrier: Carrier, batch: Batch) -> bool:
-        """Ask the carrier about one batch and store what it says; False when the carrier
-        itself is in trouble (the batch then waits for it)."""
+    async def _send(self, key: str, carrier: Carrier, batch: Batch) -> bool:
+        """Ask the carrier account `key` about one batch and store what it says; False when
+        the account itself is in trouble (the batch then waits for it)."""
         name = carrier.name
         try:
             results = await carrier.track([query_for(s) for s in batch])
         except RateLimited as exc:
             self._metrics.polls.labels(name, "rate_limited").inc(len(batch))
-            parked = await self.health.rate_limited(exc, self._clock.now())
+            parked = await self.health.rate_limited(key, exc, self._clock.now())
             await self._store.reschedule_polls(_ids(batch), parked)
             return False
         except CarrierError as exc:
             self._metrics.polls.labels(name, "failed").inc(len(batch))
             whole = exc.whole_carrier
-            until = await self.health.failed(exc, self._clock.now()) if whole else None
+            until = await self.health.failed(key, exc, self._clock.now()) if whole else None
             if self._alarms is not None:
-                repeats = self.health.repeats(name) if whole else 1
-                await self._alarms.failed(name, exc, (s.store for s in batch), repeats)
+                repeats = self.health.repeats(key) if whole else 1
+                await self._alarms.failed(key, exc, (s.store for s in batch), repeats)
             if until is not None:
                 await self._store.reschedule_polls(_ids(batch), until)
                 return False
@@ -243,9 +245,9 @@ class Poller:
             error = MalformedResponse(name, f"its answer could not be read ({type(exc).__name__})")
             await self._unusable(name, batch, error)
             return True
-        await self.health.succeeded(name)
+        await self.health.succeeded(key)
         if self._alarms is not None:
-            await self._alarms.succeeded(name)
+            await self._alarms.succeeded(key)
         await self._store_results(name, batch, results)
         return True
 

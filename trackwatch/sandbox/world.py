@@ -61,6 +61,7 @@ class World:
     parcels: dict[tuple[str, str], list[Parcel]] = field(default_factory=lambda: defaultdict(list))
     faults: dict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     calls: Counter[str] = field(default_factory=Counter)
+    refused_clients: set[tuple[str, str]] = field(default_factory=set)
     tokens: dict[str, dict[str, datetime]] = field(default_factory=lambda: defaultdict(dict))
     slow_seconds: float = 2.0  # how long a "timeout" fault holds the answer back (real time)
     # Token lifetimes other than the carrier's (the simulator's worlds run for weeks: a
@@ -84,6 +85,10 @@ class World:
 
     def all_parcels(self, carrier: str, number: str) -> list[Parcel]:
         return list(self.parcels.get((carrier, number), []))
+
+    def refuse_client(self, carrier: str, client_id: str) -> None:
+        """The carrier refuses this account's credentials from now on (a revoked key)."""
+        self.refused_clients.add((carrier, client_id))
 
     def inject(self, carrier: str, *faults: str) -> None:
         """Queue faults that the carrier's next calls answer with, one call each."""

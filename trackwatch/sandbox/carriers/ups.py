@@ -117,6 +117,9 @@ def add_routes(app: web.Application, world: World, clock: Clock) -> None:
         if not auth.startswith("Basic ") or form.get("grant_type") != "client_credentials":
             return web.json_response(error_body("10401", "ClientId is Invalid"), status=401)
         client_id = base64.b64decode(auth[6:]).decode().partition(":")[0]
+        world.calls[f"{CARRIER}:token:{client_id}"] += 1
+        if (CARRIER, client_id) in world.refused_clients:
+            return web.json_response(error_body("10401", "ClientId is Invalid"), status=401)
         issued = clock.now()
         value = world.mint_token(
             CARRIER, issued + timedelta(seconds=world.token_seconds(TOKEN_LIFETIME))

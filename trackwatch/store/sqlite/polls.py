@@ -49,13 +49,16 @@ class SqlitePolls(SqliteBase):
             await db.executemany("UPDATE shipments SET poll_lease=NULL WHERE id=?",
                                  [(sid,) for sid in shipment_ids])  # fmt: skip
 
-    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
-        """How many of a carrier's shipments not yet due a poll have a deadline to verify
-        in (now, until]: the calls a quota must keep for them."""
+    async def deadlines_ahead(
+        self, carrier: str, now: datetime, until: datetime, store: str | None = None
+    ) -> int:
+        """How many of a carrier's shipments (one store's, for a store's own account) not
+        yet due a poll have a deadline to verify in (now, until]: the calls a quota must keep
+        for them."""
         rows = await self._all(
             "SELECT COUNT(*) FROM shipments WHERE carrier=? AND active=1 AND stopped IS NULL"
-            " AND deadline_at>? AND deadline_at<=? AND next_poll_at>?",
-            (carrier, ts(now), ts(until), ts(now)),
+            " AND deadline_at>? AND deadline_at<=? AND next_poll_at>? AND (store=? OR ? IS NULL)",
+            (carrier, ts(now), ts(until), ts(now), store, store),
         )
         return int(rows[0][0]) if rows else 0
 
