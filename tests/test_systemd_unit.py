@@ -107,3 +107,28 @@ def test_memory_and_tasks_are_capped() -> None:
     assert 256 * 2**20 <= high < limit <= 2 * 2**30
     # The loop, SQLite's thread per connection and three pools of at most 32 threads.
     assert 128 <= int(found["TasksMax"]) <= 1024
+
+
+def test_the_several_daemons_template_verifies_and_keeps_the_hardening(tmp_path: Path) -> None:
+    """deploy/trackwatch@.service: one instance per HTTP port, everything else as the single
+    unit (a test that the two differ only where they must)."""
+    template = UNIT.with_name("trackwatch@.service")
+    here = Path(sys.executable).parent / "trackwatch"
+    instance = tmp_path / "trackwatch@8751.service"
+    instance.write_text(template.read_text().replace(INSTALLED_AT, str(here)))
+    result = analyze("verify", str(instance))
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+    score = analyze("security", "--offline=true", "--no-pager", str(instance))
+    found = re.search(r"Overall exposure level for trackwatch@8751\.service: (\d+\.\d+)",
+                      score.stdout)  # fmt: skip
+    assert found is not None and float(found[1]) <= 1.1, score.stdout + score.stderr
+
+    def settings(text: str) -> set[str]:
+        return {line for line in text.splitlines() if "=" in line and not line.startswith("#")}
+
+    single, several = settings(UNIT.read_text()), settings(template.read_text())
+    assert several - single == {"Description=trackwatch parcel-tracking monitor (daemon on "
+                                "port %i)", "Environment=TRACKWATCH_DAEMON__HTTP_PORT=%i"}  # fmt: skip
+    assert single - several == {"Description=trackwatch parcel-tracking monitor",
+                                "Environment=TRACKWATCH_DAEMON__DATABASE=/var/lib/trackwatch/"
+                                "trackwatch.db"}  # fmt: skip
