@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from trackwatch.store.contract import Store
-from trackwatch.store.sqlite import DuplicateShipment, SqliteStore, UnreadableShipment
+from trackwatch.store.postgres import PostgresStore
+from trackwatch.store.rows import DuplicateShipment, UnreadableShipment
+from trackwatch.store.sqlite import SqliteStore
 
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def sqlite_path(database: str | Path) -> Path | None:
@@ -21,16 +24,21 @@ def sqlite_path(database: str | Path) -> Path | None:
 
 
 async def open_store(database: str | Path) -> Store:
-    """The store a `database` setting names: a path or `sqlite:///…` is SQLite."""
+    """The store a `database` setting names: a path or `sqlite:///…` is SQLite, a
+    `postgresql://…` (or `postgres://…`) URL PostgreSQL."""
+    text = str(database)
+    if text.startswith(POSTGRES_SCHEMES):
+        return await PostgresStore.open(text)
     path = sqlite_path(database)
     if path is None:
-        raise ValueError(f"{str(database).split('://', 1)[0]}:// databases are not supported "
-                         "(use a path or sqlite:///path)")  # fmt: skip
+        raise ValueError(f"{text.split('://', 1)[0]}:// databases are not supported "
+                         "(use a path, sqlite:///path or postgresql://…)")  # fmt: skip
     return await SqliteStore.open(path)
 
 
 __all__ = [
     "DuplicateShipment",
+    "PostgresStore",
     "SqliteStore",
     "Store",
     "UnreadableShipment",
