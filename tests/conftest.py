@@ -60,16 +60,28 @@ def cluster(backend: str, request: pytest.FixtureRequest) -> Cluster | None:
     return request.getfixturevalue("postgres") if backend == "postgres" else None
 
 
-@pytest.fixture
-async def database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+async def _fresh(tmp_path: Path, cluster: Cluster | None, file: str) -> AsyncIterator[str]:
     """A fresh, empty database of the test's backend: a SQLite file, or a PostgreSQL database
-    of its own (migrated: a copy of the session's template)."""
+    of its own (migrated: a copy of the session's template), dropped afterwards."""
     if cluster is None:
-        yield str(tmp_path / "tw.db")
+        yield str(tmp_path / file)
         return
     name = await create_database(cluster)
     yield cluster.url(name)
     await drop_database(cluster, name)
+
+
+@pytest.fixture
+async def database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+    async for url in _fresh(tmp_path, cluster, "tw.db"):
+        yield url
+
+
+@pytest.fixture
+async def another_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+    """A second database of the test's backend (two shops, staging and production)."""
+    async for url in _fresh(tmp_path, cluster, "another.db"):
+        yield url
 
 
 @pytest.fixture
