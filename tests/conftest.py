@@ -13,11 +13,11 @@ import pytest
 
 from tests.postgres import (
     Cluster,
-    create_database,
-    drop_database,
+    give_back,
     prepare,
     start_cluster,
     stop_cluster,
+    take_database,
 )
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
@@ -62,13 +62,13 @@ def cluster(backend: str, request: pytest.FixtureRequest) -> Cluster | None:
 
 async def _fresh(tmp_path: Path, cluster: Cluster | None, file: str) -> AsyncIterator[str]:
     """A fresh, empty database of the test's backend: a SQLite file, or a PostgreSQL database
-    of its own (migrated: a copy of the session's template), dropped afterwards."""
+    of its own (migrated: a copy of the session's template, or one emptied since)."""
     if cluster is None:
         yield str(tmp_path / file)
         return
-    name = await create_database(cluster)
+    name = await take_database(cluster)
     yield cluster.url(name)
-    await drop_database(cluster, name)
+    await give_back(cluster, name)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A real, throwaway PostgreSQL for the tests: one cluster per test session (initdb into a
 temporary directory, started on a free port of 127.0.0.1, its sockets in that directory,
-stopped and removed at the end), a migrated template database, and a fresh database per
-test copied from it.
+stopped and removed at the end), a migrated template database, and a database of its own for
+each test: a copy of the template, emptied when the test ends and handed to the next one
+(emptying takes a tenth of the time of a copy).
 
 TRACKWATCH_TEST_POSTGRES=postgresql://… uses a server already running instead (its role must
 be allowed to create databases). Without either, the PostgreSQL tests fail, unless
@@ -58,9 +59,11 @@ class Cluster:
     dir: Path | None = None
     bindir: Path | None = None
     _names: Iterator[int] = field(default_factory=itertools.count)
+    _emptied: list[str] = field(default_factory=list)  # databases as good as new
 
     def url(self, database: str) -> str:
-        return self.admin_url.rsplit("/", 1)[0] + f"/{database}"
+        base, _, query = self.admin_url.partition("?")
+        return base.rsplit("/", 1)[0] + f"/{database}" + (f"?{query}" if query else "")
 
     def next_name(self) -> str:
         return f"tw_test_{os.getpid()}_{next(self._names)}"
@@ -129,10 +132,16 @@ async def make_template(cluster: Cluster) -> None:
 
 
 async def create_database(cluster: Cluster, template: str = TEMPLATE) -> str:
+    """A new database copied from `template`. FILE_COPY copies the files at once (five times
+    faster than PostgreSQL 15's default, block by block through the WAL, without fsync);
+    a server older than 15 has only that way, and no STRATEGY."""
     name = cluster.next_name()
     admin = await asyncpg.connect(cluster.admin_url)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        try:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        except asyncpg.PostgresSyntaxError:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
     finally:
         await admin.close()
     return name
@@ -148,3 +157,39 @@ async def drop_database(cluster: Cluster, name: str) -> None:
 
 def prepare(cluster: Cluster) -> None:
     asyncio.run(make_template(cluster))
+
+
+async def take_database(cluster: Cluster) -> str:
+    """A database as good as new for one test: one a test before emptied, or a new copy."""
+    return cluster._emptied.pop() if cluster._emptied else await create_database(cluster)
+
+
+async def give_back(cluster: Cluster, name: str) -> None:
+    """Empty a test's database for the next one (or drop it, when it cannot be emptied)."""
+    try:
+        await _empty(cluster.url(name))
+    except (asyncpg.PostgresError, OSError):
+        await drop_database(cluster, name)
+    else:
+        cluster._emptied.append(name)
+
+
+async def _empty(url: str) -> None:
+    """Every row gone and every id counting from 1 again, as in a new copy. A store the test
+    left open is disconnected first. The deletes are one statement, so that foreign keys are
+    checked once all are done."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+                           " datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                  " AND tablename <> 'schema_migrations'")  # fmt: skip
+        deletes = ", ".join(f"d{i} AS (DELETE FROM {t})" for i, (t,) in enumerate(tables))
+        await conn.execute(f"WITH {deletes} SELECT 1")
+        for table, column in await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND is_identity = 'YES'"
+        ):
+            await conn.execute(f"ALTER TABLE {table} ALTER COLUMN {column} RESTART")
+    finally:
+        await conn.close()
