@@ -95,8 +95,10 @@ def start_cluster() -> Cluster:
         if allowed:
             pytest.skip(message)
         pytest.fail(message, pytrace=False)
-    top = Path(tempfile.mkdtemp(prefix="tw-postgres-"))
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    # As root, in /tmp: root's own temporary directory may be closed to the postgres user.
+    top = Path(tempfile.mkdtemp(prefix="tw-postgres-", dir="/tmp" if root else None))
+    if root:
         shutil.chown(top, "postgres", "postgres")
     port = _free_port()
     _run([str(bindir / "initdb"), "-D", str(top / "data"), "-U", ROLE, "--auth=trust",
