@@ -32,7 +32,7 @@ from trackwatch.service import run_forever
 from trackwatch.sim.command import run_simulation
 from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
-from trackwatch.store import DuplicateShipment, Store, UnreadableShipment, open_store
+from trackwatch.store import DuplicateShipment, Store, UnreadableShipment, open_store, redacted
 from trackwatch.views import (
     policy_lines,
     print_alerts,
@@ -193,7 +193,7 @@ async def _stop(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_config(settings: Settings, path: Path) -> int:
     print(f"{path}: OK")
-    print(f"database: {settings.daemon.database}")
+    print(f"database: {redacted(settings.daemon.database)}")
     for name in CARRIERS:
         carrier = settings.carriers.get(name)
         state = "enabled" if carrier.enabled else "disabled"

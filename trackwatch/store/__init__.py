@@ -3,6 +3,7 @@ trackwatch.store.contract; `open_store` is the one place that picks a backend.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from trackwatch.store.contract import Store
@@ -21,6 +22,11 @@ def sqlite_path(database: str | Path) -> Path | None:
     if text.startswith(SQLITE_PREFIX):
         return Path(text.removeprefix(SQLITE_PREFIX))
     return None if "://" in text else Path(text)
+
+
+def redacted(database: str | Path) -> str:
+    """A `database` setting fit to print: a URL's password replaced by ***."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", str(database))
 
 
 async def open_store(database: str | Path) -> Store:
@@ -43,5 +49,6 @@ __all__ = [
     "Store",
     "UnreadableShipment",
     "open_store",
+    "redacted",
     "sqlite_path",
 ]
