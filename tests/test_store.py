@@ -20,6 +20,7 @@ from trackwatch.model import (
     Direction,
     Finding,
     Outcome,
+    Place,
     Severity,
     Shipment,
     Status,
@@ -331,3 +332,24 @@ async def test_a_notice_of_no_alert_needs_its_own_key_and_is_queued_once(
     assert await any_store.next_notice_at() == NOW + timedelta(hours=8)
     figures = await any_store.figures(NOW + timedelta(minutes=10))
     assert figures.notices["pending"] == 1 and figures.oldest_pending_seconds == 600.0
+
+
+@both_backends
+async def test_a_nul_from_a_carrier_stops_nothing(any_store: Store, backend: str) -> None:
+    """Carrier text reaches the store unchecked (scans, remarks, and through the rules alert
+    summaries). PostgreSQL cannot keep a NUL in text: there it is kept as U+FFFD, the
+    replacement character, rather than failing the whole pass on every poll."""
+    sid = await any_store.add_shipment(shipment(), NOW)
+    event = TrackingEvent(occurred_at=NOW, status=Status.IN_TRANSIT, code="I\x00",
+                          description="Arrived\x00", place=Place(city="Chi\x00cago"))  # fmt: skip
+    result = TrackingResult(tracking_number="1Z5R89390357567127", outcome=Outcome.FOUND,
+                            events=[event], status=Status.IN_TRANSIT)  # fmt: skip
+    await any_store.apply_polls([PollUpdate(sid, NOW, NOW, result, note="remark\x00")])
+    told = finding().model_copy(update={"summary": "Held at Chi\x00cago"})
+    await any_store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, told, (DRAFT,))]), NOW)
+    kept = "\x00" if backend == "sqlite" else "\ufffd"
+    stored = await any_store.get_shipment(sid)
+    assert stored is not None and stored.carrier_note == f"remark{kept}"
+    assert (await any_store.events_for([sid]))[sid] == [event]  # the scan itself is JSON
+    (alert,) = await any_store.all_alerts()
+    assert alert.summary == f"Held at Chi{kept}cago"

@@ -49,6 +49,20 @@ async def migrate(conn: Conn | asyncpg.Connection[asyncpg.Record]) -> int:
     return len(MIGRATIONS)
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
+async def _connected(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """Every connection of the pool writes text as SQLite would take it, except a NUL, which
+    PostgreSQL cannot keep in text: carrier text reaches the store unchecked (scans, remarks,
+    alert summaries made of them), and one stray NUL must not fail every pass. It is kept as
+    U+FFFD, the replacement character."""
+    await conn.set_type_codec(
+        "text", schema="pg_catalog", encoder=_storable, decoder=str, format="text"
+    )
+
+
 class PostgresBase:
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool
@@ -58,7 +72,7 @@ class PostgresBase:
     @classmethod
     async def open(cls, url: str, pool_size: int = POOL_SIZE) -> Self:
         """The store of a postgresql:// URL, migrated."""
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_connected)
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
