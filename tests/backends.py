@@ -6,17 +6,23 @@ from __future__ import annotations
 import re
 import sqlite3
 from contextlib import closing
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from trackwatch.store import sqlite_path
+from trackwatch.store.records import ts
 
 # What each driver raises when a write breaks a constraint.
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (
     sqlite3.IntegrityError,
     asyncpg.IntegrityConstraintViolationError,
 )
+
+# A shipment row nobody can read, by backend: SQLite takes any text for a time; PostgreSQL
+# keeps times as times, but text where an enumeration is expected.
+UNREADABLE = {"sqlite": {"shipped_at": "not a time"}, "postgres": {"direction": "sideways"}}
 
 
 def _numbered(sql: str) -> str:
@@ -26,13 +32,21 @@ def _numbered(sql: str) -> str:
 
 
 async def execute(database: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Run one statement (`?` placeholders) on its own connection, committed; its rows."""
+    """Run one statement (`?` placeholders; times as datetimes) on its own connection,
+    committed; its rows."""
     path = sqlite_path(database)
     if path is not None:
+        values = [ts(a) if isinstance(a, datetime) else a for a in args]
         with closing(sqlite3.connect(path)) as db, db:
-            return [tuple(row) for row in db.execute(sql, args).fetchall()]
+            return [tuple(row) for row in db.execute(sql, values).fetchall()]
     conn = await asyncpg.connect(database)
     try:
         return [tuple(row) for row in await conn.fetch(_numbered(sql), *args)]
     finally:
         await conn.close()
+
+
+async def corrupt(database: str, sid: int, **columns: Any) -> None:
+    """Write straight into a shipment's row, as a bug, a hand edit or an old version could."""
+    for column, value in columns.items():
+        await execute(database, f"UPDATE shipments SET {column}=? WHERE id=?", value, sid)

@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 
 from carriers import Query
-from tests.backends import execute
+from tests.backends import UNREADABLE, corrupt, execute
 from tests.conftest import ALWAYS_STAFFED, FIXTURES, SettingsFactory, both_backends, run_on_clock
 from tests.rulekit import ev
 from tests.test_end_to_end import CHICAGO, NUMBER, NYC, at, run_until, script
@@ -103,17 +102,6 @@ def two_stores(database: str, sandbox: SandboxServer, sink: HttpSink) -> Setting
                   "channels": {"staff_chat": [sink.url(s)]}} for s in ("a", "b")}  # fmt: skip
     return build_settings({"daemon": {"database": database, "http_port": 0},
                            "carriers": carriers, "stores": stores})  # fmt: skip
-
-
-async def corrupt(database: str, sid: int, **columns: Any) -> None:
-    """Write straight into the database, as a bug, a hand edit or an old version could."""
-    for column, value in columns.items():
-        await execute(database, f"UPDATE shipments SET {column}=? WHERE id=?", value, sid)
-
-
-# What a row nobody can read looks like: SQLite takes any text for a time; PostgreSQL keeps
-# times as times, but text where an enumeration is expected.
-UNREADABLE = {"sqlite": {"shipped_at": "not a time"}, "postgres": {"direction": "sideways"}}
 
 
 async def test_a_corrupt_row_is_set_aside_and_the_daemon_goes_on(
