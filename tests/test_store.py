@@ -353,3 +353,21 @@ async def test_a_nul_from_a_carrier_stops_nothing(any_store: Store, backend: str
     assert (await any_store.events_for([sid]))[sid] == [event]  # the scan itself is JSON
     (alert,) = await any_store.all_alerts()
     assert alert.summary == f"Held at Chi{kept}cago"
+
+
+@both_backends
+async def test_passes_writing_the_same_shipments_at_once_both_land(any_store: Store) -> None:
+    """The poll loop and the rules loop write the same shipments at once, each in its own
+    order. On PostgreSQL, transactions that lock rows in opposite orders deadlock (one is
+    aborted and its pass fails); every write of several shipments locks them in id order."""
+    ids = [await any_store.add_shipment(shipment(f"1ZLOCK{i:04d}"), NOW) for i in range(50)]
+    for _ in range(5):
+        polls = [PollUpdate(sid, NOW, NOW + timedelta(hours=1), scanned("1Z", 3)) for sid in ids]
+        plans = [Reschedule(sid, NOW, NOW + timedelta(hours=2), 10**6) for sid in ids]
+        await asyncio.gather(
+            any_store.apply_polls(polls),
+            any_store.apply_polls(polls[::-1]),
+            any_store.apply_evaluation(Evaluation(schedules=plans[::-1]), NOW),
+        )
+    stored = (await any_store.list_shipments()).shipments
+    assert [s.polls for s in stored] == [10] * 50

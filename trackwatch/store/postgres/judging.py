@@ -132,7 +132,8 @@ class PostgresJudging(PostgresBase):
             for resolving in evaluation.resolves:
                 if await self._resolve(c, resolving, now):
                     applied.resolved.append(resolving)
-            await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
+            schedules = sorted(evaluation.schedules, key=lambda s: s.shipment_id)  # see polls
+            await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in schedules])
         return applied
 
     @staticmethod

@@ -59,7 +59,9 @@ class PostgresPolls(PostgresBase):
         return found
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
-        updates = list(updates)
+        # In id order, as every write of several shipments: two transactions that lock the
+        # same rows in the same order wait for each other instead of deadlocking.
+        updates = sorted(updates, key=lambda u: u.shipment_id)
         events = [
             (u.shipment_id, e.occurred_at, e.code, e.place.label(), e.model_dump_json())
             for u in updates if u.result.outcome is Outcome.FOUND for e in u.result.events
