@@ -62,8 +62,9 @@ class PostgresJudging(PostgresBase):
         """Every watched shipment to be judged at the next pass (a reloaded policy may move
         its deadlines); returns how many."""
         status = await self._pool.execute(
-            "UPDATE shipments SET dirty=true, revision=revision+1 WHERE active"
-        )
+            "UPDATE shipments SET dirty=true, revision=revision+1 WHERE id IN"
+            " (SELECT id FROM shipments WHERE active ORDER BY id FOR NO KEY UPDATE)"
+        )  # locked in id order (see polls)
         return affected(status)
 
     async def set_aside(
@@ -74,7 +75,7 @@ class PostgresJudging(PostgresBase):
         nobody hears of again); returns the rows not set aside before."""
         done: list[Unreadable] = []
         async with self._tx() as c:
-            for row, alarm in rows:
+            for row, alarm in sorted(rows, key=lambda r: r[0].shipment_id):  # see polls
                 since = await c.fetchrow(
                     "UPDATE shipments SET set_aside=COALESCE(set_aside, $1),"
                     " set_aside_at=COALESCE(set_aside_at, $2), next_poll_at=NULL,"

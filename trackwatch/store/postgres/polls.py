@@ -82,7 +82,10 @@ class PostgresPolls(PostgresBase):
             await c.executemany(
                 "UPDATE shipments SET misses=misses+1, carrier_note=$1, next_poll_at=$2"
                 " WHERE id=$3 AND next_poll_at IS NOT NULL",
-                [(note, f.retry_at, f.shipment_id) for f in failures],
+                [
+                    (note, f.retry_at, f.shipment_id)
+                    for f in sorted(failures, key=lambda f: f.shipment_id)
+                ],
             )
 
     async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
