@@ -95,6 +95,28 @@ async def test_daemons_starting_together_on_postgres_migrate_once(postgres: Clus
         await drop_database(postgres, name)
 
 
+async def test_open_store_picks_the_backend_from_the_setting(
+    tmp_path: Path, postgres: Cluster
+) -> None:
+    """A path or sqlite:/// is SQLite; postgresql:// and postgres:// are PostgreSQL; any
+    other scheme is refused, naming what is known."""
+    name = await create_database(postgres)
+    url = postgres.url(name)
+    try:
+        for setting, kind in ((str(tmp_path / "a.db"), SqliteStore),
+                              (f"sqlite:///{tmp_path}/b.db", SqliteStore),
+                              (url, PostgresStore),
+                              (url.replace("postgresql://", "postgres://"), PostgresStore)):  # fmt: skip
+            store = await open_store(setting)
+            assert isinstance(store, kind), setting
+            await store.close()
+    finally:
+        await drop_database(postgres, name)
+    assert (tmp_path / "a.db").exists() and (tmp_path / "b.db").exists()
+    with pytest.raises(ValueError, match=r"mysql:// databases are not supported.*postgresql://"):
+        await open_store("mysql://db/tw")
+
+
 def migrations_of(store: SqliteStore | PostgresStore) -> tuple[str, ...]:
     return MIGRATIONS if isinstance(store, SqliteStore) else POSTGRES_MIGRATIONS
 

@@ -20,7 +20,7 @@ from trackwatch.store.rows import audiences_text, explanation_text, notice_key
 
 Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
-# One lock for every trackwatch database of a cluster: migrating is rare and quick.
+# Advisory locks belong to one database: the daemons sharing it migrate one at a time.
 MIGRATION_LOCK = 0x7472_6163_6B77  # "trackw"
 POOL_SIZE = 5  # the poll, rules and outbox loops, the HTTP API and a command at once
 
