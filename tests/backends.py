@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from contextlib import closing
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -23,6 +23,11 @@ INTEGRITY_ERRORS: tuple[type[Exception], ...] = (
 # A shipment row nobody can read, by backend: SQLite takes any text for a time; PostgreSQL
 # keeps times as times, but text where an enumeration is expected.
 UNREADABLE = {"sqlite": {"shipped_at": "not a time"}, "postgres": {"direction": "sideways"}}
+# ...and the same rows mended.
+MENDED: dict[str, dict[str, Any]] = {
+    "sqlite": {"shipped_at": datetime(2026, 11, 23, 14, tzinfo=UTC)},
+    "postgres": {"direction": "outbound"},
+}
 
 
 def _numbered(sql: str) -> str:
