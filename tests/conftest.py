@@ -1,4 +1,5 @@
-"""Shared test fixtures: real servers on 127.0.0.1, real SQLite files, an injected clock."""
+"""Shared test fixtures: real servers on 127.0.0.1, real databases (SQLite files, and a
+throwaway PostgreSQL: tests/postgres.py), an injected clock."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 BACKENDS = ("sqlite", "postgres")
 # A module (or test) marked so runs each test on both backends: its `database`, `any_store`
-# and `make_settings` are SQLite's, then PostgreSQL's. Unmarked tests use SQLite.
+# and `make_settings` are SQLite's, then PostgreSQL's. Unmarked tests use SQLite. A module
+# where only some tests reach the store overrides the `backend` fixture (params=BACKENDS)
+# instead, so that the others run once.
 both_backends = pytest.mark.parametrize("backend", BACKENDS)
 
 
