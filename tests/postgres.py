@@ -28,7 +28,6 @@ import pytest
 
 from trackwatch.store.postgres.base import migrate
 
-TEMPLATE = "tw_template"
 ROLE = "tw"
 # Durability is not what the tests are about: without fsync a database is made in a few ms.
 FAST = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -58,6 +57,8 @@ class Cluster:
     admin_url: str
     dir: Path | None = None
     bindir: Path | None = None
+    # This session's names: two sessions may share a server given in the environment.
+    template: str = f"tw_template_{os.getpid()}"
     _names: Iterator[int] = field(default_factory=itertools.count)
     _emptied: list[str] = field(default_factory=list)  # databases as good as new
 
@@ -100,16 +101,37 @@ def start_cluster() -> Cluster:
     top = Path(tempfile.mkdtemp(prefix="tw-postgres-", dir="/tmp" if root else None))
     if root:
         shutil.chown(top, "postgres", "postgres")
-    port = _free_port()
-    _run([str(bindir / "initdb"), "-D", str(top / "data"), "-U", ROLE, "--auth=trust",
-          "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], top)  # fmt: skip
-    _run([str(bindir / "pg_ctl"), "-D", str(top / "data"), "-l", str(top / "log"), "-w",
-          "-o", f"-p {port} -k {top} -c listen_addresses=127.0.0.1 {FAST}", "start"], top)  # fmt: skip
-    return Cluster(f"postgresql://{ROLE}@127.0.0.1:{port}/postgres", top, bindir)
+    try:
+        _run([str(bindir / "initdb"), "-D", str(top / "data"), "-U", ROLE, "--auth=trust",
+              "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], top)  # fmt: skip
+        return Cluster(f"postgresql://{ROLE}@127.0.0.1:{_start(bindir, top)}/postgres", top, bindir)
+    except BaseException:
+        shutil.rmtree(top, ignore_errors=True)
+        raise
+
+
+def _start(bindir: Path, top: Path, tries: int = 3) -> int:
+    """Start the server on a free port (another program may take the port first: then on
+    another one); returns the port."""
+    for attempt in range(1, tries + 1):
+        port = _free_port()
+        try:
+            _run([str(bindir / "pg_ctl"), "-D", str(top / "data"), "-l", str(top / "log"),
+                  "-w", "-o", f"-p {port} -k {top} -c listen_addresses=127.0.0.1 {FAST}",
+                  "start"], top)  # fmt: skip
+        except RuntimeError:
+            if attempt == tries:
+                raise
+        else:
+            return port
+    raise AssertionError("unreachable")
 
 
 def stop_cluster(cluster: Cluster) -> None:
+    """Stop and remove the cluster this session started; on a server given in the
+    environment, drop this session's databases."""
     if cluster.dir is None or cluster.bindir is None:
+        asyncio.run(_drop_all(cluster))
         return
     with contextlib.suppress(RuntimeError):
         _run([str(cluster.bindir / "pg_ctl"), "-D", str(cluster.dir / "data"), "-m",
@@ -117,27 +139,32 @@ def stop_cluster(cluster: Cluster) -> None:
     shutil.rmtree(cluster.dir, ignore_errors=True)
 
 
+async def _drop_all(cluster: Cluster) -> None:
+    for name in [*cluster._emptied, cluster.template]:
+        await drop_database(cluster, name)
+
+
 async def make_template(cluster: Cluster) -> None:
     """A database with the whole schema, copied for each test (copying is much faster than
     migrating); no store ever opens it, so each copy makes its own instance id."""
     admin = await asyncpg.connect(cluster.admin_url)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+        await admin.execute(f"DROP DATABASE IF EXISTS {cluster.template}")
+        await admin.execute(f"CREATE DATABASE {cluster.template}")
     finally:
         await admin.close()
-    conn = await asyncpg.connect(cluster.url(TEMPLATE))
+    conn = await asyncpg.connect(cluster.url(cluster.template))
     try:
         await migrate(conn)
     finally:
         await conn.close()
 
 
-async def create_database(cluster: Cluster, template: str = TEMPLATE) -> str:
-    """A new database copied from `template`. FILE_COPY copies the files at once (five times
+async def create_database(cluster: Cluster, template: str | None = None) -> str:
+    """A new database copied from `template` (this session's migrated one by default). FILE_COPY copies the files at once (five times
     faster than PostgreSQL 15's default, block by block through the WAL, without fsync);
     a server older than 15 has only that way, and no STRATEGY."""
-    name = cluster.next_name()
+    name, template = cluster.next_name(), template or cluster.template
     admin = await asyncpg.connect(cluster.admin_url)
     try:
         try:
