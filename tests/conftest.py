@@ -1,4 +1,5 @@
-"""Shared test fixtures: real servers on 127.0.0.1, real SQLite files, an injected clock."""
+"""Shared test fixtures: real servers on 127.0.0.1, real databases (SQLite files, and a
+throwaway PostgreSQL: tests/postgres.py), an injected clock."""
 
 from __future__ import annotations
 
@@ -11,15 +12,86 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.postgres import (
+    Cluster,
+    give_back,
+    prepare,
+    start_cluster,
+    stop_cluster,
+    take_database,
+)
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.sandbox.world import World
+from trackwatch.store import Store, open_store
 
 NY = ZoneInfo("America/New_York")
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+BACKENDS = ("sqlite", "postgres")
+# A module (or test) marked so runs each test on both backends: its `database`, `any_store`
+# and `make_settings` are SQLite's, then PostgreSQL's. Unmarked tests use SQLite. A module
+# where only some tests reach the store overrides the `backend` fixture (params=BACKENDS)
+# instead, so that the others run once.
+both_backends = pytest.mark.parametrize("backend", BACKENDS)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One real PostgreSQL for the session (see tests/postgres.py), started on first use."""
+    cluster = start_cluster()
+    try:
+        prepare(cluster)
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def cluster(backend: str, request: pytest.FixtureRequest) -> Cluster | None:
+    """The session's PostgreSQL when the test runs on it (started here, outside any event
+    loop, on first use)."""
+    return request.getfixturevalue("postgres") if backend == "postgres" else None
+
+
+async def _fresh(tmp_path: Path, cluster: Cluster | None, file: str) -> AsyncIterator[str]:
+    """A fresh, empty database of the test's backend: a SQLite file, or a PostgreSQL database
+    of its own (migrated: a copy of the session's template, or one emptied since)."""
+    if cluster is None:
+        yield str(tmp_path / file)
+        return
+    name = await take_database(cluster)
+    yield cluster.url(name)
+    await give_back(cluster, name)
+
+
+@pytest.fixture
+async def database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+    async for url in _fresh(tmp_path, cluster, "tw.db"):
+        yield url
+
+
+@pytest.fixture
+async def another_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+    """A second database of the test's backend (two shops, staging and production)."""
+    async for url in _fresh(tmp_path, cluster, "another.db"):
+        yield url
+
+
+@pytest.fixture
+async def any_store(database: str) -> AsyncIterator[Store]:
+    store = await open_store(database)
+    yield store
+    await store.close()
 
 
 @pytest.fixture
@@ -80,7 +152,7 @@ ALWAYS_STAFFED = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> SettingsFactory:
+def make_settings(database: str, sandbox: SandboxServer, sink: HttpSink) -> SettingsFactory:
     def make(
         stall_days: int = 3, carriers: dict[str, dict[str, Any]] | None = None, **daemon: Any
     ) -> Settings:
@@ -95,7 +167,7 @@ def make_settings(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Set
         }  # fmt: skip
         return build_settings(
             {
-                "daemon": {"database": str(tmp_path / "tw.db"), "http_port": 0, **daemon},
+                "daemon": {"database": database, "http_port": 0, **daemon},
                 "carriers": sections,
                 "stores": {
                     "shop": {

@@ -3,8 +3,7 @@ store hears once per outage, and a restarted daemon still resolves what it had o
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from tests.conftest import both_backends
 from tests.rulekit import at
 from trackwatch.carrier_alarms import CARRIER_DOWN, CarrierAlarms
 from trackwatch.clock import FrozenClock
@@ -19,16 +18,18 @@ from trackwatch.errors import (
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.render import Renderer
-from trackwatch.store import SqliteStore
+from trackwatch.store import open_store
+
+pytestmark = both_backends
 
 
 async def test_outages_are_told_once_they_last_and_resolved_after_a_restart(
-    tmp_path: Path,
+    database: str,
 ) -> None:
     settings = build_settings({"stores": {s: {"name": s, "channels": {
         "staff_email": ["mailto://127.0.0.1:9?from=a@b.c"]}} for s in ("a", "b")}})  # fmt: skip
     clock = FrozenClock(at(11, 24, 10))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
     await alarms.failed("dhl", RateLimited("dhl", "429"), ["a"])
@@ -53,13 +54,13 @@ async def test_outages_are_told_once_they_last_and_resolved_after_a_restart(
     await store.close()
 
 
-async def test_a_single_rejected_token_is_not_told_a_second_one_is(tmp_path: Path) -> None:
+async def test_a_single_rejected_token_is_not_told_a_second_one_is(database: str) -> None:
     """UPS answered 250003 once, then the same token worked: staff heard nothing. A second
     refusal in a row is told at once, without waiting for the outage delay."""
     settings = build_settings({"stores": {"a": {"name": "a", "channels": {
         "staff_email": ["mailto://127.0.0.1:9?from=a@b.c"]}}}})  # fmt: skip
     clock = FrozenClock(at(11, 24, 10))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
     await alarms.failed("ups", AuthFailed("ups", "token rejected (250003)"), ["a"])
@@ -75,11 +76,11 @@ async def test_a_single_rejected_token_is_not_told_a_second_one_is(tmp_path: Pat
     await store.close()
 
 
-async def test_each_failure_is_told_for_what_it_is(tmp_path: Path) -> None:
+async def test_each_failure_is_told_for_what_it_is(database: str) -> None:
     """A malformed or refused answer is not 'cannot be reached'."""
     settings = build_settings({"stores": {"a": {"name": "a"}}})
     clock = FrozenClock(at(11, 24, 10))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     alarms = CarrierAlarms(store, clock, settings.daemon, drafter)
     for carrier, error in (("fedex", MalformedResponse("fedex", "output is not an object")),

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from rules import RULES
+from tests.backends import MENDED, UNREADABLE, corrupt
+from tests.conftest import BACKENDS
 from trackwatch.cli import main
 from trackwatch.clock import FrozenClock, SystemClock
 from trackwatch.config import load_settings
@@ -22,14 +24,20 @@ from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
 from trackwatch.quarantine import Quarantine
-from trackwatch.store import SqliteStore
+from trackwatch.store import open_store
 from trackwatch.store.records import Evaluation, PollUpdate, Reschedule
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The commands that reach the store run on both backends."""
+    return str(request.param)
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, database: str) -> Path:
     path = tmp_path / "trackwatch.toml"
-    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\nname = "Shop"\n')
+    path.write_text(f'[daemon]\ndatabase = "{database}"\n[stores.shop]\nname = "Shop"\n')
     return path
 
 
@@ -90,7 +98,7 @@ def test_add_list_show(config: Path, capsys: pytest.CaptureFixture[str]) -> None
 async def _deliver_and_judge(config: Path, shipment_id: int) -> None:
     """The poller's and the rules loop's work, done directly: the carrier says delivered."""
     settings = load_settings(config)
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     now = datetime.now(UTC)
     done = TrackingEvent(occurred_at=now - timedelta(hours=2), status=Status.DELIVERED,
                          code="D", description="Delivered, Front Door",
@@ -131,10 +139,10 @@ def test_report_missing_resolve_and_show_explanations(
 
 
 def test_alerts_and_notices_list_what_is_open_and_what_died(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "trackwatch.toml"
-    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\n'
+    path.write_text(f'[daemon]\ndatabase = "{database}"\n[stores.shop]\n'
                     'name = "Shop"\nchannels.staff_email = ["mailto://127.0.0.1:9?from=a@b.c"]\n')  # fmt: skip
     assert add(path, phone="+12015550123", **{"customer-email": "ada@example.org"}) == 0
     asyncio.run(_deliver_and_judge(path, 1))
@@ -151,7 +159,7 @@ def test_alerts_and_notices_list_what_is_open_and_what_died(
 
 
 async def _stop_polling(config: Path, shipment_id: int) -> None:
-    store = await SqliteStore.open(load_settings(config).daemon.database)
+    store = await open_store(load_settings(config).daemon.database)
     try:
         shipment = await store.get_shipment(shipment_id)
         assert shipment is not None
@@ -216,7 +224,7 @@ def test_add_without_email_says_no_customer_notice_will_go(
 async def _store_extreme(config: Path) -> None:
     """A row as an older version let in: dates at the ends of what a datetime holds, bound
     for a place whose zone is ahead of UTC (converting 9999-12-31 23:00 UTC overflows)."""
-    store = await SqliteStore.open(load_settings(config).daemon.database)
+    store = await open_store(load_settings(config).daemon.database)
     try:
         end = datetime(9999, 12, 31, 23, tzinfo=UTC)
         await store.add_shipment(Shipment(
@@ -240,33 +248,29 @@ def test_list_and_show_print_a_row_with_an_extreme_date(
 
 
 def test_an_unreadable_row_is_listed_shown_and_restarted(
-    config: Path, capsys: pytest.CaptureFixture[str]
+    config: Path, backend: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A row corrupted by hand: `list` names it, `show` says why it cannot, `restart` takes
     it back once mended (it does not need to read the row first)."""
-    import sqlite3
-
     assert add(config) == 0
     database = load_settings(config).daemon.database
-    with sqlite3.connect(database) as db:
-        db.execute("UPDATE shipments SET shipped_at='not a time' WHERE id=1")
+    asyncio.run(corrupt(database, 1, **UNREADABLE[backend]))
     capsys.readouterr()
     assert main(["list", "--config", str(config)]) == 0
-    assert "set aside: unreadable row (ValueError" in capsys.readouterr().out
+    assert "set aside: unreadable row (" in capsys.readouterr().out
     assert main(["show", "--config", str(config), "1"]) == 2
     assert "shipment 1 cannot be read: unreadable row" in capsys.readouterr().err
 
     async def set_aside() -> None:
-        store = await SqliteStore.open(database)
+        store = await open_store(database)
         found = await store.list_shipments()
         await Quarantine(store, SystemClock()).set_aside(found.unreadable, "read")
         await store.close()
 
     asyncio.run(set_aside())
-    with sqlite3.connect(database) as db:  # mended
-        db.execute("UPDATE shipments SET shipped_at='2026-11-23T14:00:00.000000Z' WHERE id=1")
+    asyncio.run(corrupt(database, 1, **MENDED[backend]))
     assert main(["restart", "--config", str(config), "1"]) == 0
-    assert "it had stopped: unreadable row (ValueError" in capsys.readouterr().out
+    assert "it had stopped: unreadable row (" in capsys.readouterr().out
     assert main(["show", "--config", str(config), "1"]) == 0
     assert "set aside" not in capsys.readouterr().out
 
@@ -275,11 +279,11 @@ def test_an_unreadable_row_is_listed_shown_and_restarted(
 
 
 def test_stop_needs_a_reason_says_what_it_did_and_restart_undoes_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Finding 7: there was no way to stop watching a shipment."""
     path = tmp_path / "trackwatch.toml"
-    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "cli.db"}"\n[stores.shop]\n'
+    path.write_text(f'[daemon]\ndatabase = "{database}"\n[stores.shop]\n'
                     'name = "Shop"\nchannels.staff_email = ["mailto://127.0.0.1:9?from=a@b.c"]\n'
                     'channels.customer_email = ["mailto://127.0.0.1:9?from=o@b.c"]\n')  # fmt: skip
     config = ["--config", str(path)]

@@ -97,6 +97,16 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "daemon.notice_max_attempts:" in capsys.readouterr().err
 
 
+def test_check_config_prints_a_postgresql_url_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, '[daemon]\ndatabase = "postgresql://tw:s3cret@db.internal/tw"\n'
+                             '[stores.shop]\nname = "Shop"\n')  # fmt: skip
+    assert main(["check-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "database: postgresql://tw:***@db.internal/tw" in out and "s3cret" not in out
+
+
 def test_the_example_configuration_is_valid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from rules import RULES
+from tests.backends import execute
+from tests.conftest import BACKENDS
 from tests.promised import STALL_PROMISED
 from tests.rulekit import BERLIN, HONOLULU, NY, at, ev
 from trackwatch.cli import main
@@ -33,8 +34,15 @@ from trackwatch.notify.outbox import Outbox
 from trackwatch.notify.pacing import customer_send_time
 from trackwatch.notify.render import Renderer
 from trackwatch.sandbox.smtp import SmtpServer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import PollUpdate
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the store run on both backends."""
+    return str(request.param)
+
 
 NUMBER = "1Z5R89390357567127"
 
@@ -66,7 +74,7 @@ def test_one_customer_notice_per_window() -> None:
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     outbox: Outbox
     clock: FrozenClock
@@ -85,15 +93,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Rig]:
+async def rig(database: str, smtp: SmtpServer) -> AsyncIterator[Rig]:
     settings = build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": "Jetoy", "contact_email": "support@jetoy.example",
                             "policy": STALL_PROMISED,
                             "channels": {"customer_email": [smtp.url()]}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 20, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     sid = await store.add_shipment(Shipment(
         store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
         customer_email="ada@example.org", customer_name="Ada",
@@ -170,7 +178,9 @@ def test_the_email_benchmark_delivers_every_notice_and_prints_a_rate(
     assert "sent=6 received_by_smtp=6" in out and "notices_per_second=" in out
 
 
-async def test_an_email_sent_again_carries_the_same_message_id(rig: Rig, smtp: SmtpServer) -> None:
+async def test_an_email_sent_again_carries_the_same_message_id(
+    rig: Rig, smtp: SmtpServer, database: str
+) -> None:
     """A crash between the SMTP server's acceptance and the "sent" record sends the notice
     again after the restart: both copies carry one Message-ID, the notice's key, so a mail
     client shows one. The crash is played by putting the row back as the dead sender left
@@ -178,9 +188,8 @@ async def test_an_email_sent_again_carries_the_same_message_id(rig: Rig, smtp: S
     await rig.judge(at(11, 26, 9), LABEL, PICKUP)
     assert await rig.send(at(11, 26, 9)) == 1
     (notice,) = await rig.store.notices()
-    async with rig.store._tx() as db:
-        await db.execute("UPDATE notices SET state='sending', sent_at=NULL, lease_until=? "
-                         "WHERE id=?", ("2026-11-26T14:05:00.000000Z", notice.id))  # fmt: skip
+    await execute(database, "UPDATE notices SET state='sending', sent_at=NULL, lease_until=?"
+                  " WHERE id=?", datetime(2026, 11, 26, 14, 5, tzinfo=UTC), notice.id)  # fmt: skip
     assert await rig.send(at(11, 26, 9, 5)) == 1
     first, second = smtp.messages
     assert first.get_all("Message-ID") == second.get_all("Message-ID")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from rules import RULES
+from tests.conftest import BACKENDS
 from tests.promised import STALL_PROMISED
 from tests.rulekit import HONOLULU, NY, at, ev
 from trackwatch.clock import FrozenClock
@@ -41,8 +42,15 @@ from trackwatch.notify.pacing import staff_time
 from trackwatch.notify.render import Renderer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.smtp import SmtpServer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import AlertOpen, Evaluation, PollUpdate
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the store run on both backends."""
+    return str(request.param)
+
 
 NUMBER = "1Z5R89390357567127"
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -51,7 +59,7 @@ LABEL = ev(at(11, 13, 9), Status.LABEL_CREATED, "Label")
 PICKUP = ev(at(11, 13, 18), Status.IN_TRANSIT, "Pickup scan")  # stalled from 19 November
 
 
-def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, name: str = "Jetoy",
+def settings_for(database: str, chat: HttpSink, smtp: SmtpServer, name: str = "Jetoy",
                  **store: Any) -> Settings:  # fmt: skip
     channels = {
         "staff_chat": [chat.url("chat")],
@@ -59,7 +67,7 @@ def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, name: str = "
         "customer_email": [smtp.url("orders@jetoy.example")],
     }
     return build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": name, "contact_email": "support@jetoy.example",
                             "channels": channels, "policy": STALL_PROMISED, **store}},
     })  # fmt: skip
@@ -67,7 +75,7 @@ def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, name: str = "
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     outbox: Outbox
     clock: FrozenClock
@@ -98,7 +106,7 @@ class Rig:
 
 async def open_rig(settings: Settings) -> Rig:
     clock = FrozenClock(at(11, 16, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     channels = ChannelDirectory(settings.stores)
     drafter = Drafter(settings, channels, Renderer())
     monitor = Monitor(store, RULES, clock, settings, channels, Renderer(), drafter=drafter)
@@ -107,8 +115,8 @@ async def open_rig(settings: Settings) -> Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
-    opened = await open_rig(settings_for(tmp_path, sink, smtp))
+async def rig(database: str, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
+    opened = await open_rig(settings_for(database, sink, smtp))
     yield opened
     await opened.store.close()
 
@@ -134,11 +142,11 @@ async def customer_sent(rig: Rig) -> list[tuple[str, datetime | None]]:
      "Ünïcødé, \"quoted\" + more", "100%41 Cotton", "O'Neil; Sons <Prints>"],
 )  # fmt: skip
 async def test_the_email_s_sender_is_the_store_s_name_exactly(
-    tmp_path: Path, sink: HttpSink, smtp: SmtpServer, name: str
+    database: str, sink: HttpSink, smtp: SmtpServer, name: str
 ) -> None:
     """Read by a real SMTP server and parsed as a mail client does (RFC 5322 with RFC 2047
     encoded words): the display name is the store's name, character for character."""
-    rig = await open_rig(settings_for(tmp_path, sink, smtp, name=name))
+    rig = await open_rig(settings_for(database, sink, smtp, name=name))
     try:
         sid = await rig.add()
         await rig.judge(sid, at(11, 24, 10), LABEL, PICKUP)
@@ -168,12 +176,12 @@ async def chat_types(rig: Rig, sink: HttpSink) -> dict[tuple[str, str], str]:
 
 
 async def test_chat_messages_carry_their_urgency_as_the_apprise_type(
-    tmp_path: Path, sink: HttpSink, smtp: SmtpServer
+    database: str, sink: HttpSink, smtp: SmtpServer
 ) -> None:
     """Stalled (warning) is `warning`, an address problem (urgent) `failure`, the stall's
     resolution `success`, an info-level flag and the digest `info`."""
     staff = {"weekdays": EVERY_DAY, "day_starts": 0, "day_ends": 24, "holidays": "none"}
-    rig = await open_rig(settings_for(tmp_path, sink, smtp, policy={"staff": staff},
+    rig = await open_rig(settings_for(database, sink, smtp, policy={"staff": staff},
                                       notices={"staff_chat_min_severity": "info"}))  # fmt: skip
     try:
         sid = await rig.add()
@@ -239,7 +247,7 @@ async def test_the_digest_leaves_out_info_level_flags(rig: Rig, sink: HttpSink) 
 
 
 def staff_store(tmp_path: Path, sink: HttpSink, smtp: SmtpServer, **staff: Any) -> StoreSettings:
-    return settings_for(tmp_path, sink, smtp, policy={"staff": staff}).stores["shop"]
+    return settings_for(str(tmp_path / "tw.db"), sink, smtp, policy={"staff": staff}).stores["shop"]
 
 
 def test_staff_hours_skip_public_holidays() -> None:

@@ -1,5 +1,6 @@
 """The whole path: a UPS parcel polled against the sandbox goes quiet, staff get one chat
-alert through Apprise, and one resolution when it moves again. Time is a FrozenClock."""
+alert through Apprise, and one resolution when it moves again. Time is a FrozenClock; each
+test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, both_backends
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.model import Alert, Place, Shipment
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
+pytestmark = both_backends
 NY = ZoneInfo("America/New_York")
 NUMBER = "1Z5R89390357567127"
 CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")

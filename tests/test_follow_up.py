@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from rules import RULES
+from tests.conftest import BACKENDS
 from tests.promised import STALL_PROMISED
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
@@ -30,8 +30,15 @@ from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.outbox import Outbox
 from trackwatch.notify.render import Renderer
 from trackwatch.sandbox.smtp import SmtpServer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import PollUpdate
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the store run on both backends."""
+    return str(request.param)
+
 
 NUMBER = "1Z5R89390357567127"
 LABEL = ev(at(11, 16, 9), Status.LABEL_CREATED, "Label")
@@ -42,7 +49,7 @@ DELIVERED = ev(at(11, 20, 10), Status.DELIVERED, "Delivered")
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     outbox: Outbox
     clock: FrozenClock
@@ -63,15 +70,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, smtp: SmtpServer) -> AsyncIterator[Rig]:
+async def rig(database: str, smtp: SmtpServer) -> AsyncIterator[Rig]:
     settings = build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": "Jetoy", "channels": {"customer_email": [smtp.url()]},
                             "notices": {"customer_window_hours": 1},
                             "policy": STALL_PROMISED}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 16, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     sid = await store.add_shipment(Shipment(
         store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
         customer_email="ada@example.org", destination_postal_code="10001",
@@ -121,15 +128,15 @@ async def test_the_plain_text_part_reads_as_written(rig: Rig) -> None:
     assert not [line for line in lines if line.startswith(" ")]
 
 
-async def test_an_info_flag_ending_is_not_news_to_staff(tmp_path: Path, smtp: SmtpServer) -> None:
+async def test_an_info_flag_ending_is_not_news_to_staff(database: str, smtp: SmtpServer) -> None:
     """A risky delivery (info) is told to staff once; when it ends, nothing more."""
     settings = build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": "Jetoy", "channels": {"staff_email": [smtp.url()]},
                             "notices": {"staff_email_min_severity": "info"}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 16, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     sid = await store.add_shipment(Shipment(
         store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
         customer_email="ada@example.org", destination_postal_code="10001",

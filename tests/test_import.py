@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import both_backends
 from trackwatch.cli import main
 from trackwatch.clock import FrozenClock
 from trackwatch.config import load_settings
 from trackwatch.csv_import import import_csv
-from trackwatch.store import SqliteStore
+from trackwatch.store import open_store
 
 HEADER = ("store,order_id,carrier,tracking_number,shipped_at,customer_name,customer_email,"
           "destination_country,destination_postal_code,promised_by")  # fmt: skip
@@ -56,10 +57,13 @@ def run(*args: str) -> int:
     return main(list(args), clock=FrozenClock(NOW))
 
 
+pytestmark = both_backends
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, database: str) -> Path:
     path = tmp_path / "trackwatch.toml"
-    path.write_text(f'[daemon]\ndatabase = "{tmp_path / "tw.db"}"\n[stores.shop]\nname = "Shop"\n')
+    path.write_text(f'[daemon]\ndatabase = "{database}"\n[stores.shop]\nname = "Shop"\n')
     return path
 
 
@@ -74,7 +78,7 @@ def stored(config: Path) -> list[dict[str, object]]:
 
 
 async def _stored(config: Path) -> list[dict[str, object]]:
-    store = await SqliteStore.open(load_settings(config).daemon.database)
+    store = await open_store(load_settings(config).daemon.database)
     try:
         return [s.model_dump() for s in (await store.list_shipments()).shipments]
     finally:
@@ -141,7 +145,7 @@ async def test_a_terminal_gets_a_progress_bar(
 ) -> None:
     path = write_csv(tmp_path, GOOD)
     settings = load_settings(config)
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     try:
         report = await import_csv(path, settings, store, NOW, progress=True)
     finally:

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rules import RULES
+from tests.conftest import BACKENDS
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
@@ -31,8 +31,15 @@ from trackwatch.model import (
 from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import PollUpdate
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the store run on both backends."""
+    return str(request.param)
+
 
 CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
 LABEL = ev(at(11, 20, 9), Status.LABEL_CREATED, "Label created", CHICAGO)
@@ -41,7 +48,7 @@ PICKUP = ev(at(11, 20, 18), Status.IN_TRANSIT, "Pickup scan", CHICAGO)
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     clock: FrozenClock
     sid: int
@@ -69,14 +76,14 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(database: str) -> AsyncIterator[Rig]:
     settings = build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": "Shop", "contact_email": "help@shop.example",
                             "channels": {"staff_chat": ["json://127.0.0.1:9/chat"]}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 20, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     shipment = Shipment(store="shop", carrier="ups", tracking_number="1Z5R89390357567127",
                         order_id="A1", customer_email="c@example.com",
                         destination_postal_code="10001", destination_city="New York",

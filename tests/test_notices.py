@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules import RULES
+from tests.conftest import BACKENDS
 from tests.promised import STALL_PROMISED
 from tests.rulekit import BERLIN, NY, at, ev
 from trackwatch.clock import FrozenClock
@@ -39,12 +40,18 @@ from trackwatch.notify.pacing import staff_time
 from trackwatch.notify.render import Renderer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.smtp import SmtpServer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import PollUpdate
 
 NUMBER = "1Z5R89390357567127"
 PHONE = "+15550001111"
 WEEKDAYS = frozenset(range(5))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the outbox's store run on both backends."""
+    return str(request.param)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +71,7 @@ def test_staff_chat_waits_for_staff_hours(
     assert staff_time(now, zone, WEEKDAYS, (9, 17)) == expected
 
 
-def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, **store: object) -> Settings:
+def settings_for(database: str, chat: HttpSink, smtp: SmtpServer, **store: object) -> Settings:
     channels = {
         "staff_chat": [chat.url("chat")],
         "staff_email": [smtp.url("alerts@jetoy.example") + "&to=team@jetoy.example"],
@@ -72,7 +79,7 @@ def settings_for(tmp_path: Path, chat: HttpSink, smtp: SmtpServer, **store: obje
         "customer_sms": [f"json://127.0.0.1:{chat.port}/sms/{{phone}}"],
     }
     return build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db"), "notice_max_attempts": 2},
+        "daemon": {"database": database, "notice_max_attempts": 2},
         "stores": {"shop": {"name": "Jetoy", "contact_email": "support@jetoy.example",
                             "channels": channels, "policy": STALL_PROMISED, **store}},
     })  # fmt: skip
@@ -103,7 +110,7 @@ def slots(drafter: Drafter, pace: Pacing, severity: Severity,
 async def test_staff_routing_by_severity_and_the_urgent_bypass(
     tmp_path: Path, sink: HttpSink, smtp: SmtpServer
 ) -> None:
-    settings = settings_for(tmp_path, sink, smtp)
+    settings = settings_for(str(tmp_path / "tw.db"), sink, smtp)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     saturday_night = at(11, 28, 2)
     pace = Pacing(saturday_night)
@@ -120,7 +127,7 @@ async def test_staff_routing_by_severity_and_the_urgent_bypass(
 async def test_a_customer_with_a_phone_also_gets_a_short_text(
     tmp_path: Path, sink: HttpSink, smtp: SmtpServer
 ) -> None:
-    settings = settings_for(tmp_path, sink, smtp)
+    settings = settings_for(str(tmp_path / "tw.db"), sink, smtp)
     drafter = Drafter(settings, ChannelDirectory(settings.stores), Renderer())
     pace = Pacing(at(11, 24, 10))
     assert set(slots(drafter, pace, Severity.WARNING, Audience.CUSTOMER)) == {"customer_email.0"}
@@ -136,7 +143,7 @@ async def test_a_customer_with_a_phone_also_gets_a_short_text(
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     outbox: Outbox
     clock: FrozenClock
@@ -166,7 +173,7 @@ class Rig:
 
 async def open_rig(settings: Settings) -> Rig:
     clock = FrozenClock(at(11, 23, 10))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     channels = ChannelDirectory(settings.stores)
     drafter = Drafter(settings, channels, Renderer())
     monitor = Monitor(store, RULES, clock, settings, channels, Renderer())
@@ -175,8 +182,8 @@ async def open_rig(settings: Settings) -> Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
-    opened = await open_rig(settings_for(tmp_path, sink, smtp))
+async def rig(database: str, sink: HttpSink, smtp: SmtpServer) -> AsyncIterator[Rig]:
+    opened = await open_rig(settings_for(database, sink, smtp))
     yield opened
     await opened.store.close()
 
@@ -249,14 +256,14 @@ async def test_a_notice_to_a_channel_no_longer_configured_is_dead_lettered_at_on
 
 
 async def test_a_notice_to_a_url_apprise_cannot_read_is_dead_lettered_at_once(
-    tmp_path: Path, sink: HttpSink, smtp: SmtpServer
+    database: str, sink: HttpSink, smtp: SmtpServer
 ) -> None:
     """A channel whose URL no Apprise plugin takes (a typo in the scheme) can never deliver:
     dead at its first attempt (of 2), with an error that names the channel, not the URL
     (URLs hold secrets)."""
     channels = {"staff_chat": ["discrod://CanaryWebhookId/CanaryWebhookToken"],
                 "staff_email": [smtp.url("alerts@jetoy.example") + "&to=team@jetoy.example"]}  # fmt: skip
-    rig = await open_rig(settings_for(tmp_path, sink, smtp, channels=channels))
+    rig = await open_rig(settings_for(database, sink, smtp, channels=channels))
     try:
         await rig.stall(NUMBER, at(11, 24, 10))
         await rig.send(at(11, 24, 10))
@@ -295,10 +302,12 @@ async def test_the_daily_digest_lists_open_staff_alerts_once(rig: Rig, sink: Htt
 def test_no_digest_on_a_weekend_or_when_switched_off(
     tmp_path: Path, sink: HttpSink, smtp: SmtpServer
 ) -> None:
-    store = settings_for(tmp_path, sink, smtp).stores["shop"]
+    store = settings_for(str(tmp_path / "tw.db"), sink, smtp).stores["shop"]
     week = digest_slots(store, at(11, 27, 10), at(12, 1, 10))
     assert week == [at(11, 30, 9), at(12, 1, 9)]  # Friday's is past; no Saturday or Sunday
-    off = settings_for(tmp_path, sink, smtp, policy={"staff": {"digest_at": ""}}).stores["shop"]
+    off = settings_for(
+        str(tmp_path / "tw.db"), sink, smtp, policy={"staff": {"digest_at": ""}}
+    ).stores["shop"]
     assert digest_slots(off, at(11, 27, 10), at(12, 1, 10)) == []
 
 

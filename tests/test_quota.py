@@ -1,16 +1,16 @@
 """Carrier quotas: persisted so a restart never overspends, 429s park the carrier, and when
-calls are scarce the nearest deadlines go first. Real SQLite files, the real sandbox."""
+calls are scarce the nearest deadlines go first. Real databases (SQLite and PostgreSQL),
+the real sandbox."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, both_backends
 from trackwatch.app import open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.errors import RateLimited
@@ -18,19 +18,21 @@ from trackwatch.model import Shipment
 from trackwatch.quota import Quota
 from trackwatch.sandbox.world import World
 from trackwatch.sim.numbers import make_number
-from trackwatch.store import SqliteStore
+from trackwatch.store import open_store
+
+pytestmark = both_backends
 
 
-async def test_a_restart_starts_from_the_calls_already_spent(tmp_path: Path) -> None:
+async def test_a_restart_starts_from_the_calls_already_spent(database: str) -> None:
     clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     quota = Quota("usps", 60, "hour", clock, store)
     for _ in range(60):
         await quota.take()
         clock.advance(seconds=30)  # 60 calls over 30 minutes
     await store.close()
 
-    store = await SqliteStore.open(tmp_path / "tw.db")  # the daemon restarted
+    store = await open_store(database)  # the daemon restarted
     again = Quota("usps", 60, "hour", clock, store)
     assert (await again.spent()).remaining == 0
     with pytest.raises(RateLimited) as refused:
@@ -42,9 +44,9 @@ async def test_a_restart_starts_from_the_calls_already_spent(tmp_path: Path) -> 
     await store.close()
 
 
-async def test_a_daily_quota_resets_at_midnight_gmt_also_across_a_restart(tmp_path: Path) -> None:
+async def test_a_daily_quota_resets_at_midnight_gmt_also_across_a_restart(database: str) -> None:
     clock = FrozenClock(datetime(2026, 12, 7, 23, 0, tzinfo=UTC))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     quota = Quota("dhl", 250, "day", clock, store)
     for _ in range(250):
         await quota.take()

@@ -8,11 +8,12 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.backends import UNREADABLE, corrupt
+from tests.conftest import BACKENDS
 from tests.rulekit import at, ev, fires, view
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
@@ -20,11 +21,18 @@ from trackwatch.model import Audience, Outcome, Shipment, Status, TrackingResult
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import PollUpdate
 from trackwatch.web.report_page import REPORTED_BY, ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.signing import ExpiredLink, InvalidLink, ReportLinks
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The tests that reach the store run on both backends."""
+    return str(request.param)
+
 
 SECRET = b"k" * 32
 EXPIRES = at(12, 25)
@@ -61,7 +69,7 @@ def test_a_tampered_link_is_refused(tamper: Callable[[str], str]) -> None:
 
 @dataclass
 class Site:
-    store: SqliteStore
+    store: Store
     clock: FrozenClock
     links: ReportLinks
     served: Served
@@ -77,11 +85,11 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
+async def site(database: str) -> AsyncIterator[Site]:
     settings = build_settings({"daemon": {"http_port": 0}, "stores": {"shop": {
         "name": "Jetoy", "contact_email": "support@jetoy.example"}}})  # fmt: skip
     clock = FrozenClock(at(11, 26, 9))
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     links = ReportLinks(SECRET, "")
     woken: list[int] = []
     desk = ReportDesk(store, clock, settings, links, wake=lambda: woken.append(1))
@@ -229,10 +237,11 @@ async def test_a_link_to_an_order_no_longer_tracked_records_nothing(
     assert (await site.shipment(sid)).missing_reported_at is None
 
 
-async def test_a_link_to_an_unreadable_row_gets_the_plain_page(site: Site) -> None:
+async def test_a_link_to_an_unreadable_row_gets_the_plain_page(
+    site: Site, database: str, backend: str
+) -> None:
 
     sid = await add(site, "9400111206206406260787", delivered=True)
-    async with site.store._tx() as db:
-        await db.execute("UPDATE shipments SET shipped_at='garbled' WHERE id=?", (sid,))
+    await corrupt(database, sid, **UNREADABLE[backend])
     status, text = await fetch("GET", site.url(sid))
     assert status == 409 and "cannot look this order up" in text

@@ -7,23 +7,25 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, both_backends
 from tests.rulekit import at
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
 from trackwatch.model import AlertState, Audience, Finding, NoticeState, Severity, Shipment
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import AlertOpen, Evaluation, NoticeDraft
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.shopify import signature
 from trackwatch.web.signing import ReportLinks
+
+pytestmark = both_backends
+
 
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
 DOCUMENTED = json.loads((FIXTURES / "shopify" / "fulfillments-create.json").read_text())
@@ -40,7 +42,7 @@ def fulfillment(*numbers: str, **changes: Any) -> dict[str, Any]:
 
 @dataclass
 class Hook:
-    store: SqliteStore
+    store: Store
     served: Served
 
     async def post(
@@ -66,11 +68,11 @@ class Hook:
 
 
 @pytest.fixture
-async def hook(tmp_path: Path) -> AsyncIterator[Hook]:
+async def hook(database: str) -> AsyncIterator[Hook]:
     settings = build_settings({"daemon": {"http_port": 0}, "stores": {
         "shop": {"name": "Shop", "shopify_secret": SECRET},
         "other": {"name": "No Shopify"}}})  # fmt: skip
-    store = await SqliteStore.open(tmp_path / "tw.db")
+    store = await open_store(database)
     desk = ReportDesk(store, FrozenClock(at(11, 23, 12)), settings, ReportLinks(b"k" * 32, ""))
     served = await serve(build_app(desk), settings.daemon)
     yield Hook(store, served)
@@ -235,7 +237,7 @@ async def watched(hook: Hook) -> dict[str, str | None]:
     return {s.tracking_number: None if s.active else s.stopped for s in found}
 
 
-async def customer_notice_for(store: SqliteStore, sid: int) -> None:
+async def customer_notice_for(store: Store, sid: int) -> None:
     """An open alert about the shipment whose customer email is waiting to go out."""
     found = Finding(rule="stalled", episode="e1", severity=Severity.WARNING,
                     audiences=(Audience.CUSTOMER, Audience.STAFF), summary="stalled",

@@ -1,5 +1,5 @@
 """Stopping watching a shipment (issue 17, finding 7), through the real monitor and a real
-SQLite file: polling and judging end, open alerts resolve (staff told once, when they were
+database (SQLite's and PostgreSQL's): polling and judging end, open alerts resolve (staff told once, when they were
 told of the alert), every pending customer notice is cancelled, stopping twice changes
 nothing, and `restart` watches it again. Time is a FrozenClock; polls are written directly."""
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from rules import RULES
+from tests.conftest import both_backends
 from tests.promised import STALL_PROMISED
 from tests.rulekit import at, ev
 from trackwatch.clock import FrozenClock
@@ -22,9 +22,10 @@ from trackwatch.monitor import Monitor
 from trackwatch.notify.channels import ChannelDirectory
 from trackwatch.notify.render import Renderer
 from trackwatch.stopping import stop_shipment
-from trackwatch.store import SqliteStore
+from trackwatch.store import Store, open_store
 from trackwatch.store.records import AlertOpen, Evaluation, PollUpdate, Reschedule, Stopped
 
+pytestmark = both_backends
 NUMBER = "1Z5R89390357567127"
 LABEL = ev(at(11, 20, 9), Status.LABEL_CREATED, "Label created")
 PICKUP = ev(at(11, 20, 18), Status.IN_TRANSIT, "Pickup scan")
@@ -33,7 +34,7 @@ STALLED_AT = at(11, 26, 1)  # Mon, Tue, Wed without a scan
 
 @dataclass
 class Rig:
-    store: SqliteStore
+    store: Store
     monitor: Monitor
     clock: FrozenClock
     settings: Settings
@@ -66,15 +67,15 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(database: str) -> AsyncIterator[Rig]:
     settings = build_settings({
-        "daemon": {"database": str(tmp_path / "tw.db")},
+        "daemon": {"database": database},
         "stores": {"shop": {"name": "Shop", "contact_email": "help@shop.example",
                             "policy": STALL_PROMISED, "channels": {"staff_chat": ["json://127.0.0.1:9/chat"],
                                          "customer_email": ["mailto://127.0.0.1:9?from=o@s.e"]}}},
     })  # fmt: skip
     clock = FrozenClock(at(11, 20, 9))
-    store = await SqliteStore.open(settings.daemon.database)
+    store = await open_store(settings.daemon.database)
     shipment = Shipment(store="shop", carrier="ups", tracking_number=NUMBER, order_id="A1",
                         customer_email="c@example.com", destination_postal_code="10001",
                         destination_city="New York", shipped_at=at(11, 20, 9))  # fmt: skip

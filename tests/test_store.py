@@ -1,23 +1,35 @@
+"""The store contract, on both backends: each test runs on a SQLite file and on a
+PostgreSQL database of its own (tests/conftest.py: `backend`, `database`, `any_store`).
+What only one engine has (SQLite's WAL and old files, PostgreSQL's migration lock) is
+tested on that one."""
+
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from tests.backends import INTEGRITY_ERRORS, execute
+from tests.conftest import both_backends
+from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.model import (
     Audience,
+    Direction,
     Finding,
     Outcome,
+    Place,
     Severity,
     Shipment,
     Status,
     TrackingEvent,
     TrackingResult,
 )
-from trackwatch.store import DuplicateShipment, SqliteStore
+from trackwatch.store import DuplicateShipment, SqliteStore, Store, open_store
+from trackwatch.store.postgres import PostgresStore
+from trackwatch.store.postgres.schema import MIGRATIONS as POSTGRES_MIGRATIONS
 from trackwatch.store.records import (
     AlertOpen,
     AlertResolve,
@@ -45,33 +57,83 @@ DRAFT = NoticeDraft("opened", Audience.STAFF, "staff_chat.0", "shop", "title", "
 RESOLVED = NoticeDraft("resolved", Audience.STAFF, "staff_chat.0", "shop", "title", "body")
 
 
-async def test_migrates_an_empty_file_and_reopens(tmp_path: Path) -> None:
-    path = tmp_path / "fresh.db"
-    store = await SqliteStore.open(path)
-    assert await store.schema_version() == len(MIGRATIONS)
+@both_backends
+async def test_migrates_once_and_reopens(database: str) -> None:
+    store = await open_store(database)
+    assert isinstance(store, SqliteStore | PostgresStore)
+    assert await store.schema_version() == len(migrations_of(store))
     await store.add_shipment(shipment(), NOW)
     await store.close()
-    store = await SqliteStore.open(path)  # migrations are not re-run
+    store = await open_store(database)  # migrations are not re-run
     assert len((await store.list_shipments()).shipments) == 1
     await store.close()
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    await (await SqliteStore.open(path)).close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"shipments", "events", "alerts", "notices"} <= tables
 
 
-async def test_duplicate_shipment_is_refused_and_nothing_is_lost(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "d.db")
+async def test_daemons_starting_together_on_postgres_migrate_once(postgres: Cluster) -> None:
+    """Three daemons start at once on an empty database: one migrates (under the advisory
+    lock), the others wait for it and find nothing to do; none fails on a table the first
+    is creating."""
+    name = await create_database(postgres, template="template0")
+    try:
+        stores = await asyncio.gather(*[PostgresStore.open(postgres.url(name)) for _ in range(3)])
+        for store in stores:
+            assert await store.schema_version() == len(POSTGRES_MIGRATIONS)
+            await store.close()
+        applied = await execute(postgres.url(name), "SELECT version FROM schema_migrations")
+        assert sorted(v for (v,) in applied) == list(range(1, len(POSTGRES_MIGRATIONS) + 1))
+        assert len({s.instance for s in stores}) == 1  # one database, one instance id
+    finally:
+        await drop_database(postgres, name)
+
+
+async def test_open_store_picks_the_backend_from_the_setting(
+    tmp_path: Path, postgres: Cluster
+) -> None:
+    """A path or sqlite:/// is SQLite; postgresql:// and postgres:// are PostgreSQL; any
+    other scheme is refused, naming what is known."""
+    name = await create_database(postgres)
+    url = postgres.url(name)
+    try:
+        for setting, kind in ((str(tmp_path / "a.db"), SqliteStore),
+                              (f"sqlite:///{tmp_path}/b.db", SqliteStore),
+                              (url, PostgresStore),
+                              (url.replace("postgresql://", "postgres://"), PostgresStore)):  # fmt: skip
+            store = await open_store(setting)
+            assert isinstance(store, kind), setting
+            await store.close()
+    finally:
+        await drop_database(postgres, name)
+    assert (tmp_path / "a.db").exists() and (tmp_path / "b.db").exists()
+    with pytest.raises(ValueError, match=r"mysql:// databases are not supported.*postgresql://"):
+        await open_store("mysql://db/tw")
+
+
+def migrations_of(store: SqliteStore | PostgresStore) -> tuple[str, ...]:
+    return MIGRATIONS if isinstance(store, SqliteStore) else POSTGRES_MIGRATIONS
+
+
+@both_backends
+async def test_duplicate_shipment_is_refused_and_nothing_is_lost(any_store: Store) -> None:
+    store = any_store
     first = await store.add_shipment(shipment(), NOW)
     with pytest.raises(DuplicateShipment) as err:
         await store.add_shipment(shipment(), NOW)
     assert err.value.existing_id == first
     assert len((await store.list_shipments()).shipments) == 1
-    await store.close()
 
 
-async def test_one_alert_per_episode_and_one_notice_per_change(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "a.db")
+@both_backends
+async def test_one_alert_per_episode_and_one_notice_per_change(any_store: Store) -> None:
+    store = any_store
     sid = await store.add_shipment(shipment(), NOW)
     opening = Evaluation(opens=[AlertOpen(sid, finding(), (DRAFT,))])
     await store.apply_evaluation(opening, NOW)
@@ -84,11 +146,11 @@ async def test_one_alert_per_episode_and_one_notice_per_change(tmp_path: Path) -
     assert len(await store.notices()) == 2
     await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, finding("e2"), (DRAFT,))]), NOW)
     assert len(await store.all_alerts()) == 2  # a new episode is a new alert
-    await store.close()
 
 
-async def test_a_claimed_notice_is_reclaimed_only_after_its_lease(tmp_path: Path) -> None:
-    store = await SqliteStore.open(tmp_path / "n.db")
+@both_backends
+async def test_a_claimed_notice_is_reclaimed_only_after_its_lease(any_store: Store) -> None:
+    store = any_store
     sid = await store.add_shipment(shipment(), NOW)
     await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, finding(), (DRAFT,))]), NOW)
     lease = NOW + timedelta(minutes=2)
@@ -101,13 +163,13 @@ async def test_a_claimed_notice_is_reclaimed_only_after_its_lease(tmp_path: Path
     assert (
         await store.claim_notices(lease + timedelta(hours=1), lease + timedelta(hours=2), 10) == []
     )
-    await store.close()
 
 
-async def test_a_poll_landing_mid_judgement_is_judged_again(tmp_path: Path) -> None:
+@both_backends
+async def test_a_poll_landing_mid_judgement_is_judged_again(any_store: Store) -> None:
     """The rules loop read the shipment, a poll (or a customer's report) wrote new data,
     then the rules loop stored its verdict: the shipment must stay due for judging."""
-    store = await SqliteStore.open(tmp_path / "r.db")
+    store = any_store
     sid = await store.add_shipment(shipment(), NOW)
     (seen,) = (await store.shipments_to_check(NOW, 10)).shipments
     result = TrackingResult(tracking_number=seen.tracking_number, outcome=Outcome.FOUND,
@@ -123,7 +185,6 @@ async def test_a_poll_landing_mid_judgement_is_judged_again(tmp_path: Path) -> N
     await store.report_missing(sid, "customer", NOW)
     await store.apply_evaluation(Evaluation(schedules=[stale]), NOW)
     assert len((await store.shipments_to_check(NOW, 10)).shipments) == 1
-    await store.close()
 
 
 def scanned(number: str, *hours: int) -> TrackingResult:
@@ -133,34 +194,33 @@ def scanned(number: str, *hours: int) -> TrackingResult:
                           status=Status.IN_TRANSIT)  # fmt: skip
 
 
-async def test_a_failure_inside_a_transaction_leaves_nothing_written(tmp_path: Path) -> None:
+@both_backends
+async def test_a_failure_inside_a_transaction_leaves_nothing_written(
+    database: str, any_store: Store
+) -> None:
     """A pass's answers land whole or not at all: the second answer of a batch fails (its
     shipment is not in the database), so the first one's events and counters are not kept
     either, by this connection nor by another; and the next transaction works."""
-    path = tmp_path / "tx.db"
-    store = await SqliteStore.open(path)
+    store = any_store
     sid = await store.add_shipment(shipment(), NOW)
     later = NOW + timedelta(hours=4)
     batch = [PollUpdate(sid, NOW, later, scanned("1Z5R89390357567127", 30, 20)),
              PollUpdate(sid + 1, NOW, later, scanned("1Z879E930346834440", 10))]  # fmt: skip
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await store.apply_polls(batch)
     kept = await store.get_shipment(sid)
     assert kept is not None and kept.polls == 0 and kept.last_polled_at is None
     assert (await store.events_for([sid])).get(sid, []) == []
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    assert await execute(database, "SELECT COUNT(*) FROM events") == [(0,)]
     await store.apply_polls(batch[:1])  # the connection is usable: no transaction left open
     assert len((await store.events_for([sid]))[sid]) == 2
-    await store.close()
 
 
-async def test_the_daemon_and_a_command_share_one_database_file(tmp_path: Path) -> None:
-    """The daemon holds its connection open while `trackwatch add` (its own connection)
-    writes: both work. Writes at once queue on the busy timeout instead of failing with
-    "database is locked", and WAL lets a reader read while a writer holds the file."""
-    path = tmp_path / "shared.db"
-    daemon, command = await SqliteStore.open(path), await SqliteStore.open(path)
+@both_backends
+async def test_two_stores_on_one_database_write_at_once(database: str) -> None:
+    """The daemon holds its store open while `trackwatch add` (a store of its own) writes:
+    writes at once all land, and each store reads the other's."""
+    daemon, command = await open_store(database), await open_store(database)
     writes = [(daemon, command)[i % 2].add_shipment(shipment(f"1ZSHARED{i:04d}"), NOW)
               for i in range(40)]  # fmt: skip
     assert len(set(await asyncio.gather(*writes))) == 40
@@ -169,6 +229,18 @@ async def test_the_daemon_and_a_command_share_one_database_file(tmp_path: Path) 
         == len((await command.list_shipments()).shipments)
         == 40
     )
+    await daemon.close()
+    await command.close()
+
+
+async def test_the_daemon_and_a_command_share_one_database_file(tmp_path: Path) -> None:
+    """On SQLite, two connections share one file: writes at once queue on the busy timeout
+    instead of failing with "database is locked", and WAL lets a reader read while a writer
+    holds the file."""
+    path = tmp_path / "shared.db"
+    daemon, command = await SqliteStore.open(path), await SqliteStore.open(path)
+    await asyncio.gather(*[(daemon, command)[i % 2].add_shipment(shipment(f"1ZSHARED{i:04d}"), NOW)
+                           for i in range(40)])  # fmt: skip
 
     writer = sqlite3.connect(path, isolation_level=None)  # another command, mid-transaction
     writer.execute("BEGIN EXCLUSIVE")
@@ -255,3 +327,110 @@ async def test_daemons_sharing_a_database_park_and_back_off_together(tmp_path: P
     assert not two.is_failing("ups") and two.blocked_until("dhl", NOW) == parked
     await one_db.close()
     await two_db.close()
+
+
+TOKYO = timezone(timedelta(hours=9))
+
+
+@both_backends
+async def test_a_shipment_reads_back_as_it_was_written(any_store: Store) -> None:
+    """Every field, times in any zone to the microsecond, text beyond ASCII: what is read is
+    what was written (times as the same instants, in UTC)."""
+    written = Shipment(
+        store="shop", carrier="ups", tracking_number="1Z5R89390357567127", order_id="#1001-é",
+        customer_email="zoë@example.com", customer_name="Zoë O'Brien", customer_phone="+12125550100",
+        destination_country="CA", destination_postal_code="H2X 1Y4", destination_city="Montréal",
+        shipped_at=datetime(2026, 11, 23, 21, 5, 7, 123456, tzinfo=TOKYO),
+        ordered_at=NOW - timedelta(days=2), promised_by=NOW + timedelta(days=3),
+        direction=Direction.RETURN, status=Status.IN_TRANSIT, eta=NOW + timedelta(days=1),
+        last_event_at=NOW - timedelta(hours=5), next_poll_at=NOW + timedelta(minutes=15),
+        sender_carrier="usps", carrier_note="a remark",
+    )  # fmt: skip
+    sid = await any_store.add_shipment(written, NOW)
+    read = await any_store.get_shipment(sid)
+    assert read == written.model_copy(update={"id": sid})
+    assert read is not None and read.shipped_at.utcoffset() == timedelta(0)
+    assert read.shipped_at.microsecond == 123456
+
+
+@both_backends
+async def test_alerts_events_and_notices_read_back_as_written(any_store: Store) -> None:
+    """An explanation keeps its keys' order (staff read them in that order), audiences
+    theirs, events their order in time; a notice carries its alert's severity."""
+    sid = await any_store.add_shipment(shipment(), NOW)
+    explained = finding().model_copy(update={
+        "explanation": {"zeta": "last scan 5 days ago", "alpha": "promised by Friday"},
+        "audiences": (Audience.STAFF, Audience.CUSTOMER)})  # fmt: skip
+    await any_store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, explained,
+                                                                 (DRAFT,))]), NOW)  # fmt: skip
+    (alert,) = await any_store.all_alerts()
+    assert list(alert.explanation.items()) == list(explained.explanation.items())
+    assert alert.audiences == (Audience.STAFF, Audience.CUSTOMER) and alert.opened_at == NOW
+    result = scanned("1Z5R89390357567127", 3, 30, 20)
+    await any_store.apply_polls([PollUpdate(sid, NOW, NOW, result)] * 2)  # twice: kept once
+    stored = (await any_store.events_for([sid]))[sid]
+    assert stored == sorted(result.events, key=lambda e: e.occurred_at)
+    (notice,) = await any_store.notices()
+    assert (notice.alert_id, notice.shipment_id, notice.severity) == (
+        alert.id,
+        sid,
+        Severity.WARNING,
+    )
+    assert notice.next_attempt_at == NOW and notice.idempotency_key.startswith("tw-")
+    assert any_store.instance in notice.idempotency_key
+
+
+@both_backends
+async def test_a_notice_of_no_alert_needs_its_own_key_and_is_queued_once(
+    any_store: Store,
+) -> None:
+    with pytest.raises(ValueError, match="idempotency key"):
+        await any_store.enqueue([DRAFT], NOW)
+    digest = NoticeDraft("daily", Audience.STAFF, "staff_email.0", "shop", "t", "b",
+                         not_before=NOW + timedelta(hours=8), key="digest-shop-2026-11-23")  # fmt: skip
+    await any_store.enqueue([digest], NOW)
+    await any_store.enqueue([digest], NOW + timedelta(minutes=1))  # a restart sends it again
+    (notice,) = await any_store.notices()
+    assert notice.alert_id is None and notice.next_attempt_at == NOW + timedelta(hours=8)
+    assert await any_store.next_notice_at() == NOW + timedelta(hours=8)
+    figures = await any_store.figures(NOW + timedelta(minutes=10))
+    assert figures.notices["pending"] == 1 and figures.oldest_pending_seconds == 600.0
+
+
+@both_backends
+async def test_a_nul_from_a_carrier_stops_nothing(any_store: Store, backend: str) -> None:
+    """Carrier text reaches the store unchecked (scans, remarks, and through the rules alert
+    summaries). PostgreSQL cannot keep a NUL in text: there it is kept as U+FFFD, the
+    replacement character, rather than failing the whole pass on every poll."""
+    sid = await any_store.add_shipment(shipment(), NOW)
+    event = TrackingEvent(occurred_at=NOW, status=Status.IN_TRANSIT, code="I\x00",
+                          description="Arrived\x00", place=Place(city="Chi\x00cago"))  # fmt: skip
+    result = TrackingResult(tracking_number="1Z5R89390357567127", outcome=Outcome.FOUND,
+                            events=[event], status=Status.IN_TRANSIT)  # fmt: skip
+    await any_store.apply_polls([PollUpdate(sid, NOW, NOW, result, note="remark\x00")])
+    told = finding().model_copy(update={"summary": "Held at Chi\x00cago"})
+    await any_store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, told, (DRAFT,))]), NOW)
+    kept = "\x00" if backend == "sqlite" else "\ufffd"
+    stored = await any_store.get_shipment(sid)
+    assert stored is not None and stored.carrier_note == f"remark{kept}"
+    assert (await any_store.events_for([sid]))[sid] == [event]  # the scan itself is JSON
+    (alert,) = await any_store.all_alerts()
+    assert alert.summary == f"Held at Chi{kept}cago"
+
+
+@both_backends
+async def test_passes_writing_the_same_shipments_at_once_both_land(any_store: Store) -> None:
+    """The poll loop and the rules loop write the same shipments at once, each in its own
+    order. On PostgreSQL, transactions that lock rows in opposite orders deadlock (one is
+    aborted and its pass fails); every write of several shipments locks them in id order."""
+    ids = [await any_store.add_shipment(shipment(f"1ZLOCK{i:04d}"), NOW) for i in range(50)]
+    for _ in range(5):
+        polls = [PollUpdate(sid, NOW, NOW + timedelta(hours=1), scanned("1Z", 3)) for sid in ids]
+        plans = [Reschedule(sid, NOW, NOW + timedelta(hours=2), 10**6) for sid in ids]
+        await asyncio.gather(
+            any_store.apply_polls(polls),
+            any_store.apply_polls(polls[::-1]),
+            any_store.apply_evaluation(Evaluation(schedules=plans[::-1]), NOW),
+        )
+    stored = (await any_store.list_shipments()).shipments
+    assert [s.polls for s in stored] == [10] * 50

@@ -2,7 +2,7 @@
 a first poll is never moved later by a judgement, an answer reaches only the shipment it
 belongs to, a failing carrier is probed instead of hammered, and a row that cannot be read
 or judged is set aside while everything else goes on. The real daemon against the sandbox
-carriers on 127.0.0.1, on a FrozenClock."""
+carriers on 127.0.0.1, on a FrozenClock, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 
 from carriers import Query
-from tests.conftest import ALWAYS_STAFFED, FIXTURES, SettingsFactory, run_on_clock
+from tests.backends import UNREADABLE, corrupt, execute
+from tests.conftest import ALWAYS_STAFFED, FIXTURES, SettingsFactory, both_backends, run_on_clock
 from tests.rulekit import ev
 from tests.test_end_to_end import CHICAGO, NUMBER, NYC, at, run_until, script
 from tests.test_stops import run_to
@@ -31,9 +31,10 @@ from trackwatch.sandbox.local import serve_locally
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import Milestone, Parcel, World
-from trackwatch.store import SqliteStore
+from trackwatch.store import PostgresStore, SqliteStore, open_store
 from trackwatch.store.records import NoticeDraft, PollUpdate
 
+pytestmark = both_backends
 FEDEX = "738488882438"
 
 
@@ -66,7 +67,7 @@ async def test_a_judgement_before_the_first_poll_leaves_it_due_now(
 
 
 async def test_a_number_watched_twice_gets_each_shipment_its_own_parcel(
-    tmp_path: Path, clock: FrozenClock, world: World, sandbox: SandboxServer, sink: HttpSink
+    database: str, clock: FrozenClock, world: World, sandbox: SandboxServer, sink: HttpSink
 ) -> None:
     """One FedEx number, reused: two stores watch it, one for the parcel delivered weeks ago,
     one for today's, waiting at a FedEx counter. Each must get its own answer; before, both
@@ -78,7 +79,7 @@ async def test_a_number_watched_twice_gets_each_shipment_its_own_parcel(
                                       Milestone(at(20, 18), "picked_up", CHICAGO),
                                       Milestone(at(22, 10), "access_point", NYC)], NYC))  # fmt: skip
     clock.set(at(23, 9))
-    async with open_daemon(two_stores(tmp_path, sandbox, sink), clock) as daemon:
+    async with open_daemon(two_stores(database, sandbox, sink), clock) as daemon:
         old = await daemon.store.add_shipment(
             shipment(FEDEX, "fedex", "a", at(2, 9), "OLD"), clock.now()
         )
@@ -92,27 +93,20 @@ async def test_a_number_watched_twice_gets_each_shipment_its_own_parcel(
         assert waiting is not None and waiting.status is Status.AVAILABLE_FOR_PICKUP
 
 
-def two_stores(tmp_path: Path, sandbox: SandboxServer, sink: HttpSink) -> Settings:
+def two_stores(database: str, sandbox: SandboxServer, sink: HttpSink) -> Settings:
     carriers = {name: {"enabled": name == "fedex", "base_url": sandbox.base_url,
                        "client_id": "id", "client_secret": "secret", "api_key": "key",
                        "max_inline_wait_seconds": 0}
                 for name in ("usps", "ups", "fedex", "dhl")}  # fmt: skip
     stores = {s: {"name": s, "policy": {"staff": ALWAYS_STAFFED},
                   "channels": {"staff_chat": [sink.url(s)]}} for s in ("a", "b")}  # fmt: skip
-    return build_settings({"daemon": {"database": str(tmp_path / "tw.db"), "http_port": 0},
+    return build_settings({"daemon": {"database": database, "http_port": 0},
                            "carriers": carriers, "stores": stores})  # fmt: skip
-
-
-def corrupt(database: Path | str, sid: int, **columns: Any) -> None:
-    """Write straight into the database, as a bug, a hand edit or an old version could."""
-    with sqlite3.connect(database) as db:
-        for column, value in columns.items():
-            db.execute(f"UPDATE shipments SET {column}=? WHERE id=?", (value, sid))
 
 
 async def test_a_corrupt_row_is_set_aside_and_the_daemon_goes_on(
     world: World, clock: FrozenClock, make_settings: SettingsFactory, sink: HttpSink,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, backend: str,
 ) -> None:  # fmt: skip
     script(world, (at(23, 9), "label"), (at(23, 18), "picked_up"), (at(24, 8), "damaged"))
     settings = make_settings()
@@ -123,8 +117,8 @@ async def test_a_corrupt_row_is_set_aside_and_the_daemon_goes_on(
         judged_bad = await daemon.store.add_shipment(
             shipment("1Z410E7W0392751591", order="C3"), clock.now()
         )
-        corrupt(settings.daemon.database, bad, shipped_at="not a time")
-        corrupt(settings.daemon.database, judged_bad, status="teleported")
+        await corrupt(settings.daemon.database, bad, **UNREADABLE[backend])
+        await corrupt(settings.daemon.database, judged_bad, status="teleported")
         await run_until(daemon, clock, at(24, 20))
         alerts = await daemon.store.all_alerts()
         ok = await daemon.store.get_shipment(good)
@@ -135,9 +129,8 @@ async def test_a_corrupt_row_is_set_aside_and_the_daemon_goes_on(
         listed = await daemon.store.list_shipments()
         assert {u.shipment_id for u in listed.unreadable} == {bad, judged_bad}
         await run_until(daemon, clock, at(26, 20))
-    with sqlite3.connect(settings.daemon.database) as db:
-        rows = db.execute("SELECT next_poll_at, check_at, set_aside FROM shipments WHERE id IN"
-                          " (?, ?)", (bad, judged_bad)).fetchall()  # fmt: skip
+    rows = await execute(settings.daemon.database, "SELECT next_poll_at, check_at, set_aside"
+                         " FROM shipments WHERE id IN (?, ?)", bad, judged_bad)  # fmt: skip
     assert [row[:2] for row in rows] == [(None, None)] * 2  # neither polled nor judged
     assert all(row[2] for row in rows)
     titles = sorted(r.body["title"] for r in sink.received)
@@ -450,7 +443,7 @@ async def test_setting_aside_and_its_alert_are_one_write(
         shipment("1Z879E930346834440", shipped=datetime(9999, 12, 31, 12, tzinfo=NYC_ZONE)),
         clock.now(),
     )
-    assert isinstance(daemon.store, SqliteStore)
+    assert isinstance(daemon.store, SqliteStore | PostgresStore)
     real = daemon.store._open_store_alert
 
     async def dies(*_: object) -> None:
@@ -514,19 +507,21 @@ async def test_a_row_set_aside_again_after_a_restart_is_told_again(
     assert [a.state.value for a in alerts] == ["resolved", "open"]
 
 
-async def test_notice_keys_differ_between_databases(tmp_path: Path, clock: FrozenClock) -> None:
+async def test_notice_keys_differ_between_databases(
+    database: str, another_database: str, clock: FrozenClock
+) -> None:
     """Alert ids repeat across databases (staging and production, two shops, a restored
     backup): keys, and so Message-IDs, must not, or a deduplicating mailbox drops a real
     notice."""
     keys = []
-    for name in ("staging.db", "production.db"):
-        store = await SqliteStore.open(tmp_path / name)
+    for name in (database, another_database):
+        store = await open_store(name)
         await store.enqueue([NoticeDraft("daily", Audience.STAFF, "staff_email.0", "shop",
                                          "t", "b", key="digest-shop-2026-11-23")], clock.now())  # fmt: skip
         keys += [n.idempotency_key for n in await store.notices()]
         await store.close()
     assert len(set(keys)) == 2
-    again = await SqliteStore.open(tmp_path / "staging.db")
+    again = await open_store(database)
     assert again.instance in keys[0]  # stable for one database
     await again.close()
 

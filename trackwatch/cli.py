@@ -38,6 +38,7 @@ from trackwatch.store import (
     StoreInUse,
     UnreadableShipment,
     open_store,
+    redacted,
 )
 from trackwatch.views import (
     policy_lines,
@@ -200,7 +201,7 @@ async def _stop(args: argparse.Namespace, settings: Settings) -> int:
 
 def _check_config(settings: Settings, path: Path) -> int:
     print(f"{path}: OK")
-    print(f"database: {settings.daemon.database}")
+    print(f"database: {redacted(settings.daemon.database)}")
     for name in CARRIERS:
         carrier = settings.carriers.get(name)
         state = "enabled" if carrier.enabled else "disabled"

@@ -3,13 +3,17 @@ trackwatch.store.contract; `open_store` is the one place that picks a backend.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from trackwatch.store.contract import Store
-from trackwatch.store.sqlite import DuplicateShipment, SqliteStore, UnreadableShipment
+from trackwatch.store.postgres import PostgresStore
+from trackwatch.store.rows import DuplicateShipment, UnreadableShipment
+from trackwatch.store.sqlite import SqliteStore
 from trackwatch.store.sqlite.base import StoreInUse
 
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def sqlite_path(database: str | Path) -> Path | None:
@@ -21,22 +25,33 @@ def sqlite_path(database: str | Path) -> Path | None:
     return None if "://" in text else Path(text)
 
 
+def redacted(database: str | Path) -> str:
+    """A `database` setting fit to print: a URL's password replaced by ***."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", str(database))
+
+
 async def open_store(database: str | Path, daemon: bool = False) -> Store:
-    """The store a `database` setting names: a path or `sqlite:///…` is SQLite. `daemon`:
-    the daemon's own (a second daemon on one SQLite file is refused: StoreInUse)."""
+    """The store a `database` setting names: a path or `sqlite:///…` is SQLite, a
+    `postgresql://…` (or `postgres://…`) URL PostgreSQL. `daemon`: the daemon's own (a second
+    daemon on one SQLite file is refused: StoreInUse; PostgreSQL takes several)."""
+    text = str(database)
+    if text.startswith(POSTGRES_SCHEMES):
+        return await PostgresStore.open(text)
     path = sqlite_path(database)
     if path is None:
-        raise ValueError(f"{str(database).split('://', 1)[0]}:// databases are not supported "
-                         "(use a path or sqlite:///path)")  # fmt: skip
+        raise ValueError(f"{text.split('://', 1)[0]}:// databases are not supported "
+                         "(use a path, sqlite:///path or postgresql://…)")  # fmt: skip
     return await SqliteStore.open(path, daemon=daemon)
 
 
 __all__ = [
     "DuplicateShipment",
+    "PostgresStore",
     "SqliteStore",
     "Store",
     "StoreInUse",
     "UnreadableShipment",
     "open_store",
+    "redacted",
     "sqlite_path",
 ]

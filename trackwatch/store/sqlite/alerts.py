@@ -17,8 +17,8 @@ from trackwatch.store.records import (
 )
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import (
-    alert_of_data,
     alert_of_row,
+    alert_with_order,
 )
 
 
@@ -77,9 +77,4 @@ class SqliteAlerts(SqliteBase):
             f" ORDER BY {order} LIMIT ?",
             (store, store, state_value, state_value, limit),
         )
-        found = []
-        for row in rows:
-            data = dict(row)
-            order_id = data.pop("order_id")
-            found.append((alert_of_data(data), None if order_id is None else str(order_id)))
-        return found
+        return [alert_with_order(row) for row in rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -21,8 +20,9 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     ts,
 )
+from trackwatch.store.rows import notice_key
 from trackwatch.store.schema import MIGRATIONS
-from trackwatch.store.sqlite.rows import audiences_text
+from trackwatch.store.sqlite.rows import audiences_text, explanation_text
 
 
 class StoreInUse(Exception):
@@ -147,7 +147,7 @@ class SqliteBase:
             [
                 (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
                  d.body, d.recipient, ts(max(now, d.not_before or now)),
-                 self._key(d.key or f"{alert_id}-{d.event}-{d.audience.value}-{d.channel}"),
+                 self._key(notice_key(alert_id, d)),
                  ts(now))
                 for d in drafts
             ],
@@ -162,7 +162,7 @@ class SqliteBase:
             " severity, summary, action, explanation, audiences, opened_at)"
             " VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)",
             (alarm.store, alarm.subject, f.rule, f.episode, AlertState.OPEN.value,
-             f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+             f.severity.value, f.summary, f.action, explanation_text(f.explanation),
              audiences_text(f.audiences), ts(now)),
         )  # fmt: skip
         if cur.rowcount != 1:

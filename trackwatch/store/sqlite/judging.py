@@ -3,7 +3,6 @@ transaction (alerts, notices, the next poll)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +32,7 @@ from trackwatch.store.sqlite.polls import LEASE
 from trackwatch.store.sqlite.rows import (
     alert_of_row,
     audiences_text,
+    explanation_text,
     readout,
 )
 
@@ -239,7 +239,7 @@ class SqliteJudging(SqliteBase):
             " SELECT id, store, ?,?,?,?,?,?,?,?,?,? FROM shipments WHERE id=? AND active=1"
             " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
             (f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
-             json.dumps(f.explanation), audiences_text(f.audiences), ts(now),
+             explanation_text(f.explanation), audiences_text(f.audiences), ts(now),
              ts(now) if f.escalated else None, shipment_id),
         )  # fmt: skip
         row = await cur.fetchone()
@@ -251,7 +251,7 @@ class SqliteJudging(SqliteBase):
             "UPDATE alerts SET severity=?, summary=?, action=?, explanation=?, audiences=?,"
             " escalated_at=CASE WHEN ? THEN COALESCE(escalated_at, ?) ELSE escalated_at END"
             " WHERE id=? AND state=?",
-            (f.severity.value, f.summary, f.action, json.dumps(f.explanation),
+            (f.severity.value, f.summary, f.action, explanation_text(f.explanation),
              audiences_text(step.audiences), step.escalated, ts(now), step.alert_id,
              AlertState.OPEN.value),
         )  # fmt: skip

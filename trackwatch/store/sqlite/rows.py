@@ -1,101 +1,57 @@
-"""Rows as models, and models as rows: what every SQLite repository reads and writes."""
+"""SQLite's side of trackwatch.store.rows: it keeps times as sortable UTC text (see
+records.ts), so a row's times are parsed on the way out and written as text on the way in."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from trackwatch.model import (
-    Alert,
-    Audience,
-    Notice,
-    Shipment,
+from trackwatch.model import Alert, Notice, Shipment
+from trackwatch.store.records import Readout, parse_ts, ts
+from trackwatch.store.rows import (
+    ALERT_TIMES,
+    NOTICE_TIMES,
+    SHIPMENT_TIMES,
+    DuplicateShipment,
+    Row,
+    UnreadableShipment,
+    alert_and_order,
+    alert_of_data,
+    audiences_text,
+    explanation_text,
+    notice_of_data,
+    values_of_shipment,
 )
-from trackwatch.store.records import (
-    Readout,
-    Unreadable,
-    parse_ts,
-    ts,
-)
-
-SHIPMENT_TIMES = (
-    "shipped_at",
-    "last_event_at",
-    "eta",
-    "last_polled_at",
-    "next_poll_at",
-    "check_at",
-    "ordered_at",
-    "promised_by",
-    "missing_reported_at",
-    "deadline_at",
-    "stopped_at",
-    "restarted_at",
-    "set_aside_at",
-    "follow_up_after",
-)
+from trackwatch.store.rows import readout as _readout
 
 
-class UnreadableShipment(Exception):
-    def __init__(self, row: Unreadable) -> None:
-        super().__init__(f"shipment {row.shipment_id} cannot be read: {row.reason}")
-        self.row = row
-
-
-class DuplicateShipment(Exception):
-    def __init__(self, existing_id: int) -> None:
-        super().__init__(f"already watched as shipment {existing_id}")
-        self.existing_id = existing_id
-
-
-def shipment_of_row(row: aiosqlite.Row) -> Shipment:
+def _parsed(row: Row, keys: Sequence[str]) -> dict[str, Any]:
     data = dict(row)
-    for key in SHIPMENT_TIMES:
+    for key in keys:
         data[key] = parse_ts(data[key])
-    data["active"] = bool(data["active"])
-    return Shipment.model_validate(data)
+    return data
 
 
 def readout(rows: Iterable[aiosqlite.Row]) -> Readout:
-    """The rows as Shipments; a row that cannot be read is reported, not raised, so that
-    one bad row never stops a loop."""
-    out = Readout([])
-    for row in rows:
-        try:
-            out.shipments.append(shipment_of_row(row))
-        except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            reason = f"unreadable row ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-            out.unreadable.append(Unreadable(int(row["id"]), str(row["store"]), reason))
-    return out
+    return _readout(rows, lambda row: _parsed(row, SHIPMENT_TIMES))
 
 
 def row_of_shipment(shipment: Shipment, now: datetime) -> dict[str, Any]:
-    values = shipment.model_dump(exclude={"id", "active", "polls", "revision"})
-    for key in SHIPMENT_TIMES:
+    values = values_of_shipment(shipment, now)
+    for key in (*SHIPMENT_TIMES, "created_at"):
         values[key] = ts(values[key])
-    values["next_poll_at"] = values["next_poll_at"] or ts(now)
-    values["created_at"] = ts(now)
     return values
 
 
-def audiences_text(values: Iterable[Audience]) -> str:
-    return ",".join(a.value for a in values)
-
-
 def alert_of_row(row: aiosqlite.Row) -> Alert:
-    return alert_of_data(dict(row))
+    return alert_of_data(_parsed(row, ALERT_TIMES))
 
 
-def alert_of_data(data: dict[str, Any]) -> Alert:
-    data["explanation"] = json.loads(data["explanation"])
-    data["audiences"] = tuple(Audience(a) for a in data["audiences"].split(",") if a)
-    for key in ("opened_at", "escalated_at", "resolved_at"):
-        data[key] = parse_ts(data[key])
-    return Alert.model_validate(data)
+def alert_with_order(row: aiosqlite.Row) -> tuple[Alert, str | None]:
+    return alert_and_order(_parsed(row, ALERT_TIMES))
 
 
 # Notices with what the outbox needs to know of their alert and shipment (a digest has
@@ -109,7 +65,18 @@ NOTICES_READ = (
 
 
 def notice_of_row(row: aiosqlite.Row) -> Notice:
-    data = dict(row)
-    for key in ("next_attempt_at", "sent_at"):
-        data[key] = parse_ts(data[key])
-    return Notice.model_validate(data)
+    return notice_of_data(_parsed(row, NOTICE_TIMES))
+
+
+__all__ = [
+    "NOTICES_READ",
+    "DuplicateShipment",
+    "UnreadableShipment",
+    "alert_of_row",
+    "alert_with_order",
+    "audiences_text",
+    "explanation_text",
+    "notice_of_row",
+    "readout",
+    "row_of_shipment",
+]

@@ -1,0 +1,181 @@
+"""The judge queue: shipments to judge, their history, and a judgement applied in one
+transaction (alerts, notices, the next poll)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from trackwatch.model import Alert, AlertState, Finding, TrackingEvent
+from trackwatch.store.postgres.base import Conn, PostgresBase, affected
+from trackwatch.store.postgres.rows import alert_of_row, readout
+from trackwatch.store.records import (
+    AlertEscalate,
+    AlertResolve,
+    Applied,
+    Evaluation,
+    Readout,
+    Reschedule,
+    StoreAlertOpen,
+    Unreadable,
+)
+from trackwatch.store.rows import audiences_text, explanation_text
+
+# As SQLite's (see its judging module for why each case): $1 the revision the judgement saw,
+# $2 check_at, $3 deadline_at, $4 why polling stops (or NULL), $5 the next poll, $6 now.
+_RESCHEDULE = (
+    "UPDATE shipments SET dirty=CASE WHEN revision=$1 THEN false ELSE dirty END,"
+    " check_at=$2, deadline_at=$3,"
+    " next_poll_at=CASE WHEN stopped IS NOT NULL THEN NULL"
+    "  WHEN revision=$1 AND $4::text IS NOT NULL THEN NULL"
+    "  WHEN revision<>$1 THEN next_poll_at"
+    "  WHEN misses>0 AND next_poll_at>$5 THEN next_poll_at"
+    "  ELSE $5::timestamptz END,"
+    " stopped_at=CASE WHEN stopped IS NULL AND revision=$1 AND $4::text IS NOT NULL"
+    "  THEN $6::timestamptz ELSE stopped_at END,"
+    " stopped=CASE WHEN stopped IS NULL AND revision=$1 THEN $4 ELSE stopped END"
+    " WHERE id=$7 AND set_aside IS NULL AND active"
+)
+
+
+def _schedule_row(s: Reschedule, now: datetime) -> tuple[Any, ...]:
+    return (s.revision, s.check_at, s.deadline_at, s.stop, s.poll_by, now, s.shipment_id)
+
+
+class PostgresJudging(PostgresBase):
+    async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active AND (dirty OR check_at<=$1)"
+            " AND set_aside IS NULL ORDER BY id LIMIT $2",
+            now, limit,
+        )  # fmt: skip
+        return readout(rows)
+
+    async def next_check_at(self) -> datetime | None:
+        found: datetime | None = await self._pool.fetchval(
+            "SELECT MIN(check_at) FROM shipments WHERE active"
+        )
+        return found
+
+    async def judge_all_again(self) -> int:
+        """Every watched shipment to be judged at the next pass (a reloaded policy may move
+        its deadlines); returns how many."""
+        status = await self._pool.execute(
+            "UPDATE shipments SET dirty=true, revision=revision+1 WHERE id IN"
+            " (SELECT id FROM shipments WHERE active ORDER BY id FOR NO KEY UPDATE)"
+        )  # locked in id order (see polls)
+        return affected(status)
+
+    async def set_aside(
+        self, rows: Sequence[tuple[Unreadable, StoreAlertOpen]], now: datetime
+    ) -> list[Unreadable]:
+        """Stop polling and judging these rows (until `restart`), keeping why, and open each
+        one's staff alert in the same transaction (a crash between the two would leave a row
+        nobody hears of again); returns the rows not set aside before."""
+        done: list[Unreadable] = []
+        async with self._tx() as c:
+            for row, alarm in sorted(rows, key=lambda r: r[0].shipment_id):  # see polls
+                since = await c.fetchrow(
+                    "UPDATE shipments SET set_aside=COALESCE(set_aside, $1),"
+                    " set_aside_at=COALESCE(set_aside_at, $2), next_poll_at=NULL,"
+                    " check_at=NULL, dirty=false WHERE id=$3 RETURNING set_aside_at",
+                    row.reason, now, row.shipment_id,
+                )  # fmt: skip
+                if since is not None and since[0] == now:
+                    await self._open_store_alert(c, alarm, now)
+                    done.append(row)
+        return done
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]:
+        rows = await self._by_shipment(
+            "SELECT shipment_id, data FROM events WHERE shipment_id = ANY($1::bigint[])"
+            " ORDER BY occurred_at, id",
+            shipment_ids,
+        )
+        return {
+            sid: [TrackingEvent.model_validate_json(r["data"]) for r in found]
+            for sid, found in rows.items()
+        }
+
+    async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
+        rows = await self._by_shipment(
+            "SELECT * FROM alerts WHERE state='open' AND shipment_id = ANY($1::bigint[])"
+            " ORDER BY id",
+            shipment_ids,
+        )
+        return {sid: [alert_of_row(r) for r in found] for sid, found in rows.items()}
+
+    async def last_customer_notices(self, shipment_ids: Sequence[int]) -> dict[int, datetime]:
+        """When each shipment's latest customer notice went (or is due to go) out."""
+        rows = await self._by_shipment(
+            "SELECT shipment_id, MAX(next_attempt_at) AS last FROM notices WHERE"
+            " audience='customer' AND state NOT IN ('dead', 'cancelled')"
+            " AND shipment_id = ANY($1::bigint[]) GROUP BY shipment_id",
+            shipment_ids,
+        )
+        return {sid: r["last"] for sid, found in rows.items() for r in found
+                if r["last"] is not None}  # fmt: skip
+
+    async def apply_evaluation(self, evaluation: Evaluation, now: datetime) -> Applied:
+        """Open, escalate and resolve alerts with their notices, and reschedule, atomically;
+        returns what really changed (as on SQLite: see its judging module)."""
+        applied = Applied()
+        async with self._tx() as c:
+            for opening in evaluation.opens:
+                alert_id = await self._open_alert(c, opening.shipment_id, opening.finding, now)
+                if alert_id is not None:
+                    await self._enqueue(c, alert_id, opening.notices, now)
+                    applied.opened.append(opening)
+            for step in evaluation.escalations:
+                if await self._escalate(c, step, now):
+                    applied.escalated.append(step)
+            for resolving in evaluation.resolves:
+                if await self._resolve(c, resolving, now):
+                    applied.resolved.append(resolving)
+            schedules = sorted(evaluation.schedules, key=lambda s: s.shipment_id)  # see polls
+            await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in schedules])
+        return applied
+
+    @staticmethod
+    async def _open_alert(c: Conn, shipment_id: int, f: Finding, now: datetime) -> int | None:
+        """The new alert's id; None when one exists for this episode already, or the
+        shipment is no longer watched (stopped since it was judged)."""
+        found = await c.fetchval(
+            "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
+            " action, explanation, audiences, opened_at, escalated_at)"
+            " SELECT id, store, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM shipments"
+            " WHERE id=$11 AND active"
+            " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
+            f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
+            explanation_text(f.explanation), audiences_text(f.audiences), now,
+            now if f.escalated else None, shipment_id,
+        )  # fmt: skip
+        return None if found is None else int(found)
+
+    async def _escalate(self, c: Conn, step: AlertEscalate, now: datetime) -> bool:
+        f = step.finding
+        status = await c.execute(
+            "UPDATE alerts SET severity=$1, summary=$2, action=$3, explanation=$4, audiences=$5,"
+            " escalated_at=CASE WHEN $6 THEN COALESCE(escalated_at, $7) ELSE escalated_at END"
+            " WHERE id=$8 AND state=$9",
+            f.severity.value, f.summary, f.action, explanation_text(f.explanation),
+            audiences_text(step.audiences), step.escalated, now, step.alert_id,
+            AlertState.OPEN.value,
+        )  # fmt: skip
+        if affected(status) != 1:
+            return False
+        await self._enqueue(c, step.alert_id, step.notices, now)
+        return True
+
+    async def _resolve(self, c: Conn, resolving: AlertResolve, now: datetime) -> bool:
+        status = await c.execute(
+            "UPDATE alerts SET state=$1, resolved_at=$2, resolved_by=$3, resolution=$4"
+            " WHERE id=$5 AND state=$6",
+            AlertState.RESOLVED.value, now, resolving.resolved_by, resolving.reason,
+            resolving.alert_id, AlertState.OPEN.value,
+        )  # fmt: skip
+        if affected(status) != 1:
+            return False
+        await self._enqueue(c, resolving.alert_id, resolving.notices, now)
+        return True

@@ -1,0 +1,97 @@
+"""The poll queue: due shipments, what polling them brought, and when to poll them next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from trackwatch.model import Outcome
+from trackwatch.store.postgres.base import PostgresBase
+from trackwatch.store.postgres.rows import readout
+from trackwatch.store.records import PollFailure, PollUpdate, Readout
+
+# A poll's answer: counters, what the carrier said, and the next poll of a shipment still
+# watched. The latest scan only ever moves forward.
+_POLLED = (
+    "UPDATE shipments SET polls=polls+1, last_polled_at=$2,"
+    " next_poll_at=CASE WHEN active THEN $3::timestamptz END, dirty=active,"
+    " revision=revision+1, misses=0, carrier_note=$4,"
+    " status=COALESCE($5, status), eta=COALESCE($6, eta),"
+    " last_event_at=CASE WHEN $7::timestamptz IS NOT NULL AND"
+    " (last_event_at IS NULL OR $7 > last_event_at) THEN $7 ELSE last_event_at END"
+    " WHERE id=$1 AND set_aside IS NULL"
+)
+
+
+def _polled(update: PollUpdate) -> tuple[Any, ...]:
+    result = update.result
+    found = result.outcome is Outcome.FOUND
+    return (update.shipment_id, update.polled_at, update.next_poll_at, update.note,
+            result.status.value if found else None, result.eta if found else None,
+            result.last_event_at if found else None)  # fmt: skip
+
+
+class PostgresPolls(PostgresBase):
+    async def due_shipments(self, now: datetime, limit: int) -> Readout:
+        """Shipments due a poll, the nearest deadline first (those without one last)."""
+        rows = await self._all(
+            "SELECT * FROM shipments WHERE active AND next_poll_at<=$1 AND set_aside IS NULL"
+            " ORDER BY deadline_at NULLS LAST, next_poll_at, id LIMIT $2",
+            now, limit,
+        )  # fmt: skip
+        return readout(rows)
+
+    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
+        """How many of a carrier's shipments not yet due a poll have a deadline to verify
+        in (now, until]: the calls a quota must keep for them."""
+        count = await self._pool.fetchval(
+            "SELECT COUNT(*) FROM shipments WHERE carrier=$1 AND active AND stopped IS NULL"
+            " AND deadline_at>$2 AND deadline_at<=$3 AND next_poll_at>$2",
+            carrier, now, until,
+        )  # fmt: skip
+        return int(count or 0)
+
+    async def next_poll_at(self) -> datetime | None:
+        found: datetime | None = await self._pool.fetchval(
+            "SELECT MIN(next_poll_at) FROM shipments WHERE active"
+        )
+        return found
+
+    async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
+        # In id order, as every write of several shipments: two transactions that lock the
+        # same rows in the same order wait for each other instead of deadlocking.
+        updates = sorted(updates, key=lambda u: u.shipment_id)
+        events = [
+            (u.shipment_id, e.occurred_at, e.code, e.place.label(), e.model_dump_json())
+            for u in updates if u.result.outcome is Outcome.FOUND for e in u.result.events
+        ]  # fmt: skip
+        async with self._tx() as c:
+            await c.executemany(
+                "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                events,
+            )
+            await c.executemany(_POLLED, [_polled(u) for u in updates])
+
+    async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None:
+        """Polls that brought nothing usable: each shipment counts one more miss, keeps the
+        reason, and is asked again at its `retry_at` (its data stays as it was, so no rule
+        takes the failed poll for fresh news)."""
+        async with self._tx() as c:
+            await c.executemany(
+                "UPDATE shipments SET misses=misses+1, carrier_note=$1, next_poll_at=$2"
+                " WHERE id=$3 AND next_poll_at IS NOT NULL",
+                [
+                    (note, f.retry_at, f.shipment_id)
+                    for f in sorted(failures, key=lambda f: f.shipment_id)
+                ],
+            )
+
+    async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
+        async with self._tx() as c:
+            await c.execute(
+                "UPDATE shipments SET next_poll_at=$1 WHERE id = ANY($2::bigint[])"
+                " AND next_poll_at IS NOT NULL",
+                next_poll_at, list(shipment_ids),
+            )  # fmt: skip

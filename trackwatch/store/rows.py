@@ -1,0 +1,114 @@
+"""Rows as models and models as rows, for every backend. A backend hands these functions a
+row's values as Python values (times as aware datetimes, flags as booleans, JSON as text)
+and writes what they return, converting only what its engine keeps differently (SQLite keeps
+times as text: see its rows module)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from trackwatch.model import Alert, Audience, Notice, Shipment
+from trackwatch.store.records import NoticeDraft, Readout, Unreadable
+
+SHIPMENT_TIMES = (
+    "shipped_at",
+    "last_event_at",
+    "eta",
+    "last_polled_at",
+    "next_poll_at",
+    "check_at",
+    "ordered_at",
+    "promised_by",
+    "missing_reported_at",
+    "deadline_at",
+    "stopped_at",
+    "restarted_at",
+    "set_aside_at",
+    "follow_up_after",
+)
+ALERT_TIMES = ("opened_at", "escalated_at", "resolved_at")
+NOTICE_TIMES = ("next_attempt_at", "sent_at")
+
+
+class Row(Protocol):
+    """A row as either driver returns it (sqlite3.Row, asyncpg.Record): columns by name."""
+
+    def keys(self) -> Iterable[str]: ...
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class UnreadableShipment(Exception):
+    def __init__(self, row: Unreadable) -> None:
+        super().__init__(f"shipment {row.shipment_id} cannot be read: {row.reason}")
+        self.row = row
+
+
+class DuplicateShipment(Exception):
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"already watched as shipment {existing_id}")
+        self.existing_id = existing_id
+
+
+def shipment_of_data(data: dict[str, Any]) -> Shipment:
+    data["active"] = bool(data["active"])
+    return Shipment.model_validate(data)
+
+
+def readout(rows: Iterable[Row], decode: Callable[[Row], dict[str, Any]]) -> Readout:
+    """The rows as Shipments (`decode` makes a row's values Python values); a row that cannot
+    be read is reported, not raised, so that one bad row never stops a loop."""
+    out = Readout([])
+    for row in rows:
+        try:
+            out.shipments.append(shipment_of_data(decode(row)))
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            reason = f"unreadable row ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+            out.unreadable.append(Unreadable(int(row["id"]), str(row["store"]), reason))
+    return out
+
+
+def values_of_shipment(shipment: Shipment, now: datetime) -> dict[str, Any]:
+    """A new shipment's columns (times as datetimes): due a first poll now unless it says
+    otherwise."""
+    values = shipment.model_dump(exclude={"id", "active", "polls", "revision"})
+    values["next_poll_at"] = values["next_poll_at"] or now
+    values["created_at"] = now
+    return values
+
+
+def audiences_text(values: Iterable[Audience]) -> str:
+    return ",".join(a.value for a in values)
+
+
+def explanation_text(explanation: Mapping[str, str]) -> str:
+    return json.dumps(explanation)
+
+
+def alert_of_data(data: dict[str, Any]) -> Alert:
+    data["explanation"] = json.loads(data["explanation"])
+    data["audiences"] = tuple(Audience(a) for a in data["audiences"].split(",") if a)
+    return Alert.model_validate(data)
+
+
+def alert_and_order(data: dict[str, Any]) -> tuple[Alert, str | None]:
+    """An alert read with its shipment's order number (None for an alert about a store)."""
+    order_id = data.pop("order_id")
+    return alert_of_data(data), None if order_id is None else str(order_id)
+
+
+def notice_of_data(data: dict[str, Any]) -> Notice:
+    return Notice.model_validate(data)
+
+
+def notice_key(alert_id: int | None, draft: NoticeDraft) -> str:
+    """A notice's idempotency key (before the database's instance prefix): one per alert,
+    change, audience and channel, or the draft's own (a notice of no alert must bring one)."""
+    if draft.key:
+        return draft.key
+    if alert_id is None:
+        raise ValueError("a notice without an alert needs its own idempotency key")
+    return f"{alert_id}-{draft.event}-{draft.audience.value}-{draft.channel}"
