@@ -22,7 +22,7 @@ async def test_a_returns_refund_reminder_reaches_chat_in_the_digest_a_heads_up_d
     """A return's refund reminder is info-level until the refund is overdue, and chat's floor
     is warning: with info alerts left out of the digest, a store that reads chat alone heard
     nothing until the refund was late. A risky delivery is a heads-up and stays out."""
-    rig = await open_rig(settings_for(tmp_path, sink, smtp))
+    rig = await open_rig(settings_for(str(tmp_path / "tw.db"), sink, smtp))
     try:
         await open_alert(rig, await rig.add(), "risky_delivery", Severity.INFO)
         await open_alert(rig, await rig.add("1Z879E930346834440"), "returns", Severity.INFO)

@@ -4,6 +4,7 @@ the real sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -183,15 +184,14 @@ async def test_a_429_parks_the_carrier_until_its_wait_is_over(
             assert polled is not None and polled.polls == 1 and polled.last_polled_at == over
 
 
-async def test_two_daemons_on_one_database_never_take_more_than_the_quota(tmp_path: Path) -> None:
+async def test_two_daemons_on_one_database_never_take_more_than_the_quota(database: str) -> None:
     """Each daemon's quota used to be counted in its own memory: two of them spent the
     whole quota each. Two store objects (two connections, as two processes have) taking
     calls at once: together exactly the limit, never more."""
-    import asyncio
 
     clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
-    one = await SqliteStore.open(tmp_path / "tw.db")
-    two = await SqliteStore.open(tmp_path / "tw.db")
+    one = await open_store(database)
+    two = await open_store(database)
     quotas = [Quota("usps", 60, "hour", clock, store) for store in (one, two, one, two)]
 
     async def take_all(quota: Quota) -> int:

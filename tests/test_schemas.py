@@ -20,7 +20,8 @@ COUNTERPARTS = {
     "TEXT": {"text", "timestamp with time zone"},
     "INTEGER": {"integer", "bigint", "boolean"},
 }
-TIMES = re.compile(r"(_at|^at|^eta|^promised_by|^lease_until)$")  # columns that hold an instant
+# Columns that hold an instant.
+TIMES = re.compile(r"(_at|^at|^eta|^promised_by|_until|_lease|^since|^until|^follow_up_after)$")
 FLAGS = {"dirty", "active"}
 BOOKKEEPING = {"schema_migrations"}  # PostgreSQL's record of its migrations
 

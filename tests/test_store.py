@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.backends import INTEGRITY_ERRORS, execute
-from tests.conftest import both_backends
+from tests.conftest import SettingsFactory, both_backends
 from tests.postgres import Cluster, create_database, drop_database
+from trackwatch.clock import FrozenClock
 from trackwatch.model import (
     Audience,
     Direction,
@@ -35,9 +36,11 @@ from trackwatch.store.records import (
     AlertResolve,
     Evaluation,
     NoticeDraft,
+    PollFailure,
     PollUpdate,
     Reschedule,
 )
+from trackwatch.store.rows import LEASE
 from trackwatch.store.schema import MIGRATIONS
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -288,20 +291,23 @@ async def test_a_version_7_database_gains_sources_and_stops_in_place(tmp_path: P
     await store.close()
 
 
+@both_backends
 async def test_a_reload_judges_everything_once_per_change_not_once_per_daemon(
-    tmp_path: Path,
+    database: str,
 ) -> None:
     """Several daemons reloading the same files used to mark every shipment for judging once
     each; the policies' fingerprint makes it once per change."""
-    store = await SqliteStore.open(tmp_path / "r.db")
-    await store.add_shipment(shipment(), NOW)
-    assert await store.judge_all_again("policies v1") == 1
-    assert await store.judge_all_again("policies v1") == 0  # a second daemon, same files
-    assert await store.judge_all_again("policies v2") == 1
-    await store.close()
+    one, two = await open_store(database), await open_store(database)
+    await one.add_shipment(shipment(), NOW)
+    assert await one.judge_all_again("policies v1") == 1
+    assert await two.judge_all_again("policies v1") == 0  # a second daemon, same files
+    assert await two.judge_all_again("policies v2") == 1
+    await one.close()
+    await two.close()
 
 
-async def test_daemons_sharing_a_database_park_and_back_off_together(tmp_path: Path) -> None:
+@both_backends
+async def test_daemons_sharing_a_database_park_and_back_off_together(database: str) -> None:
     """A 429 or an outage one daemon meets used to hold that daemon alone; the others went
     on calling. Two daemons' carrier states over one database: what one learns, the other
     knows from its next pass."""
@@ -309,14 +315,17 @@ async def test_daemons_sharing_a_database_park_and_back_off_together(tmp_path: P
     from trackwatch.config import DaemonSettings
     from trackwatch.errors import RateLimited, Unavailable
 
-    one_db = await SqliteStore.open(tmp_path / "c.db")
-    two_db = await SqliteStore.open(tmp_path / "c.db")
+    one_db, two_db = await open_store(database), await open_store(database)
     one, two = CarrierState(DaemonSettings(), one_db), CarrierState(DaemonSettings(), two_db)
     parked = await one.rate_limited("dhl", RateLimited("dhl", "429", retry_after=1800), NOW)
     until = await one.failed("ups", Unavailable("ups", "HTTP 503"), NOW)
     await two.refresh()
     assert two.blocked_until("dhl", NOW) == parked == NOW + timedelta(minutes=30)
     assert two.blocked_until("ups", NOW) == until and two.is_failing("ups")
+    # A shorter 429 met later by the other daemon never shortens the wait.
+    await two.rate_limited("dhl", RateLimited("dhl", "429", retry_after=60), NOW)
+    await one.refresh()
+    assert one.blocked_until("dhl", NOW) == parked
     later = until + timedelta(seconds=1)
     failing = Unavailable("ups", "HTTP 503")
     assert await two.failed("ups", failing, later) == later + timedelta(minutes=30)
@@ -327,6 +336,61 @@ async def test_daemons_sharing_a_database_park_and_back_off_together(tmp_path: P
     assert not two.is_failing("ups") and two.blocked_until("dhl", NOW) == parked
     await one_db.close()
     await two_db.close()
+
+
+async def _watch(store: Store, count: int) -> list[int]:
+    return [await store.add_shipment(shipment(f"1ZCLAIM{i:010d}"), NOW) for i in range(count)]
+
+
+@both_backends
+async def test_daemons_claiming_due_polls_at_once_never_share_one(database: str) -> None:
+    """Due shipments used to be read without a claim: two daemons polled the same parcels.
+    Four daemons claiming at once take each due shipment exactly once."""
+    stores = [await open_store(database) for _ in range(4)]
+    watched = await _watch(stores[0], 60)
+    claims = await asyncio.gather(*(s.due_shipments(NOW, 25) for s in stores))
+    taken = [s.id or 0 for claim in claims for s in claim.shipments]
+    assert sorted(taken) == sorted(watched)  # each once, none left out
+    for store in stores:
+        assert (await store.due_shipments(NOW, 100)).shipments == []
+    assert await stores[0].next_poll_at() == NOW + LEASE  # held rows: when their lease ends
+    for store in stores:
+        await store.close()
+
+
+@both_backends
+async def test_a_claim_ends_with_the_poll_or_the_lease_and_can_be_given_back(
+    any_store: Store,
+) -> None:
+    store = any_store
+    polled, failed, given_back, abandoned = await _watch(store, 4)
+    assert len((await store.due_shipments(NOW, 10)).shipments) == 4
+    later = NOW + timedelta(minutes=1)
+    found = TrackingResult(outcome=Outcome.FOUND, tracking_number="1ZCLAIM0000000000",
+                           status=Status.IN_TRANSIT)  # fmt: skip
+    await store.apply_polls([PollUpdate(polled, later, later, found)])
+    await store.poll_failed([PollFailure(failed, later)], "carrier down")
+    await store.release_polls([given_back])
+    due = await store.due_shipments(later, 10)  # what the poll wrote is due again, unheld
+    assert sorted(s.id or 0 for s in due.shipments) == sorted([polled, failed, given_back])
+    assert [s.id for s in (await store.due_shipments(NOW + LEASE, 10)).shipments] == [abandoned]
+
+
+@both_backends
+async def test_daemons_judging_at_once_never_judge_one_shipment_twice(database: str) -> None:
+    stores = [await open_store(database) for _ in range(3)]
+    watched = await _watch(stores[0], 30)
+    claims = await asyncio.gather(*(s.shipments_to_check(NOW, 12) for s in stores))
+    assert sorted(s.id or 0 for c in claims for s in c.shipments) == sorted(watched)
+    assert (await stores[1].shipments_to_check(NOW, 100)).shipments == []
+    first = claims[0].shipments[0]
+    await stores[0].apply_evaluation(Evaluation(schedules=[
+        Reschedule(first.id or 0, check_at=None, poll_by=NOW, revision=first.revision)]),
+        NOW)  # fmt: skip
+    retaken = await stores[2].shipments_to_check(NOW + LEASE, 100)  # the others' ran out
+    assert sorted(s.id or 0 for s in retaken.shipments) == sorted(set(watched) - {first.id})
+    for store in stores:
+        await store.close()
 
 
 TOKYO = timezone(timedelta(hours=9))
@@ -434,3 +498,22 @@ async def test_passes_writing_the_same_shipments_at_once_both_land(any_store: St
         )
     stored = (await any_store.list_shipments()).shipments
     assert [s.polls for s in stored] == [10] * 50
+
+
+async def test_a_second_daemon_on_one_sqlite_file_is_refused(
+    make_settings: SettingsFactory, clock: FrozenClock
+) -> None:
+    """Two daemons on one SQLite file used to run side by side, spending one quota twice;
+    the second is now refused with a clear error, and the CLI still opens the file."""
+    from trackwatch.app import open_daemon
+    from trackwatch.store import StoreInUse
+
+    settings = make_settings()
+    async with open_daemon(settings, clock):
+        with pytest.raises(StoreInUse, match="another trackwatch daemon is running on"):
+            async with open_daemon(settings, clock):
+                pass  # pragma: no cover
+        command = await open_store(settings.daemon.database)  # a CLI command alongside
+        await command.close()
+    async with open_daemon(settings, clock):  # the first one gone, the file is free
+        pass

@@ -524,21 +524,3 @@ async def test_notice_keys_differ_between_databases(
     again = await open_store(database)
     assert again.instance in keys[0]  # stable for one database
     await again.close()
-
-
-async def test_a_second_daemon_on_one_sqlite_file_is_refused(
-    make_settings: SettingsFactory, clock: FrozenClock
-) -> None:
-    """Two daemons on one SQLite file used to run side by side, spending one quota twice;
-    the second is now refused with a clear error, and the CLI still opens the file."""
-    from trackwatch.store import StoreInUse, open_store
-
-    settings = make_settings()
-    async with open_daemon(settings, clock):
-        with pytest.raises(StoreInUse, match="another trackwatch daemon is running on"):
-            async with open_daemon(settings, clock):
-                pass  # pragma: no cover
-        command = await open_store(settings.daemon.database)  # a CLI command alongside
-        await command.close()
-    async with open_daemon(settings, clock):  # the first one gone, the file is free
-        pass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from trackwatch.model import Alert, Audience, Notice, Shipment
@@ -30,6 +30,9 @@ SHIPMENT_TIMES = (
     "follow_up_after",
 )
 ALERT_TIMES = ("opened_at", "escalated_at", "resolved_at")
+# How long a claimed poll or judgement stays this daemon's: a pass of a few thousand
+# shipments fits well within, and a daemon that died frees its rows once it runs out.
+LEASE = timedelta(minutes=5)
 NOTICE_TIMES = ("next_attempt_at", "sent_at")
 
 
@@ -51,6 +54,13 @@ class DuplicateShipment(Exception):
     def __init__(self, existing_id: int) -> None:
         super().__init__(f"already watched as shipment {existing_id}")
         self.existing_id = existing_id
+
+
+def nearest_deadline_first(shipment: Shipment) -> tuple[bool, datetime, datetime]:
+    """The poll order: the nearest deadline first, those without one last."""
+    never = datetime.max.replace(tzinfo=UTC)
+    return (shipment.deadline_at is None, shipment.deadline_at or never,
+            shipment.next_poll_at or never)  # fmt: skip
 
 
 def shipment_of_data(data: dict[str, Any]) -> Shipment:

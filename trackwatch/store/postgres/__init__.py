@@ -5,6 +5,7 @@ keeps its SQL in its own module, as on SQLite; the store is all of them over one
 
 from trackwatch.store.contract import Store
 from trackwatch.store.postgres.alerts import PostgresAlerts
+from trackwatch.store.postgres.carriers import PostgresCarriers
 from trackwatch.store.postgres.judging import PostgresJudging
 from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
@@ -20,6 +21,7 @@ class PostgresStore(
     PostgresAlerts,
     PostgresNotices,
     PostgresLedger,
+    PostgresCarriers,
     PostgresOps,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""

@@ -4,7 +4,7 @@ transaction (alerts, notices, the next poll)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from trackwatch.model import Alert, AlertState, Finding, TrackingEvent
@@ -15,12 +15,13 @@ from trackwatch.store.records import (
     AlertResolve,
     Applied,
     Evaluation,
+    FollowUp,
     Readout,
     Reschedule,
     StoreAlertOpen,
     Unreadable,
 )
-from trackwatch.store.rows import audiences_text, explanation_text
+from trackwatch.store.rows import LEASE, audiences_text, explanation_text
 
 # As SQLite's (see its judging module for why each case): $1 the revision the judgement saw,
 # $2 check_at, $3 deadline_at, $4 why polling stops (or NULL), $5 the next poll, $6 now.
@@ -35,7 +36,17 @@ _RESCHEDULE = (
     " stopped_at=CASE WHEN stopped IS NULL AND revision=$1 AND $4::text IS NOT NULL"
     "  THEN $6::timestamptz ELSE stopped_at END,"
     " stopped=CASE WHEN stopped IS NULL AND revision=$1 THEN $4 ELSE stopped END"
-    " WHERE id=$7 AND set_aside IS NULL AND active"
+    ", judge_lease=NULL WHERE id=$7 AND set_aside IS NULL AND active"
+)
+_CANCEL_STALE = (
+    "UPDATE notices SET state='cancelled', lease_until=NULL,"
+    " last_error='not sent: its alert ended first'"
+    " WHERE alert_id=$1 AND audience='customer' AND state='pending'"
+)
+# A customer notice of the alert went out (or is going out): the customer was told.
+_CUSTOMER_TOLD = (
+    "SELECT 1 FROM notices WHERE alert_id=$1 AND audience='customer'"
+    " AND state IN ('sent', 'sending') LIMIT 1"
 )
 
 
@@ -44,13 +55,22 @@ def _schedule_row(s: Reschedule, now: datetime) -> tuple[Any, ...]:
 
 
 class PostgresJudging(PostgresBase):
-    async def shipments_to_check(self, now: datetime, limit: int) -> Readout:
-        rows = await self._all(
-            "SELECT * FROM shipments WHERE active AND (dirty OR check_at<=$1)"
-            " AND set_aside IS NULL ORDER BY id LIMIT $2",
-            now, limit,
+    async def shipments_to_check(
+        self, now: datetime, limit: int, lease: timedelta = LEASE
+    ) -> Readout:
+        """Claim the shipments to judge (changed, or at a deadline) for `lease`: rows another
+        daemon is claiming are skipped, and none is judged elsewhere until this judgement is
+        written (or the lease runs out)."""
+        rows = await self._pool.fetch(
+            "UPDATE shipments SET judge_lease=$1 WHERE id IN (SELECT id FROM shipments"
+            " WHERE active AND (dirty OR check_at<=$2) AND set_aside IS NULL"
+            " AND (judge_lease IS NULL OR judge_lease<=$2) ORDER BY id LIMIT $3"
+            " FOR UPDATE SKIP LOCKED) RETURNING *",
+            now + lease, now, limit,
         )  # fmt: skip
-        return readout(rows)
+        found = readout(rows)
+        found.shipments.sort(key=lambda shipment: shipment.id or 0)
+        return found
 
     async def next_check_at(self) -> datetime | None:
         found: datetime | None = await self._pool.fetchval(
@@ -58,13 +78,24 @@ class PostgresJudging(PostgresBase):
         )
         return found
 
-    async def judge_all_again(self) -> int:
+    async def judge_all_again(self, policies: str) -> int:
         """Every watched shipment to be judged at the next pass (a reloaded policy may move
-        its deadlines); returns how many."""
-        status = await self._pool.execute(
-            "UPDATE shipments SET dirty=true, revision=revision+1 WHERE id IN"
-            " (SELECT id FROM shipments WHERE active ORDER BY id FOR NO KEY UPDATE)"
-        )  # locked in id order (see polls)
+        its deadlines), once per change of `policies` (a fingerprint of the stores' settings):
+        several daemons reloading the same files judge everything once, not once each.
+        Returns how many were marked."""
+        async with self._tx() as c:
+            changed = await c.fetchval(
+                "INSERT INTO meta (key, value) VALUES ('judged_under', $1) ON CONFLICT (key)"
+                " DO UPDATE SET value=excluded.value WHERE meta.value <> excluded.value"
+                " RETURNING 1",
+                policies,
+            )
+            if changed is None:
+                return 0
+            status = await c.execute(
+                "UPDATE shipments SET dirty=true, revision=revision+1 WHERE id IN"
+                " (SELECT id FROM shipments WHERE active ORDER BY id FOR NO KEY UPDATE)"
+            )  # locked in id order (see polls)
         return affected(status)
 
     async def set_aside(
@@ -133,6 +164,8 @@ class PostgresJudging(PostgresBase):
             for resolving in evaluation.resolves:
                 if await self._resolve(c, resolving, now):
                     applied.resolved.append(resolving)
+            for follow_up in evaluation.follow_ups:
+                await self._follow_up(c, follow_up, now)
             schedules = sorted(evaluation.schedules, key=lambda s: s.shipment_id)  # see polls
             await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in schedules])
         return applied
@@ -177,5 +210,25 @@ class PostgresJudging(PostgresBase):
         )  # fmt: skip
         if affected(status) != 1:
             return False
+        # A customer notice not yet sent is stale news once its alert ended.
+        await c.execute(_CANCEL_STALE, resolving.alert_id)
         await self._enqueue(c, resolving.alert_id, resolving.notices, now)
         return True
+
+    async def _follow_up(self, c: Conn, owed: FollowUp, now: datetime) -> None:
+        """Pay a customer's follow-up, keep it owed, or drop it: a customer whose notice of
+        the alert never went out is owed nothing."""
+        told = await c.fetchval(_CUSTOMER_TOLD, owed.alert_id) is not None
+        if told and not owed.discharged and not owed.drafts:
+            await c.execute(
+                "UPDATE shipments SET follow_up_alert=$1, follow_up_after=$2 WHERE id=$3",
+                owed.alert_id, owed.after, owed.shipment_id,
+            )  # fmt: skip
+            return
+        if told and owed.drafts:
+            await self._enqueue(c, owed.alert_id, owed.drafts, now)
+        await c.execute(
+            "UPDATE shipments SET follow_up_alert=NULL, follow_up_after=NULL WHERE id=$1"
+            " AND follow_up_alert=$2",
+            owed.shipment_id, owed.alert_id,
+        )  # fmt: skip

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from trackwatch.model import Outcome
 from trackwatch.store.postgres.base import PostgresBase
 from trackwatch.store.postgres.rows import readout
 from trackwatch.store.records import PollFailure, PollUpdate, Readout
+from trackwatch.store.rows import LEASE, nearest_deadline_first
 
 # A poll's answer: counters, what the carrier said, and the next poll of a shipment still
 # watched. The latest scan only ever moves forward.
 _POLLED = (
-    "UPDATE shipments SET polls=polls+1, last_polled_at=$2,"
+    "UPDATE shipments SET polls=polls+1, last_polled_at=$2, poll_lease=NULL,"
     " next_poll_at=CASE WHEN active THEN $3::timestamptz END, dirty=active,"
     " revision=revision+1, misses=0, carrier_note=$4,"
     " status=COALESCE($5, status), eta=COALESCE($6, eta),"
@@ -33,28 +34,49 @@ def _polled(update: PollUpdate) -> tuple[Any, ...]:
 
 
 class PostgresPolls(PostgresBase):
-    async def due_shipments(self, now: datetime, limit: int) -> Readout:
-        """Shipments due a poll, the nearest deadline first (those without one last)."""
-        rows = await self._all(
-            "SELECT * FROM shipments WHERE active AND next_poll_at<=$1 AND set_aside IS NULL"
-            " ORDER BY deadline_at NULLS LAST, next_poll_at, id LIMIT $2",
-            now, limit,
+    async def due_shipments(self, now: datetime, limit: int, lease: timedelta = LEASE) -> Readout:
+        """Claim the shipments due a poll, the nearest deadline first (those without one
+        last), for `lease`: rows another daemon is claiming are skipped, not waited for, and
+        none is taken again until this one writes what it did (or the lease runs out)."""
+        rows = await self._pool.fetch(
+            "UPDATE shipments SET poll_lease=$1 WHERE id IN (SELECT id FROM shipments"
+            " WHERE active AND next_poll_at<=$2 AND set_aside IS NULL"
+            " AND (poll_lease IS NULL OR poll_lease<=$2)"
+            " ORDER BY deadline_at NULLS LAST, next_poll_at, id LIMIT $3"
+            " FOR UPDATE SKIP LOCKED) RETURNING *",
+            now + lease, now, limit,
         )  # fmt: skip
-        return readout(rows)
+        found = readout(rows)
+        found.shipments.sort(key=nearest_deadline_first)
+        return found
 
-    async def deadlines_ahead(self, carrier: str, now: datetime, until: datetime) -> int:
-        """How many of a carrier's shipments not yet due a poll have a deadline to verify
-        in (now, until]: the calls a quota must keep for them."""
+    async def release_polls(self, shipment_ids: Sequence[int]) -> None:
+        """Give back claimed shipments not polled (the daemon is stopping): due as they were."""
+        await self._pool.execute(
+            "UPDATE shipments SET poll_lease=NULL WHERE id = ANY($1::bigint[])",
+            sorted(shipment_ids),
+        )
+
+    async def deadlines_ahead(
+        self, carrier: str, now: datetime, until: datetime, store: str | None = None
+    ) -> int:
+        """How many of a carrier's shipments (one store's, for a store's own account) not
+        yet due a poll have a deadline to verify in (now, until]: the calls a quota must keep
+        for them."""
         count = await self._pool.fetchval(
             "SELECT COUNT(*) FROM shipments WHERE carrier=$1 AND active AND stopped IS NULL"
-            " AND deadline_at>$2 AND deadline_at<=$3 AND next_poll_at>$2",
-            carrier, now, until,
+            " AND deadline_at>$2 AND deadline_at<=$3 AND next_poll_at>$2"
+            " AND (store=$4 OR $4::text IS NULL)",
+            carrier, now, until, store,
         )  # fmt: skip
         return int(count or 0)
 
     async def next_poll_at(self) -> datetime | None:
+        """When the next poll falls due; a shipment another daemon holds, when its lease
+        runs out at the earliest."""
         found: datetime | None = await self._pool.fetchval(
-            "SELECT MIN(next_poll_at) FROM shipments WHERE active"
+            "SELECT MIN(CASE WHEN poll_lease>next_poll_at THEN poll_lease ELSE next_poll_at END)"
+            " FROM shipments WHERE active"
         )
         return found
 
@@ -80,7 +102,8 @@ class PostgresPolls(PostgresBase):
         takes the failed poll for fresh news)."""
         async with self._tx() as c:
             await c.executemany(
-                "UPDATE shipments SET misses=misses+1, carrier_note=$1, next_poll_at=$2"
+                "UPDATE shipments SET misses=misses+1, carrier_note=$1, next_poll_at=$2,"
+                " poll_lease=NULL"
                 " WHERE id=$3 AND next_poll_at IS NOT NULL",
                 [
                     (note, f.retry_at, f.shipment_id)
@@ -91,7 +114,7 @@ class PostgresPolls(PostgresBase):
     async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
         async with self._tx() as c:
             await c.execute(
-                "UPDATE shipments SET next_poll_at=$1 WHERE id = ANY($2::bigint[])"
+                "UPDATE shipments SET next_poll_at=$1, poll_lease=NULL WHERE id = ANY($2::bigint[])"
                 " AND next_poll_at IS NOT NULL",
                 next_poll_at, list(shipment_ids),
             )  # fmt: skip

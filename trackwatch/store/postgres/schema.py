@@ -53,6 +53,11 @@ MIGRATIONS: tuple[str, ...] = (
         set_aside_at timestamptz,
         source text,
         created_at timestamptz NOT NULL,
+        follow_up_alert bigint,
+        follow_up_after timestamptz,
+        -- Claims (see SQLite's migration 10): when this daemon's hold on the row runs out.
+        poll_lease timestamptz,
+        judge_lease timestamptz,
         UNIQUE (store, carrier, tracking_number)
     );
     CREATE INDEX shipments_next_poll ON shipments (active, next_poll_at);
@@ -133,6 +138,17 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at timestamptz NOT NULL,
         received_at timestamptz NOT NULL,
         PRIMARY KEY (store, source)
+    );
+
+    CREATE TABLE carrier_state (
+        carrier text PRIMARY KEY,
+        parked_until timestamptz,
+        since timestamptz,
+        failures integer NOT NULL DEFAULT 0,
+        until timestamptz,
+        message text,
+        kind text,
+        repeats integer NOT NULL DEFAULT 0
     );
     """,
 )

@@ -27,8 +27,8 @@ from trackwatch.store.records import (
     parse_ts,
     ts,
 )
+from trackwatch.store.rows import LEASE
 from trackwatch.store.sqlite.base import SqliteBase
-from trackwatch.store.sqlite.polls import LEASE
 from trackwatch.store.sqlite.rows import (
     alert_of_row,
     audiences_text,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from trackwatch.model import Outcome, Shipment
+from trackwatch.model import Outcome
 from trackwatch.store.records import (
     PollFailure,
     PollUpdate,
@@ -14,16 +14,9 @@ from trackwatch.store.records import (
     parse_ts,
     ts,
 )
+from trackwatch.store.rows import LEASE, nearest_deadline_first
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import readout
-
-LEASE = timedelta(minutes=5)  # a poll pass of a few thousand shipments fits well within
-
-
-def _nearest_deadline_first(shipment: Shipment) -> tuple[bool, datetime, datetime]:
-    never = datetime.max.replace(tzinfo=UTC)
-    return (shipment.deadline_at is None, shipment.deadline_at or never,
-            shipment.next_poll_at or never)  # fmt: skip
 
 
 class SqlitePolls(SqliteBase):
@@ -40,7 +33,7 @@ class SqlitePolls(SqliteBase):
                 (ts(now + lease), ts(now), ts(now), limit),
             )
             found = readout(await cur.fetchall())
-        found.shipments.sort(key=_nearest_deadline_first)
+        found.shipments.sort(key=nearest_deadline_first)
         return found
 
     async def release_polls(self, shipment_ids: Sequence[int]) -> None:
