@@ -517,3 +517,17 @@ async def test_a_second_daemon_on_one_sqlite_file_is_refused(
         await command.close()
     async with open_daemon(settings, clock):  # the first one gone, the file is free
         pass
+
+
+@both_backends
+async def test_a_notice_missing_a_required_field_fails_loudly(any_store: Store) -> None:
+    """SQLite's INSERT OR IGNORE also ignored NOT NULL: a notice with no body vanished
+    without a word. Only a repeated key is left alone now; anything else is an error."""
+    bad = NoticeDraft("digest", Audience.STAFF, "staff_chat.0", "shop", "title",
+                      None, key="digest-1")  # type: ignore[arg-type]  # fmt: skip
+    with pytest.raises(INTEGRITY_ERRORS):
+        await any_store.enqueue([bad], NOW)
+    good = NoticeDraft("digest", Audience.STAFF, "staff_chat.0", "shop", "title", "body",
+                       key="digest-1")  # fmt: skip
+    await any_store.enqueue([good, good], NOW)
+    assert [n.body for n in await any_store.notices()] == ["body"]

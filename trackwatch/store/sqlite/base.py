@@ -136,14 +136,17 @@ class SqliteBase:
     async def _enqueue(
         self,
         db: aiosqlite.Connection,
-        alert_id: int,
+        alert_id: int | None,
         drafts: Sequence[NoticeDraft],
         now: datetime,
     ) -> None:
+        """Queue notices, each of an alert (its shipment's) or of none (a digest); a notice
+        queued before under the same key is left as it was."""
         await db.executemany(
-            "INSERT OR IGNORE INTO notices (alert_id, shipment_id, event, audience, channel,"
+            "INSERT INTO notices (alert_id, shipment_id, event, audience, channel,"
             " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
-            " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (idempotency_key) DO NOTHING",
             [
                 (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
                  d.body, d.recipient, ts(max(now, d.not_before or now)),
@@ -158,9 +161,9 @@ class SqliteBase:
     ) -> int | None:
         f = alarm.finding
         cur = await db.execute(
-            "INSERT OR IGNORE INTO alerts (shipment_id, store, subject, rule, episode, state,"
+            "INSERT INTO alerts (shipment_id, store, subject, rule, episode, state,"
             " severity, summary, action, explanation, audiences, opened_at)"
-            " VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)",
+            " VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             (alarm.store, alarm.subject, f.rule, f.episode, AlertState.OPEN.value,
              f.severity.value, f.summary, f.action, explanation_text(f.explanation),
              audiences_text(f.audiences), ts(now)),

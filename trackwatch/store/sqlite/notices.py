@@ -28,14 +28,7 @@ class SqliteNotices(SqliteBase):
         if any(d.key is None for d in drafts):
             raise ValueError("a notice without an alert needs its own idempotency key")
         async with self._tx() as db:
-            await db.executemany(
-                "INSERT OR IGNORE INTO notices (alert_id, shipment_id, event, audience, channel,"
-                " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
-                " VALUES (NULL,NULL,?,?,?,?,?,?,?,?,?,?)",
-                [(d.event, d.audience.value, d.channel, d.store, d.title, d.body, d.recipient,
-                  ts(max(now, d.not_before or now)), self._key(d.key or ""), ts(now))
-                 for d in drafts],
-            )  # fmt: skip
+            await self._enqueue(db, None, drafts, now)
 
     async def claim_notices(self, now: datetime, lease_until: datetime, limit: int) -> list[Notice]:
         """Take due notices (and ones whose sender's lease ran out) for this sender, each with

@@ -89,8 +89,8 @@ class SqlitePolls(SqliteBase):
             shipment_rows.append(row)
         async with self._tx() as db:
             await db.executemany(
-                "INSERT OR IGNORE INTO events (shipment_id, occurred_at, code, place, data) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 event_rows,
             )
             await db.executemany(
