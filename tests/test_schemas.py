@@ -13,6 +13,7 @@ from pathlib import Path
 from tests.backends import execute
 from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.store import SqliteStore
+from trackwatch.store.tables import FLAGS, TABLES, TIMES
 
 # SQLite's declared type -> what PostgreSQL may say for it. SQLite keeps times as TEXT and
 # flags and ids as INTEGER; PostgreSQL says what each is.
@@ -20,9 +21,6 @@ COUNTERPARTS = {
     "TEXT": {"text", "timestamp with time zone"},
     "INTEGER": {"integer", "bigint", "boolean"},
 }
-# Columns that hold an instant.
-TIMES = re.compile(r"(_at|^at|^eta|^promised_by|_until|_lease|^since|^until|^follow_up_after)$")
-FLAGS = {"dirty", "active"}
 BOOKKEEPING = {"schema_migrations"}  # PostgreSQL's record of its migrations
 
 Column = tuple[str, str, bool]  # name, type, NOT NULL
@@ -82,6 +80,8 @@ async def test_both_backends_end_with_the_same_schema(tmp_path: Path, postgres: 
             pg_kind, pg_required = pg[column]
             assert pg_kind in COUNTERPARTS[kind], (table, column, kind, pg_kind)
             assert pg_required == required, (table, column)
-            assert (pg_kind == "timestamp with time zone") == bool(TIMES.search(column)), column
-            assert (pg_kind == "boolean") == (column in FLAGS), column
+            # The columns migrate-store converts as times and as flags (store/tables.py).
+            assert (pg_kind == "timestamp with time zone") == (column in TIMES[table]), column
+            assert (pg_kind == "boolean") == (column in FLAGS.get(table, ())), column
     assert {i for i in pg_indexes if i[0] not in BOOKKEEPING} == lite_indexes
+    assert sorted(TABLES) == sorted(pg_tables)  # migrate-store copies every table

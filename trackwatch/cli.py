@@ -40,6 +40,7 @@ from trackwatch.store import (
     open_store,
     redacted,
 )
+from trackwatch.store.transfer import migrate_store
 from trackwatch.views import (
     policy_lines,
     print_alerts,
@@ -199,6 +200,14 @@ async def _stop(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _migrate_store(source: str, target: str) -> int:
+    copied = asyncio.run(migrate_store(source, target))
+    rows = ", ".join(f"{n} {table}" for table, n in copied.items())
+    print(f"copied {redacted(source)} to {redacted(target)}: {rows}")
+    print(f"point [daemon] database at {redacted(target)} and start the daemons")
+    return 0
+
+
 def _check_config(settings: Settings, path: Path) -> int:
     print(f"{path}: OK")
     print(f"database: {redacted(settings.daemon.database)}")
@@ -247,6 +256,34 @@ def _restart_and_stop_parsers(sub: Any) -> tuple[argparse.ArgumentParser, ...]:
     return restart, stop
 
 
+def _migrate_parser(sub: Any) -> None:
+    move = sub.add_parser("migrate-store", help="copy a whole database into an empty one on "
+                          "another backend (SQLite to PostgreSQL, or back); stop the daemons first")  # fmt: skip
+    move.add_argument("source", metavar="FROM", help="a path, sqlite:///path or postgresql://…")
+    move.add_argument("target", metavar="TO", help="an empty database (made if need be)")
+
+
+def _add_parser(sub: Any) -> argparse.ArgumentParser:
+    add: argparse.ArgumentParser = sub.add_parser("add", help="watch a shipment")
+    for flag in ("--store", "--tracking-number", "--order-id"):
+        add.add_argument(flag, required=True)
+    add.add_argument("--customer-email", default="",
+                     help="one address; without one, staff alerts only")  # fmt: skip
+    add.add_argument("--carrier", help="USPS, UPS, FedEx or DHL, as the label names it "
+                     "(default: from the number)")  # fmt: skip
+    add.add_argument("--customer-name", default="")
+    add.add_argument("--phone", default="", help="the customer's number (E.164), for texts")
+    add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
+    add.add_argument("--postal-code", default="", help="destination postal code")
+    add.add_argument("--city", default="", help="destination city")
+    add.add_argument("--shipped-at", help="ISO date or date-time with offset (default: now)")
+    add.add_argument("--ordered-at", help="when the order was placed (the promise runs from it)")
+    add.add_argument("--promised-by", help="the delivery date promised for this order")
+    add.add_argument("--return", dest="is_return", action="store_true",
+                     help="a return on its way back to the store")  # fmt: skip
+    return add
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trackwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -265,23 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
     add_chaos_parser(sub)
-    add = sub.add_parser("add", help="watch a shipment")
-    for flag in ("--store", "--tracking-number", "--order-id"):
-        add.add_argument(flag, required=True)
-    add.add_argument("--customer-email", default="",
-                     help="one address; without one, staff alerts only")  # fmt: skip
-    add.add_argument("--carrier", help="USPS, UPS, FedEx or DHL, as the label names it "
-                     "(default: from the number)")  # fmt: skip
-    add.add_argument("--customer-name", default="")
-    add.add_argument("--phone", default="", help="the customer's number (E.164), for texts")
-    add.add_argument("--country", default="US", help="destination country (ISO 3166 alpha-2)")
-    add.add_argument("--postal-code", default="", help="destination postal code")
-    add.add_argument("--city", default="", help="destination city")
-    add.add_argument("--shipped-at", help="ISO date or date-time with offset (default: now)")
-    add.add_argument("--ordered-at", help="when the order was placed (the promise runs from it)")
-    add.add_argument("--promised-by", help="the delivery date promised for this order")
-    add.add_argument("--return", dest="is_return", action="store_true",
-                     help="a return on its way back to the store")  # fmt: skip
+    add = _add_parser(sub)
     imports = sub.add_parser("import", help="watch the shipments of a CSV file (README: "
                              "Feeding it orders); bad rows are reported, good ones stored")  # fmt: skip
     imports.add_argument("file", type=Path)
@@ -305,6 +326,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate a configuration file")
     check.add_argument("file", type=Path)
     add_preview_parser(sub)
+    _migrate_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -330,6 +352,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return status
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
+    if args.command == "migrate-store":
+        return _migrate_store(args.source, args.target)
     if args.command == "preview":
         print(preview_command(args.store, args.config, args.policy), end="")
         return 0

@@ -27,6 +27,7 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     Unreadable,
 )
+from trackwatch.store.tables import Tables
 
 
 class SetsAside(Protocol):
@@ -212,6 +213,7 @@ class Store(
     CarrierStates,
     Shipments,
     Ops,
+    Tables,
     Protocol,
 ):
     """A whole backend: every use case over one database."""

@@ -12,6 +12,7 @@ from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
 from trackwatch.store.postgres.polls import PostgresPolls
 from trackwatch.store.postgres.shipments import PostgresShipments
+from trackwatch.store.postgres.tables import PostgresTables
 
 
 class PostgresStore(
@@ -23,6 +24,7 @@ class PostgresStore(
     PostgresLedger,
     PostgresCarriers,
     PostgresOps,
+    PostgresTables,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""
 

@@ -15,6 +15,7 @@ from trackwatch.store.sqlite.ops import SqliteOps
 from trackwatch.store.sqlite.polls import SqlitePolls
 from trackwatch.store.sqlite.rows import DuplicateShipment, UnreadableShipment
 from trackwatch.store.sqlite.shipments import SqliteShipments
+from trackwatch.store.sqlite.tables import SqliteTables
 
 
 class SqliteStore(
@@ -26,6 +27,7 @@ class SqliteStore(
     SqliteLedger,
     SqliteCarriers,
     SqliteOps,
+    SqliteTables,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
 
