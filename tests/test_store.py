@@ -377,6 +377,23 @@ async def test_a_claim_ends_with_the_poll_or_the_lease_and_can_be_given_back(
 
 
 @both_backends
+async def test_a_judgement_another_daemon_holds_wakes_no_one_before_its_lease_ends(
+    database: str,
+) -> None:
+    """The wake-up query returned a deadline another daemon had claimed: every other
+    daemon's rules loop woke, found nothing to claim and woke again at once, for as long as
+    the claim lasted (5 minutes when its holder died)."""
+    one, two = await open_store(database), await open_store(database)
+    await _watch(one, 2)
+    await execute(database, "UPDATE shipments SET dirty=?, check_at=?", False, NOW)
+    assert await two.next_check_at() == NOW
+    assert len((await one.shipments_to_check(NOW, 10)).shipments) == 2
+    assert await two.next_check_at() == NOW + LEASE
+    await one.close()
+    await two.close()
+
+
+@both_backends
 async def test_daemons_judging_at_once_never_judge_one_shipment_twice(database: str) -> None:
     stores = [await open_store(database) for _ in range(3)]
     watched = await _watch(stores[0], 30)

@@ -73,8 +73,10 @@ class PostgresJudging(PostgresBase):
         return found
 
     async def next_check_at(self) -> datetime | None:
+        """The next deadline to judge at; one another daemon holds, when its claim ends."""
         found: datetime | None = await self._pool.fetchval(
-            "SELECT MIN(check_at) FROM shipments WHERE active"
+            "SELECT MIN(CASE WHEN judge_lease>check_at THEN judge_lease ELSE check_at END)"
+            " FROM shipments WHERE active"
         )
         return found
 

@@ -100,7 +100,11 @@ class SqliteJudging(SqliteBase):
         return found
 
     async def next_check_at(self) -> datetime | None:
-        rows = await self._all("SELECT MIN(check_at) FROM shipments WHERE active=1")
+        """The next deadline to judge at; one another daemon holds, when its claim ends."""
+        rows = await self._all(
+            "SELECT MIN(MAX(check_at, COALESCE(judge_lease, check_at))) FROM shipments"
+            " WHERE active=1"
+        )
         return parse_ts(rows[0][0]) if rows else None
 
     async def judge_all_again(self, policies: str) -> int:
