@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -548,3 +549,49 @@ async def test_a_notice_missing_a_required_field_fails_loudly(any_store: Store) 
                        key="digest-1")  # fmt: skip
     await any_store.enqueue([good, good], NOW)
     assert [n.body for n in await any_store.notices()] == ["body"]
+
+
+async def _someone_waits_on_a_lock(conn: Any) -> None:
+    """Until a transaction of the server waits on a row lock (another process: no event to
+    await, so it is asked every 10 ms, for at most 10 s)."""
+    for _ in range(1000):
+        if await conn.fetchval(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type='Lock'"
+        ):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nothing waited on a lock")
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_judgement_and_a_stop_at_once_do_not_deadlock(database: str) -> None:
+    """A judgement resolving an alert locked the alert, then its shipment; stopping a
+    shipment locks the shipment, then its alerts: at once, PostgreSQL found a deadlock and
+    failed one of them. A judgement now locks its shipments first, as every write does."""
+    import asyncpg
+
+    store = await open_store(database)
+    sid = await store.add_shipment(shipment(), NOW)
+    await store.apply_evaluation(Evaluation(opens=[AlertOpen(sid, finding(), (DRAFT,))]), NOW)
+    (alert,) = await store.all_alerts()
+    stopping = await asyncpg.connect(database)  # another daemon's stop, step by step
+    watcher = await asyncpg.connect(database)
+    try:
+        tx = stopping.transaction()
+        await tx.start()
+        await stopping.execute("UPDATE shipments SET stopped='by test' WHERE id=$1", sid)
+        judging = asyncio.ensure_future(store.apply_evaluation(
+            Evaluation(resolves=[AlertResolve(alert.id or 0, "trackwatch", "moving", (RESOLVED,))],
+                       schedules=[Reschedule(sid, check_at=None, poll_by=NOW)]),
+            NOW))  # fmt: skip
+        await _someone_waits_on_a_lock(watcher)
+        await stopping.execute(
+            "UPDATE alerts SET state='resolved', resolution='stopped' WHERE id=$1", alert.id
+        )
+        await tx.commit()
+        applied = await judging
+    finally:
+        await stopping.close()
+        await watcher.close()
+        await store.close()
+    assert applied.resolved == []  # the stop's write came first; the judgement saw it

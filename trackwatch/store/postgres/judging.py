@@ -155,6 +155,7 @@ class PostgresJudging(PostgresBase):
         returns what really changed (as on SQLite: see its judging module)."""
         applied = Applied()
         async with self._tx() as c:
+            await self._lock_shipments(c, evaluation)
             for opening in evaluation.opens:
                 alert_id = await self._open_alert(c, opening.shipment_id, opening.finding, now)
                 if alert_id is not None:
@@ -171,6 +172,22 @@ class PostgresJudging(PostgresBase):
             schedules = sorted(evaluation.schedules, key=lambda s: s.shipment_id)  # see polls
             await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in schedules])
         return applied
+
+    @staticmethod
+    async def _lock_shipments(c: Conn, evaluation: Evaluation) -> None:
+        """Lock the judged shipments first, in id order, as every write of a shipment and
+        its alerts does (a stop: shipment, then alerts). Locking an alert first (resolving
+        it), then its shipment (rescheduling), deadlocked with a stop at the same moment."""
+        ids = {s.shipment_id for s in evaluation.schedules}
+        ids |= {o.shipment_id for o in evaluation.opens}
+        ids |= {f.shipment_id for f in evaluation.follow_ups}
+        alert_ids = [a.alert_id for a in evaluation.escalations]
+        alert_ids += [a.alert_id for a in evaluation.resolves]
+        await c.execute(
+            "SELECT 1 FROM shipments WHERE id = ANY($1::bigint[]) OR id IN (SELECT shipment_id"
+            " FROM alerts WHERE id = ANY($2::bigint[])) ORDER BY id FOR NO KEY UPDATE",
+            sorted(ids), alert_ids,
+        )  # fmt: skip
 
     @staticmethod
     async def _open_alert(c: Conn, shipment_id: int, f: Finding, now: datetime) -> int | None:
