@@ -124,3 +124,17 @@ def test_several_daemon_arguments_name_the_field(
 ) -> None:
     assert main(["simulate", "--days", "1", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_one_daemon_on_a_sqlite_file_prints_what_it_always_did(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    measured = re.compile(r"[\d.]+ s wall, peak RSS [\d.]+ MB")
+    reports = []
+    for extra in ([], ["--database", str(tmp_path / "sim.db"), "--daemons", "1"]):
+        assert main(["simulate", "--shipments", "30", "--days", "4", "--seed", "3", *extra]) == 0
+        reports.append(measured.sub("(measured)", capsys.readouterr().out))
+    assert reports[0] == reports[1] and "daemons:" not in reports[0]
+    assert (tmp_path / "sim.db").exists()
+    assert main(["simulate", "--days", "1", "--database", str(tmp_path / "sim.db")]) == 2
+    assert "sim.db exists: the simulation needs a new file" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from trackwatch.errors import InputError
@@ -21,7 +22,7 @@ from trackwatch.sim.report import figures
 from trackwatch.sim.run import START, simulate
 from trackwatch.sim.scenarios import CARRIER_SHARE, generate
 from trackwatch.sim.several import simulate_several
-from trackwatch.store import POSTGRES_SCHEMES
+from trackwatch.store import POSTGRES_SCHEMES, sqlite_path
 
 _BASELINE = re.compile(r"^fixed:(\d+(?:\.\d+)?)h$")
 
@@ -47,13 +48,14 @@ def carrier_list(text: str | None) -> tuple[str, ...]:
 
 
 def one_run(shipments: int, days: float, seed: int, carriers: Sequence[str], mode: str,
-            hours: float, ship_days: float | None = None) -> dict[str, Any]:  # fmt: skip
+            hours: float, ship_days: float | None = None, database: Path | None = None
+            ) -> dict[str, Any]:  # fmt: skip
     """Generate the world from its seed and run it once (in this process)."""
     if ship_days is None:
         ship_days = max(days / 2, days - 5)  # the last parcels have time to arrive
     parcels = generate(shipments, START, ship_days, seed, tuple(carriers))
     started = time.perf_counter()
-    outcome = asyncio.run(simulate(parcels, days, mode, hours))
+    outcome = asyncio.run(simulate(parcels, days, mode, hours, database))
     wall = time.perf_counter() - started
     return figures(outcome, days, START + timedelta(days=days), wall)
 
@@ -72,7 +74,8 @@ def run_simulation(shipments: int, days: float, seed: int, baseline: str | None 
         raise InputError("ship_days", f"must be more than 0 and at most --days ({days:g})")
     hours = baseline_hours(baseline)
     names = carrier_list(carriers)
-    if database is not None or daemons != 1 or kill_seed is not None:
+    file = one_file(database, daemons, kill_seed)
+    if (database is not None and file is None) or daemons != 1 or kill_seed is not None:
         several_arguments(database, daemons, kill_seed, hours)
         assert database is not None
         return several_run(shipments, days, seed, names, database, daemons, kill_seed, ship_days)
@@ -82,13 +85,23 @@ def run_simulation(shipments: int, days: float, seed: int, baseline: str | None 
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         later = pool.submit(one_run, shipments, days, seed, names, "fixed", hours, ship_days)
     try:
-        result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days)
+        result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days, file)
         if later is not None:
             result["baseline"] = later.result()
     finally:
         if pool is not None:
             pool.shutdown()
     return result
+
+
+def one_file(database: str | None, daemons: int, kill_seed: int | None) -> Path | None:
+    """The new SQLite file the one in-process daemon runs in, when `database` names one."""
+    file = sqlite_path(database) if database else None
+    if file is None or daemons != 1 or kill_seed is not None:
+        return None
+    if file.exists():
+        raise InputError("database", f"{file} exists: the simulation needs a new file")
+    return file
 
 
 def several_arguments(database: str | None, daemons: int, kill_seed: int | None,

@@ -84,14 +84,16 @@ def quotas() -> dict[str, tuple[int, str]]:
 
 
 async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart",
-                   hours: float = 4.0) -> Outcome:  # fmt: skip
+                   hours: float = 4.0, database: Path | None = None) -> Outcome:  # fmt: skip
+    """`database`: the SQLite file to run in (by default, one in a temporary directory)."""
     world = World(token_lifetime=60 * 24 * 3600, quotas=quotas())
     for p in parcels:
         world.add(p.parcel)
     clock = FrozenClock(START)
     sandbox = await SandboxServer(world, clock).start()
     try:
-        return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours)
+        return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours,
+                                      database=database)  # fmt: skip
     finally:
         await sandbox.stop()
 
@@ -99,7 +101,7 @@ async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart
 async def simulate_against(
     carriers_url: str, world: World, clock: FrozenClock, parcels: Sequence[SimParcel],
     days: float, mode: str = "smart", hours: float = 4.0,
-    carrier_extra: Mapping[str, Any] | None = None,
+    carrier_extra: Mapping[str, Any] | None = None, database: Path | None = None,
 ) -> Outcome:  # fmt: skip
     """`simulate` against carriers the caller serves on `clock` from `world` (the chaos
     suite's, which inject faults); `carrier_extra` is laid over every carrier's settings."""
@@ -107,7 +109,7 @@ async def simulate_against(
     sink = await HttpSink().start()
     try:
         with tempfile.TemporaryDirectory(prefix="tw-sim-") as tmp:
-            settings = _settings(Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
+            settings = _settings(database or Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
                                  hours, carrier_extra)  # fmt: skip
             async with open_daemon(settings, clock) as daemon:
                 script = WorldScript(daemon.store, parcels)
