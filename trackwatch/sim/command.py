@@ -1,7 +1,10 @@
 """`trackwatch simulate`: generate a world, run the daemon through it, and score it; with
 `--baseline fixed:4h`, the same world again with fixed-interval polling and no quota
 awareness, in a second process at the same time (the machine has cores to spare, and the
-baseline makes many more calls)."""
+baseline makes many more calls). With `--database postgresql://… --daemons N`, N daemon
+processes share that database (several.py): the same seed gives the same world, but their
+race for claims may differ from run to run, so what must hold is the scorecard, not the
+same figures to the byte."""
 
 from __future__ import annotations
 
