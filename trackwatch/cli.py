@@ -29,7 +29,8 @@ from trackwatch.model import Direction, NoticeState, Shipment, Status
 from trackwatch.preview import add_preview_parser, preview_command
 from trackwatch.sandbox.demo import run_demo
 from trackwatch.service import run_forever
-from trackwatch.sim.command import run_simulation
+from trackwatch.sim.bench import run_bench_daemons
+from trackwatch.sim.command import add_several_arguments, run_simulation
 from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
 from trackwatch.store import (
@@ -300,7 +301,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--carriers", help="comma-separated (default: all four, in the usual mix)")
     sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
-    sim.add_argument("--json", action="store_true", help="one JSON object")
+    add_several_arguments(sub, sim)
     add_chaos_parser(sub)
     add = _add_parser(sub)
     imports = sub.add_parser("import", help="watch the shipments of a CSV file (README: "
@@ -340,9 +341,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         figures = asyncio.run(run_email_benchmark(args.notices))
         print(" ".join(f"{key}={value}" for key, value in figures.items()))
         return 0 if figures["received_by_smtp"] == args.notices else 1
+    if args.command == "bench-daemons":
+        return run_bench_daemons(args)
     if args.command == "simulate":
         result = run_simulation(args.shipments, args.days, args.seed, args.baseline,
-                                args.carriers, args.ship_days)  # fmt: skip
+                                args.carriers, args.ship_days, args.database, args.daemons,
+                                args.kill_seed)  # fmt: skip
         print(render(result, args.json))
         return 0
     if args.command == "chaos":

@@ -72,6 +72,9 @@ class World:
     quotas: dict[str, tuple[int, str]] = field(default_factory=dict)
     over_quota: Counter[str] = field(default_factory=Counter)
     history: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    # Tracking calls per number and instant: (carrier, number, now) -> how many times asked
+    # (filled by whoever sees the requests: the simulator's sandbox middleware, `ask`).
+    asked: Counter[tuple[str, str, datetime]] = field(default_factory=Counter)
     _spent: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _serial: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -116,6 +119,16 @@ class World:
             return "daily_quota" if window == "day" else "429"
         calls.append(now)
         return None
+
+    def ask(self, carrier: str, numbers: list[str], now: datetime) -> None:
+        """One tracking call asked the carrier about `numbers` at `now`."""
+        for number in numbers:
+            self.asked[(carrier, number, now)] += 1
+
+    def asked_twice(self) -> list[tuple[str, str, datetime]]:
+        """(carrier, number, instant) asked more than once at one instant: a shipment
+        polled twice in one slot (two daemons that both took it, or one that asked again)."""
+        return sorted(key for key, times in self.asked.items() if times > 1)
 
     def next_fault(self, carrier: str) -> str | None:
         queue = self.faults[carrier]

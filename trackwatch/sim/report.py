@@ -117,6 +117,7 @@ def targets_met(result: dict[str, Any]) -> list[str]:
         misses.append(f"median calls per shipment {result['calls_per_shipment']['median']} > 8")
     if result["over_quota_calls"]:
         misses.append(f"{result['over_quota_calls']} calls over quota")
+    misses += _several_misses(result)
     if result["shipments"] >= 10_000 and result["wall_seconds"] > 300:
         misses.append(f"{result['wall_seconds']} s wall for {result['shipments']} shipments > 300")
     return misses
@@ -148,7 +149,44 @@ def _text(r: dict[str, Any]) -> list[str]:
         peak = next(f"{k.removeprefix('peak_')} {v}" for k, v in c.items() if k.startswith("peak"))
         lines.append(f"  {name:<6} calls {c['calls']:>7} (+{c['token_calls']} token), quota "
                      f"{c['quota']}, peak {peak}")  # fmt: skip
+    lines += _several_text(r) if "daemons" in r else []
     lines.append("latency, minutes from true condition to alert raised (median / p95 / count):")
     for rule, s in r["latency_minutes"].items():
         lines.append(f"  {rule:<24} {s['median']:>7g} {s['p95']:>7g} {s['count']:>6}")
+    return lines
+
+
+def _several_misses(r: dict[str, Any]) -> list[str]:
+    """Several daemons on one database: none polls what another is polling, no notice is
+    lost, and the planned kill happened in a pass and was followed by a restart."""
+    if "daemons" not in r:
+        return []
+    misses = []
+    if r["polled_twice_in_one_slot"]:
+        misses.append(f"{r['polled_twice_in_one_slot']} shipments polled twice in one slot")
+    if r["notices_lost"]:
+        misses.append(f"{r['notices_lost']} notices lost")
+    kill = r.get("kill")
+    if kill and not (kill["mid_pass"] and kill["restarted_at"]):
+        misses.append("the kill did not land in a pass, or no restart followed")
+    return misses
+
+
+def _several_text(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"daemons: {r['daemons']} processes on one PostgreSQL database "
+        f"(starts: {', '.join(map(str, r['daemon_starts']))})",
+        f"polled twice in one slot {r['polled_twice_in_one_slot']}, notices lost "
+        f"{r['notices_lost']} of {r['notices_owed']} sent or queued "
+        f"({r['notice_copies_beyond_one']} copies beyond one)",
+    ]
+    kill = r.get("kill")
+    if kill:
+        where = (
+            f"mid-pass, just after {kill['while_calling']} answered it"
+            if kill["mid_pass"]
+            else "between passes"
+        )
+        lines.append(f"kill: daemon {kill['daemon']} SIGKILLed at {kill['killed_at']} ({where}), "
+                     f"restarted at {kill['restarted_at']}")  # fmt: skip
     return lines

@@ -13,16 +13,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trackwatch.app import Daemon, open_daemon
+from trackwatch.app import open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.config import CARRIER_DEFAULTS, Settings, build_settings
 from trackwatch.model import Shipment, Status, TrackingEvent
+from trackwatch.monitor import Monitor
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import World
 from trackwatch.sim.scenarios import SimParcel
 from trackwatch.sim.stepping import Stepper
 from trackwatch.sim.truth import Expected, Key, expected_alerts
+from trackwatch.store import Store
 
 STEP = timedelta(minutes=5)
 START = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # a Tuesday, midnight in New York
@@ -45,6 +47,13 @@ class Outcome:
 
 def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: float,
               carrier_extra: Mapping[str, Any] | None = None) -> Settings:  # fmt: skip
+    return build_settings(settings_data(str(db), carriers_url, chat_url, mode, hours,
+                                        carrier_extra))  # fmt: skip
+
+
+def settings_data(database: str, carriers_url: str, chat_url: str, mode: str, hours: float,
+                  carrier_extra: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The simulated shop's settings, as a configuration file holds them."""
     quota_aware = mode == "smart"
     carriers: dict[str, dict[str, Any]] = {
         name: {"base_url": carriers_url, "client_id": "sim", "client_secret": "sim-secret",
@@ -52,13 +61,13 @@ def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: floa
                **({} if quota_aware else {"quota_calls": None}), **(carrier_extra or {})}
         for name in CARRIER_DEFAULTS
     }  # fmt: skip
-    daemon = {"database": str(db), "http_port": 0, "schedule": mode,
+    daemon = {"database": database, "http_port": 0, "schedule": mode,
               "transit_poll_hours": hours}  # fmt: skip
     store = {"name": "Sim Shop", "contact_email": "help@example.com",
              "policy": {"staff": ALWAYS, "origin_country": "US"},
              "notices": {"staff_chat_min_severity": "info"},
              "channels": {"staff_chat": [chat_url]}}  # fmt: skip
-    return build_settings({"daemon": daemon, "carriers": carriers, "stores": {"sim": store}})
+    return {"daemon": daemon, "carriers": carriers, "stores": {"sim": store}}
 
 
 def _shipment(p: SimParcel) -> Shipment:
@@ -75,14 +84,16 @@ def quotas() -> dict[str, tuple[int, str]]:
 
 
 async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart",
-                   hours: float = 4.0) -> Outcome:  # fmt: skip
+                   hours: float = 4.0, database: Path | None = None) -> Outcome:  # fmt: skip
+    """`database`: the SQLite file to run in (by default, one in a temporary directory)."""
     world = World(token_lifetime=60 * 24 * 3600, quotas=quotas())
     for p in parcels:
         world.add(p.parcel)
     clock = FrozenClock(START)
     sandbox = await SandboxServer(world, clock).start()
     try:
-        return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours)
+        return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours,
+                                      database=database)  # fmt: skip
     finally:
         await sandbox.stop()
 
@@ -90,7 +101,7 @@ async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart
 async def simulate_against(
     carriers_url: str, world: World, clock: FrozenClock, parcels: Sequence[SimParcel],
     days: float, mode: str = "smart", hours: float = 4.0,
-    carrier_extra: Mapping[str, Any] | None = None,
+    carrier_extra: Mapping[str, Any] | None = None, database: Path | None = None,
 ) -> Outcome:  # fmt: skip
     """`simulate` against carriers the caller serves on `clock` from `world` (the chaos
     suite's, which inject faults); `carrier_extra` is laid over every carrier's settings."""
@@ -98,23 +109,24 @@ async def simulate_against(
     sink = await HttpSink().start()
     try:
         with tempfile.TemporaryDirectory(prefix="tw-sim-") as tmp:
-            settings = _settings(Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
+            settings = _settings(database or Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
                                  hours, carrier_extra)  # fmt: skip
             async with open_daemon(settings, clock) as daemon:
-                script = _Script(daemon, parcels)
+                script = WorldScript(daemon.store, parcels)
                 await Stepper(daemon, clock, STEP).run(script, end)
-                return await _outcome(daemon, world, script.ids, mode, end)
+                return await outcome_of(daemon.store, daemon.monitor, world, script.ids, mode,
+                                        end)  # fmt: skip
     finally:
         await sink.stop()
 
 
-class _Script:
+class WorldScript:
     """The simulated world's script: each parcel registered when its label is printed, each
     customer's report filed when they make it (once the daemon knows it was delivered: the
     customer presses the link in the delivered email)."""
 
-    def __init__(self, daemon: Daemon, parcels: Sequence[SimParcel]) -> None:
-        self._daemon = daemon
+    def __init__(self, store: Store, parcels: Sequence[SimParcel]) -> None:
+        self._store = store
         self._pending = sorted(parcels, key=lambda p: p.shipped_at)
         self._reports = sorted((p for p in parcels if p.report_at),
                                key=lambda p: p.report_at or p.shipped_at)  # fmt: skip
@@ -127,7 +139,7 @@ class _Script:
 
     async def act(self, now: datetime) -> bool:
         added = bool(self._pending) and self._pending[0].shipped_at <= now
-        store = self._daemon.store
+        store = self._store
         while self._pending and self._pending[0].shipped_at <= now:
             parcel = self._pending.pop(0)
             self.ids[parcel.key] = await store.add_shipment(_shipment(parcel), parcel.shipped_at)
@@ -143,16 +155,17 @@ class _Script:
         """File the customer's report if its time came and the parcel shows delivered."""
         if parcel.report_at is None or parcel.report_at > now or parcel.key not in self.ids:
             return False
-        shipment = await self._daemon.store.get_shipment(self.ids[parcel.key])
+        shipment = await self._store.get_shipment(self.ids[parcel.key])
         if shipment is None or shipment.status is not Status.DELIVERED:
             return False
-        await self._daemon.store.report_missing(self.ids[parcel.key], "customer (link)", now)
+        await self._store.report_missing(self.ids[parcel.key], "customer (link)", now)
         return True
 
 
-async def _outcome(daemon: Daemon, world: World, ids: dict[int, int], mode: str,
-                   end: datetime) -> Outcome:  # fmt: skip
-    store = daemon.store
+async def outcome_of(store: Store, monitor: Monitor, world: World, ids: dict[int, int],
+                     mode: str, end: datetime) -> Outcome:  # fmt: skip
+    """What the run left in the database and the world, with the ground truth (judged by
+    `monitor`, which only reads)."""
     shipments = (await store.list_shipments(limit=len(ids) + 1)).shipments
     sent = await store.first_notice_sent()
     actual = {
@@ -164,7 +177,7 @@ async def _outcome(daemon: Daemon, world: World, ids: dict[int, int], mode: str,
     expected: dict[Key, Expected] = {}
     for shipment in shipments:
         history: Sequence[TrackingEvent] = events[shipment.id or 0]
-        expected.update(expected_alerts(daemon.monitor, shipment, history, end))
+        expected.update(expected_alerts(monitor, shipment, history, end))
     calls = {c: list(times) for c, times in world.history.items()}
     tokens = {c: world.calls[f"{c}:token"] for c in CARRIER_DEFAULTS}
     return Outcome(mode, [s.polls for s in shipments], calls, tokens, dict(world.over_quota),

@@ -70,7 +70,7 @@ class Stepper:
 
     async def pass_at(self, now: datetime, judge: bool = False) -> None:
         """Run the loops due at `now`, in data-flow order, and note when each is due next."""
-        daemon, store = self.daemon, self.daemon.store
+        daemon = self.daemon
         poll, check, digest, notice = (d is not None and d <= now for d in self._due)
         polled = await self._guard(daemon.poller.poll_due()) if poll else 0
         opened = False
@@ -83,8 +83,18 @@ class Stepper:
         digested = await self._guard(daemon.digests.run_once()) if digest else 0
         if opened or digested or notice:
             await self._guard(daemon.outbox.run_once())
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Note when each loop is due next, from the database (where other daemons sharing
+        it may have left work since this one's last pass)."""
+        store = self.daemon.store
         self._due = [await store.next_poll_at(), await store.next_check_at(),
-                     await daemon.digests.next_due(), await store.next_notice_at()]  # fmt: skip
+                     await self.daemon.digests.next_due(), await store.next_notice_at()]  # fmt: skip
+
+    def next_due(self) -> datetime | None:
+        """The earliest instant one of the loops is due (None: nothing is)."""
+        return min((d for d in self._due if d is not None), default=None)
 
     async def _guard(self, work: Awaitable[T]) -> T:
         """`work`, or ClockSleep if it sleeps on the clock (it would never wake)."""
