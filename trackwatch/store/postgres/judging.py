@@ -9,7 +9,7 @@ from typing import Any
 
 from trackwatch.model import Alert, AlertState, Finding, TrackingEvent
 from trackwatch.store.postgres.base import Conn, PostgresBase, affected
-from trackwatch.store.postgres.rows import alert_of_row, readout
+from trackwatch.store.postgres.rows import alert_of_row, as_columns, readout
 from trackwatch.store.records import (
     AlertEscalate,
     AlertResolve,
@@ -23,20 +23,24 @@ from trackwatch.store.records import (
 )
 from trackwatch.store.rows import LEASE, audiences_text, explanation_text
 
-# As SQLite's (see its judging module for why each case): $1 the revision the judgement saw,
-# $2 check_at, $3 deadline_at, $4 why polling stops (or NULL), $5 the next poll, $6 now.
+# As SQLite's (see its judging module for why each case), for a batch at once: u.rev the
+# revision the judgement saw, u.stop why polling stops (or NULL), u.poll_by the next poll,
+# $7 now. SET reads the row as it was before this statement, as SQLite's does.
 _RESCHEDULE = (
-    "UPDATE shipments SET dirty=CASE WHEN revision=$1 THEN false ELSE dirty END,"
-    " check_at=$2, deadline_at=$3,"
-    " next_poll_at=CASE WHEN stopped IS NOT NULL THEN NULL"
-    "  WHEN revision=$1 AND $4::text IS NOT NULL THEN NULL"
-    "  WHEN revision<>$1 THEN next_poll_at"
-    "  WHEN misses>0 AND next_poll_at>$5 THEN next_poll_at"
-    "  ELSE $5::timestamptz END,"
-    " stopped_at=CASE WHEN stopped IS NULL AND revision=$1 AND $4::text IS NOT NULL"
-    "  THEN $6::timestamptz ELSE stopped_at END,"
-    " stopped=CASE WHEN stopped IS NULL AND revision=$1 THEN $4 ELSE stopped END"
-    ", judge_lease=NULL WHERE id=$7 AND set_aside IS NULL AND active"
+    "UPDATE shipments s SET dirty=CASE WHEN s.revision=u.rev THEN false ELSE s.dirty END,"
+    " check_at=u.check_at, deadline_at=u.deadline_at,"
+    " next_poll_at=CASE WHEN s.stopped IS NOT NULL THEN NULL"
+    "  WHEN s.revision=u.rev AND u.stop IS NOT NULL THEN NULL"
+    "  WHEN s.revision<>u.rev THEN s.next_poll_at"
+    "  WHEN s.misses>0 AND s.next_poll_at>u.poll_by THEN s.next_poll_at"
+    "  ELSE u.poll_by END,"
+    " stopped_at=CASE WHEN s.stopped IS NULL AND s.revision=u.rev AND u.stop IS NOT NULL"
+    "  THEN $7::timestamptz ELSE s.stopped_at END,"
+    " stopped=CASE WHEN s.stopped IS NULL AND s.revision=u.rev THEN u.stop ELSE s.stopped END,"
+    " judge_lease=NULL FROM unnest($1::bigint[], $2::int[], $3::timestamptz[],"
+    " $4::timestamptz[], $5::text[], $6::timestamptz[])"
+    " AS u(id, rev, check_at, deadline_at, stop, poll_by)"
+    " WHERE s.id=u.id AND s.set_aside IS NULL AND s.active"
 )
 _CANCEL_STALE = (
     "UPDATE notices SET state='cancelled', lease_until=NULL,"
@@ -50,8 +54,11 @@ _CUSTOMER_TOLD = (
 )
 
 
-def _schedule_row(s: Reschedule, now: datetime) -> tuple[Any, ...]:
-    return (s.revision, s.check_at, s.deadline_at, s.stop, s.poll_by, now, s.shipment_id)
+def _schedule_rows(schedules: Sequence[Reschedule]) -> list[tuple[Any, ...]]:
+    """One row per shipment (its last plan, were there two), in id order."""
+    last = {s.shipment_id: s for s in schedules}
+    return [(s.shipment_id, s.revision, s.check_at, s.deadline_at, s.stop, s.poll_by)
+            for _, s in sorted(last.items())]  # fmt: skip
 
 
 class PostgresJudging(PostgresBase):
@@ -169,8 +176,8 @@ class PostgresJudging(PostgresBase):
                     applied.resolved.append(resolving)
             for follow_up in evaluation.follow_ups:
                 await self._follow_up(c, follow_up, now)
-            schedules = sorted(evaluation.schedules, key=lambda s: s.shipment_id)  # see polls
-            await c.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in schedules])
+            if rows := _schedule_rows(evaluation.schedules):
+                await c.execute(_RESCHEDULE, *as_columns(rows, 6), now)
         return applied
 
     @staticmethod

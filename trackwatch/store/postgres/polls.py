@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from trackwatch.model import Outcome
 from trackwatch.store.postgres.base import PostgresBase
-from trackwatch.store.postgres.rows import readout
+from trackwatch.store.postgres.rows import as_columns, lock_in_id_order, readout
 from trackwatch.store.records import PollFailure, PollUpdate, Readout
 from trackwatch.store.rows import LEASE, nearest_deadline_first
 
-# A poll's answer: counters, what the carrier said, and the next poll of a shipment still
-# watched. The latest scan only ever moves forward.
+# A poll's answer, for a batch of shipments at once: counters, what the carrier said, and
+# the next poll of a shipment still watched. The latest scan only ever moves forward.
 _POLLED = (
-    "UPDATE shipments SET polls=polls+1, last_polled_at=$2, poll_lease=NULL,"
-    " next_poll_at=CASE WHEN active THEN $3::timestamptz END, dirty=active,"
-    " revision=revision+1, misses=0, carrier_note=$4,"
-    " status=COALESCE($5, status), eta=COALESCE($6, eta),"
-    " last_event_at=CASE WHEN $7::timestamptz IS NOT NULL AND"
-    " (last_event_at IS NULL OR $7 > last_event_at) THEN $7 ELSE last_event_at END"
-    " WHERE id=$1 AND set_aside IS NULL"
+    "UPDATE shipments s SET polls=s.polls+1, last_polled_at=u.polled, poll_lease=NULL,"
+    " next_poll_at=CASE WHEN s.active THEN u.next END, dirty=s.active,"
+    " revision=s.revision+1, misses=0, carrier_note=u.note,"
+    " status=COALESCE(u.status, s.status), eta=COALESCE(u.eta, s.eta),"
+    " last_event_at=CASE WHEN u.last IS NOT NULL AND"
+    " (s.last_event_at IS NULL OR u.last > s.last_event_at) THEN u.last ELSE s.last_event_at END"
+    " FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[],"
+    " $6::timestamptz[], $7::timestamptz[]) AS u(id, polled, next, note, status, eta, last)"
+    " WHERE s.id=u.id AND s.set_aside IS NULL"
+)
+_EVENTS = (
+    "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
+    " SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])"
+    " ON CONFLICT DO NOTHING"
 )
 
 
@@ -81,20 +89,29 @@ class PostgresPolls(PostgresBase):
         return found
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
-        # In id order, as every write of several shipments: two transactions that lock the
-        # same rows in the same order wait for each other instead of deadlocking.
+        """Each shipment's answer, in three statements for the whole batch. A shipment
+        answered twice in one batch counts both (each update applies in turn)."""
         updates = sorted(updates, key=lambda u: u.shipment_id)
         events = [
             (u.shipment_id, e.occurred_at, e.code, e.place.label(), e.model_dump_json())
             for u in updates if u.result.outcome is Outcome.FOUND for e in u.result.events
         ]  # fmt: skip
+        # An UPDATE … FROM takes one row per shipment: the k-th update of a shipment goes in
+        # round k, so a shipment answered twice in one batch counts both, in turn.
+        rounds: list[list[PollUpdate]] = []
+        seen: Counter[int] = Counter()
+        for update in updates:
+            turn = seen[update.shipment_id]
+            seen[update.shipment_id] += 1
+            if turn == len(rounds):
+                rounds.append([])
+            rounds[turn].append(update)
         async with self._tx() as c:
-            await c.executemany(
-                "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                events,
-            )
-            await c.executemany(_POLLED, [_polled(u) for u in updates])
+            await c.execute(lock_in_id_order(), [u.shipment_id for u in updates])
+            if events:
+                await c.execute(_EVENTS, *as_columns(events, 5))
+            for batch in rounds:
+                await c.execute(_POLLED, *as_columns([_polled(u) for u in batch], 7))
 
     async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None:
         """Polls that brought nothing usable: each shipment counts one more miss, keeps the

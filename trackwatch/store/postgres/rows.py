@@ -3,7 +3,8 @@ numbers as Python values already, so a record is read as it comes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -37,3 +38,21 @@ NOTICES_READ = (
 
 def notice_of_row(row: asyncpg.Record) -> Notice:
     return notice_of_data(dict(row))
+
+
+def _storable(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def as_columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as one list per column, for a statement over `unnest($1::…[], $2::…[], …)`: one
+    execution for a whole batch, where executemany runs the statement once per row. Text
+    in an array passes by the pool's text codec (base._connected), so a NUL is replaced
+    here as it would be there."""
+    return [[_storable(row[i]) for row in rows] for i in range(width)]
+
+
+def lock_in_id_order(table: str = "shipments") -> str:
+    """Lock rows (ids in $1) in id order, as every write of several rows does first: two
+    transactions locking the same rows in the same order wait instead of deadlocking."""
+    return f"SELECT 1 FROM {table} WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"

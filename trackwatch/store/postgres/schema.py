@@ -151,4 +151,24 @@ MIGRATIONS: tuple[str, ...] = (
         repeats integer NOT NULL DEFAULT 0
     );
     """,
+    # 2: the call ledger's take in one round trip (see ledger.py): under the advisory lock of
+    # its carrier (class 0x74776C64, "twld"), count the window's calls and record this one.
+    # Each statement of a VOLATILE function reads a fresh snapshot, so the count sees the
+    # call the previous holder of the lock committed; the lock lasts until the calling
+    # statement's transaction ends.
+    """
+    CREATE FUNCTION take_call(p_carrier text, p_at timestamptz, p_limit integer,
+                              p_since timestamptz) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(1953983588, hashtext(p_carrier));
+        IF (SELECT COUNT(*) FROM carrier_calls
+            WHERE carrier = p_carrier AND at >= p_since) >= p_limit THEN
+            RETURN false;
+        END IF;
+        INSERT INTO carrier_calls (carrier, at) VALUES (p_carrier, p_at);
+        RETURN true;
+    END
+    $$;
+    """,
 )
