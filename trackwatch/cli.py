@@ -257,6 +257,25 @@ def _restart_and_stop_parsers(sub: Any) -> tuple[argparse.ArgumentParser, ...]:
     return restart, stop
 
 
+def _sandbox_parser(sub: Any) -> None:
+    sandbox = sub.add_parser("sandbox", help="serve the four carriers' APIs with a generated "
+                             "world in real time, and a configuration for trying `run` on it")  # fmt: skip
+    sandbox.add_argument("--port", type=int, default=8780, help="the carriers' port (0: any)")
+    sandbox.add_argument("--dir", type=Path, default=Path("trackwatch-sandbox"),
+                         help="where to write trackwatch.toml, shipments.csv and the database")  # fmt: skip
+    sandbox.add_argument("--shipments", type=int, choices=range(1, 10_001), default=40,
+                         metavar="1..10000")  # fmt: skip
+    sandbox.add_argument("--seed", type=int, default=1)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    # Imported here: no other command needs the sandbox (nor the simulator it uses).
+    from trackwatch.sandbox.live import serve_sandbox  # noqa: PLC0415
+
+    return asyncio.run(serve_sandbox(args.dir, args.port, args.shipments, args.seed,
+                                     SystemClock()))  # fmt: skip
+
+
 def _migrate_parser(sub: Any) -> None:
     move = sub.add_parser("migrate-store", help="copy a whole database into an empty one on "
                           "another backend (SQLite to PostgreSQL, or back); stop the daemons first")  # fmt: skip
@@ -328,10 +347,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     add_preview_parser(sub)
     _migrate_parser(sub)
+    _sandbox_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
     return parser
+
+
+_TOOLS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "sandbox": _sandbox,
+    "migrate-store": lambda args: _migrate_store(args.source, args.target),
+}
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -356,8 +382,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return status
     if args.command == "check-config":
         return _check_config(load_settings(args.file), args.file)
-    if args.command == "migrate-store":
-        return _migrate_store(args.source, args.target)
+    if (tool := _TOOLS.get(args.command)) is not None:
+        return tool(args)
     if args.command == "preview":
         print(preview_command(args.store, args.config, args.policy), end="")
         return 0

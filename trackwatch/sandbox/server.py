@@ -37,13 +37,13 @@ class SandboxServer:
         self._middlewares = tuple(middlewares)
         self._runner: web.AppRunner | None = None
 
-    async def start(self) -> SandboxServer:
+    async def start(self, port: int = 0) -> SandboxServer:
         app = web.Application(middlewares=self._middlewares)
         for name, add_routes in SANDBOXES.items():
             known = set(app.router.resources())
             add_routes(app, self.world, self.clock)
             self.owner.update(dict.fromkeys(set(app.router.resources()) - known, name))
-        self._runner, self.port = await serve_locally(app)
+        self._runner, self.port = await serve_locally(app, port)
         return self
 
     @property
