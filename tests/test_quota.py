@@ -184,15 +184,18 @@ async def test_a_429_parks_the_carrier_until_its_wait_is_over(
             assert polled is not None and polled.polls == 1 and polled.last_polled_at == over
 
 
-async def test_two_daemons_on_one_database_never_take_more_than_the_quota(database: str) -> None:
+@pytest.mark.parametrize(("carrier", "window"), [("usps", "hour"), ("dhl", "day")])
+async def test_two_daemons_on_one_database_never_take_more_than_the_quota(
+    database: str, carrier: str, window: str
+) -> None:
     """Each daemon's quota used to be counted in its own memory: two of them spent the
     whole quota each. Two store objects (two connections, as two processes have) taking
-    calls at once: together exactly the limit, never more."""
-
+    calls at once: together exactly the limit, never more; in a sliding hour (counted
+    from the ledger) and in a fixed day (counted as taken)."""
     clock = FrozenClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
     one = await open_store(database)
     two = await open_store(database)
-    quotas = [Quota("usps", 60, "hour", clock, store) for store in (one, two, one, two)]
+    quotas = [Quota(carrier, 60, window, clock, store) for store in (one, two, one, two)]
 
     async def take_all(quota: Quota) -> int:
         taken = 0
@@ -206,5 +209,11 @@ async def test_two_daemons_on_one_database_never_take_more_than_the_quota(databa
 
     assert sum(await asyncio.gather(*(take_all(q) for q in quotas))) == 60
     assert (await quotas[0].spent()).remaining == 0
+    assert len(await one.calls_since(carrier, clock.now() - timedelta(days=1))) == 60
+    if window == "day":  # the next day starts afresh
+        clock.set(datetime(2026, 12, 8, 0, 0, tzinfo=UTC))
+        assert (await quotas[1].spent()).remaining == 60
+        await quotas[1].take()
+        assert (await quotas[0].spent()).remaining == 59
     for store in (one, two):
         await store.close()

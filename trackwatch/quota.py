@@ -37,17 +37,18 @@ class Spent:
 
     quota: Quota
     now: datetime
-    calls: tuple[datetime, ...]
+    calls: tuple[datetime, ...]  # a sliding window's; a fixed day's are only counted
+    count: int
 
     @property
     def remaining(self) -> int:
-        return max(0, self.quota.limit - len(self.calls))
+        return max(0, self.quota.limit - self.count)
 
     def frees_at(self, spare: int = 0) -> datetime:
         """When a call is allowed with `spare` calls still left over (now, when one is)."""
         limit = self.quota.limit
         allowed = limit - min(spare, limit - 1)
-        if len(self.calls) < allowed:
+        if self.count < allowed:
             return self.now
         if self.quota.daily:
             return self.quota.window_end(self.now)
@@ -61,12 +62,17 @@ class MemoryLedger:
     def __init__(self) -> None:
         self._calls: dict[str, list[datetime]] = {}
 
-    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+    async def take(
+        self, carrier: str, at: datetime, limit: int, since: datetime, daily: bool = False
+    ) -> bool:
         spent = await self.calls_since(carrier, since)
         if len(spent) >= limit:
             return False
         self._calls.setdefault(carrier, []).append(at)
         return True
+
+    async def calls_on(self, carrier: str, day: datetime) -> int:
+        return len(await self.calls_since(carrier, day))
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
         return [t for t in self._calls.get(carrier, []) if t >= since]
@@ -95,13 +101,17 @@ class Quota:
     async def spent(self, now: datetime | None = None) -> Spent:
         """The window's calls, read from the ledger (every daemon's)."""
         now = now or self._clock.now()
-        calls = await self._ledger.calls_since(self.carrier, self.window_start(now))
-        return Spent(self, now, tuple(sorted(calls)))
+        start = self.window_start(now)
+        if self.daily:
+            return Spent(self, now, (), await self._ledger.calls_on(self.carrier, start))
+        calls = tuple(sorted(await self._ledger.calls_since(self.carrier, start)))
+        return Spent(self, now, calls, len(calls))
 
     async def take(self) -> None:
         """Count one call (recorded before it leaves), or raise RateLimited when spent."""
         now = self._clock.now()
-        if await self._ledger.take(self.carrier, now, self.limit, self.window_start(now)):
+        if await self._ledger.take(self.carrier, now, self.limit, self.window_start(now),
+                                   self.daily):  # fmt: skip
             return
         wait = ((await self.spent(now)).frees_at() - now).total_seconds()
         span = "daily" if self.daily else "hourly"

@@ -123,9 +123,16 @@ class DigestSource(Protocol):
 class CallLedger(Protocol):
     """Every carrier call, counted and written before it leaves (quota.Quota)."""
 
-    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+    async def take(
+        self, carrier: str, at: datetime, limit: int, since: datetime, daily: bool = False
+    ) -> bool:
         """Record a call at `at` unless `limit` calls were made since `since`, atomically
-        for every daemon on the database; True when taken."""
+        for every daemon on the database; True when taken. `daily`: `since` starts a fixed
+        day (00:00 GMT) whose calls are counted as taken, not counted again each time."""
+        ...
+
+    async def calls_on(self, carrier: str, day: datetime) -> int:
+        """The calls taken in the fixed day starting at `day` (a daily quota's)."""
         ...
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]: ...

@@ -238,4 +238,15 @@ MIGRATIONS: tuple[str, ...] = (
         repeats INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 12: each carrier's calls per day of a daily quota (DHL 250, FedEx 100,000 a day, reset
+    # at 00:00 GMT), counted as they are taken: counting the day's ledger rows on every call
+    # cost more with every call of the day (FedEx's 100,000th call counted 99,999 rows).
+    """
+    CREATE TABLE carrier_days (
+        carrier TEXT NOT NULL,
+        day TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        PRIMARY KEY (carrier, day)
+    );
+    """,
 )

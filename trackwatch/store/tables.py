@@ -22,6 +22,7 @@ TABLES = (
     "webhook_receipts",
     "fulfillments",
     "carrier_state",
+    "carrier_days",
 )
 TIMES: Mapping[str, frozenset[str]] = {
     "shipments": frozenset({
@@ -38,6 +39,7 @@ TIMES: Mapping[str, frozenset[str]] = {
     "webhook_receipts": frozenset({"received_at"}),
     "fulfillments": frozenset({"updated_at", "received_at"}),
     "carrier_state": frozenset({"parked_until", "since", "until"}),
+    "carrier_days": frozenset({"day"}),
 }  # fmt: skip
 FLAGS: Mapping[str, frozenset[str]] = {"shipments": frozenset({"dirty", "active"})}
 # A copy is of a database no daemon runs on: claims held by a daemon mean nothing to the new

@@ -13,12 +13,37 @@ from trackwatch.store.postgres.base import PostgresBase
 LEDGER_LOCK = 0x7477_6C64  # "twld": the lock's class, written out in take_call
 
 
+# A call counted against a fixed day, unless the day's count reached the limit ($4), and
+# recorded: one statement. The day's row is locked by the first to count on it; the next
+# waits, then re-reads the count (READ COMMITTED re-checks the WHERE on the row it waited
+# for), so no two daemons take the last call.
+_TAKE_DAY = (
+    "WITH counted AS (INSERT INTO carrier_days (carrier, day, calls) VALUES ($1, $3, 1)"
+    " ON CONFLICT (carrier, day) DO UPDATE SET calls=carrier_days.calls+1"
+    " WHERE carrier_days.calls < $4 RETURNING 1)"
+    " INSERT INTO carrier_calls (carrier, at) SELECT $1, $2 FROM counted RETURNING 1"
+)
+
+
 class PostgresLedger(PostgresBase):
-    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+    async def take(
+        self, carrier: str, at: datetime, limit: int, since: datetime, daily: bool = False
+    ) -> bool:
         """Record a call at `at` unless `limit` calls were made since `since`, for every
         daemon on the database at once. True when taken."""
+        if daily:
+            return await self._pool.fetchval(_TAKE_DAY, carrier, at, since, limit) is not None
         return bool(await self._pool.fetchval("SELECT take_call($1, $2, $3, $4)",
                                               carrier, at, limit, since))  # fmt: skip
+
+    async def calls_on(self, carrier: str, day: datetime) -> int:
+        """The calls taken on the day starting at `day`; days long past are dropped."""
+        async with self._tx() as c:
+            await c.execute("DELETE FROM carrier_days WHERE day<$1", day - timedelta(days=2))
+            calls = await c.fetchval(
+                "SELECT calls FROM carrier_days WHERE carrier=$1 AND day=$2", carrier, day
+            )
+        return int(calls or 0)
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
         """The calls made since `since`; older rows (past every window) are dropped."""

@@ -171,4 +171,13 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $$;
     """,
+    # 3: calls per day of a daily quota, as SQLite's migration 12 (see there).
+    """
+    CREATE TABLE carrier_days (
+        carrier text NOT NULL,
+        day timestamptz NOT NULL,
+        calls integer NOT NULL,
+        PRIMARY KEY (carrier, day)
+    );
+    """,
 )

@@ -11,19 +11,46 @@ from trackwatch.store.records import (
 )
 from trackwatch.store.sqlite.base import SqliteBase
 
+# A call counted against a fixed day, unless the day's count reached the limit (?3).
+_COUNT_DAY = (
+    "INSERT INTO carrier_days (carrier, day, calls) VALUES (?1, ?2, 1) ON CONFLICT"
+    " (carrier, day) DO UPDATE SET calls=calls+1 WHERE calls < ?3 RETURNING calls"
+)
+# A call in a sliding window, unless the window's calls reached the limit (?3): the window
+# of an hourly quota holds few calls, so they are counted (up to the limit, no further).
+_COUNT_WINDOW = (
+    "SELECT 1 WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM carrier_calls WHERE carrier=?1"
+    " AND at>=?2 LIMIT ?3)) < ?3"
+)
+
 
 class SqliteLedger(SqliteBase):
-    async def take(self, carrier: str, at: datetime, limit: int, since: datetime) -> bool:
+    async def take(
+        self, carrier: str, at: datetime, limit: int, since: datetime, daily: bool = False
+    ) -> bool:
         """Record a call at `at` unless `limit` calls were made since `since`: one
         transaction (BEGIN IMMEDIATE), so two processes on this file cannot both take the
         last call. True when taken."""
         async with self._tx() as db:
-            cur = await db.execute(
-                "INSERT INTO carrier_calls (carrier, at) SELECT ?, ? WHERE (SELECT COUNT(*)"
-                " FROM carrier_calls WHERE carrier=? AND at>=?) < ? RETURNING 1",
-                (carrier, ts(at), carrier, ts(since), limit),
-            )
-            return await cur.fetchone() is not None
+            if daily:
+                cur = await db.execute(_COUNT_DAY, (carrier, ts(since), limit))
+            else:
+                cur = await db.execute(_COUNT_WINDOW, (carrier, ts(since), limit))
+            if await cur.fetchone() is None:
+                return False
+            await db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)",
+                             (carrier, ts(at)))  # fmt: skip
+        return True
+
+    async def calls_on(self, carrier: str, day: datetime) -> int:
+        """The calls taken on the day starting at `day`; days long past are dropped."""
+        async with self._tx() as db:
+            await db.execute("DELETE FROM carrier_days WHERE day<?",
+                             (ts(day - timedelta(days=2)),))  # fmt: skip
+            cur = await db.execute("SELECT calls FROM carrier_days WHERE carrier=? AND day=?",
+                                   (carrier, ts(day)))  # fmt: skip
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
         """The calls made since `since`; older rows (past every window) are dropped."""
