@@ -63,6 +63,13 @@ async def _connected(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     )
 
 
+async def _nothing_to_reset(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """asyncpg resets every connection given back to the pool (RESET ALL, unlocking session
+    advisory locks, UNLISTEN): a round trip each time a repository is done with it. The
+    store sets no session state (its advisory locks end with their transaction), so there is
+    nothing to reset; a transaction left open is still rolled back by the pool."""
+
+
 class PostgresBase:
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool
@@ -72,7 +79,8 @@ class PostgresBase:
     @classmethod
     async def open(cls, url: str, pool_size: int = POOL_SIZE) -> Self:
         """The store of a postgresql:// URL, migrated."""
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_connected)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_connected,
+                                         reset=_nothing_to_reset)  # fmt: skip
         try:
             async with pool.acquire() as conn:
                 await migrate(conn)
