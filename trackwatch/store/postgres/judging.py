@@ -69,10 +69,11 @@ class PostgresJudging(PostgresBase):
         daemon is claiming are skipped, and none is judged elsewhere until this judgement is
         written (or the lease runs out)."""
         rows = await self._pool.fetch(
-            "UPDATE shipments SET judge_lease=$1 WHERE id IN (SELECT id FROM shipments"
+            "WITH picked AS MATERIALIZED (SELECT id FROM shipments"
             " WHERE active AND (dirty OR check_at<=$2) AND set_aside IS NULL"
             " AND (judge_lease IS NULL OR judge_lease<=$2) ORDER BY id LIMIT $3"
-            " FOR UPDATE SKIP LOCKED) RETURNING *",
+            " FOR UPDATE SKIP LOCKED)"
+            " UPDATE shipments s SET judge_lease=$1 FROM picked WHERE s.id=picked.id RETURNING s.*",
             now + lease, now, limit,
         )  # fmt: skip
         found = readout(rows)

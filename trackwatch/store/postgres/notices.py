@@ -13,10 +13,11 @@ from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 # SKIP LOCKED: a notice another sender is claiming right now is not claimed twice (the
 # subquery's rows are not re-checked once the first claim commits).
 _CLAIM = (
-    "UPDATE notices SET state='sending', lease_until=$1, attempts=attempts+1"
-    " WHERE id IN (SELECT id FROM notices WHERE (state='pending' AND next_attempt_at<=$2)"
-    " OR (state='sending' AND lease_until<=$2) ORDER BY next_attempt_at, id LIMIT $3"
-    " FOR UPDATE SKIP LOCKED) RETURNING id"
+    "WITH picked AS MATERIALIZED (SELECT id FROM notices WHERE (state='pending' AND"
+    " next_attempt_at<=$2) OR (state='sending' AND lease_until<=$2)"
+    " ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+    " UPDATE notices n SET state='sending', lease_until=$1, attempts=n.attempts+1"
+    " FROM picked WHERE n.id=picked.id RETURNING n.id"
 )
 
 

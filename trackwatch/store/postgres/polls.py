@@ -45,13 +45,16 @@ class PostgresPolls(PostgresBase):
     async def due_shipments(self, now: datetime, limit: int, lease: timedelta = LEASE) -> Readout:
         """Claim the shipments due a poll, the nearest deadline first (those without one
         last), for `lease`: rows another daemon is claiming are skipped, not waited for, and
-        none is taken again until this one writes what it did (or the lease runs out)."""
+        none is taken again until this one writes what it did (or the lease runs out). The
+        rows are picked once, in a materialized CTE: a `WHERE id IN (… SKIP LOCKED)`
+        subquery may be run again by the plan and pick other rows."""
         rows = await self._pool.fetch(
-            "UPDATE shipments SET poll_lease=$1 WHERE id IN (SELECT id FROM shipments"
+            "WITH picked AS MATERIALIZED (SELECT id FROM shipments"
             " WHERE active AND next_poll_at<=$2 AND set_aside IS NULL"
             " AND (poll_lease IS NULL OR poll_lease<=$2)"
             " ORDER BY deadline_at NULLS LAST, next_poll_at, id LIMIT $3"
-            " FOR UPDATE SKIP LOCKED) RETURNING *",
+            " FOR UPDATE SKIP LOCKED)"
+            " UPDATE shipments s SET poll_lease=$1 FROM picked WHERE s.id=picked.id RETURNING s.*",
             now + lease, now, limit,
         )  # fmt: skip
         found = readout(rows)
