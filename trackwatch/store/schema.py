@@ -238,4 +238,10 @@ MIGRATIONS: tuple[str, ...] = (
         repeats INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 12: retention (trackwatch.retention): finished shipments found by when polling stopped,
+    # and notice bodies not yet blanked by when they were queued.
+    """
+    CREATE INDEX shipments_stopped ON shipments (stopped_at);
+    CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
+    """,
 )

@@ -151,4 +151,9 @@ MIGRATIONS: tuple[str, ...] = (
         repeats integer NOT NULL DEFAULT 0
     );
     """,
+    # 2: retention (SQLite's migration 12).
+    """
+    CREATE INDEX shipments_stopped ON shipments (stopped_at);
+    CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
+    """,
 )
