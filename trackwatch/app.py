@@ -35,6 +35,7 @@ from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
 from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
+from trackwatch.retention import RetentionPass
 from trackwatch.sdnotify import Notifier
 from trackwatch.store import Store, open_store
 from trackwatch.web.ops import Vitals
@@ -119,6 +120,7 @@ class Daemon:
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
                              metrics=self.metrics, stopping=self.stopping)  # fmt: skip
         self.digests = Digests(store, clock, settings, channels, drafter)
+        self.retention = RetentionPass(store, clock, settings.retention)
 
     def _notifying(self, settings: Settings) -> tuple[ChannelDirectory, Renderer, Drafter]:
         channels = ChannelDirectory(settings.stores)
@@ -139,6 +141,7 @@ class Daemon:
         self.digests.configure(settings, channels, drafter)
         self.poller.configure(settings.daemon)
         self.alarms.configure(settings.daemon, drafter)
+        self.retention.configure(settings.retention)
         self.settings = settings
         await self.store.judge_all_again(policies_fingerprint(settings))
         self._judge.set()
@@ -156,6 +159,7 @@ class Daemon:
             group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
             group.create_task(self._loop(self._digest, self.digests.next_due, None))
+            group.create_task(self._loop(self._retain, self.retention.next_due, None))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""
@@ -180,6 +184,9 @@ class Daemon:
     async def _digest(self) -> None:
         if await self.digests.run_once():
             self._send.set()
+
+    async def _retain(self) -> None:
+        await self.retention.run_once()
 
     async def _loop(
         self,

@@ -23,6 +23,7 @@ from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
 from trackwatch.errors import InputError
 from trackwatch.fields import whole_number
+from trackwatch.forget_command import add_forget_parser, run_forget
 from trackwatch.ingest import Accepted, accept, notes_for
 from trackwatch.logs import configure as configure_logging
 from trackwatch.model import Direction, NoticeState, Shipment, Status
@@ -348,6 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     add_preview_parser(sub)
     _migrate_parser(sub)
     _sandbox_parser(sub)
+    add_forget_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -433,7 +435,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     args = _parser().parse_args(argv)
     args.now = (clock or SystemClock()).now()
     try:
-        status = _dispatch(args)
+        status = run_forget(args) if args.command == "forget" else _dispatch(args)
         sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit
         return status
     except BrokenPipeError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -162,6 +163,31 @@ class DaemonSettings(_Section):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+class RetentionSettings(_Section):
+    """How long data past its use is kept, in days (README: Retention and erasure). 0 keeps
+    it forever. The daemon applies these once a day and at start."""
+
+    notice_bodies_days: int = Field(
+        30, ge=0,
+        description="a notice's body (a customer's email text) is blanked this long after it "
+        "was queued, once sent, dead or cancelled; the row stays (idempotency, when told)",
+    )  # fmt: skip
+    finished_days: int = Field(
+        180, ge=0,
+        description="a shipment polling stopped for this long (delivered and confirmed, "
+        "expired, lost, stopped by hand) with no open alert, nothing to send and no deadline "
+        "left is deleted with its events, alerts and notices; so are store alerts resolved "
+        "and digests sent this long ago",
+    )  # fmt: skip
+    batch_rows: int = Field(
+        1000, ge=1, le=100_000, description="rows a transaction of the retention pass touches"
+    )
+
+    def kept(self, days: int) -> timedelta | None:
+        """A setting's span; None: forever."""
+        return timedelta(days=days) if days else None
 
 
 class CarrierSettings(_Section):
@@ -394,6 +420,7 @@ class Settings(BaseSettings):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     carriers: CarriersSettings = Field(default_factory=CarriersSettings)
     stores: dict[str, StoreSettings] = Field(default_factory=dict)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @classmethod
     def settings_customise_sources(

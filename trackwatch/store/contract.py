@@ -22,6 +22,7 @@ from trackwatch.store.records import (
     NoticeDraft,
     PollFailure,
     PollUpdate,
+    Purged,
     Readout,
     Stopped,
     StoreAlertOpen,
@@ -211,6 +212,36 @@ class Ops(Protocol):
     async def destination_countries(self) -> list[str]: ...
 
 
+class Retention(Protocol):
+    """The daily retention pass's and `trackwatch forget`'s (trackwatch.retention): each
+    call is one short transaction over at most `limit` rows of its main table."""
+
+    async def blank_notice_bodies(self, before: datetime, limit: int) -> int:
+        """Blank the bodies of notices created before `before` and done with (sent, dead,
+        cancelled); the rows stay (idempotency keys, when customers were told)."""
+        ...
+
+    async def purge_finished(self, before: datetime, now: datetime, limit: int) -> Purged:
+        """Delete shipments polling stopped for before `before` that nothing holds (no open
+        alert, no notice to send, no deadline to judge, no claim), with everything of them."""
+        ...
+
+    async def purge_store_alerts(self, before: datetime, limit: int) -> Purged:
+        """Delete store alerts resolved before `before` and digests sent before it."""
+        ...
+
+    async def purge_bookkeeping(self, now: datetime, limit: int) -> Purged:
+        """Delete webhook receipts, fulfillment versions and carrier calls past their use."""
+        ...
+
+    async def forget_customer(
+        self, email: str, store: str | None, now: datetime, dry_run: bool = False
+    ) -> Purged:
+        """Erase every shipment of `email` (any case; one store's, or every store's) with
+        everything of them; `dry_run`: count only."""
+        ...
+
+
 class Store(
     PollQueue,
     JudgeQueue,
@@ -220,6 +251,7 @@ class Store(
     CarrierStates,
     Shipments,
     Ops,
+    Retention,
     Tables,
     Protocol,
 ):

@@ -265,3 +265,36 @@ class Figures:
     notices: dict[str, int]  # by state, every state present
     oldest_pending_seconds: float  # the oldest notice not yet sent; 0 when none
     polled: int  # shipments still polled
+
+
+@dataclass(frozen=True)
+class Purged:
+    """Rows a retention batch or an erasure removed (on a dry run: would remove). `watched`
+    and `held` count among `shipments`' customer's rows: still watched (stopped, then
+    erased), and claimed by a running daemon right now (stopped but not erased: run again).
+    `kept_empty`: SQLite rows emptied of personal data but kept, because deleting the newest
+    row lets SQLite hand its id out again (an old report link would open a new parcel)."""
+
+    shipments: int = 0
+    events: int = 0
+    alerts: int = 0
+    notices: int = 0
+    bodies: int = 0  # notice bodies blanked, rows kept
+    receipts: int = 0  # webhook receipts and Shopify fulfillment versions
+    calls: int = 0  # carrier call ledger rows
+    watched: int = 0
+    held: int = 0
+    kept_empty: int = 0
+
+    def __add__(self, other: Purged) -> Purged:
+        return Purged(*(a + b for a, b in zip(self.counts().values(),
+                                              other.counts().values(), strict=True)))  # fmt: skip
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @property
+    def removed(self) -> int:
+        """Rows deleted or blanked (what a batch did: less than its limit means done)."""
+        return (self.shipments + self.events + self.alerts + self.notices + self.bodies
+                + self.receipts + self.calls)  # fmt: skip

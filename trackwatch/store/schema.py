@@ -249,4 +249,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (carrier, day)
     );
     """,
+    # 13: retention (trackwatch.retention): finished shipments found by when polling stopped,
+    # and notice bodies not yet blanked by when they were queued.
+    """
+    CREATE INDEX shipments_stopped ON shipments (stopped_at);
+    CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
+    """,
 )

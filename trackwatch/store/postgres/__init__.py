@@ -11,6 +11,7 @@ from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
 from trackwatch.store.postgres.polls import PostgresPolls
+from trackwatch.store.postgres.retention import PostgresRetention
 from trackwatch.store.postgres.shipments import PostgresShipments
 from trackwatch.store.postgres.tables import PostgresTables
 
@@ -24,6 +25,7 @@ class PostgresStore(
     PostgresLedger,
     PostgresCarriers,
     PostgresOps,
+    PostgresRetention,
     PostgresTables,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""

@@ -162,8 +162,9 @@ MIGRATIONS: tuple[str, ...] = (
     LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
         PERFORM pg_advisory_xact_lock(1953983588, hashtext(p_carrier));
-        IF (SELECT COUNT(*) FROM carrier_calls
-            WHERE carrier = p_carrier AND at >= p_since) >= p_limit THEN
+        IF (SELECT COUNT(*) FROM (SELECT 1 FROM carrier_calls
+            WHERE carrier = p_carrier AND at >= p_since LIMIT p_limit) AS window_calls)
+            >= p_limit THEN
             RETURN false;
         END IF;
         INSERT INTO carrier_calls (carrier, at) VALUES (p_carrier, p_at);
@@ -179,5 +180,10 @@ MIGRATIONS: tuple[str, ...] = (
         calls integer NOT NULL,
         PRIMARY KEY (carrier, day)
     );
+    """,
+    # 4: retention (SQLite's migration 13).
+    """
+    CREATE INDEX shipments_stopped ON shipments (stopped_at);
+    CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
     """,
 )

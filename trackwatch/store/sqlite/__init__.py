@@ -13,6 +13,7 @@ from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
 from trackwatch.store.sqlite.ops import SqliteOps
 from trackwatch.store.sqlite.polls import SqlitePolls
+from trackwatch.store.sqlite.retention import SqliteRetention
 from trackwatch.store.sqlite.rows import DuplicateShipment, UnreadableShipment
 from trackwatch.store.sqlite.shipments import SqliteShipments
 from trackwatch.store.sqlite.tables import SqliteTables
@@ -27,6 +28,7 @@ class SqliteStore(
     SqliteLedger,
     SqliteCarriers,
     SqliteOps,
+    SqliteRetention,
     SqliteTables,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
