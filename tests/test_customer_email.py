@@ -176,6 +176,7 @@ def test_the_email_benchmark_delivers_every_notice_and_prints_a_rate(
     assert main(["bench-email", "--notices", "6"]) == 0
     out = capsys.readouterr().out
     assert "sent=6 received_by_smtp=6" in out and "notices_per_second=" in out
+    assert "per_send_context_notices_per_second=" in out and "speedup=" in out
 
 
 async def test_an_email_sent_again_carries_the_same_message_id(

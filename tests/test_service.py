@@ -18,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from trackwatch import __version__
 from trackwatch.clock import FrozenClock
 from trackwatch.model import Place
 from trackwatch.sandbox.server import SandboxServer
@@ -257,7 +258,12 @@ async def test_the_service_speaks_sd_notify_reloads_and_stops(
         assert status == 200
         assert 'trackwatch_polls_total{carrier="ups",outcome="found"} 1.0' in metrics
         assert 'trackwatch_carrier_request_seconds_count{carrier="ups"}' in metrics
-        assert 'trackwatch_open_alerts{rule="exceptions"} 1.0' in metrics
+        assert 'trackwatch_open_alerts{rule="exceptions",store="shop"} 1.0' in metrics
+        assert 'trackwatch_open_alerts{rule="lost",store="shop"} 0.0' in metrics
+        assert 'trackwatch_carrier_up{carrier="ups"} 1.0' in metrics
+        assert 'trackwatch_carrier_last_success_timestamp_seconds{carrier="ups"}' in metrics
+        assert f'trackwatch_build_info{{version="{__version__}"}} 1.0' in metrics
+        assert "process_resident_memory_bytes" in metrics
         assert 'trackwatch_notices_sent_total{channel="staff_chat"}' in metrics
         assert 'trackwatch_notices_failed_total{channel="staff_chat"}' in metrics
 

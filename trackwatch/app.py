@@ -274,7 +274,9 @@ async def open_daemon(
             await store.judge_all_again(policies_fingerprint(settings))
             desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
             vitals = daemon.vitals = Vitals(store, clock, metrics, daemon.heartbeat, quotas,
-                            lambda: daemon.poller.health.failing)  # fmt: skip
+                                            health, daemon.carrier_names,
+                                            lambda: daemon.settings.stores.keys(),  # noqa: PLW0108 - a reload replaces settings
+                                            [rule.name for rule in RULES])  # fmt: skip
             served = await serve(build_app(desk, vitals), settings.daemon)
             links.base_url = served.base_url
             yield daemon

@@ -34,6 +34,7 @@ class CarrierState:
         self._shared = shared
         self._trouble: dict[str, CarrierTrouble] = {}
         self._parked: dict[str, datetime] = {}
+        self._answered: dict[str, datetime] = {}  # this process's last answer, per account
 
     async def refresh(self) -> None:
         """Take up what every daemon on the database knows now (one read, each pass)."""
@@ -50,6 +51,15 @@ class CarrierState:
     def failing(self) -> dict[str, str]:
         """Carriers failing now, with their last error (for /healthz and the status line)."""
         return {name: t.message for name, t in self._trouble.items()}
+
+    def parked(self, now: datetime) -> dict[str, datetime]:
+        """Accounts parked after a 429 (or a spent quota) at `now`, with until when."""
+        return {key: until for key, until in self._parked.items() if until > now}
+
+    @property
+    def last_success(self) -> dict[str, datetime]:
+        """When each account last answered a call of this daemon (since it started)."""
+        return dict(self._answered)
 
     def is_failing(self, carrier: str) -> bool:
         return carrier in self._trouble
@@ -106,7 +116,10 @@ class CarrierState:
         doubled: timedelta = self._min_gap() * 2 ** min(max(0, failures - 1), 30)
         return min(cap, doubled)
 
-    async def succeeded(self, carrier: str) -> None:
+    async def succeeded(self, carrier: str, now: datetime | None = None) -> None:
+        """The account `carrier` answered (at `now`, when given: for the metrics)."""
+        if now is not None:
+            self._answered[carrier] = now
         if self._trouble.pop(carrier, None) is None:
             return
         log.info("%s recovered", carrier)

@@ -245,7 +245,7 @@ class Poller:
             error = MalformedResponse(name, f"its answer could not be read ({type(exc).__name__})")
             await self._unusable(name, batch, error)
             return True
-        await self.health.succeeded(key)
+        await self.health.succeeded(key, self._clock.now())
         if self._alarms is not None:
             await self._alarms.succeeded(key)
         await self._store_results(name, batch, results)

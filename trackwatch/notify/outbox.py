@@ -35,6 +35,7 @@ from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.email import customer_url, sign_as, to_html
 from trackwatch.notify.message_id import keyed
 from trackwatch.notify.pacing import daytime
+from trackwatch.notify.smtp_tls import SHARED as SHARED_TLS
 from trackwatch.store.contract import NoticeQueue
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 from trackwatch.zones import zone_for
@@ -110,9 +111,11 @@ class Outbox:
 
     @staticmethod
     async def warm_up() -> None:
-        """Load Apprise's plugins now, in a thread: the first `add` costs about 0.4 s, which
-        would otherwise land on the first notice (and, in simulated time, delay it by hours)."""
+        """Load Apprise's plugins and the emails' TLS context now, in a thread: the first `add`
+        costs about 0.4 s, which would otherwise land on the first notice (and, in simulated
+        time, delay it by hours)."""
         await asyncio.to_thread(apprise.Apprise().add, "json://127.0.0.1")
+        await asyncio.to_thread(SHARED_TLS.get)
 
     async def run_once(self) -> int:
         """Send every due notice; returns how many were attempted (a customer notice put

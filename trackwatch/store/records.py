@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from trackwatch.model import Audience, Finding, Shipment, TrackingResult
 
@@ -265,6 +266,26 @@ class Figures:
     notices: dict[str, int]  # by state, every state present
     oldest_pending_seconds: float  # the oldest notice not yet sent; 0 when none
     polled: int  # shipments still polled
+    # The same two by store, keyed (rule, store) and (state, store): only the pairs there are.
+    open_alerts_by_store: dict[tuple[str, str], int] = field(default_factory=dict)
+    notices_by_store: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, alerts: Iterable[Any], notices: Iterable[Any],
+        oldest_pending_seconds: float, polled: int, states: Iterable[str],
+    ) -> Figures:  # fmt: skip
+        """From rows (rule, store, count) of open alerts and (state, store, count) of
+        notices; `states` are every notice state, each present in `notices` (0 when none)."""
+        by_rule = {(str(r[0]), str(r[1])): int(r[2]) for r in alerts}
+        by_state = {(str(r[0]), str(r[1])): int(r[2]) for r in notices}
+        rules: dict[str, int] = {}
+        for (rule, _), count in by_rule.items():
+            rules[rule] = rules.get(rule, 0) + count
+        totals = dict.fromkeys(states, 0)
+        for (state, _), count in by_state.items():
+            totals[state] = totals.get(state, 0) + count
+        return cls(rules, totals, oldest_pending_seconds, polled, by_rule, by_state)
 
 
 @dataclass(frozen=True)
