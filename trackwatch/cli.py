@@ -21,6 +21,7 @@ from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import Clock, SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
+from trackwatch.db_command import add_db_parser, run_db
 from trackwatch.errors import InputError
 from trackwatch.fields import whole_number
 from trackwatch.ingest import Accepted, accept, notes_for
@@ -35,6 +36,7 @@ from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
 from trackwatch.store import (
     DuplicateShipment,
+    SchemaMismatch,
     Store,
     StoreInUse,
     UnreadableShipment,
@@ -328,6 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     add_preview_parser(sub)
     _migrate_parser(sub)
+    add_db_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -407,7 +410,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     args = _parser().parse_args(argv)
     args.now = (clock or SystemClock()).now()
     try:
-        status = _dispatch(args)
+        status = run_db(args) if args.command == "db" else _dispatch(args)
         sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit
         return status
     except BrokenPipeError:
@@ -422,7 +425,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
         for each in exc.problems:
             print(f"error: {each}", file=sys.stderr)
         return USAGE_ERROR
-    except StoreInUse as exc:
+    except (StoreInUse, SchemaMismatch) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
 
