@@ -280,7 +280,7 @@ async def test_a_version_7_database_gains_sources_and_stops_in_place(tmp_path: P
             " '2026-11-23T12:00:00.000000Z', '2026-11-23T12:00:00.000000Z',"
             " '2026-11-23T12:00:00.000000Z')"
         )
-    store = await SqliteStore.open(path)
+    store = await SqliteStore.open(path, upgrade=True)  # as the daemon starts
     assert await store.schema_version() == len(MIGRATIONS)
     (old,) = (await store.list_shipments()).shipments
     assert old.active and old.stopped is None

@@ -38,6 +38,7 @@ from trackwatch.quota import Quota
 from trackwatch.retention import RetentionPass
 from trackwatch.sdnotify import Notifier
 from trackwatch.store import Store, open_store
+from trackwatch.store.versions import upgrade_line, upgrades_at_start
 from trackwatch.web.ops import Vitals
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
@@ -254,7 +255,10 @@ async def open_daemon(
     idle: timedelta = timedelta(minutes=1), notifier: Notifier | None = None,
 ) -> AsyncIterator[Daemon]:  # fmt: skip
     """Everything the daemon holds open (database, HTTP app and session), closed on exit."""
-    store = await open_store(settings.daemon.database, daemon=True)
+    store = await open_store(settings.daemon.database, daemon=True,
+                             upgrade=upgrades_at_start(settings.daemon.upgrade, settings.daemon.database))  # fmt: skip
+    if store.upgraded is not None:
+        log.warning("%s", upgrade_line(store.upgraded))
     await Outbox.warm_up()
     await warm_calendars(settings, store, clock.now().year)
     served: Served | None = None

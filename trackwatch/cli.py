@@ -21,6 +21,7 @@ from trackwatch.chaos.command import add_chaos_parser, run_chaos
 from trackwatch.clock import Clock, SystemClock
 from trackwatch.config import ConfigError, Settings, load_settings
 from trackwatch.csv_import import import_csv
+from trackwatch.db_command import add_db_parser, run_db
 from trackwatch.errors import InputError
 from trackwatch.fields import whole_number
 from trackwatch.forget_command import add_forget_parser, run_forget
@@ -36,6 +37,7 @@ from trackwatch.sim.report import render
 from trackwatch.stopping import checked_reason, stop_shipment
 from trackwatch.store import (
     DuplicateShipment,
+    SchemaMismatch,
     Store,
     StoreInUse,
     UnreadableShipment,
@@ -350,6 +352,7 @@ def _parser() -> argparse.ArgumentParser:
     _migrate_parser(sub)
     _sandbox_parser(sub)
     add_forget_parser(sub)
+    add_db_parser(sub)
     for command in (add, imports, show, report, resolve, restart, stop, notices,
                     sub.choices["list"], sub.choices["alerts"]):  # fmt: skip
         command.add_argument("--config", type=Path, default=None)
@@ -430,12 +433,15 @@ def _stdout_closed() -> bool:
     return True
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"forget": run_forget, "db": run_db}
+
+
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     """Run one command; `clock` (tests) is the time `add` and `import` judge dates by."""
     args = _parser().parse_args(argv)
     args.now = (clock or SystemClock()).now()
     try:
-        status = run_forget(args) if args.command == "forget" else _dispatch(args)
+        status = _COMMANDS.get(args.command, _dispatch)(args)
         sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit
         return status
     except BrokenPipeError:
@@ -450,7 +456,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
         for each in exc.problems:
             print(f"error: {each}", file=sys.stderr)
         return USAGE_ERROR
-    except StoreInUse as exc:
+    except (StoreInUse, SchemaMismatch) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
 

@@ -90,6 +90,13 @@ class DaemonSettings(_Section):
         "trackwatch.db",
         description="a SQLite file (a path, or sqlite:///path) or a postgresql:// URL",
     )
+    upgrade: Literal["backup", "auto", "manual"] = Field(
+        "backup",
+        description="a database of an older release, at start: backup: migrate it after a "
+        "backup (SQLite; PostgreSQL, which trackwatch cannot back up, is refused: pg_dump, "
+        "then `trackwatch db upgrade`); auto: migrate it (PostgreSQL: no backup by "
+        "trackwatch); manual: refuse, `trackwatch db upgrade` does it",
+    )
     min_poll_minutes: float = Field(15, gt=0)
     schedule: Literal["smart", "fixed"] = Field(
         "smart",

@@ -11,6 +11,7 @@ from trackwatch.store.postgres import PostgresStore
 from trackwatch.store.rows import DuplicateShipment, UnreadableShipment
 from trackwatch.store.sqlite import SqliteStore
 from trackwatch.store.sqlite.base import StoreInUse
+from trackwatch.store.versions import SchemaAhead, SchemaBehind, SchemaMismatch
 
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -30,23 +31,28 @@ def redacted(database: str | Path) -> str:
     return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", str(database))
 
 
-async def open_store(database: str | Path, daemon: bool = False) -> Store:
+async def open_store(database: str | Path, daemon: bool = False, upgrade: bool = False) -> Store:
     """The store a `database` setting names: a path or `sqlite:///…` is SQLite, a
     `postgresql://…` (or `postgres://…`) URL PostgreSQL. `daemon`: the daemon's own (a second
-    daemon on one SQLite file is refused: StoreInUse; PostgreSQL takes several)."""
+    daemon on one SQLite file is refused: StoreInUse; PostgreSQL takes several). A database
+    of a newer release is refused (SchemaAhead), one of an older release too (SchemaBehind)
+    unless `upgrade`: then SQLite backs it up beside itself and both migrate it."""
     text = str(database)
     if text.startswith(POSTGRES_SCHEMES):
-        return await PostgresStore.open(text)
+        return await PostgresStore.open(text, upgrade=upgrade)
     path = sqlite_path(database)
     if path is None:
         raise ValueError(f"{text.split('://', 1)[0]}:// databases are not supported "
                          "(use a path, sqlite:///path or postgresql://…)")  # fmt: skip
-    return await SqliteStore.open(path, daemon=daemon)
+    return await SqliteStore.open(path, daemon=daemon, upgrade=upgrade)
 
 
 __all__ = [
     "DuplicateShipment",
     "PostgresStore",
+    "SchemaAhead",
+    "SchemaBehind",
+    "SchemaMismatch",
     "SqliteStore",
     "Store",
     "StoreInUse",

@@ -29,6 +29,7 @@ from trackwatch.store.records import (
     Unreadable,
 )
 from trackwatch.store.tables import Tables
+from trackwatch.store.versions import Upgraded
 
 
 class SetsAside(Protocol):
@@ -258,6 +259,7 @@ class Store(
     """A whole backend: every use case over one database."""
 
     instance: str
+    upgraded: Upgraded | None  # what opening it with `upgrade` did (trackwatch.store.versions)
 
     async def close(self) -> None: ...
 

@@ -17,11 +17,14 @@ from trackwatch.model import AlertState
 from trackwatch.store.postgres.schema import MIGRATIONS
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 from trackwatch.store.rows import audiences_text, explanation_text, notice_key
+from trackwatch.store.versions import UPGRADE_POSTGRES, Upgraded, check_version
 
 Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 
 # Advisory locks belong to one database: the daemons sharing it migrate one at a time.
 MIGRATION_LOCK = 0x7472_6163_6B77  # "trackw"
+# How the daemons' sessions show in pg_stat_activity: `db upgrade` refuses while any is there.
+APPLICATION = "trackwatch"
 POOL_SIZE = 5  # the poll, rules and outbox loops, the HTTP API and a command at once
 
 
@@ -30,23 +33,26 @@ def affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def migrate(conn: Conn | asyncpg.Connection[asyncpg.Record]) -> int:
+async def migrate(
+    conn: Conn | asyncpg.Connection[asyncpg.Record], upgrade: bool = True
+) -> Upgraded | None:
     """Apply the migrations this database has not had, in one transaction under an advisory
-    lock: daemons that start together wait for the first, then find nothing to do. Returns
-    the schema version."""
+    lock: daemons that start together wait for the first, then find nothing to do. A new
+    database is always migrated; an older one only with `upgrade` (else SchemaBehind), a
+    newer one never (SchemaAhead), and then nothing is changed. Returns what was upgraded."""
+    wanted = len(MIGRATIONS)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
             " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        version = int(
-            await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-        )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        found = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+        check_version(found, wanted, upgrade, UPGRADE_POSTGRES)
+        for number, script in enumerate(MIGRATIONS[found:], start=found + 1):
             await conn.execute(script)
             await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
-    return len(MIGRATIONS)
+    return Upgraded(found, wanted, None) if 0 < found < wanted else None
 
 
 def _storable(text: str) -> str:
@@ -75,16 +81,20 @@ class PostgresBase:
         self._pool = pool
         # Part of every notice's idempotency key, as on SQLite (see SqliteBase).
         self.instance = ""
+        self.upgraded: Upgraded | None = None  # what open(upgrade=True) did, if anything
 
     @classmethod
-    async def open(cls, url: str, pool_size: int = POOL_SIZE) -> Self:
-        """The store of a postgresql:// URL, migrated."""
+    async def open(cls, url: str, pool_size: int = POOL_SIZE, upgrade: bool = False) -> Self:
+        """The store of a postgresql:// URL, migrated if new (or older, with `upgrade`:
+        trackwatch.store.versions)."""
         pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_connected,
-                                         reset=_nothing_to_reset)  # fmt: skip
+                                         reset=_nothing_to_reset,
+                                         server_settings={"application_name": APPLICATION})  # fmt: skip
         try:
             async with pool.acquire() as conn:
-                await migrate(conn)
+                upgraded = await migrate(conn, upgrade)
             store = cls(pool)
+            store.upgraded = upgraded
             store.instance = (await store.secret("instance"))[:4].hex()
         except BaseException:
             await pool.close()

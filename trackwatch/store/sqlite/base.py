@@ -22,7 +22,9 @@ from trackwatch.store.records import (
 )
 from trackwatch.store.rows import notice_key
 from trackwatch.store.schema import MIGRATIONS
+from trackwatch.store.sqlite.backup import take_backup
 from trackwatch.store.sqlite.rows import audiences_text, explanation_text
+from trackwatch.store.versions import Upgraded, check_version
 
 
 class StoreInUse(Exception):
@@ -51,26 +53,45 @@ class SqliteBase:
         # ids repeat across databases (staging and production, two shops, a restored
         # backup), and a receiver that deduplicates would drop a real notice.
         self.instance = ""
+        self.upgraded: Upgraded | None = None  # what open(upgrade=True) did, if anything
 
     @classmethod
-    async def open(cls, path: Path | str, daemon: bool = False) -> Self:
+    async def open(cls, path: Path | str, daemon: bool = False, upgrade: bool = False) -> Self:
         """`daemon`: the daemon's own store. One daemon per file, so whatever leases a dead
-        one left (claimed polls and judgements) are given back at once."""
+        one left (claimed polls and judgements) are given back at once. `upgrade`: migrate
+        a database of an older release, after a backup beside it (trackwatch.store.versions:
+        without it, such a database is refused untouched, as is a newer one)."""
         held = _daemon_lock(Path(path)) if daemon else None
-        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            store = cls(await aiosqlite.connect(str(path), isolation_level=None))
+        except BaseException:
+            if held is not None:
+                held.close()
+            raise
+        store._daemon = held
+        try:
+            await store._start(Path(path), upgrade)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def _start(self, path: Path, upgrade: bool) -> None:
+        db = self._db
         db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA busy_timeout=5000")
+        found = await self.schema_version()  # before anything writes to the file
+        if check_version(found, len(MIGRATIONS), upgrade) and found:
+            backup = await asyncio.to_thread(take_backup, path)
+            self.upgraded = Upgraded(found, len(MIGRATIONS), backup.path)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db)
-        await store._migrate()  # before foreign keys: a migration may rebuild a table
+        await self._migrate()  # before foreign keys: a migration may rebuild a table
         await db.execute("PRAGMA foreign_keys=ON")
-        store.instance = (await store.secret("instance"))[:4].hex()
-        if held is not None:
-            store._daemon = held
+        self.instance = (await self.secret("instance"))[:4].hex()
+        if self._daemon is not None:
             await db.execute("UPDATE shipments SET poll_lease=NULL, judge_lease=NULL"
                              " WHERE poll_lease IS NOT NULL OR judge_lease IS NOT NULL")  # fmt: skip
-        return store
 
     async def close(self) -> None:
         await self._db.close()
@@ -78,14 +99,13 @@ class SqliteBase:
             self._daemon.close()
 
     async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            # executescript commits on its own; the version bump rides in the same script.
-            await self._db.executescript(
-                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+        """Every pending migration in one transaction: a failure leaves the database at the
+        version it had (executescript commits on its own; the version bumps ride in it)."""
+        version = await self.schema_version()
+        steps = [f"{script}\nPRAGMA user_version = {number};"
+                 for number, script in enumerate(MIGRATIONS[version:], start=version + 1)]  # fmt: skip
+        if steps:
+            await self._db.executescript("BEGIN;\n" + "\n".join(steps) + "\nCOMMIT;")
 
     async def secret(self, name: str) -> bytes:
         """A random secret kept in the database, made on first use (signs customer links
