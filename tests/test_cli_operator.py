@@ -15,6 +15,7 @@ from rules import RULES
 from tests.postgres import Cluster
 from trackwatch.cli import main
 from trackwatch.clock import FrozenClock
+from trackwatch.metrics import Metrics
 
 NOW = datetime(2026, 11, 23, 17, tzinfo=UTC)
 UPS = ("1Z5R89390357567127", "1Z879E930346834440")
@@ -176,6 +177,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out == f"trackwatch {version('trackwatch')}\n"
+    build = f'trackwatch_build_info{{version="{version("trackwatch")}"}} 1.0'
+    assert build in Metrics().exposition().decode()
 
 
 def test_flags_are_named_after_fields_and_the_old_names_still_work(

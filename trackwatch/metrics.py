@@ -12,6 +12,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from trackwatch import __version__
 from trackwatch.quota import Quota
 from trackwatch.store.contract import Ops
 
@@ -48,6 +49,9 @@ class Metrics:
                                registry=r)  # fmt: skip
         self.loop_lag = Gauge("trackwatch_event_loop_lag_seconds",
                               "How late the event loop's last heartbeat woke", registry=r)  # fmt: skip
+        build = Gauge("trackwatch_build_info", "The running version (always 1)", ["version"],
+                      registry=r)  # fmt: skip
+        build.labels(__version__).set(1)
 
     async def refresh(self, store: Ops, quotas: Mapping[str, Quota], now: datetime) -> None:
         figures = await store.figures(now)

@@ -31,15 +31,15 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class _Version(argparse.Action):
-    """`--version`: the installed distribution's version (read only when asked)."""
+    """`--version`: trackwatch.__version__ (tests check it is the distribution's)."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        from importlib.metadata import version
+        from trackwatch import __version__
 
-        print(f"trackwatch {version('trackwatch')}")
+        print(f"trackwatch {__version__}")
         parser.exit()
 
 

@@ -5,12 +5,20 @@ commands and `--help` never load the sandbox, the simulator, aiosmtpd or Hypothe
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib.util
 from pathlib import Path
 
 from trackwatch.cli.parsers import CONFIG_HELP, Register, SubParsers
+from trackwatch.errors import InputError
 
 TOOLS = "trackwatch.cli.tools"
+DEMO_EXTRA = "the demo extra: pip install -e '.[demo]' (or 'trackwatch[demo]')"
+
+
+def _needs_smtp_server(command: str) -> None:
+    """The sandbox's SMTP server is aiosmtpd, an optional extra: say how to get it."""
+    if importlib.util.find_spec("aiosmtpd") is None:
+        raise InputError(command, f"needs aiosmtpd, from {DEMO_EXTRA}")
 
 
 def add_demo(sub: SubParsers) -> None:
@@ -19,6 +27,9 @@ def add_demo(sub: SubParsers) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
+    _needs_smtp_server("demo")
+    import asyncio
+
     from trackwatch.sandbox.demo import run_demo
 
     return asyncio.run(run_demo())
@@ -31,6 +42,9 @@ def add_bench_email(sub: SubParsers) -> None:
 
 
 def bench_email(args: argparse.Namespace) -> int:
+    _needs_smtp_server("bench-email")
+    import asyncio
+
     from trackwatch.bench import run_email_benchmark
 
     figures = asyncio.run(run_email_benchmark(args.notices))
@@ -99,6 +113,7 @@ def add_chaos(sub: SubParsers) -> None:
 
 
 def chaos(args: argparse.Namespace) -> int:
+    _needs_smtp_server("chaos")
     from trackwatch.chaos.command import run_chaos
 
     report, status = run_chaos(args.kills, args.seed, args.phases, args.json, args.examples,
