@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -49,13 +50,59 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _read_secret_file(key: str, path: str) -> str:
+SecretFiles = Literal["read", "defer"]
+# How `<key>_file` secrets are read by the load under way (load_settings sets it).
+_SECRET_FILES: contextvars.ContextVar[SecretFiles] = contextvars.ContextVar(
+    "secret_files", default="read"
+)
+
+
+class UnreadSecret(SecretStr):
+    """A `<key>_file` secret that could not be read, in settings loaded with
+    `secrets="defer"`: the load goes on without it, and reading its value raises the
+    ConfigError the strict load would have (a command fails where it uses the secret, and
+    only then)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("")
+        self.problem = problem
+
+    def get_secret_value(self) -> str:
+        raise ConfigError([self.problem])
+
+
+def unread(value: object) -> bool:
+    """Whether `value` (a secret, or a list of them) holds a secret left unread."""
+    items = value if isinstance(value, list) else [value]
+    return any(isinstance(item, UnreadSecret) for item in items)
+
+
+def check_read(value: object) -> None:
+    """Raise the ConfigError of a secret in `value` (a secret, or a list of them) left
+    unread: for a use that needs every item, such as counting a store's channels."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, UnreadSecret):
+            item.get_secret_value()
+
+
+def _unset_variable(path: str) -> str:
+    """The first `$VARIABLE` os.path.expandvars left in `path` (it was not set), or ""."""
+    found = re.search(r"\$\{?(\w+)", path)
+    return found.group(1) if found else ""
+
+
+def _read_secret_file(key: str, path: str) -> str | UnreadSecret:
     # "$CREDENTIALS_DIRECTORY/x": systemd's LoadCredential decides that directory at start.
-    path = os.path.expandvars(path)
+    given, path = path, os.path.expandvars(path)
     try:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ValueError(f"{key}_file: cannot read {path}: {exc.strerror}") from None
+        unset = _unset_variable(path)
+        why = f"{unset} is not set" if unset else exc.strerror
+        problem = f"{key}_file: cannot read {given}: {why}"
+    if _SECRET_FILES.get() == "defer":
+        return UnreadSecret(problem)
+    raise ValueError(problem)
 
 
 class _Section(BaseModel):
@@ -74,13 +121,16 @@ class _Section(BaseModel):
             if base == key or base not in cls.model_fields or key in cls.model_fields:
                 continue
             text = _read_secret_file(base, str(out.pop(key)))
-            annotation = str(cls.model_fields[base].annotation)
-            out[base] = text.splitlines() if annotation.startswith("list") else text
+            listed = str(cls.model_fields[base].annotation).startswith("list")
+            if isinstance(text, UnreadSecret):
+                out[base] = [text] if listed else text
+            else:
+                out[base] = text.splitlines() if listed else text
         return out
 
 
 def _long_enough(value: SecretStr | None, minimum: int) -> SecretStr | None:
-    if value is not None and len(value.get_secret_value()) < minimum:
+    if value is not None and not unread(value) and len(value.get_secret_value()) < minimum:
         raise ValueError(f"must be at least {minimum} characters (try: openssl rand -hex 32)")
     return value
 
@@ -311,7 +361,7 @@ class Channels(_Section):
     @field_validator("customer_sms")
     @classmethod
     def _phone_slot(cls, value: list[SecretStr]) -> list[SecretStr]:
-        if any("{phone}" not in url.get_secret_value() for url in value):
+        if any(not unread(url) and "{phone}" not in url.get_secret_value() for url in value):
             raise ValueError("needs {phone} where the customer's number goes")
         return value
 
@@ -445,7 +495,7 @@ class Settings(BaseSettings):
     def _distinct_tokens(self) -> Self:
         seen: dict[str, str] = {}
         for store_id, store in self.stores.items():
-            if store.api_token is None:
+            if store.api_token is None or unread(store.api_token):
                 continue
             token = store.api_token.get_secret_value()
             if token in seen:
@@ -490,8 +540,12 @@ def _anchor_store_paths(data: dict[str, Any], base: Path) -> None:
                 store[key] = str(base / store[key])
 
 
-def load_settings(path: Path | None) -> Settings:
-    """Read the TOML file at `path` (or none: defaults and environment only)."""
+def load_settings(path: Path | None, secrets: SecretFiles = "read") -> Settings:
+    """Read the TOML file at `path` (or none: defaults and environment only).
+
+    `secrets="defer"` (commands that use few of them, away from the service's credentials):
+    a `<key>_file` that cannot be read is not an error; its value is an UnreadSecret, which
+    raises that error when it is used. The daemon and check-config read them all."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -502,4 +556,26 @@ def load_settings(path: Path | None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
         _anchor_store_paths(data, path.parent)
-    return build_settings(data)
+    token = _SECRET_FILES.set(secrets)
+    try:
+        settings = build_settings(data)
+    finally:
+        _SECRET_FILES.reset(token)
+    _name_unread(settings, "")
+    return settings
+
+
+def _name_unread(value: object, parent: str) -> None:
+    """Prefix each UnreadSecret's problem with the table it sits in (`stores.shop.channels.`),
+    which its section's validator cannot know."""
+    if isinstance(value, UnreadSecret):
+        value.problem = parent + value.problem
+    elif isinstance(value, BaseModel | dict):
+        items = value.items() if isinstance(value, dict) else (
+            (name, getattr(value, name)) for name in type(value).model_fields)  # fmt: skip
+        for name, child in items:
+            nested = isinstance(child, BaseModel | dict)
+            _name_unread(child, f"{parent}{name}." if nested else parent)
+    elif isinstance(value, list):
+        for child in value:
+            _name_unread(child, parent)

@@ -52,8 +52,10 @@ def check_header(columns: list[str] | None) -> None:
     names = [c.strip() for c in columns]
     unknown = [c for c in names if c not in KNOWN]
     if unknown:
+        optional = [c for c in (*FIELDS, *sorted(KNOWN - set(FIELDS))) if c not in REQUIRED]
         raise InputError("header", f"unknown column(s) {', '.join(map(repr, unknown))}; "
-                         f"expected {', '.join(FIELDS)}")  # fmt: skip
+                         f"expected {', '.join(sorted(REQUIRED))} and any of "
+                         f"{', '.join(optional)}")  # fmt: skip
     twice = sorted({c for c in names if names.count(c) > 1})
     if twice:
         raise InputError("header", f"column(s) named twice: {', '.join(map(repr, twice))}")

@@ -13,11 +13,11 @@ import sys
 import tomllib
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
 
+from trackwatch.cli.common import config_path
 from trackwatch.config import ConfigError, DaemonSettings
 from trackwatch.db_postgres import POSTGRES
 from trackwatch.store import open_store, sqlite_path
@@ -32,33 +32,13 @@ from trackwatch.store.sqlite.backup import (
 from trackwatch.store.sqlite.base import StoreInUse
 from trackwatch.store.versions import SchemaMismatch, upgrade_line
 
-DEFAULT_CONFIG = Path("/etc/trackwatch/trackwatch.toml")
 REFUSED = 2  # as the other commands' usage errors: nothing was done
-
-
-def add_db_parser(sub: Any) -> None:
-    db = sub.add_parser("db", help="the database: schema status, backup, upgrade (README: "
-                        "Upgrading and backups)")  # fmt: skip
-    actions = db.add_subparsers(dest="db_command", required=True)
-    status = actions.add_parser("status", help="backend, schema versions, pending "
-                                "migrations, last backup; exit 1 unless up to date")  # fmt: skip
-    backup = actions.add_parser("backup", help="SQLite: a consistent copy, safe while the "
-                                "daemon runs; PostgreSQL: the pg_dump command to run")  # fmt: skip
-    backup.add_argument("--to", type=Path, help="the copy's path (default: beside the "
-                        "database, named with its schema version and the time)")  # fmt: skip
-    upgrade = actions.add_parser("upgrade", help="migrate a database of an older release, "
-                                 "with the daemon stopped (SQLite: a backup first)")  # fmt: skip
-    upgrade.add_argument("--backed-up", action="store_true", help="PostgreSQL: you took a "
-                         "pg_dump (trackwatch cannot); required to migrate")  # fmt: skip
-    for action in (status, backup, upgrade):
-        action.add_argument("--config", type=Path, default=None,
-                            help=f"default: $TRACKWATCH_CONFIG, then {DEFAULT_CONFIG}")  # fmt: skip
 
 
 def run_db(args: argparse.Namespace) -> int:
     """Run one `db` action; problems are printed on stderr (status 2: nothing was done)."""
     try:
-        database = database_setting(config_path(args.config))
+        database = database_setting(config_path(args))
         if sqlite_path(database) is None:
             return asyncio.run(POSTGRES[args.db_command](args, database))
         return _SQLITE[args.db_command](args, database)
@@ -69,13 +49,6 @@ def run_db(args: argparse.Namespace) -> int:
             asyncpg.PostgresError) as exc:  # fmt: skip
         print(f"error: {exc}", file=sys.stderr)
     return REFUSED
-
-
-def config_path(given: Path | None) -> Path:
-    path = given or Path(os.environ.get("TRACKWATCH_CONFIG") or DEFAULT_CONFIG)
-    if not path.is_file():
-        raise ConfigError([f"{path}: no such file (give --config or set TRACKWATCH_CONFIG)"])
-    return path
 
 
 def database_setting(path: Path) -> str:

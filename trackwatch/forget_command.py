@@ -18,48 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import tomllib
-from pathlib import Path
-from typing import Any
 
+from trackwatch.cli.common import config_path
 from trackwatch.clock import SystemClock
-from trackwatch.config import ConfigError, DaemonSettings
+from trackwatch.db_command import database_setting
 from trackwatch.errors import InputError
 from trackwatch.store import open_store, redacted, sqlite_path
 from trackwatch.store.records import Purged
 
-DEFAULT_CONFIG = Path("/etc/trackwatch/trackwatch.toml")
 AGAIN = 1
-
-
-def add_forget_parser(sub: Any) -> None:
-    """`trackwatch forget` and its options, on the command's subparsers."""
-    forget = sub.add_parser("forget", help="erase one customer's shipments, alerts and "
-                            "notices (README: Retention and erasure)")  # fmt: skip
-    forget.add_argument("--customer", required=True, metavar="EMAIL", help="any case")
-    forget.add_argument("--store", help="only this store's (default: every store's)")
-    forget.add_argument("--dry-run", action="store_true", help="count, change nothing")
-    forget.add_argument("--config", type=Path, default=None,
-                        help=f"default: $TRACKWATCH_CONFIG, then {DEFAULT_CONFIG}")  # fmt: skip
-
-
-def database_setting(config: Path | None) -> str:
-    """`[daemon] database` alone (TRACKWATCH_DAEMON__DATABASE over the file): the command
-    reads no secret, so it works where the daemon's credentials are not there."""
-    path = config or Path(os.environ.get("TRACKWATCH_CONFIG") or DEFAULT_CONFIG)
-    try:
-        with path.open("rb") as handle:
-            daemon = tomllib.load(handle).get("daemon", {})
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file (give --config)"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
-    value = os.environ.get("TRACKWATCH_DAEMON__DATABASE") or daemon.get("database")
-    try:
-        return DaemonSettings.model_validate({"database": value or "trackwatch.db"}).database
-    except ValueError as exc:
-        raise ConfigError([f"daemon.database: {exc}"]) from None
 
 
 def _email(text: str) -> str:
@@ -103,4 +70,4 @@ async def _forget(args: argparse.Namespace, database: str) -> int:
 
 
 def run_forget(args: argparse.Namespace) -> int:
-    return asyncio.run(_forget(args, database_setting(args.config)))
+    return asyncio.run(_forget(args, database_setting(config_path(args))))

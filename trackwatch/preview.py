@@ -9,7 +9,6 @@ why instead, so a merchant sees what their customers will and will not be told.
 
 from __future__ import annotations
 
-import argparse
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -301,11 +300,3 @@ def preview_command(store_id: str | None, config: Path | None, policy: Path | No
     store = _configured_store(config, store_id)
     source = f"the policy from {store.policy_file}" if store.policy_file else "its policy"
     return preview_text(store_id, store, source)
-
-
-def add_preview_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    preview = sub.add_parser("preview", help="every message a store's customers and staff can "
-                             "get under its policy, for a sample parcel")  # fmt: skip
-    preview.add_argument("--store", help="the store's id in --config (with --policy: its name)")
-    preview.add_argument("--config", type=Path, default=None)
-    preview.add_argument("--policy", type=Path, help="a policy file instead of a configured store")

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from trackwatch.chaos.faults import run_faults
 from trackwatch.chaos.fuzz import require_hypothesis, run_fuzz
@@ -25,18 +24,6 @@ from trackwatch.errors import InputError
 
 PHASES = ("kills", "faults", "fuzz")
 FAULT_PARCELS = 48
-
-
-def add_chaos_parser(sub: Any) -> None:
-    """`trackwatch chaos` and its options, on the command's subparsers."""
-    chaos = sub.add_parser("chaos", help="the daemon killed -9, its carriers failing, its "
-                           "input fuzzed; checked against the targets (README: Chaos suite)")  # fmt: skip
-    chaos.add_argument("--kills", type=int, default=8, help="SIGKILLs in the kill phase")
-    chaos.add_argument("--seed", type=int, help="default: drawn at random and printed")
-    chaos.add_argument("--phases", help="comma-separated: kills,faults,fuzz (default: all)")
-    chaos.add_argument("--examples", type=int, default=50, help="fuzzed inputs per way in")
-    chaos.add_argument("--workdir", type=Path, help="keep databases, configs and logs here")
-    chaos.add_argument("--json", action="store_true", help="one JSON object")
 
 
 def phase_list(text: str | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trackwatch.config import StoreSettings
+from trackwatch.config import StoreSettings, check_read
 from trackwatch.model import Audience, Severity
 
 AUDIENCE_CHANNELS: dict[Audience, tuple[str, ...]] = {
@@ -45,6 +45,7 @@ class ChannelDirectory:
             if RANK[severity] < RANK[floor]:
                 continue
             urls = getattr(settings.channels, kind)
+            check_read(urls)  # a channel file left unread: its channels cannot be counted
             names.extend(f"{kind}.{index}" for index in range(len(urls)))
         return names
 

@@ -52,18 +52,6 @@ CONFIGURATIONS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgre
 TARGET = 1.6  # 2 daemons on PostgreSQL over 1
 
 
-def add_bench_parser(sub: Any) -> None:
-    bench = sub.add_parser("bench-daemons", help="carrier responses per second of 1, 2 and 3 "
-                           "daemons on PostgreSQL, beside SQLite's one daemon")  # fmt: skip
-    bench.add_argument("--database", required=True, help="postgresql://… of a server where "
-                       "the role may create databases (one new database per configuration)")  # fmt: skip
-    bench.add_argument("--shipments", type=int, default=30_000)
-    bench.add_argument("--seconds", type=float, default=10.0, help="measured window")
-    bench.add_argument(
-        "--warm-up", type=float, default=4.0, help="seconds before it, from the first carrier call"
-    )
-
-
 def run_bench_daemons(args: argparse.Namespace) -> int:
     if not str(args.database).startswith(POSTGRES_SCHEMES):
         raise InputError("database", "must be a postgresql://… URL")

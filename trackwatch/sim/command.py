@@ -8,7 +8,6 @@ same figures to the byte."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import multiprocessing
 import re
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from trackwatch.errors import InputError
-from trackwatch.sim.bench import add_bench_parser
 from trackwatch.sim.report import figures
 from trackwatch.sim.run import START, simulate
 from trackwatch.sim.scenarios import CARRIER_SHARE, generate
@@ -131,16 +129,3 @@ def several_run(shipments: int, days: float, seed: int, carriers: Sequence[str],
     outcome, extra = asyncio.run(simulate_several(parcels, days, database, daemons, kill_seed))
     wall = time.perf_counter() - started
     return {**figures(outcome, days, START + timedelta(days=days), wall), **extra}
-
-
-def add_several_arguments(sub: Any, sim: argparse.ArgumentParser) -> None:
-    """`simulate`'s last arguments (several daemon processes on one PostgreSQL database),
-    and `bench-daemons`."""
-    sim.add_argument("--json", action="store_true", help="one JSON object")
-    sim.add_argument("--database", help="postgresql://… (an empty database): the daemons run "
-                     "as processes sharing it. The same seed gives the same world, but their "
-                     "race may differ from run to run: the scorecard is what must hold")  # fmt: skip
-    sim.add_argument("--daemons", type=int, default=1, help="daemon processes (with --database)")
-    sim.add_argument("--kill-seed", type=int, help="SIGKILL one daemon mid-pass and start it "
-                     "again some steps later (which, when: from this seed)")  # fmt: skip
-    add_bench_parser(sub)

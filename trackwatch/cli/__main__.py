@@ -1,0 +1,7 @@
+"""`python -m trackwatch.cli`, as the `trackwatch` script."""
+
+import sys
+
+from trackwatch.cli.app import main
+
+sys.exit(main())
