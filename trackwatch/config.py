@@ -411,6 +411,66 @@ def read_policy_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"policy_file: {path} is not valid TOML: {exc}") from None
 
 
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_PHONE = re.compile(r"\+?[0-9][0-9 ().-]{3,30}")
+
+
+class TrackingPageSettings(_Section):
+    """The store's own tracking page (trackwatch.web.tracking): off unless enabled. Customer
+    notices link to it when it is on, to the carrier's page otherwise. The page fetches
+    nothing from elsewhere except the logo, and that only from the store's https URL."""
+
+    enabled: bool = False
+    brand_colour: str = Field("#1f3a5f", description="headings and buttons, #rgb or #rrggbb")
+    background_colour: str = Field("#ffffff", description="the page, #rgb or #rrggbb")
+    text_colour: str = Field("#1a1a1a", description="body text, #rgb or #rrggbb")
+    logo_url: str = Field("", description="an https:// URL of the store's logo; empty: none")
+    contact_email: str = Field("", description="shown to customers; empty: the store's")
+    contact_phone: str = Field("", description="shown to customers; empty: none")
+    link_days: int = Field(
+        90, ge=1, le=365, description="how long the signed link in a notice opens the page"
+    )
+    lookups_per_client_per_hour: int = Field(
+        20, ge=1, le=10_000, description="order lookups one client address may make an hour"
+    )
+    lookups_per_order_per_hour: int = Field(
+        10, ge=1, le=10_000, description="lookups of one order number an hour, from anywhere"
+    )
+
+    @field_validator("brand_colour", "background_colour", "text_colour")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if not _HEX_COLOUR.fullmatch(value.strip()):
+            raise ValueError("must be a hex colour such as #1f3a5f or #fff")
+        return value.strip().lower()
+
+    @field_validator("logo_url")
+    @classmethod
+    def _logo(cls, value: str) -> str:
+        text = value.strip()
+        # Quotes, spaces and angle brackets would break out of the attribute or the CSP.
+        if text and (not text.startswith("https://") or re.search(r"[\s\"'<>\\]", text)
+                     or len(text) < 9):  # fmt: skip
+            raise ValueError("must be an https:// URL (no spaces or quotes), or empty")
+        return text
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        text = value.strip()
+        if text and not re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+", text):
+            raise ValueError("must be an email address such as help@store.example")
+        return text
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        text = value.strip()
+        if text and not _PHONE.fullmatch(text):
+            raise ValueError("must be a phone number: digits, spaces, + ( ) . -")
+        return text
+
+
 class StoreSettings(_Section):
     name: str = Field(min_length=1)
     contact_email: str = ""
@@ -429,6 +489,7 @@ class StoreSettings(_Section):
     )
     channels: Channels = Field(default_factory=Channels)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+    tracking_page: TrackingPageSettings = Field(default_factory=TrackingPageSettings)
     carriers: dict[str, CarrierAccount] = Field(
         default_factory=dict,
         description="the store's own carrier accounts, by carrier; others use [carriers.<name>]",

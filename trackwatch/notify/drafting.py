@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from trackwatch.config import Settings, StoreSettings
 from trackwatch.model import Audience, Severity, Shipment
 from trackwatch.notify.channels import ChannelDirectory, kind_of
+from trackwatch.notify.links import tracking_url
 from trackwatch.notify.pacing import customer_send_time, daytime, staff_closed, staff_time
 from trackwatch.notify.render import Renderer
 from trackwatch.store.records import NoticeDraft
-from trackwatch.web.signing import ReportLinks
+from trackwatch.web.signing import TRACK_PURPOSE, ReportLinks, track_link_path
 from trackwatch.zones import zone_for
 
 
@@ -84,6 +85,7 @@ class Drafter:
             args = dict(context, shipment=shipment, store=store)
             if audience is Audience.CUSTOMER:
                 args["report_url"] = self._report_url(shipment, context)
+                args["track_url"] = self._track_url(shipment, store, pace.now)
                 drafts.extend(self._customer(shipment, rule, severity, event, channels, args,
                                              pace))  # fmt: skip
                 continue
@@ -159,3 +161,13 @@ class Drafter:
         if self._links is None or shipment.id is None or not until:
             return None
         return self._links.url(shipment.id, datetime.fromisoformat(str(until)))
+
+    def _track_url(self, shipment: Shipment, store: StoreSettings, now: datetime) -> str:
+        """The store's tracking page (a signed link, valid `link_days`) when the store
+        enables it, else the carrier's page."""
+        page = store.tracking_page
+        if not page.enabled or self._links is None or shipment.id is None:
+            return tracking_url(shipment.carrier, shipment.tracking_number)
+        token = self._links.token(shipment.id, now + timedelta(days=page.link_days),
+                                  TRACK_PURPOSE)  # fmt: skip
+        return self._links.base_url + track_link_path(shipment.store, token)

@@ -11,6 +11,10 @@ What a template receives (customer and staff alike):
   when resolved, the stored Alert (the same, without `facts`);
 - `reason` (resolved notices): why the alert closed; `report_url` (customer notices): the
   "didn't receive it?" link or None; `headline` (text messages): the email's title;
+- `track_url`: where the customer follows the parcel: the store's tracking page (a signed
+  link) when the store enables it, else the carrier's page (the default here, when the
+  caller gives none); `tracking_url(carrier, number)` stays for templates that want the
+  carrier's page whatever the store has;
 - added here, from the store's policy: `policy` (its StorePolicy: `policy.promised(key)`
   gives the store's own words for a setting, or None), and `remedies`, the store's own terms
   per situation (`remedies.of("lost")`, "" when it offers nothing: then offer only help).
@@ -78,6 +82,14 @@ def _policy_context(context: Mapping[str, Any]) -> dict[str, Any]:
     return {"policy": policy, "remedies": policy.remedies}
 
 
+def _carrier_page(context: Mapping[str, Any]) -> dict[str, Any]:
+    """`track_url` as the carrier's page, for callers that give none (the preview, tests)."""
+    shipment = context.get("shipment")
+    if shipment is None:
+        return {}
+    return {"track_url": tracking_url(shipment.carrier, shipment.tracking_number)}
+
+
 class Renderer:
     def __init__(self, overrides: Mapping[str, Path] | None = None) -> None:
         self._builtin = PackageLoader("trackwatch", "notify/templates")
@@ -111,7 +123,7 @@ class Renderer:
             f"default.{audience.value}.{event}.{kind}.j2",
         ]
         env = self._env(store_id)
-        values = {**_policy_context(context), **context}
+        values = {**_policy_context(context), **_carrier_page(context), **context}
         for name in names:
             try:
                 template = env.get_template(name)

@@ -150,7 +150,16 @@ class CarrierStates(Protocol):
     async def save_trouble(self, carrier: str, trouble: CarrierTrouble | None) -> None: ...
 
 
-class Shipments(Protocol):
+class OrderReads(Protocol):
+    """The customer's tracking page: one store's parcels of an order, and their scans. Never
+    another store's: a page of one store must not show a parcel of another."""
+
+    async def shipments_of_order(self, store: str, order_id: str) -> Readout: ...
+
+    async def events_for(self, shipment_ids: Sequence[int]) -> dict[int, list[TrackingEvent]]: ...
+
+
+class Shipments(OrderReads, Protocol):
     """Ingest (CLI, CSV, API, Shopify) and what operators read and do by hand."""
 
     async def add_shipment(self, shipment: Shipment, now: datetime) -> int: ...

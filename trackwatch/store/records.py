@@ -53,6 +53,17 @@ def shipment_subject(shipment_id: int) -> str:
     return f"shipment {shipment_id}"
 
 
+def order_numbers(order_id: str) -> list[str]:
+    """The stored order ids a customer's `order_id` may mean: as typed (trimmed), and with or
+    without the '#' shops print before it ("#1001" and "1001" are one order); none for
+    nothing typed. A store lookup matches any of them, within one store."""
+    typed = order_id.strip()
+    bare = typed.removeprefix("#").strip()
+    if not bare:
+        return []
+    return sorted({typed, bare, f"#{bare}"})
+
+
 @dataclass(frozen=True)
 class Unreadable:
     """A stored row the daemon cannot turn into a Shipment (or judge): it is set aside."""

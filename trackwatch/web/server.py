@@ -13,6 +13,7 @@ from trackwatch.web.errors import json_errors
 from trackwatch.web.ops import Ops, Vitals
 from trackwatch.web.report_page import ReportDesk, ReportPage
 from trackwatch.web.shopify import ShopifyWebhook
+from trackwatch.web.tracking import TrackingPage
 
 
 def build_app(desk: ReportDesk, vitals: Vitals | None = None) -> web.Application:
@@ -21,6 +22,7 @@ def build_app(desk: ReportDesk, vitals: Vitals | None = None) -> web.Application
     app.add_routes(ReportPage(desk).routes())
     app.add_routes(Api(desk).routes())
     app.add_routes(ShopifyWebhook(desk).routes())
+    app.add_routes(TrackingPage(desk).routes())
     if vitals is not None:
         app.add_routes(Ops(vitals).routes())
     return app

@@ -11,11 +11,22 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from trackwatch.fields import whole_number
 
 REPORT_PATH = "/report-missing/"
+TRACK_PATH = "/track/"  # the store's tracking page: /track/<store>, its links /track/<store>/link/
+# What a link is for, signed into its MAC: a token made for one purpose fails every other,
+# so a tracking-page link cannot be used to report a parcel missing, nor the other way round.
+REPORT_PURPOSE = "report-missing"
+TRACK_PURPOSE = "track-order"
 MAX_STAMP = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())  # an expiry a datetime holds
+
+
+def track_link_path(store: str, token: str) -> str:
+    """The path of a signed link to `store`'s tracking page."""
+    return f"{TRACK_PATH}{quote(store, safe='')}/link/{token}"
 
 
 class LinkError(Exception):
@@ -39,19 +50,19 @@ class ReportLinks:
         self._secret = secret
         self.base_url = base_url.rstrip("/")
 
-    def _mac(self, shipment_id: int, expires: int) -> str:
-        message = f"report-missing:{shipment_id}:{expires}".encode()
+    def _mac(self, shipment_id: int, expires: int, purpose: str = REPORT_PURPOSE) -> str:
+        message = f"{purpose}:{shipment_id}:{expires}".encode()
         digest = hmac.digest(self._secret, message, hashlib.sha256)[:16]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    def token(self, shipment_id: int, expires: datetime) -> str:
+    def token(self, shipment_id: int, expires: datetime, purpose: str = REPORT_PURPOSE) -> str:
         stamp = int(expires.timestamp())
-        return f"{shipment_id}-{stamp}-{self._mac(shipment_id, stamp)}"
+        return f"{shipment_id}-{stamp}-{self._mac(shipment_id, stamp, purpose)}"
 
     def url(self, shipment_id: int, expires: datetime) -> str:
         return f"{self.base_url}{REPORT_PATH}{self.token(shipment_id, expires)}"
 
-    def verify(self, token: str, now: datetime) -> int:
+    def verify(self, token: str, now: datetime, purpose: str = REPORT_PURPOSE) -> int:
         """The shipment a genuine, unexpired token names. The numbers must be ASCII digits
         in range (a shipment id SQLite holds, an expiry a datetime holds)."""
         parts = token.split("-", 2)
@@ -61,7 +72,7 @@ class ReportLinks:
             raise InvalidLink("This link is not valid.")
         mac = parts[2]
         if not hmac.compare_digest(mac.encode(errors="replace"),
-                                   self._mac(shipment_id, stamp).encode()):  # fmt: skip
+                                   self._mac(shipment_id, stamp, purpose).encode()):  # fmt: skip
             raise InvalidLink("This link is not valid.")
         if now >= datetime.fromtimestamp(stamp, UTC):
             raise ExpiredLink(shipment_id)

@@ -10,6 +10,7 @@ from trackwatch.store.postgres.judging import PostgresJudging
 from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
+from trackwatch.store.postgres.orders import PostgresOrders
 from trackwatch.store.postgres.polls import PostgresPolls
 from trackwatch.store.postgres.retention import PostgresRetention
 from trackwatch.store.postgres.shipments import PostgresShipments
@@ -22,6 +23,7 @@ class PostgresStore(
     PostgresJudging,
     PostgresAlerts,
     PostgresNotices,
+    PostgresOrders,
     PostgresLedger,
     PostgresCarriers,
     PostgresOps,

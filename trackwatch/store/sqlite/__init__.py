@@ -12,6 +12,7 @@ from trackwatch.store.sqlite.judging import SqliteJudging
 from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
 from trackwatch.store.sqlite.ops import SqliteOps
+from trackwatch.store.sqlite.orders import SqliteOrders
 from trackwatch.store.sqlite.polls import SqlitePolls
 from trackwatch.store.sqlite.retention import SqliteRetention
 from trackwatch.store.sqlite.rows import DuplicateShipment, UnreadableShipment
@@ -25,6 +26,7 @@ class SqliteStore(
     SqliteJudging,
     SqliteAlerts,
     SqliteNotices,
+    SqliteOrders,
     SqliteLedger,
     SqliteCarriers,
     SqliteOps,
