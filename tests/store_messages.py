@@ -43,10 +43,17 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
+# Stores with their own tracking page, which their notices link to (seed 004: "Visit our
+# order tracking page").
+TRACKING_PAGES = {"custom-toy-store"}
+
+
 def store(stem: str) -> StoreSettings:
     _, name, email = STORES[stem]
     policy = read_policy_file(POLICIES / f"{stem}.toml")
-    return StoreSettings.model_validate({"name": name, "contact_email": email, "policy": policy})
+    page = {"enabled": stem in TRACKING_PAGES}
+    return StoreSettings.model_validate({"name": name, "contact_email": email, "policy": policy,
+                                         "tracking_page": page})  # fmt: skip
 
 
 def store_messages(stem: str) -> list[Message]:

@@ -42,6 +42,8 @@ NY = ZoneInfo("America/New_York")
 CITY = Place(city="New York", state="NY", postal_code="10001", country="US")
 HUB = Place(city="Chicago", state="IL", postal_code="60601", country="US")
 REPORT_URL = "https://track.example.com/r/sample-link"
+# Where a store with its own tracking page links instead of the carrier (a signed link).
+TRACK_PAGE_URL = "https://track.example.com/track/{store}/link/sample-link"
 BY_NAME = {rule.name: rule for rule in RULES}
 # Rules that can tell a customer, and so are worth a line when they do not.
 CUSTOMER_RULES = frozenset({"stalled", "late", "lost", "exceptions", "delivered",
@@ -211,6 +213,8 @@ def messages(
                 continue
             context: dict[str, object] = {"shipment": view.shipment, "store": store,
                                           "alert": finding, "report_url": REPORT_URL}  # fmt: skip
+            if store.tracking_page.enabled:  # else the renderer's default: the carrier's page
+                context["track_url"] = TRACK_PAGE_URL.format(store=store_id)
             if event == "resolved":
                 context.update(alert=_stored(finding, store_id),
                                reason=RESOLUTIONS.get(sample, MOVED))  # fmt: skip
