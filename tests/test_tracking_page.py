@@ -204,6 +204,33 @@ async def test_lookups_are_limited_per_order_and_per_client(site: Site) -> None:
     assert (await look_up(site, "1001", EMAIL))[0] == 200
 
 
+@pytest.mark.parametrize("proxied", [False, True])
+async def test_clients_behind_our_proxy_are_told_apart_and_others_cannot_choose(
+    database: str, proxied: bool
+) -> None:
+    """From a configured proxy, X-Forwarded-For names the client; from anyone else it is
+    ignored, so a client cannot spread its lookups over addresses it makes up."""
+    settings = build_settings({"daemon": {"http_port": 0,
+                                          "forwarded_by": ["127.0.0.1"] if proxied else []},
+                               "stores": {"toy": SETTINGS["toy"]}})  # fmt: skip
+    store = await open_store(database)
+    desk = ReportDesk(store, FrozenClock(at(11, 26, 9)), settings, ReportLinks(SECRET, ""))
+    served = await serve(build_app(desk), settings.daemon)
+    statuses = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for i in range(6):  # the client limit is 5 an hour; each order once
+                forwarded = {"X-Forwarded-For": f"203.0.113.{i % 2}, 127.0.0.1"}
+                async with http.post(f"{served.base_url}/track/toy", headers=forwarded,
+                                     data={"order": f"30{i}", "email": EMAIL}) as response:  # fmt: skip
+                    statuses.append(response.status)
+    finally:
+        await served.stop()
+        await store.close()
+    # Two clients behind the proxy, 3 lookups each; one client (the connection) making 6.
+    assert statuses == ([404] * 6 if proxied else [404] * 5 + [429])
+
+
 async def test_a_store_without_the_page_has_none(site: Site) -> None:
     await add(site, "9400100000000000000066", store="plain")
     for store in ("plain", "nosuchstore"):

@@ -190,6 +190,12 @@ class DaemonSettings(_Section):
     public_url: str = Field(
         "", description="how customers reach the HTTP app (links in emails); empty: http_host"
     )
+    forwarded_by: list[str] = Field(
+        default_factory=list,
+        description="addresses of the reverse proxies in front of the HTTP app: from these, "
+        "X-Forwarded-For names the client (the tracking page limits lookups per client); "
+        "from anyone else it is ignored, so a client cannot pick its own address",
+    )
     http_max_body_kib: int = Field(
         256, ge=1, le=16384, description="larger request bodies are refused (413)"
     )

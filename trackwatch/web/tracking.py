@@ -57,6 +57,18 @@ def _headers(look: TrackingPageSettings) -> dict[str, str]:
             "Content-Security-Policy": policy}  # fmt: skip
 
 
+def client_of(request: web.Request, proxies: Sequence[str]) -> str:
+    """The client's address: the connection's, or, from one of our reverse proxies, the
+    nearest address in X-Forwarded-For that is not one of them (the ones before it are
+    whatever the client chose to send)."""
+    peer = request.remote or ""
+    if peer not in proxies:
+        return peer
+    hops = [h.strip() for line in request.headers.getall("X-Forwarded-For", [])
+            for h in line.split(",") if h.strip()]  # fmt: skip
+    return next((hop for hop in reversed(hops) if hop not in proxies), peer)
+
+
 def _same_email(shipment: Shipment, email: str) -> bool:
     """Email addresses compared without regard to case (as people type them)."""
     stored = shipment.customer_email.strip().casefold()
@@ -118,7 +130,8 @@ class TrackingPage:
         if not order or not email or len(order) > MAX_ORDER or len(email) > MAX_EMAIL:
             return render(store_id, store, "Track your order", "Please enter both your order "
                           "number and the email address you ordered with.", status=400)  # fmt: skip
-        refused = self._limited(store_id, store, request.remote or "", order)
+        client = client_of(request, self._desk.settings.daemon.forwarded_by)
+        refused = self._limited(store_id, store, client, order)
         if refused is not None:
             return refused
         readout = await self._desk.store.shipments_of_order(store_id, order)
