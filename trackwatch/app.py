@@ -39,6 +39,7 @@ from trackwatch.retention import RetentionPass
 from trackwatch.sdnotify import Notifier
 from trackwatch.store import Store, open_store
 from trackwatch.store.versions import upgrade_line, upgrades_at_start
+from trackwatch.web.console import ConsoleDesk
 from trackwatch.web.ops import Vitals
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
@@ -281,7 +282,8 @@ async def open_daemon(
                                             health, daemon.carrier_names,
                                             lambda: daemon.settings.stores.keys(),  # noqa: PLW0108 - a reload replaces settings
                                             [rule.name for rule in RULES])  # fmt: skip
-            served = await serve(build_app(desk, vitals), settings.daemon)
+            console = ConsoleDesk(desk, store, await store.secret("console"), vitals)
+            served = await serve(build_app(desk, vitals, console), settings.daemon)
             links.base_url = served.base_url
             yield daemon
     finally:

@@ -151,3 +151,13 @@ def policy_lines(policy: StorePolicy) -> list[str]:
     the store's promise (with its words) or an operator's setting, and each remedy."""
     pairs = _flatten("", policy.model_dump(mode="json", exclude={"promises"}))
     return [f"{key} = {json.dumps(value)}{_note(policy, key, value)}" for key, value in pairs]
+
+
+def local_time(value: datetime | None, shipment: Shipment) -> str:
+    """A time as the CLI shows it: in the shipment's destination's zone (the console's)."""
+    return _when(value, shipment)
+
+
+def polling_lines(shipment: Shipment) -> list[str]:
+    """When it was and will be polled, and what stopped or slowed that (the console's)."""
+    return _polling(shipment)

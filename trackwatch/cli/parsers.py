@@ -204,8 +204,26 @@ def add_stop(sub: SubParsers) -> None:
     stop.add_argument("--by", default="staff (cli)", help="who stopped it")
 
 
+def add_staff(sub: SubParsers) -> None:
+    staff = command(sub, "staff", "trackwatch.cli.staff:run_staff", "the staff console's "
+                    "accounts: one store's staff, or operators of every store")  # fmt: skip
+    actions = staff.add_subparsers(dest="staff_command", required=True)
+    add = actions.add_parser("add", help="a new account (password from a prompt or stdin)")
+    whose = add.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--store", help="the store whose parcels this account sees")
+    whose.add_argument("--operator", action="store_true", help="sees every store")
+    remove = actions.add_parser("remove", help="delete an account; its sessions end")
+    passwd = actions.add_parser("passwd", help="a new password; other sessions end")
+    for action in (add, remove, passwd):
+        action.add_argument("login")
+        action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
+    for action in (add, passwd):
+        action.add_argument("--password-stdin", action="store_true",
+                            help="read the password from the first line of standard input")  # fmt: skip
+
+
 COMMANDS: list[Register] = [
     add_run, add_check_config, add_add, add_import, add_list, add_show, add_alerts,
     add_notices, add_report_missing, add_resolve, add_restart, add_stop, add_migrate_store,
-    add_db, add_forget,
+    add_db, add_forget, add_staff,
 ]  # fmt: skip

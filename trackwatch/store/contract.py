@@ -12,6 +12,8 @@ from typing import Protocol
 
 from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
 from trackwatch.store.records import (
+    AlertQuery,
+    AlertRow,
     Applied,
     CarrierRow,
     CarrierTrouble,
@@ -24,6 +26,8 @@ from trackwatch.store.records import (
     PollUpdate,
     Purged,
     Readout,
+    StaffAccount,
+    StaffAction,
     Stopped,
     StoreAlertOpen,
     Unreadable,
@@ -252,6 +256,60 @@ class Retention(Protocol):
         ...
 
 
+class StaffAccounts(Protocol):
+    """Console accounts (`trackwatch staff`, the sign-in page)."""
+
+    async def add_staff(self, account: StaffAccount, now: datetime) -> bool:
+        """False when the login is taken."""
+        ...
+
+    async def remove_staff(self, login: str) -> bool: ...
+
+    async def set_staff_password(self, login: str, password_hash: str) -> bool:
+        """A new password, ending every session signed with the old one."""
+        ...
+
+    async def staff_account(self, login: str) -> StaffAccount | None: ...
+
+
+class Console(StaffAccounts, Protocol):
+    """What the staff console reads and does beyond the operators' Shipments methods: every
+    read here is filtered by the stores the viewer may see (None: every store)."""
+
+    async def console_alerts(self, query: AlertQuery, now: datetime) -> list[AlertRow]:
+        """Open alerts, most urgent then oldest first (snoozed ones only if asked)."""
+        ...
+
+    async def find_shipments(
+        self, stores: frozenset[str] | None, text: str, limit: int = 50
+    ) -> list[Shipment]:
+        """Shipments whose order id or tracking number is `text`, or whose customer's
+        address is it (any case)."""
+        ...
+
+    async def notices_of_shipment(self, shipment_id: int) -> list[Notice]: ...
+
+    async def alert_triage(self, shipment_id: int) -> dict[int, tuple[str | None, datetime | None]]:
+        """alert id -> (assignee, snoozed until) of a shipment's alerts."""
+        ...
+
+    async def assign_alert(self, alert_id: int, assignee: str | None) -> bool: ...
+
+    async def snooze_alert(self, alert_id: int, until: datetime | None) -> bool: ...
+
+    async def resend_notice(self, notice_id: int, now: datetime) -> bool:
+        """A dead-lettered notice back in the outbox, due now; False unless it was dead."""
+        ...
+
+    async def get_alert(self, alert_id: int) -> Alert | None: ...
+
+    async def get_notice(self, notice_id: int) -> Notice | None: ...
+
+    async def record_action(self, action: StaffAction) -> None: ...
+
+    async def staff_actions(self, shipment_id: int) -> list[StaffAction]: ...
+
+
 class Store(
     PollQueue,
     JudgeQueue,
@@ -262,6 +320,7 @@ class Store(
     Shipments,
     Ops,
     Retention,
+    Console,
     Tables,
     Protocol,
 ):

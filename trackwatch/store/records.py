@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trackwatch.model import Audience, Finding, Shipment, TrackingResult
+from trackwatch.model import Alert, Audience, Finding, Shipment, TrackingResult
 
 
 def ts(value: datetime | None) -> str | None:
@@ -330,3 +330,64 @@ class Purged:
         """Rows deleted or blanked (what a batch did: less than its limit means done)."""
         return (self.shipments + self.events + self.alerts + self.notices + self.bodies
                 + self.receipts + self.calls)  # fmt: skip
+
+
+OPERATOR = "operator"  # a staff role that sees every store
+STAFF = "staff"  # one store's staff
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    """A console account: one store's staff (`store` set) or an operator (every store).
+    `generation` grows with each new password, ending the sessions signed before it."""
+
+    login: str
+    role: str
+    store: str | None
+    password_hash: str
+    generation: int = 0
+
+    @property
+    def stores(self) -> frozenset[str] | None:
+        """The stores this account may see; None for every store."""
+        return None if self.role == OPERATOR else frozenset({self.store or ""})
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """What someone did in the console, and when (the audit trail)."""
+
+    at: datetime
+    staff: str
+    store: str
+    action: str
+    shipment_id: int | None = None
+    alert_id: int | None = None
+    notice_id: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    """Which open alerts the console lists. `stores` is the viewer's (None: every store);
+    the others are the page's filters, each None for any."""
+
+    stores: frozenset[str] | None
+    store: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    carrier: str | None = None
+    include_snoozed: bool = False
+    limit: int = 200
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An open alert as the console lists it, with its parcel's numbers and its triage."""
+
+    alert: Alert
+    order_id: str | None
+    carrier: str | None
+    tracking_number: str | None
+    assignee: str | None
+    snoozed_until: datetime | None

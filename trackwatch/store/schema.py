@@ -255,4 +255,36 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX shipments_stopped ON shipments (stopped_at);
     CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
     """,
+    # 14: the staff console (issue 20): staff accounts (one store's, or an operator's of
+    # every store; `generation` grows with each new password so that older sessions end),
+    # what staff did there, and an alert's triage (who has it, snoozed until when), kept on
+    # the alert so that retention and forget take it with the alert.
+    """
+    CREATE TABLE staff (
+        id INTEGER PRIMARY KEY,
+        login TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        store TEXT,
+        password_hash TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE staff_actions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        staff TEXT NOT NULL,
+        store TEXT NOT NULL,
+        action TEXT NOT NULL,
+        shipment_id INTEGER,
+        alert_id INTEGER,
+        notice_id INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX staff_actions_shipment ON staff_actions (shipment_id);
+    ALTER TABLE alerts ADD COLUMN assignee TEXT;
+    ALTER TABLE alerts ADD COLUMN snoozed_until TEXT;
+    CREATE INDEX shipments_order ON shipments (order_id);
+    CREATE INDEX shipments_tracking ON shipments (tracking_number);
+    CREATE INDEX shipments_email ON shipments (customer_email);
+    """,
 )

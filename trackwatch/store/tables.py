@@ -23,6 +23,8 @@ TABLES = (
     "fulfillments",
     "carrier_state",
     "carrier_days",
+    "staff",
+    "staff_actions",
 )
 TIMES: Mapping[str, frozenset[str]] = {
     "shipments": frozenset({
@@ -32,7 +34,7 @@ TIMES: Mapping[str, frozenset[str]] = {
         "judge_lease",
     }),
     "events": frozenset({"occurred_at"}),
-    "alerts": frozenset({"opened_at", "escalated_at", "resolved_at"}),
+    "alerts": frozenset({"opened_at", "escalated_at", "resolved_at", "snoozed_until"}),
     "notices": frozenset({"next_attempt_at", "lease_until", "sent_at", "created_at"}),
     "meta": frozenset(),
     "carrier_calls": frozenset({"at"}),
@@ -40,6 +42,8 @@ TIMES: Mapping[str, frozenset[str]] = {
     "fulfillments": frozenset({"updated_at", "received_at"}),
     "carrier_state": frozenset({"parked_until", "since", "until"}),
     "carrier_days": frozenset({"day"}),
+    "staff": frozenset({"created_at"}),
+    "staff_actions": frozenset({"at"}),
 }  # fmt: skip
 FLAGS: Mapping[str, frozenset[str]] = {"shipments": frozenset({"dirty", "active"})}
 # A copy is of a database no daemon runs on: claims held by a daemon mean nothing to the new

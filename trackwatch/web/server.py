@@ -9,6 +9,7 @@ from aiohttp import web
 
 from trackwatch.config import DaemonSettings
 from trackwatch.web.api import Api
+from trackwatch.web.console import ConsoleDesk, console_routes
 from trackwatch.web.errors import json_errors
 from trackwatch.web.ops import Ops, Vitals
 from trackwatch.web.report_page import ReportDesk, ReportPage
@@ -16,7 +17,9 @@ from trackwatch.web.shopify import ShopifyWebhook
 from trackwatch.web.tracking import TrackingPage
 
 
-def build_app(desk: ReportDesk, vitals: Vitals | None = None) -> web.Application:
+def build_app(
+    desk: ReportDesk, vitals: Vitals | None = None, console: ConsoleDesk | None = None
+) -> web.Application:
     limit = desk.settings.daemon.http_max_body_kib * 1024
     app = web.Application(client_max_size=limit, middlewares=[json_errors])
     app.add_routes(ReportPage(desk).routes())
@@ -25,6 +28,8 @@ def build_app(desk: ReportDesk, vitals: Vitals | None = None) -> web.Application
     app.add_routes(TrackingPage(desk).routes())
     if vitals is not None:
         app.add_routes(Ops(vitals).routes())
+    if console is not None:
+        app.add_routes(console_routes(console))
     return app
 
 

@@ -6,6 +6,7 @@ keeps its SQL in its own module, as on SQLite; the store is all of them over one
 from trackwatch.store.contract import Store
 from trackwatch.store.postgres.alerts import PostgresAlerts
 from trackwatch.store.postgres.carriers import PostgresCarriers
+from trackwatch.store.postgres.console import PostgresConsole
 from trackwatch.store.postgres.judging import PostgresJudging
 from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
@@ -28,6 +29,7 @@ class PostgresStore(
     PostgresCarriers,
     PostgresOps,
     PostgresRetention,
+    PostgresConsole,
     PostgresTables,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""

@@ -10,7 +10,7 @@ from trackwatch.store.tables import TABLES, Loader, Row
 
 # Tables whose ids PostgreSQL hands out: after rows are loaded with their own ids, the next
 # id handed out must come after them.
-_IDENTITIES = ("shipments", "events", "alerts", "notices")
+_IDENTITIES = ("shipments", "events", "alerts", "notices", "staff", "staff_actions")
 
 
 class PostgresTables(PostgresBase):

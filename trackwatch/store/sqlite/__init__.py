@@ -8,6 +8,7 @@ store is all of them over one connection.
 
 from trackwatch.store.sqlite.alerts import SqliteAlerts
 from trackwatch.store.sqlite.carriers import SqliteCarriers
+from trackwatch.store.sqlite.console import SqliteConsole
 from trackwatch.store.sqlite.judging import SqliteJudging
 from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
@@ -31,6 +32,7 @@ class SqliteStore(
     SqliteCarriers,
     SqliteOps,
     SqliteRetention,
+    SqliteConsole,
     SqliteTables,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""

@@ -1,0 +1,271 @@
+"""The staff console over HTTP (issue 20, items 1 and 4): the real app on 127.0.0.1, a real
+SQLite file, aiohttp's client with its cookie jar, an injected clock. Sign-in and out, wrong
+passwords and their limit, idle expiry, CSRF refused on every form, each page's data, each
+action changing the store and recorded, and no store's staff reading another's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from tests.backends import execute
+from tests.console_kit import NOW, PASSWORD, accounts, seed
+from trackwatch.carrier_state import CarrierState
+from trackwatch.clock import FrozenClock
+from trackwatch.config import build_settings
+from trackwatch.heartbeat import Heartbeat
+from trackwatch.metrics import Metrics
+from trackwatch.model import AlertState, NoticeState
+from trackwatch.quota import Quota
+from trackwatch.store import Store, open_store
+from trackwatch.web.console import ConsoleDesk
+from trackwatch.web.ops import Vitals
+from trackwatch.web.report_page import ReportDesk
+from trackwatch.web.server import build_app, serve
+from trackwatch.web.signing import ReportLinks
+
+ACTIONS = ("resolve", "snooze", "assign", "stop", "poll", "report-missing", "resend")
+
+
+@dataclass
+class Console:
+    store: Store
+    database: str
+    clock: FrozenClock
+    base: str
+    ids: dict[str, int]
+    woken: list[int]
+
+    def client(self) -> aiohttp.ClientSession:
+        # unsafe: the jar keeps cookies of an IP address (127.0.0.1)
+        return aiohttp.ClientSession(self.base, cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def page(http: aiohttp.ClientSession, path: str) -> tuple[int, str]:
+    async with http.get(path, allow_redirects=False) as response:
+        return response.status, await response.text()
+
+
+def csrf_of(text: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', text)
+    assert found, text
+    return found.group(1)
+
+
+async def post(
+    http: aiohttp.ClientSession, path: str, form: dict[str, str], token: str | None
+) -> tuple[int, str]:
+    data = {**form, **({"csrf": token} if token is not None else {})}
+    async with http.post(path, data=data, allow_redirects=False) as response:
+        return response.status, await response.text()
+
+
+async def sign_in(http: aiohttp.ClientSession, login: str, password: str = PASSWORD) -> int:
+    _, text = await page(http, "/console/login")
+    status, _ = await post(http, "/console/login", {"login": login, "password": password},
+                           csrf_of(text))  # fmt: skip
+    return status
+
+
+async def token(http: aiohttp.ClientSession) -> str:
+    return csrf_of((await page(http, "/console/alerts"))[1])
+
+
+@pytest.fixture
+async def console(database: str) -> AsyncIterator[Console]:
+    settings = build_settings({"daemon": {"http_port": 0},
+                               "stores": {"shop": {"name": "Shop"}, "other": {"name": "Other"}}})  # fmt: skip
+    store = await open_store(database)
+    ids = await seed(store, database)
+    await accounts(store)
+    clock, woken = FrozenClock(NOW), []
+    report = ReportDesk(store, clock, settings, ReportLinks(b"k" * 32, ""),
+                        wake=lambda: woken.append(1))  # fmt: skip
+    health = CarrierState(settings.daemon)
+    quotas = {k: Quota(k, 100, "hour", clock, store) for k in ("ups", "ups@shop", "ups@other")}
+    vitals = Vitals(store, clock, Metrics(), Heartbeat(), quotas, health, sorted(quotas))
+    desk = ConsoleDesk(report, store, await store.secret("console"), vitals)
+    served = await serve(build_app(report, vitals, desk), settings.daemon)
+    yield Console(store, database, clock, served.base_url, ids, woken)
+    await served.stop()
+    await store.close()
+
+
+async def test_sign_in_then_out(console: Console) -> None:
+    async with console.client() as http:
+        assert (await page(http, "/console/alerts"))[0] == 303  # not signed in
+        assert await sign_in(http, "ann") == 303
+        status, text = await page(http, "/console/alerts")
+        assert status == 200 and "ann (shop)" in text
+        cookie = next(c for c in http.cookie_jar if c.key == "tw_console")
+        assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
+        assert (await post(http, "/console/logout", {}, csrf_of(text)))[0] == 303
+        assert (await page(http, "/console/alerts"))[0] == 303
+
+
+async def test_a_wrong_password_is_refused_and_guessing_is_limited(console: Console) -> None:
+    async with console.client() as http:
+        assert await sign_in(http, "ann", "not the password at all") == 401
+        assert await sign_in(http, "nobody", PASSWORD) == 401
+        assert (await page(http, "/console/alerts"))[0] == 303
+        for _ in range(4):
+            assert await sign_in(http, "ann", "still not the password") == 401
+        assert await sign_in(http, "ann") == 429  # five failures: even the right one waits
+        console.clock.advance(minutes=16)
+        assert await sign_in(http, "ann") == 303
+
+
+async def test_a_session_ends_after_12_idle_hours_or_a_new_password(console: Console) -> None:
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        console.clock.advance(hours=11)
+        assert (await page(http, "/console/alerts"))[0] == 200  # used: idle time starts over
+        console.clock.advance(hours=11)
+        assert (await page(http, "/console/alerts"))[0] == 200
+        console.clock.advance(hours=12, seconds=1)
+        assert (await page(http, "/console/alerts"))[0] == 303
+        await sign_in(http, "ann")
+        await console.store.set_staff_password("ann", "another hash")
+        assert (await page(http, "/console/alerts"))[0] == 303
+
+
+async def test_every_form_refuses_a_post_without_its_csrf_token(console: Console) -> None:
+    sid = console.ids["shop"]
+    async with console.client() as http:
+        _, text = await page(http, "/console/login")
+        assert (await post(http, "/console/login", {"login": "ann", "password": PASSWORD},
+                           None))[0] == 403  # fmt: skip
+        assert (await post(http, "/console/login", {"login": "ann", "password": PASSWORD},
+                           "forged"))[0] == 403  # fmt: skip
+        await sign_in(http, "ann")
+        for action in ACTIONS:
+            for wrong in (None, "forged", csrf_of(text)):  # the pre-sign-in token is old
+                status, _ = await post(http, f"/console/shipments/{sid}/{action}",
+                                       {"alert": "1", "note": "x", "reason": "x"}, wrong)  # fmt: skip
+                assert status == 403, (action, wrong)
+        assert (await post(http, "/console/logout", {}, None))[0] == 403
+    alerts = await console.store.alerts_for(sid)
+    assert all(a.state is AlertState.OPEN for a in alerts)
+    assert await console.store.staff_actions(sid) == []
+
+
+async def test_open_alerts_show_explanations_and_what_to_do_urgent_first(
+    console: Console,
+) -> None:
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        _, text = await page(http, "/console/alerts")
+        assert text.index("lost: call the carrier") < text.index("stalled: call the carrier")
+        assert "stall.domestic_business_days" in text and "days counted" in text
+        assert "shop-1001" in text and "other-1001" not in text
+        _, text = await page(http, "/console/alerts?severity=urgent")
+        assert "lost summary" in text and "stalled summary" not in text
+        _, text = await page(http, "/console/alerts?store=other")
+        assert "No open alerts." in text  # ann's filter cannot widen her view
+
+
+async def test_the_shipment_page_search_and_health(console: Console) -> None:
+    sid = console.ids["shop"]
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        status, text = await page(http, f"/console/shipments/{sid}")
+        assert status == 200 and "shop body" in text and "dead" in text and "HTTP 500" in text
+        assert "next poll" in text and "EST" in text  # the destination's local time (10001)
+        for query in ("shop-1001", "1Z5R89390357567127", "BUYER@shop.example"):
+            _, text = await page(http, f"/console/search?q={query}")
+            assert f"/console/shipments/{sid}" in text
+        _, text = await page(http, "/console/health")
+        assert 'id="account-ups@shop"' in text and 'id="account-ups"' in text
+        assert "ups@other" not in text
+
+
+async def _open_alert(console: Console, sid: int, rule: str) -> int:
+    return next(a.id for a in await console.store.alerts_for(sid) if a.rule == rule)
+
+
+async def test_each_action_changes_the_store_and_is_recorded(console: Console) -> None:
+    sid, store = console.ids["shop"], console.store
+    stalled, lost = (
+        await _open_alert(console, sid, "stalled"),
+        await _open_alert(console, sid, "lost"),
+    )
+    (notice,) = await store.notices_of_shipment(sid)
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        csrf = await token(http)
+        base = f"/console/shipments/{sid}"
+        until = (NOW + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+        for action, form in (("assign", {"alert": str(stalled), "assignee": "ann"}),
+                             ("snooze", {"alert": str(stalled), "until": until}),
+                             ("resolve", {"alert": str(lost), "note": "found at the depot"}),
+                             ("resend", {"notice": str(notice.id)}),
+                             ("poll", {})):  # fmt: skip
+            assert (await post(http, f"{base}/{action}", form, csrf))[0] == 303, action
+        triage = await store.alert_triage(sid)
+        assert triage[stalled] == ("ann", NOW + timedelta(hours=3))
+        resolved = {a.id: a for a in await store.alerts_for(sid)}[lost]
+        assert resolved.state is AlertState.RESOLVED and "found at the depot" in str(
+            resolved.resolution
+        )
+        assert (await store.get_notice(notice.id)).state is NoticeState.PENDING  # type: ignore[union-attr]
+        assert (await store.get_shipment(sid)).next_poll_at == NOW  # type: ignore[union-attr]
+        assert (await post(http, f"{base}/stop", {"reason": "order cancelled"}, csrf))[0] == 303
+        stopped = await store.get_shipment(sid)
+        assert stopped is not None and not stopped.active
+        assert stopped.stopped == "by ann (console): order cancelled"
+        assert (await post(http, f"{base}/poll", {}, csrf))[0] == 303  # restarts it
+        assert (await store.get_shipment(sid)).stopped is None  # type: ignore[union-attr]
+        await execute(console.database, "UPDATE shipments SET status='delivered' WHERE id=?", sid)
+        assert (await post(http, f"{base}/report-missing", {}, csrf))[0] == 303
+        assert (await store.get_shipment(sid)).missing_reported_by == "ann (console)"  # type: ignore[union-attr]
+    done = await store.staff_actions(sid)
+    assert [a.action for a in done] == ["assign", "snooze", "resolve", "resend", "poll now",
+                                        "stop", "restart", "report missing"]  # fmt: skip
+    assert {a.staff for a in done} == {"ann"} and all(a.at == NOW for a in done)
+    assert console.woken
+
+
+async def test_one_stores_staff_read_nothing_of_another_store(console: Console) -> None:
+    theirs = console.ids["shop"]
+    alert = await _open_alert(console, theirs, "stalled")
+    (notice,) = await console.store.notices_of_shipment(theirs)
+    async with console.client() as http:
+        await sign_in(http, "bob")
+        csrf = await token(http)
+        for path in ("/console/alerts", "/console/alerts?store=shop", "/console/search?q=shop-1001",
+                     "/console/search?q=buyer@shop.example", "/console/health"):  # fmt: skip
+            status, text = await page(http, path)
+            assert status == 200 and "ups@shop" not in text, path
+            # (a search shows what was searched for: nothing of the parcel itself)
+            assert f"/console/shipments/{theirs}" not in text, path
+            assert "1Z5R89390357567127" not in text and "shop body" not in text, path
+            assert "search" in path or "shop-1001" not in text, path
+        assert (await page(http, f"/console/shipments/{theirs}"))[0] == 404
+        form = {"alert": str(alert), "note": "x", "reason": "x", "assignee": "bob",
+                "notice": str(notice.id), "until": "2026-11-24T00:00"}  # fmt: skip
+        for action in ACTIONS:
+            status, _ = await post(http, f"/console/shipments/{theirs}/{action}", form, csrf)
+            assert status == 404, action
+        # Their own shipment's page does not take another store's alert or notice either.
+        mine = console.ids["other"]
+        for action in ("resolve", "snooze", "assign", "resend"):
+            status, _ = await post(http, f"/console/shipments/{mine}/{action}", form, csrf)
+            assert status == 400, action
+    assert all(a.state is AlertState.OPEN for a in await console.store.alerts_for(theirs))
+    assert await console.store.staff_actions(theirs) == []
+    assert (await console.store.alert_triage(theirs))[alert] == (None, None)
+
+
+async def test_an_operator_sees_every_store(console: Console) -> None:
+    async with console.client() as http:
+        await sign_in(http, "root")
+        _, text = await page(http, "/console/alerts")
+        assert "shop-1001" in text and "other-1001" in text
+        _, text = await page(http, "/console/health")
+        assert "ups@shop" in text and "ups@other" in text
+        assert (await page(http, f"/console/shipments/{console.ids['other']}"))[0] == 200

@@ -1,0 +1,31 @@
+"""The staff console under /console/: server-rendered pages (Jinja2 templates and one
+stylesheet, all in the package; no script), signed-cookie sessions, CSRF on every form."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from trackwatch.web.console.actions import Actions
+from trackwatch.web.console.auth import SignIn
+from trackwatch.web.console.desk import HERE, PREFIX, ConsoleDesk
+from trackwatch.web.console.sessions import Sessions, SignInLimit
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=(HERE / "static" / "console.css").read_bytes(),
+                        content_type="text/css",
+                        headers={"Cache-Control": "max-age=3600"})  # fmt: skip
+
+
+def console_routes(desk: ConsoleDesk) -> list[web.RouteDef]:
+    sessions, limit = Sessions(desk.key), SignInLimit()
+    console = Actions(desk, sessions, limit)
+    return [
+        *SignIn(desk, sessions, limit).routes(),
+        *console.page_routes(),
+        *console.action_routes(),
+        web.get(f"{PREFIX}/console.css", stylesheet),
+    ]
+
+
+__all__ = ["ConsoleDesk", "console_routes"]
