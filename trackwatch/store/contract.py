@@ -28,6 +28,7 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     Unreadable,
 )
+from trackwatch.store.lanes import LaneCounts, Period, Spread, Unpromised
 from trackwatch.store.tables import Tables
 from trackwatch.store.versions import Upgraded
 
@@ -243,6 +244,19 @@ class Retention(Protocol):
         ...
 
 
+class ReportSource(Protocol):
+    """The carriers' report card's (trackwatch.reportcard): counted per store, carrier and
+    destination country in the database (trackwatch.store.lanes)."""
+
+    async def lane_counts(self, period: Period) -> list[LaneCounts]: ...
+
+    async def lane_spreads(self, period: Period) -> list[Spread]:
+        """Histograms of transit time and of how fast the customer was told."""
+        ...
+
+    async def unpromised_deliveries(self, period: Period) -> list[Unpromised]: ...
+
+
 class Store(
     PollQueue,
     JudgeQueue,
@@ -253,6 +267,7 @@ class Store(
     Shipments,
     Ops,
     Retention,
+    ReportSource,
     Tables,
     Protocol,
 ):

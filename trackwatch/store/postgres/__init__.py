@@ -7,6 +7,7 @@ from trackwatch.store.contract import Store
 from trackwatch.store.postgres.alerts import PostgresAlerts
 from trackwatch.store.postgres.carriers import PostgresCarriers
 from trackwatch.store.postgres.judging import PostgresJudging
+from trackwatch.store.postgres.lanes import PostgresLanes
 from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
@@ -26,6 +27,7 @@ class PostgresStore(
     PostgresCarriers,
     PostgresOps,
     PostgresRetention,
+    PostgresLanes,
     PostgresTables,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""

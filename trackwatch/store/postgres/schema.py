@@ -186,4 +186,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX shipments_stopped ON shipments (stopped_at);
     CREATE INDEX notices_unblanked ON notices (created_at) WHERE body != '';
     """,
+    # 5: the carriers' report card (SQLite's migration 14).
+    """
+    ALTER TABLE shipments ADD COLUMN first_eta timestamptz;
+    CREATE INDEX shipments_shipped ON shipments (shipped_at);
+    """,
 )

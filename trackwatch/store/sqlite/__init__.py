@@ -9,6 +9,7 @@ store is all of them over one connection.
 from trackwatch.store.sqlite.alerts import SqliteAlerts
 from trackwatch.store.sqlite.carriers import SqliteCarriers
 from trackwatch.store.sqlite.judging import SqliteJudging
+from trackwatch.store.sqlite.lanes import SqliteLanes
 from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
 from trackwatch.store.sqlite.ops import SqliteOps
@@ -29,6 +30,7 @@ class SqliteStore(
     SqliteCarriers,
     SqliteOps,
     SqliteRetention,
+    SqliteLanes,
     SqliteTables,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
