@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
+from trackwatch.store.lanes import LaneCounts, Period, Spread, Unpromised
 from trackwatch.store.records import (
     Applied,
     CarrierRow,
@@ -28,7 +29,6 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     Unreadable,
 )
-from trackwatch.store.lanes import LaneCounts, Period, Spread, Unpromised
 from trackwatch.store.tables import Tables
 from trackwatch.store.versions import Upgraded
 
