@@ -31,7 +31,9 @@ def allowed(request: web.Request) -> frozenset[str] | None:
 
 
 @pytest.fixture
-async def client(any_store: Store, database: str, tmp_path: Path) -> AsyncIterator[TestClient]:
+async def client(
+    any_store: Store, database: str, tmp_path: Path
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     await fill(any_store)
     settings = load_settings(write_config(tmp_path / "tw.toml", database))
     app = web.Application()
@@ -43,7 +45,7 @@ async def client(any_store: Store, database: str, tmp_path: Path) -> AsyncIterat
 
 @both_backends
 async def test_the_page_shows_every_carrier_with_charts_and_nothing_from_outside(
-    client: TestClient,
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     response = await client.get("/console/report", params=NOVEMBER)
     assert response.status == 200
@@ -59,7 +61,9 @@ async def test_the_page_shows_every_carrier_with_charts_and_nothing_from_outside
 
 
 @both_backends
-async def test_a_store_sees_nothing_of_another(client: TestClient) -> None:
+async def test_a_store_sees_nothing_of_another(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     shop = {"X-Stores": "shop"}
     html = await (await client.get("/console/report", params=NOVEMBER, headers=shop)).text()
     assert "DHL" not in html and "Euro" not in html and "UPS" in html
@@ -73,7 +77,9 @@ async def test_a_store_sees_nothing_of_another(client: TestClient) -> None:
 
 
 @both_backends
-async def test_the_csv_has_a_row_per_carrier_and_lane(client: TestClient) -> None:
+async def test_the_csv_has_a_row_per_carrier_and_lane(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     response = await client.get("/console/report.csv", params=NOVEMBER)
     assert response.content_type == "text/csv"
     assert 'filename="report-2026-11-01-2026-11-30.csv"' in response.headers[
@@ -88,7 +94,7 @@ async def test_the_csv_has_a_row_per_carrier_and_lane(client: TestClient) -> Non
 
 @both_backends
 async def test_a_bad_day_is_refused_by_name_and_the_default_is_thirty_days(
-    client: TestClient,
+    client: TestClient[web.Request, web.Application],
 ) -> None:
     response = await client.get("/console/report", params={"since": "yesterday"})
     assert response.status == 400
