@@ -7,6 +7,8 @@ import asyncio
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,25 @@ def test_bad_days_and_unknown_stores_are_refused(
     assert main(["report", "--config", str(config), "--since", "2026-12-02",
                  "--until", "2026-12-01"]) != 0  # fmt: skip
     assert "since: 2026-12-02 is after until (2026-12-01)" in capsys.readouterr().err
+
+
+PROBE = """
+import json, sys
+from trackwatch.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_the_command_and_help_never_load_the_chart_library(tmp_path: Path) -> None:
+    """pygal is the page's: `--help` and `trackwatch report` stay light (tests/test_layers.py)."""
+    config = write_config(tmp_path / "tw.toml", str(tmp_path / "tw.db"))
+    for args in (["--help"], ["report", "--config", str(config), *NOVEMBER]):
+        done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                              text=True, timeout=120, check=True)  # fmt: skip
+        modules = json.loads(done.stderr.strip().splitlines()[-1])
+        assert "trackwatch.reportcard.figures" not in modules or args[0] == "report"
+        assert [m for m in modules if m.startswith(("pygal", "trackwatch.reportcard.charts"))] == []
