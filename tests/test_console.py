@@ -269,3 +269,21 @@ async def test_an_operator_sees_every_store(console: Console) -> None:
         _, text = await page(http, "/console/health")
         assert "ups@shop" in text and "ups@other" in text
         assert (await page(http, f"/console/shipments/{console.ids['other']}"))[0] == 200
+
+
+async def test_the_report_card_is_the_signed_in_accounts_stores(console: Console) -> None:
+    """The report card is mounted in the console: it needs a session, and a store's staff
+    can pick (and read) only their own store, an operator every store."""
+    path = "/console/report?since=2026-11-01&until=2026-11-30"
+    async with console.client() as http:
+        assert (await page(http, path))[0] == 303  # not signed in
+        await sign_in(http, "bob")
+        status, text = await page(http, path)
+        assert status == 200 and '<option value="other"' in text
+        assert '<option value="shop"' not in text and "you may see" in text
+        status, csv = await page(http, "/console/report.csv?since=2026-11-01&store=shop")
+        assert status == 200 and len(csv.strip().splitlines()) == 1  # the header alone
+    async with console.client() as http:
+        await sign_in(http, "root")
+        _, text = await page(http, path)
+        assert '<option value="shop"' in text and '<option value="other"' in text

@@ -222,8 +222,22 @@ def add_staff(sub: SubParsers) -> None:
                             help="read the password from the first line of standard input")  # fmt: skip
 
 
+def add_report(sub: SubParsers) -> None:
+    report = command(sub, "report", "trackwatch.reportcard.command:report",
+                     "the carriers' report card: on time, transit days, trouble and how fast "
+                     "customers were told, per carrier and lane")  # fmt: skip
+    report.add_argument("--since", required=True, help="first day shipped, YYYY-MM-DD (UTC)")
+    report.add_argument("--until", help="last day shipped, YYYY-MM-DD (default: today)")
+    report.add_argument("--store", action="append",
+                        help="only this store's (again for more; default: every store's)")  # fmt: skip
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="one JSON document; fields named as in the CSV")  # fmt: skip
+    output.add_argument("--csv", action="store_true", help="CSV, one row per carrier and lane")
+
+
 COMMANDS: list[Register] = [
     add_run, add_check_config, add_add, add_import, add_list, add_show, add_alerts,
     add_notices, add_report_missing, add_resolve, add_restart, add_stop, add_migrate_store,
-    add_db, add_forget, add_staff,
+    add_db, add_forget, add_staff, add_report,
 ]  # fmt: skip

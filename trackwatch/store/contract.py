@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
+from trackwatch.store.lanes import LaneCounts, Period, Spread, Unpromised
 from trackwatch.store.records import (
     AlertQuery,
     AlertRow,
@@ -310,6 +311,19 @@ class Console(StaffAccounts, Protocol):
     async def staff_actions(self, shipment_id: int) -> list[StaffAction]: ...
 
 
+class ReportSource(Protocol):
+    """The carriers' report card's (trackwatch.reportcard): counted per store, carrier and
+    destination country in the database (trackwatch.store.lanes)."""
+
+    async def lane_counts(self, period: Period) -> list[LaneCounts]: ...
+
+    async def lane_spreads(self, period: Period) -> list[Spread]:
+        """Histograms of transit time and of how fast the customer was told."""
+        ...
+
+    async def unpromised_deliveries(self, period: Period) -> list[Unpromised]: ...
+
+
 class Store(
     PollQueue,
     JudgeQueue,
@@ -321,6 +335,7 @@ class Store(
     Ops,
     Retention,
     Console,
+    ReportSource,
     Tables,
     Protocol,
 ):

@@ -287,4 +287,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX shipments_tracking ON shipments (tracking_number);
     CREATE INDEX shipments_email ON shipments (customer_email);
     """,
+    # 15: the carriers' report card (trackwatch.reportcard): the first ETA a carrier gave
+    # (`eta` is its latest: an ETA moved later would make every parcel look on time), and
+    # shipments found by when they shipped. Older rows have no first ETA: it was not kept.
+    """
+    ALTER TABLE shipments ADD COLUMN first_eta TEXT;
+    CREATE INDEX shipments_shipped ON shipments (shipped_at);
+    """,
 )

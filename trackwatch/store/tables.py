@@ -31,7 +31,7 @@ TIMES: Mapping[str, frozenset[str]] = {
         "shipped_at", "last_event_at", "eta", "last_polled_at", "next_poll_at", "check_at",
         "ordered_at", "promised_by", "missing_reported_at", "deadline_at", "stopped_at",
         "restarted_at", "set_aside_at", "follow_up_after", "created_at", "poll_lease",
-        "judge_lease",
+        "judge_lease", "first_eta",
     }),
     "events": frozenset({"occurred_at"}),
     "alerts": frozenset({"opened_at", "escalated_at", "resolved_at", "snoozed_until"}),

@@ -8,6 +8,7 @@ from trackwatch.store.postgres.alerts import PostgresAlerts
 from trackwatch.store.postgres.carriers import PostgresCarriers
 from trackwatch.store.postgres.console import PostgresConsole
 from trackwatch.store.postgres.judging import PostgresJudging
+from trackwatch.store.postgres.lanes import PostgresLanes
 from trackwatch.store.postgres.ledger import PostgresLedger
 from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
@@ -30,6 +31,7 @@ class PostgresStore(
     PostgresOps,
     PostgresRetention,
     PostgresConsole,
+    PostgresLanes,
     PostgresTables,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""

@@ -20,6 +20,7 @@ _POLLED = (
     " next_poll_at=CASE WHEN s.active THEN u.next END, dirty=s.active,"
     " revision=s.revision+1, misses=0, carrier_note=u.note,"
     " status=COALESCE(u.status, s.status), eta=COALESCE(u.eta, s.eta),"
+    " first_eta=COALESCE(s.first_eta, u.eta),"
     " last_event_at=CASE WHEN u.last IS NOT NULL AND"
     " (s.last_event_at IS NULL OR u.last > s.last_event_at) THEN u.last ELSE s.last_event_at END"
     " FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[],"

@@ -215,4 +215,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX shipments_tracking ON shipments (tracking_number);
     CREATE INDEX shipments_email ON shipments (customer_email);
     """,
+    # 6: the carriers' report card (SQLite's migration 15).
+    """
+    ALTER TABLE shipments ADD COLUMN first_eta timestamptz;
+    CREATE INDEX shipments_shipped ON shipments (shipped_at);
+    """,
 )

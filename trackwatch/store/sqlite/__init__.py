@@ -10,6 +10,7 @@ from trackwatch.store.sqlite.alerts import SqliteAlerts
 from trackwatch.store.sqlite.carriers import SqliteCarriers
 from trackwatch.store.sqlite.console import SqliteConsole
 from trackwatch.store.sqlite.judging import SqliteJudging
+from trackwatch.store.sqlite.lanes import SqliteLanes
 from trackwatch.store.sqlite.ledger import SqliteLedger
 from trackwatch.store.sqlite.notices import SqliteNotices
 from trackwatch.store.sqlite.ops import SqliteOps
@@ -33,6 +34,7 @@ class SqliteStore(
     SqliteOps,
     SqliteRetention,
     SqliteConsole,
+    SqliteLanes,
     SqliteTables,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""

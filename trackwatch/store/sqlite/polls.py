@@ -98,6 +98,7 @@ class SqlitePolls(SqliteBase):
                 " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
                 " revision=revision+1, misses=0, carrier_note=:note,"
                 " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+                " first_eta=COALESCE(first_eta, :eta),"
                 " last_event_at=CASE WHEN :last IS NOT NULL AND"
                 " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
                 " ELSE last_event_at END WHERE id=:id AND set_aside IS NULL",

@@ -20,10 +20,20 @@ async def stylesheet(request: web.Request) -> web.Response:
 def console_routes(desk: ConsoleDesk) -> list[web.RouteDef]:
     sessions, limit = Sessions(desk.key), SignInLimit()
     console = Actions(desk, sessions, limit)
+
+    async def allowed(request: web.Request) -> frozenset[str] | None:
+        """The report card shows the signed-in account's stores (an operator's: all)."""
+        return (await console.viewer(request)).account.stores
+
+    # Imported here: the report card's page and charts load only with the console.
+    from trackwatch.reportcard.page import report_routes  # noqa: PLC0415
+
+    report = desk.report
     return [
         *SignIn(desk, sessions, limit).routes(),
         *console.page_routes(),
         *console.action_routes(),
+        *report_routes(desk.store, report.settings, allowed, report.clock),
         web.get(f"{PREFIX}/console.css", stylesheet),
     ]
 
