@@ -96,8 +96,8 @@ class SqliteConsole(SqliteBase):
             "SELECT a.*, s.order_id, s.carrier AS parcel_carrier,"
             " s.tracking_number AS parcel_number FROM alerts a"
             f" LEFT JOIN shipments s ON s.id = a.shipment_id WHERE {where}"
-            f" ORDER BY {URGENCY}, a.opened_at, a.id LIMIT ?",
-            [*params, query.limit],
+            f" ORDER BY {URGENCY}, a.opened_at, a.id LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset],
         )
         found = []
         for row in rows:
@@ -105,6 +105,13 @@ class SqliteConsole(SqliteBase):
             found.append(AlertRow(alert, order, row["parcel_carrier"], row["parcel_number"],
                                   row["assignee"], parse_ts(row["snoozed_until"])))  # fmt: skip
         return found
+
+    async def count_console_alerts(self, query: AlertQuery, now: datetime) -> int:
+        params: list[Any] = []
+        where = _alert_where(query, now, params)
+        join = " LEFT JOIN shipments s ON s.id = a.shipment_id" if query.carrier else ""
+        rows = await self._all(f"SELECT COUNT(*) FROM alerts a{join} WHERE {where}", params)
+        return int(rows[0][0])
 
     async def find_shipments(
         self, stores: frozenset[str] | None, text: str, limit: int = 50
