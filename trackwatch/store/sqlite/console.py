@@ -117,11 +117,13 @@ class SqliteConsole(SqliteBase):
         self, stores: frozenset[str] | None, text: str, limit: int = 50
     ) -> list[Shipment]:
         params: list[Any] = []
-        mine = within("store", stores, params)
+        # "+store": not by the store's index (a tenth of every row): by the three below.
+        mine = within("+store", stores, params)
         rows = await self._all(
+            # Each term an index's (the email's NOCASE one): lower() would scan every row.
             f"SELECT * FROM shipments WHERE {mine} AND (order_id=? OR tracking_number=?"
-            " OR customer_email=? OR lower(customer_email)=lower(?)) ORDER BY id DESC LIMIT ?",
-            [*params, text, text, text, text, limit],
+            " OR customer_email=? COLLATE NOCASE) ORDER BY id DESC LIMIT ?",
+            [*params, text, text, text, limit],
         )
         return list(readout(rows).shipments)
 
