@@ -58,3 +58,16 @@ async def accounts(store: Store) -> None:
                     StaffAccount("bob", STAFF, "other", hashed),
                     StaffAccount("root", OPERATOR, None, hashed)):  # fmt: skip
         assert await store.add_staff(account, NOW)
+
+
+async def many_alerts(store: Store, count: int, carrier: str, start: int = 0) -> None:
+    """`count` more of shop's parcels (by `carrier`), each with one open warning (late)."""
+    parcels = [
+        Shipment(store="shop", carrier=carrier, tracking_number=f"9400{start + n:018d}",
+                 order_id=f"shop-{2000 + start + n}", customer_email="many@shop.example",
+                 shipped_at=NOW)
+        for n in range(count)
+    ]  # fmt: skip
+    added = await store.add_shipments(parcels, NOW)
+    opens = [AlertOpen(sid, finding(Severity.WARNING, "late"), ()) for sid, _ in added]
+    await store.apply_evaluation(Evaluation(opens=opens), NOW)

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.backends import execute
-from tests.console_kit import NOW, PASSWORD, accounts, seed
+from tests.console_kit import NOW, PASSWORD, accounts, many_alerts, seed
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import FrozenClock
 from trackwatch.config import build_settings
@@ -287,3 +287,36 @@ async def test_the_report_card_is_the_signed_in_accounts_stores(console: Console
         await sign_in(http, "root")
         _, text = await page(http, path)
         assert '<option value="shop"' in text and '<option value="other"' in text
+
+
+def _alert_ids(text: str) -> list[str]:
+    return re.findall(r'<article class="alert [^"]*" id="alert-(\d+)"', text)
+
+
+def _link(text: str, rel: str) -> str | None:
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', text)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+async def test_open_alerts_come_100_a_page_with_the_filters_kept(console: Console) -> None:
+    await many_alerts(console.store, 150, "usps")
+    await many_alerts(console.store, 30, "ups", start=150)
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        _, text = await page(http, "/console/alerts")
+        assert "182 open alerts" in text and "1–100 shown" in text
+        assert len(_alert_ids(text)) == 100 and _link(text, "prev") is None
+        _, text = await page(http, "/console/alerts?carrier=usps&rule=late")
+        assert "150 open alerts" in text and _link(text, "prev") is None
+        first, following = _alert_ids(text), _link(text, "next")
+        assert len(first) == 100 and following is not None
+        assert "carrier=usps" in following and "rule=late" in following
+        _, text = await page(http, following)
+        rest = _alert_ids(text)
+        assert "101–150 shown" in text and len(rest) == 50 and _link(text, "next") is None
+        assert len(set(first) | set(rest)) == 150 and "(ups " not in text
+        back = _link(text, "prev")
+        assert back is not None and "carrier=usps" in back
+        assert _alert_ids((await page(http, back))[1]) == first
+        _, text = await page(http, "/console/alerts?page=9")  # past the end: none, counted
+        assert "182 open alerts" in text and _alert_ids(text) == [] and _link(text, "prev")

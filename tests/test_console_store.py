@@ -3,10 +3,11 @@ oldest first, filtered, one store's alone), search, triage, resend, the audit tr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from tests.conftest import both_backends
-from tests.console_kit import NOW, accounts, seed
+from tests.console_kit import NOW, accounts, many_alerts, seed
 from trackwatch.model import NoticeState, Severity
 from trackwatch.store import Store
 from trackwatch.store.records import STAFF, AlertQuery, StaffAccount, StaffAction
@@ -85,3 +86,22 @@ async def test_a_dead_notice_is_sent_again_and_actions_are_recorded(
     await any_store.record_action(action)
     assert await any_store.staff_actions(ids["shop"]) == [action]
     assert await any_store.staff_actions(ids["other"]) == []
+
+
+async def test_alerts_come_a_page_at_a_time_and_are_counted(
+    any_store: Store, database: str
+) -> None:
+    await seed(any_store, database)
+    await many_alerts(any_store, 150, "usps")
+    await many_alerts(any_store, 30, "ups", start=150)
+    mine = frozenset({"shop"})
+    query = AlertQuery(mine, carrier="usps", limit=100)
+    assert await any_store.count_console_alerts(query, NOW) == 150
+    first = await any_store.console_alerts(query, NOW)
+    rest = await any_store.console_alerts(replace(query, offset=100), NOW)
+    assert (len(first), len(rest)) == (100, 50)
+    assert len({r.alert.id for r in first} | {r.alert.id for r in rest}) == 150
+    assert {r.carrier for r in first + rest} == {"usps"}
+    assert await any_store.count_console_alerts(AlertQuery(mine), NOW) == 182  # seed's 2 too
+    assert await any_store.count_console_alerts(AlertQuery(frozenset({"other"})), NOW) == 2
+    assert await any_store.count_console_alerts(AlertQuery(frozenset()), NOW) == 0

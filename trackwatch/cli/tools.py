@@ -100,6 +100,31 @@ def bench_daemons(args: argparse.Namespace) -> int:
     return run_bench_daemons(args)
 
 
+def add_bench_console(sub: SubParsers) -> None:
+    bench = sub.add_parser("bench-console", help="the staff console's pages timed over HTTP "
+                           "with a large store behind them (target: under 100 ms)")  # fmt: skip
+    bench.add_argument("--shipments", type=int, default=100_000)
+    bench.add_argument("--alerts", type=int, default=10_000, help="open alerts")
+    bench.add_argument("--database", help="an empty database: a path, sqlite:///… or "
+                       "postgresql://… (default: a new SQLite file in a temporary directory)")  # fmt: skip
+    bench.add_argument("--requests", type=int, default=20, help="timed requests per page")
+    bench.add_argument("--warm-up", type=int, default=3, help="untimed requests before them")
+    bench.set_defaults(handler=f"{TOOLS}:bench_console")
+
+
+def bench_console(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from trackwatch.bench_console import run_bench_console
+
+    if args.shipments < 12 or args.requests < 1 or args.warm_up < 0:
+        raise InputError("--shipments", "at least 12, with --requests at least 1")
+    table, met = asyncio.run(run_bench_console(args.shipments, args.alerts, args.database,
+                                               args.requests, args.warm_up))  # fmt: skip
+    print(table)
+    return 0 if met else 1
+
+
 def add_chaos(sub: SubParsers) -> None:
     chaos = sub.add_parser("chaos", help="the daemon killed -9, its carriers failing, its "
                            "input fuzzed; checked against the targets (README: Chaos suite)")  # fmt: skip
@@ -165,5 +190,5 @@ def sandbox(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Register] = [
     add_preview, add_demo, add_sandbox, add_simulate, add_chaos, add_bench_email,
-    add_bench_daemons,
+    add_bench_daemons, add_bench_console,
 ]  # fmt: skip

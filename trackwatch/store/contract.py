@@ -278,7 +278,12 @@ class Console(StaffAccounts, Protocol):
     read here is filtered by the stores the viewer may see (None: every store)."""
 
     async def console_alerts(self, query: AlertQuery, now: datetime) -> list[AlertRow]:
-        """Open alerts, most urgent then oldest first (snoozed ones only if asked)."""
+        """Open alerts, most urgent then oldest first (snoozed ones only if asked): the
+        query's page of them (`offset`, `limit`)."""
+        ...
+
+    async def count_console_alerts(self, query: AlertQuery, now: datetime) -> int:
+        """How many open alerts the query finds on every page together."""
         ...
 
     async def find_shipments(

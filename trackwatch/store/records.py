@@ -370,7 +370,8 @@ class StaffAction:
 @dataclass(frozen=True)
 class AlertQuery:
     """Which open alerts the console lists. `stores` is the viewer's (None: every store);
-    the others are the page's filters, each None for any."""
+    the others are the page's filters, each None for any; `offset` and `limit` pick a page
+    of them (the console shows 100 at a time)."""
 
     stores: frozenset[str] | None
     store: str | None = None
@@ -379,6 +380,7 @@ class AlertQuery:
     carrier: str | None = None
     include_snoozed: bool = False
     limit: int = 200
+    offset: int = 0
 
 
 @dataclass(frozen=True)

@@ -294,4 +294,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN first_eta TEXT;
     CREATE INDEX shipments_shipped ON shipments (shipped_at);
     """,
+    # 16: the console's search by customer email, in any case: an index that folds case as
+    # the search does (NOCASE folds ASCII, as lower() does), so it is no longer a full scan.
+    """
+    CREATE INDEX shipments_email_nocase ON shipments (customer_email COLLATE NOCASE);
+    """,
 )

@@ -80,12 +80,13 @@ class PostgresConsole(PostgresBase):
     async def console_alerts(self, query: AlertQuery, now: datetime) -> list[AlertRow]:
         params: list[Any] = []
         where = _alert_where(query, now, params)
-        params.append(query.limit)
+        params += [query.limit, query.offset]
         rows = await self._all(
             "SELECT a.*, s.order_id, s.carrier AS parcel_carrier,"
             " s.tracking_number AS parcel_number FROM alerts a"
             f" LEFT JOIN shipments s ON s.id = a.shipment_id WHERE {where}"
-            f" ORDER BY {URGENCY}, a.opened_at, a.id LIMIT ${len(params)}",
+            f" ORDER BY {URGENCY}, a.opened_at, a.id"
+            f" LIMIT ${len(params) - 1} OFFSET ${len(params)}",
             *params,
         )
         found = []
@@ -94,6 +95,14 @@ class PostgresConsole(PostgresBase):
             found.append(AlertRow(alert, order, row["parcel_carrier"], row["parcel_number"],
                                   row["assignee"], row["snoozed_until"]))  # fmt: skip
         return found
+
+    async def count_console_alerts(self, query: AlertQuery, now: datetime) -> int:
+        params: list[Any] = []
+        where = _alert_where(query, now, params)
+        join = " LEFT JOIN shipments s ON s.id = a.shipment_id" if query.carrier else ""
+        found = await self._pool.fetchval(f"SELECT COUNT(*) FROM alerts a{join} WHERE {where}",
+                                          *params)  # fmt: skip
+        return int(found)
 
     async def find_shipments(
         self, stores: frozenset[str] | None, text: str, limit: int = 50

@@ -96,8 +96,8 @@ class SqliteConsole(SqliteBase):
             "SELECT a.*, s.order_id, s.carrier AS parcel_carrier,"
             " s.tracking_number AS parcel_number FROM alerts a"
             f" LEFT JOIN shipments s ON s.id = a.shipment_id WHERE {where}"
-            f" ORDER BY {URGENCY}, a.opened_at, a.id LIMIT ?",
-            [*params, query.limit],
+            f" ORDER BY {URGENCY}, a.opened_at, a.id LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset],
         )
         found = []
         for row in rows:
@@ -106,15 +106,24 @@ class SqliteConsole(SqliteBase):
                                   row["assignee"], parse_ts(row["snoozed_until"])))  # fmt: skip
         return found
 
+    async def count_console_alerts(self, query: AlertQuery, now: datetime) -> int:
+        params: list[Any] = []
+        where = _alert_where(query, now, params)
+        join = " LEFT JOIN shipments s ON s.id = a.shipment_id" if query.carrier else ""
+        rows = await self._all(f"SELECT COUNT(*) FROM alerts a{join} WHERE {where}", params)
+        return int(rows[0][0])
+
     async def find_shipments(
         self, stores: frozenset[str] | None, text: str, limit: int = 50
     ) -> list[Shipment]:
         params: list[Any] = []
-        mine = within("store", stores, params)
+        # "+store": not by the store's index (a tenth of every row): by the three below.
+        mine = within("+store", stores, params)
         rows = await self._all(
+            # Each term an index's (the email's NOCASE one): lower() would scan every row.
             f"SELECT * FROM shipments WHERE {mine} AND (order_id=? OR tracking_number=?"
-            " OR customer_email=? OR lower(customer_email)=lower(?)) ORDER BY id DESC LIMIT ?",
-            [*params, text, text, text, text, limit],
+            " OR customer_email=? COLLATE NOCASE) ORDER BY id DESC LIMIT ?",
+            [*params, text, text, text, limit],
         )
         return list(readout(rows).shipments)
 

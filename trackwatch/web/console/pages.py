@@ -16,6 +16,13 @@ from trackwatch.views import local_time, polling_lines
 from trackwatch.web.console.desk import PREFIX, Base, Viewer
 
 FILTERS = ("store", "rule", "severity", "carrier")
+PAGE = 100  # open alerts a page shows: ten thousand would take seconds to send and read
+
+
+def _page_link(request: web.Request, number: int) -> str:
+    """This page's URL (its filters kept) at page `number`."""
+    query = {k: v for k, v in request.query.items() if k != "page"}
+    return str(request.rel_url.with_query({**query, "page": str(number)}))
 
 
 class Pages(Base):
@@ -31,23 +38,29 @@ class Pages(Base):
         raise web.HTTPSeeOther(f"{PREFIX}/alerts")
 
     async def alerts(self, request: web.Request) -> web.Response:
+        """A page of PAGE open alerts (`page`, from 1), the count of all, and links to the
+        pages either side that keep the filters."""
         viewer = await self.viewer(request)
         chosen = {k: request.query.get(k) or None for k in FILTERS}
-        query = AlertQuery(
-            viewer.account.stores,
-            chosen["store"],
-            chosen["rule"],
-            chosen["severity"],
-            chosen["carrier"],
-            "snoozed" in request.query,
+        snoozed = "snoozed" in request.query
+        number = whole_number(request.query.get("page", ""), high=10**9) or 1
+        query = AlertQuery(viewer.account.stores, chosen["store"], chosen["rule"],
+                           chosen["severity"], chosen["carrier"], snoozed, PAGE,
+                           (number - 1) * PAGE)  # fmt: skip
+        store, now = self.desk.store, self.now()
+        rows, total = (
+            await store.console_alerts(query, now),
+            await store.count_console_alerts(query, now),
         )
-        rows = await self.desk.store.console_alerts(query, self.now())
         stores = sorted(self.desk.report.settings.stores)
         if viewer.account.stores is not None:
             stores = [s for s in stores if s in viewer.account.stores]
         return self.render("alerts.j2", viewer.session, viewer=viewer.account, rows=rows,
                            chosen=chosen, stores=stores, severities=[s.value for s in Severity],
-                           snoozed="snoozed" in request.query)  # fmt: skip
+                           snoozed=snoozed, total=total, first=query.offset + 1, page_size=PAGE,
+                           previous=_page_link(request, number - 1) if number > 1 else None,
+                           next=_page_link(request, number + 1)
+                           if query.offset + len(rows) < total else None)  # fmt: skip
 
     async def own_shipment(self, viewer: Viewer, text: str) -> Shipment:
         """The viewer's shipment of that id, else 404 (another store's included)."""
