@@ -595,3 +595,23 @@ async def test_a_judgement_and_a_stop_at_once_do_not_deadlock(database: str) -> 
         await watcher.close()
         await store.close()
     assert applied.resolved == []  # the stop's write came first; the judgement saw it
+
+
+async def test_a_database_upgraded_mid_day_keeps_the_days_calls_spent(tmp_path: Path) -> None:
+    """Migration 12 counts a daily quota's calls as they are taken; a database upgraded in
+    the middle of a day counts the calls its ledger already holds for that day, so the
+    upgraded daemon does not spend DHL's 250 a second time."""
+    from trackwatch.clock import FrozenClock
+    from trackwatch.quota import Quota
+
+    path = tmp_path / "v11.db"
+    with sqlite3.connect(path) as db:
+        for number, script in enumerate(MIGRATIONS[:11], start=1):
+            db.executescript(f"{script}\nPRAGMA user_version = {number};")
+        db.executemany("INSERT INTO carrier_calls (carrier, at) VALUES ('dhl', ?)",
+                       [(f"2026-12-07T{h:02d}:00:00.000000Z",) for h in range(9, 15)])  # fmt: skip
+        db.execute("INSERT INTO carrier_calls VALUES ('dhl', '2026-12-06T23:00:00.000000Z')")
+    store = await SqliteStore.open(path, upgrade=True)
+    quota = Quota("dhl", 250, "day", FrozenClock(datetime(2026, 12, 7, 15, tzinfo=UTC)), store)
+    assert (await quota.spent()).remaining == 244  # today's 6, not yesterday's
+    await store.close()

@@ -241,6 +241,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 12: each carrier's calls per day of a daily quota (DHL 250, FedEx 100,000 a day, reset
     # at 00:00 GMT), counted as they are taken: counting the day's ledger rows on every call
     # cost more with every call of the day (FedEx's 100,000th call counted 99,999 rows).
+    # The days the ledger still holds are counted from it, so that a daemon upgraded in the
+    # middle of a day does not spend that day's quota a second time.
     """
     CREATE TABLE carrier_days (
         carrier TEXT NOT NULL,
@@ -248,6 +250,9 @@ MIGRATIONS: tuple[str, ...] = (
         calls INTEGER NOT NULL,
         PRIMARY KEY (carrier, day)
     );
+    INSERT INTO carrier_days (carrier, day, calls)
+        SELECT carrier, substr(at, 1, 10) || 'T00:00:00.000000Z', COUNT(*)
+        FROM carrier_calls GROUP BY 1, 2;
     """,
     # 13: retention (trackwatch.retention): finished shipments found by when polling stopped,
     # and notice bodies not yet blanked by when they were queued.

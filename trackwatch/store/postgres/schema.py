@@ -180,6 +180,8 @@ MIGRATIONS: tuple[str, ...] = (
         calls integer NOT NULL,
         PRIMARY KEY (carrier, day)
     );
+    INSERT INTO carrier_days (carrier, day, calls)
+        SELECT carrier, date_trunc('day', at, 'UTC'), COUNT(*) FROM carrier_calls GROUP BY 1, 2;
     """,
     # 4: retention (SQLite's migration 13).
     """
