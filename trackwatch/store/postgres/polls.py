@@ -64,10 +64,12 @@ class PostgresPolls(PostgresBase):
 
     async def release_polls(self, shipment_ids: Sequence[int]) -> None:
         """Give back claimed shipments not polled (the daemon is stopping): due as they were."""
-        await self._pool.execute(
-            "UPDATE shipments SET poll_lease=NULL WHERE id = ANY($1::bigint[])",
-            sorted(shipment_ids),
-        )
+        async with self._tx() as c:
+            # An UPDATE of many rows locks them in the order it finds them: lock in id order
+            # first, as every write of several shipments does (see apply_polls).
+            await c.execute(lock_in_id_order(), list(shipment_ids))
+            await c.execute("UPDATE shipments SET poll_lease=NULL WHERE id = ANY($1::bigint[])",
+                            list(shipment_ids))  # fmt: skip
 
     async def deadlines_ahead(
         self, carrier: str, now: datetime, until: datetime, store: str | None = None
@@ -134,6 +136,7 @@ class PostgresPolls(PostgresBase):
 
     async def reschedule_polls(self, shipment_ids: Sequence[int], next_poll_at: datetime) -> None:
         async with self._tx() as c:
+            await c.execute(lock_in_id_order(), list(shipment_ids))  # see release_polls
             await c.execute(
                 "UPDATE shipments SET next_poll_at=$1, poll_lease=NULL WHERE id = ANY($2::bigint[])"
                 " AND next_poll_at IS NOT NULL",
