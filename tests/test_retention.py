@@ -160,9 +160,15 @@ async def test_bookkeeping_goes_after_its_use(any_store: Store, database: str) -
                       " received_at) VALUES ('shop', ?, ?, ?)", f"s{at.day}", at, at)  # fmt: skip
     await execute(database, "INSERT INTO carrier_calls (carrier, at) VALUES ('ups', ?),"
                   " ('ups', ?)", NOW - 3 * DAY, NOW - timedelta(hours=1))  # fmt: skip
+    today, old = NOW.replace(hour=0, minute=0, second=0, microsecond=0), NOW - 3 * DAY
+    for day in (old, today):
+        await execute(database, "INSERT INTO carrier_days (carrier, day, calls)"
+                      " VALUES ('dhl', ?, 7)", day)  # fmt: skip
+    assert len(await any_store.calls_since("ups", NOW - 4 * DAY)) == 2  # reading keeps all
     done = await purge(any_store, RetentionSettings(batch_rows=1), NOW)
     assert (done.receipts, done.calls) == (2, 1)
-    assert len(await any_store.calls_since("ups", NOW - DAY)) == 1
+    assert len(await any_store.calls_since("ups", NOW - 4 * DAY)) == 1
+    assert (await any_store.calls_on("dhl", old), await any_store.calls_on("dhl", today)) == (0, 7)
     assert (await purge(any_store, DEFAULTS, NOW)).removed == 0
 
 

@@ -3,7 +3,7 @@ restart and no second daemon ever overspends a quota."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from trackwatch.store.postgres.base import PostgresBase
 
@@ -37,20 +37,16 @@ class PostgresLedger(PostgresBase):
                                               carrier, at, limit, since))  # fmt: skip
 
     async def calls_on(self, carrier: str, day: datetime) -> int:
-        """The calls taken on the day starting at `day`; days long past are dropped."""
-        async with self._tx() as c:
-            await c.execute("DELETE FROM carrier_days WHERE day<$1", day - timedelta(days=2))
-            calls = await c.fetchval(
-                "SELECT calls FROM carrier_days WHERE carrier=$1 AND day=$2", carrier, day
-            )
+        """The calls taken on the day starting at `day` (the retention pass drops old days)."""
+        calls = await self._pool.fetchval(
+            "SELECT calls FROM carrier_days WHERE carrier=$1 AND day=$2", carrier, day
+        )
         return int(calls or 0)
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
-        """The calls made since `since`; older rows (past every window) are dropped."""
-        async with self._tx() as c:
-            await c.execute("DELETE FROM carrier_calls WHERE at<$1", since - timedelta(days=2))
-            rows = await c.fetch(
-                "SELECT at FROM carrier_calls WHERE carrier=$1 AND at>=$2 ORDER BY at",
-                carrier, since,
-            )  # fmt: skip
+        """The calls made since `since` (the retention pass drops rows past every window:
+        a poll pass reads here, and must not write)."""
+        rows = await self._pool.fetch(
+            "SELECT at FROM carrier_calls WHERE carrier=$1 AND at>=$2 ORDER BY at", carrier, since
+        )
         return [row[0] for row in rows]

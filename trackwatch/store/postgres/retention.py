@@ -13,7 +13,7 @@ from trackwatch.store.postgres.base import Conn, PostgresBase, affected
 from trackwatch.store.postgres.shipments import RECEIPTS_KEPT
 from trackwatch.store.records import Purged
 
-CALLS_KEPT = timedelta(days=2)  # past every quota window (ledger.calls_since trims so too)
+CALLS_KEPT = timedelta(days=2)  # past every quota window (a daily quota's days too)
 _DONE = "('sent', 'dead', 'cancelled')"
 # Alerts of the shipments $1: their own, and the store's about them (a row set aside).
 _ALERTS = (
@@ -110,6 +110,7 @@ class PostgresRetention(PostgresBase):
             calls = affected(await c.execute(
                 "DELETE FROM carrier_calls WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
                 " carrier_calls WHERE at<$1 LIMIT $2))", now - CALLS_KEPT, limit))  # fmt: skip
+            await c.execute("DELETE FROM carrier_days WHERE day<$1", now - CALLS_KEPT)
         return Purged(receipts=receipts, calls=calls)
 
     async def forget_customer(

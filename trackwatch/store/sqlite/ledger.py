@@ -3,7 +3,7 @@ restart and no second daemon ever overspends a quota."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from trackwatch.store.records import (
     parse_ts,
@@ -43,23 +43,16 @@ class SqliteLedger(SqliteBase):
         return True
 
     async def calls_on(self, carrier: str, day: datetime) -> int:
-        """The calls taken on the day starting at `day`; days long past are dropped."""
-        async with self._tx() as db:
-            await db.execute("DELETE FROM carrier_days WHERE day<?",
-                             (ts(day - timedelta(days=2)),))  # fmt: skip
-            cur = await db.execute("SELECT calls FROM carrier_days WHERE carrier=? AND day=?",
-                                   (carrier, ts(day)))  # fmt: skip
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        """The calls taken on the day starting at `day` (the retention pass drops old days)."""
+        rows = await self._all("SELECT calls FROM carrier_days WHERE carrier=? AND day=?",
+                               (carrier, ts(day)))  # fmt: skip
+        return int(rows[0][0]) if rows else 0
 
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
-        """The calls made since `since`; older rows (past every window) are dropped."""
-        async with self._tx() as db:
-            await db.execute("DELETE FROM carrier_calls WHERE at<?",
-                             (ts(since - timedelta(days=2)),))  # fmt: skip
-            cur = await db.execute(
-                "SELECT at FROM carrier_calls WHERE carrier=? AND at>=? ORDER BY at",
-                (carrier, ts(since)),
-            )
-            rows = await cur.fetchall()
+        """The calls made since `since` (the retention pass drops rows past every window:
+        a poll pass reads here, and must not write)."""
+        rows = await self._all(
+            "SELECT at FROM carrier_calls WHERE carrier=? AND at>=? ORDER BY at",
+            (carrier, ts(since)),
+        )
         return [t for t in (parse_ts(row[0]) for row in rows) if t is not None]

@@ -18,7 +18,7 @@ from trackwatch.store.records import Purged, ts
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.shipments import RECEIPTS_KEPT
 
-CALLS_KEPT = timedelta(days=2)  # past every quota window (ledger.calls_since trims so too)
+CALLS_KEPT = timedelta(days=2)  # past every quota window (a daily quota's days too)
 _DONE = "('sent', 'dead', 'cancelled')"
 _IDS = "(SELECT value FROM json_each(:ids))"
 # Alerts of the shipments: their own, and the store's about them (a row set aside).
@@ -149,6 +149,7 @@ class SqliteRetention(SqliteBase):
             calls = await _count(db, "DELETE FROM carrier_calls WHERE rowid IN (SELECT rowid"
                                  " FROM carrier_calls WHERE at<? LIMIT ?)",
                                  (ts(now - CALLS_KEPT), limit))  # fmt: skip
+            await db.execute("DELETE FROM carrier_days WHERE day<?", (ts(now - CALLS_KEPT),))
         return Purged(receipts=receipts, calls=calls)
 
     async def forget_customer(
