@@ -287,6 +287,8 @@ async def test_the_report_card_is_the_signed_in_accounts_stores(console: Console
         await sign_in(http, "root")
         _, text = await page(http, path)
         assert '<option value="shop"' in text and '<option value="other"' in text
+        _, theirs = await page(http, "/console/report.csv?since=2026-11-01&store=shop")
+        assert len(theirs.strip().splitlines()) > 1  # there is something bob was not shown
 
 
 def _alert_ids(text: str) -> list[str]:

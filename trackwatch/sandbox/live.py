@@ -29,13 +29,11 @@ from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink, Received
 from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.sandbox.world import World
-from trackwatch.sim.run import quotas
+from trackwatch.sim.run import ALWAYS, quotas
 from trackwatch.sim.scenarios import SimParcel, generate
 
 STORE = "shop"
 SHIPPED_OVER = (timedelta(days=10), timedelta(days=3))  # labels printed from, until (ago)
-ALWAYS = {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "day_starts": 0,
-          "day_ends": 24}  # fmt: skip
 CSV_COLUMNS = ("store", "order_id", "carrier", "tracking_number", "shipped_at",
                "customer_name", "customer_email", "destination_country",
                "destination_postal_code", "destination_city")  # fmt: skip
