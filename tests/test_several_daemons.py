@@ -107,6 +107,10 @@ def test_bench_daemons_prints_every_configuration_and_the_ratios(
     for backend, daemons in (("sqlite", "1 daemon "), ("postgresql", "1 daemon "),
                              ("postgresql", "2 daemons"), ("postgresql", "3 daemons")):  # fmt: skip
         assert re.search(rf"{backend}\s+{daemons}:\s+[\d.]+ responses/s \(\d+ in", out), out
+    # Each figure beside what it cost the machine (at this size they drain in the warm-up,
+    # so the figures themselves are a benchmark's to read, not a test's).
+    cost = r"CPU ms a response: sandbox [\d.]+, daemons [\d.]+, database [\d.]+\)"
+    assert len(re.findall(cost, out)) == 4, out
     assert re.search(r"PostgreSQL, over one daemon: 2/1 = [\d.]+x, 3/1 = [\d.]+x", out), out
 
 

@@ -24,7 +24,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,10 @@ class Measured:
     responses: int
     seconds: float
     drained: bool
+    # CPU milliseconds per response over the window, by who spent them: the daemons, the
+    # database server (PostgreSQL's backends; SQLite's work is the daemon's) and the
+    # carriers' sandbox (this process). What the machine has to give, side by side.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -119,14 +123,30 @@ class _Rig:
             await asyncio.gather(*(p.start() for p in processes))
             await self._first_call()
             await asyncio.sleep(warm_up)
+            owners = {"daemons": [p.process.pid for p in processes if p.process],
+                      "database": await self._backends(backend, name)}  # fmt: skip
+            spent = _cpu(owners)
             first, started = self._calls(), time.monotonic()
             await asyncio.sleep(seconds)
             last, ended = self._calls(), time.monotonic()
+            spent = {k: v - spent[k] for k, v in _cpu(owners).items()}
             drained = not await self._still_due(url)
         finally:
             await asyncio.gather(*(p.stop() for p in processes))
             await self._drop(backend, name)
-        return Measured(backend, daemons, last - first, ended - started, drained)
+        per = {k: 1000 * v / max(1, last - first) for k, v in spent.items()}
+        return Measured(backend, daemons, last - first, ended - started, drained, per)
+
+    async def _backends(self, backend: str, name: str) -> list[int]:
+        """The PostgreSQL server processes serving the daemons' connections."""
+        if backend == "sqlite":
+            return []
+        admin = await asyncpg.connect(self.server_url)
+        try:
+            rows = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname=$1", name)
+        finally:
+            await admin.close()
+        return [int(row[0]) for row in rows]
 
     async def _first_call(self, seconds: float = 60) -> None:
         """Until the first daemon up calls a carrier (starting takes seconds, and longer
@@ -203,6 +223,23 @@ def _named(url: str, database: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{database}" + (f"?{query}" if query else "")
 
 
+def _cpu(owners: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user and system) spent so far by each owner's processes, and by this
+    one (the sandbox). Only on this machine: a server elsewhere reads as 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    spent = {"sandbox": time.process_time()}
+    for owner, pids in owners.items():
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone (a connection closed): its time is lost, not wrong
+                continue
+            total += int(fields[11]) + int(fields[12])
+        spent[owner] = total / tick
+    return spent
+
+
 def ratios(rows: Sequence[Measured]) -> dict[int, float]:
     """Daemons on PostgreSQL -> their responses per second over one daemon's there."""
     pg = {m.daemons: m.per_second for m in rows if m.backend == "postgresql"}
@@ -217,8 +254,9 @@ def render(rows: Sequence[Measured], shipments: int, seconds: float, warm_up: fl
     for m in rows:
         plural = "daemon " if m.daemons == 1 else "daemons"
         note = "  (drained: not saturated, give more shipments)" if m.drained else ""
+        cpu = ", ".join(f"{k} {v:.2f}" for k, v in m.cpu.items())
         lines.append(f"  {m.backend:<10} {m.daemons} {plural}: {m.per_second:8.1f} responses/s "
-                     f"({m.responses} in {m.seconds:.1f} s){note}")  # fmt: skip
+                     f"({m.responses} in {m.seconds:.1f} s; CPU ms a response: {cpu}){note}")  # fmt: skip
     found = ratios(rows)
     text = ", ".join(f"{n}/1 = {r:.2f}x" for n, r in sorted(found.items()))
     met = "met" if found.get(2, 0.0) >= TARGET else "missed"
