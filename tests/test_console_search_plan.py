@@ -8,6 +8,8 @@ from collections.abc import Awaitable
 from contextlib import closing
 from pathlib import Path
 
+from tests.backends import execute
+from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.store import SqliteStore
 
 
@@ -25,3 +27,30 @@ def test_search_reads_by_index_not_every_shipment(tmp_path: Path) -> None:
 
 async def _closed(opened: Awaitable[SqliteStore]) -> None:
     await (await opened).close()
+
+
+async def test_postgres_search_reads_by_index_not_every_shipment(postgres: Cluster) -> None:
+    """PostgreSQL: the same over 20,000 analysed shipments; the any-case email term reads
+    the lower() index (without it, every shipment was read, lower()ed and compared)."""
+    name = await create_database(postgres)
+    url = postgres.url(name)
+    try:
+        await execute(url, FILL)
+        await execute(url, "ANALYZE shipments")
+        plan = " ".join(row[0] for row in await execute(url, f"EXPLAIN {SEARCH}"))
+    finally:
+        await drop_database(postgres, name)
+    assert "shipments_email_folded" in plan and "shipments_order" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+FILL = (
+    "INSERT INTO shipments (store, carrier, tracking_number, order_id, customer_email,"
+    " destination_country, shipped_at, created_at) SELECT 'shop' || (n % 10), 'ups', '1Z' || n,"
+    " '#' || n, 'Customer' || n || '@Example.org', 'US', now(), now()"
+    " FROM generate_series(1, 20000) AS n"
+)
+SEARCH = (
+    "SELECT * FROM shipments WHERE store IN ('shop1') AND (order_id='x' OR tracking_number='x'"
+    " OR lower(customer_email)=lower('customer11@example.org')) ORDER BY id DESC LIMIT 50"
+)

@@ -58,6 +58,7 @@ async def test_the_page_shows_every_carrier_with_charts_and_nothing_from_outside
     assert "75% (3/4)" in html and "50% (2/4)" in html and "<td>3.8</td>" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "fetches from outside"
     assert '<option value="euro">Euro</option>' in html
+    assert "Figures as counted at 2026-12-01 09:00 UTC" in html  # the injected clock
 
 
 @both_backends

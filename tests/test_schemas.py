@@ -44,6 +44,14 @@ def sqlite_schema(path: Path) -> tuple[dict[str, set[Column]], set[Index]]:
     return tables, indexes
 
 
+def _column(term: str) -> str:
+    """An indexed term's column: lower(x), an index that folds case, counts as SQLite's x
+    COLLATE NOCASE, which PRAGMA index_info names x."""
+    term = term.strip()
+    folded = re.fullmatch(r"lower\((\w+)\)", term)
+    return folded.group(1) if folded else term
+
+
 async def postgres_schema(url: str) -> tuple[dict[str, set[Column]], set[Index]]:
     tables: dict[str, set[Column]] = {}
     for table, column, kind, nullable in await execute(
@@ -55,9 +63,9 @@ async def postgres_schema(url: str) -> tuple[dict[str, set[Column]], set[Index]]
     for table, definition in await execute(
         url, "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname='public'"
     ):
-        found = re.search(r"USING btree \(([^)]*)\)", definition)
+        found = re.search(r"USING btree \((.*?)\)(?: WHERE |$)", definition)
         assert found, definition
-        columns = tuple(c.strip() for c in found.group(1).split(","))
+        columns = tuple(_column(c) for c in found.group(1).split(","))
         indexes.add((table, columns, "UNIQUE" in definition, " WHERE " in definition))
     return tables, indexes
 

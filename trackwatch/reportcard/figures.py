@@ -154,6 +154,58 @@ def _whole_days(tenths: Mapping[int, int]) -> dict[int, int]:
     return dict(sorted(days.items()))
 
 
+Tallies = dict[str, dict[Key, _Tally]]  # per store
+
+
+def tally(
+    counts: Iterable[LaneCounts],
+    spreads: Iterable[Spread],
+    unpromised: Iterable[Unpromised],
+    origins: Mapping[str, str],
+    promise: Promise,
+) -> Tallies:
+    """Each store's tallies from the store's counts; `origins` maps each store to its
+    origin country (a store not named counts as "??"), `promise` gives a parcel's due date
+    by its store's policy (None: the policy promises nothing for it). Kept per store so
+    that one reading serves every person's choice of stores (trackwatch.reportcard.cache)."""
+    tallies: Tallies = defaultdict(lambda: defaultdict(_Tally))
+    for row in counts:
+        _count(tallies[row.store], row, origins.get(row.store, "??"))
+    for spread in spreads:
+        if spread.measure in (TRANSIT, TOLD):
+            _spread(tallies[spread.store], spread, origins.get(spread.store, "??"))
+    for parcel in unpromised:
+        due = promise(parcel)
+        if due is not None:
+            _promise(tallies[parcel.store], parcel, origins.get(parcel.store, "??"), due)
+    return tallies
+
+
+def _merged(tallies: Tallies, stores: frozenset[str] | None) -> dict[Key, _Tally]:
+    merged: dict[Key, _Tally] = defaultdict(_Tally)
+    for store, lanes in tallies.items():
+        if stores is not None and store not in stores:
+            continue
+        for key, part in lanes.items():
+            whole = merged[key]
+            whole.counts.update(part.counts)
+            whole.transit.update(part.transit)
+            whole.told.update(part.told)
+    return merged
+
+
+def card_from(period: Period, tallies: Tallies) -> Card:
+    """The card of `period`'s stores (all of them when None) from every store's tallies."""
+    merged = _merged(tallies, period.stores)
+    figures = [_figures(key, merged[key]) for key in sorted(merged)]
+    return Card(
+        period,
+        carriers=[f for f in figures if not f.origin],
+        lanes=[f for f in figures if f.origin],
+        transit_days={k: _whole_days(t.transit) for k, t in sorted(merged.items()) if k[1]},
+    )
+
+
 def card_of(
     period: Period,
     counts: Iterable[LaneCounts],
@@ -162,26 +214,8 @@ def card_of(
     origins: Mapping[str, str],
     promise: Promise,
 ) -> Card:
-    """The card from the store's counts; `origins` maps each store to its origin country
-    (a store not named counts as "??"), `promise` gives a parcel's due date by its store's
-    policy (None: the policy promises nothing for it)."""
-    tallies: dict[Key, _Tally] = defaultdict(_Tally)
-    for row in counts:
-        _count(tallies, row, origins.get(row.store, "??"))
-    for spread in spreads:
-        if spread.measure in (TRANSIT, TOLD):
-            _spread(tallies, spread, origins.get(spread.store, "??"))
-    for parcel in unpromised:
-        due = promise(parcel)
-        if due is not None:
-            _promise(tallies, parcel, origins.get(parcel.store, "??"), due)
-    figures = [_figures(key, tallies[key]) for key in sorted(tallies)]
-    return Card(
-        period,
-        carriers=[f for f in figures if not f.origin],
-        lanes=[f for f in figures if f.origin],
-        transit_days={k: _whole_days(t.transit) for k, t in sorted(tallies.items()) if k[1]},
-    )
+    """The card from the store's counts of `period` (see `tally`)."""
+    return card_from(period, tally(counts, spreads, unpromised, origins, promise))
 
 
 async def read_card(

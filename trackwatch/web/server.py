@@ -9,7 +9,7 @@ from aiohttp import web
 
 from trackwatch.config import DaemonSettings
 from trackwatch.web.api import Api
-from trackwatch.web.console import ConsoleDesk, console_routes
+from trackwatch.web.console import ConsoleDesk, mount_console
 from trackwatch.web.errors import json_errors
 from trackwatch.web.ops import Ops, Vitals
 from trackwatch.web.report_page import ReportDesk, ReportPage
@@ -29,7 +29,7 @@ def build_app(
     if vitals is not None:
         app.add_routes(Ops(vitals).routes())
     if console is not None:
-        app.add_routes(console_routes(console))
+        mount_console(app, console)
     return app
 
 

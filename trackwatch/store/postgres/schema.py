@@ -222,4 +222,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN first_eta timestamptz;
     CREATE INDEX shipments_shipped ON shipments (shipped_at);
     """,
+    # 7: the console's search by customer email in any case (SQLite's migration 16, whose
+    # index folds case by NOCASE): the search compares lower() to lower(), which no plain
+    # index serves; without this it read every shipment.
+    """
+    CREATE INDEX shipments_email_folded ON shipments (lower(customer_email));
+    """,
 )

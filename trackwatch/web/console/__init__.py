@@ -17,7 +17,9 @@ async def stylesheet(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "max-age=3600"})  # fmt: skip
 
 
-def console_routes(desk: ConsoleDesk) -> list[web.RouteDef]:
+def mount_console(app: web.Application, desk: ConsoleDesk) -> None:
+    """The console's pages and actions on `app`, and the report card's (read as `app`
+    starts)."""
     sessions, limit = Sessions(desk.key), SignInLimit()
     console = Actions(desk, sessions, limit)
 
@@ -26,16 +28,16 @@ def console_routes(desk: ConsoleDesk) -> list[web.RouteDef]:
         return (await console.viewer(request)).account.stores
 
     # Imported here: the report card's page and charts load only with the console.
-    from trackwatch.reportcard.page import report_routes  # noqa: PLC0415
+    from trackwatch.reportcard.page import mount_report, report_page  # noqa: PLC0415
 
     report = desk.report
-    return [
+    app.add_routes([
         *SignIn(desk, sessions, limit).routes(),
         *console.page_routes(),
         *console.action_routes(),
-        *report_routes(desk.store, report.settings, allowed, report.clock),
         web.get(f"{PREFIX}/console.css", stylesheet),
-    ]
+    ])  # fmt: skip
+    mount_report(app, report_page(desk.store, report.settings, allowed, report.clock))
 
 
-__all__ = ["ConsoleDesk", "console_routes"]
+__all__ = ["ConsoleDesk", "mount_console"]
