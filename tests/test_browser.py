@@ -60,6 +60,7 @@ def test_staff_sign_in_find_a_parcel_and_resolve_its_alert(browser: Browser, sit
     sign_in(browser, site, "ann")
     page = browser.open(site.url("/console/alerts"), "alerts")
     assert "lost: call the carrier" in page and "shop-1001" in page and "other-1001" not in page
+    assert "Watch it" in browser.open(site.url("/console/watch"), "watch")
     search = browser.driver.find_element(By.CSS_SELECTOR, "header form.search")
     by_name(search, "q").send_keys(NUMBER)
     page = browser.submit(search, "search")
@@ -72,7 +73,7 @@ def test_staff_sign_in_find_a_parcel_and_resolve_its_alert(browser: Browser, sit
     page = browser.submit(resolve, "shipment-resolved")
     assert browser.driver.current_url == site.url(f"/console/shipments/{sid}")
     shown = browser.driver.find_element(By.ID, f"alert-{lost}").text
-    assert "resolved" in shown and "found at the depot" in shown
+    assert "resolved" in shown and "by hand: found at the depot (by ann)" in shown
     assert "ann: resolve" in page  # the staff actions list
     resolved = {a.id: a for a in site.alerts(sid)}[lost]
     assert resolved.state is AlertState.RESOLVED

@@ -149,6 +149,9 @@ async def test_every_form_refuses_a_post_without_its_csrf_token(console: Console
                                        {"alert": "1", "note": "x", "reason": "x"}, wrong)  # fmt: skip
                 assert status == 403, (action, wrong)
         assert (await post(http, "/console/logout", {}, None))[0] == 403
+        for wrong in (None, "forged"):
+            assert (await post(http, "/console/watch", WATCHED, wrong))[0] == 403
+    assert await console.store.find_shipments(None, WATCHED["tracking_number"]) == []
     alerts = await console.store.alerts_for(sid)
     assert all(a.state is AlertState.OPEN for a in alerts)
     assert await console.store.staff_actions(sid) == []
@@ -230,6 +233,42 @@ async def test_each_action_changes_the_store_and_is_recorded(console: Console) -
     assert console.woken
 
 
+WATCHED = {"store": "shop", "tracking_number": "9400111899223100012348", "order_id": "shop-7",
+           "customer_email": "new@shop.example", "destination_country": "US",
+           "destination_postal_code": "02139", "shipped_at": "2026-11-23T06:00:00-05:00"}  # fmt: skip
+
+
+async def test_staff_watch_a_parcel_as_the_cli_adds_one_to_their_own_store_only(
+    console: Console,
+) -> None:
+    store, number = console.store, WATCHED["tracking_number"]
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        csrf = await token(http)
+        status, text = await page(http, "/console/watch")
+        assert status == 200 and '<option value="shop"' in text and '"other"' not in text
+        status, _ = await post(http, "/console/watch", {**WATCHED, "store": "other"}, csrf)
+        assert status == 403  # another store's: refused, nothing stored
+        assert await store.find_shipments(None, number) == []
+        bad = {**WATCHED, "order_id": "", "destination_country": "Narnia"}
+        status, text = await post(http, "/console/watch", bad, csrf)
+        assert status == 400 and "Nothing was stored" in text
+        assert (
+            "<strong>order_id</strong>" in text and "<strong>destination_country</strong>" in text
+        )
+        assert 'value="9400111899223100012348"' in text  # what was typed is kept
+        assert await store.find_shipments(None, number) == []
+        status, _ = await post(http, "/console/watch", WATCHED, csrf)
+        assert status == 303
+        (added,) = await store.find_shipments(None, number)
+        assert (added.store, added.carrier, added.order_id) == ("shop", "usps", "shop-7")
+        assert added.shipped_at == NOW - timedelta(hours=1)
+        assert (await post(http, "/console/watch", WATCHED, csrf))[0] == 303  # again: no copy
+        assert len(await store.find_shipments(None, number)) == 1
+    done = await store.staff_actions(added.id or 0)
+    assert [(a.action, a.staff) for a in done] == [("add", "ann"), ("add (already watched)", "ann")]
+
+
 async def test_one_stores_staff_read_nothing_of_another_store(console: Console) -> None:
     theirs = console.ids["shop"]
     alert = await _open_alert(console, theirs, "stalled")
@@ -245,7 +284,8 @@ async def test_one_stores_staff_read_nothing_of_another_store(console: Console) 
             assert f"/console/shipments/{theirs}" not in text, path
             assert "1Z5R89390357567127" not in text and "shop body" not in text, path
             assert "search" in path or "shop-1001" not in text, path
-        assert (await page(http, f"/console/shipments/{theirs}"))[0] == 404
+        status, text = await page(http, f"/console/shipments/{theirs}")
+        assert status == 404 and "<h1>404 Not Found</h1><p>No such shipment.</p>" in text
         form = {"alert": str(alert), "note": "x", "reason": "x", "assignee": "bob",
                 "notice": str(notice.id), "until": "2026-11-24T00:00"}  # fmt: skip
         for action in ACTIONS:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from trackwatch.web.console.actions import Actions
 from trackwatch.web.console.auth import SignIn
 from trackwatch.web.console.desk import HERE, PREFIX, ConsoleDesk
+from trackwatch.web.console.errors import console_errors
 from trackwatch.web.console.sessions import Sessions, SignInLimit
+from trackwatch.web.console.watching import Watching
 
 
 async def stylesheet(request: web.Request) -> web.Response:
@@ -21,7 +22,7 @@ def mount_console(app: web.Application, desk: ConsoleDesk) -> None:
     """The console's pages and actions on `app`, and the report card's (read as `app`
     starts)."""
     sessions, limit = Sessions(desk.key), SignInLimit()
-    console = Actions(desk, sessions, limit)
+    console = Watching(desk, sessions, limit)
 
     async def allowed(request: web.Request) -> frozenset[str] | None:
         """The report card shows the signed-in account's stores (an operator's: all)."""
@@ -31,10 +32,12 @@ def mount_console(app: web.Application, desk: ConsoleDesk) -> None:
     from trackwatch.reportcard.page import mount_report, report_page  # noqa: PLC0415
 
     report = desk.report
+    app.middlewares.append(console_errors)
     app.add_routes([
         *SignIn(desk, sessions, limit).routes(),
         *console.page_routes(),
         *console.action_routes(),
+        *console.watch_routes(),
         web.get(f"{PREFIX}/console.css", stylesheet),
     ])  # fmt: skip
     mount_report(app, report_page(desk.store, report.settings, allowed, report.clock))
