@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from tests.backends import execute
+from tests.conftest import both_backends
 from tests.console_kit import NOW, PASSWORD, accounts, many_alerts, seed
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import FrozenClock
@@ -29,6 +30,7 @@ from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import build_app, serve
 from trackwatch.web.signing import ReportLinks
 
+pytestmark = both_backends
 ACTIONS = ("resolve", "snooze", "assign", "stop", "poll", "report-missing", "resend")
 
 
@@ -362,3 +364,29 @@ async def test_open_alerts_come_100_a_page_with_the_filters_kept(console: Consol
         assert _alert_ids((await page(http, back))[1]) == first
         _, text = await page(http, "/console/alerts?page=9")  # past the end: none, counted
         assert "182 open alerts" in text and _alert_ids(text) == [] and _link(text, "prev")
+
+
+async def test_staff_erase_a_customer_of_their_own_store_after_seeing_what_goes(
+    console: Console,
+) -> None:
+    store = console.store
+    async with console.client() as http:
+        await sign_in(http, "ann")
+        csrf = await token(http)
+        status, text = await page(http, "/console/forget?email=buyer%40other.example")
+        assert status == 200 and "no shipments of buyer@other.example in store shop" in text
+        status, text = await page(http, "/console/forget?email=BUYER%40shop.example")
+        assert "would erase BUYER@shop.example in store shop: 1 shipments" in text
+        assert await store.find_shipments(None, "buyer@shop.example")  # a preview erases nothing
+        form = {"email": "buyer@shop.example", "confirm": "yes", "store": "other"}
+        assert (await post(http, "/console/forget", form, None))[0] == 403  # no CSRF token
+        assert (await post(http, "/console/forget", form, csrf))[0] == 403  # not ann's store
+        assert (await post(http, "/console/forget", {**form, "confirm": ""}, csrf))[0] == 400
+        assert await store.find_shipments(None, "buyer@shop.example")
+        status, text = await post(http, "/console/forget", {**form, "store": ""}, csrf)
+        assert status == 200 and "erased buyer@shop.example in store shop: 1 shipments" in text
+    assert await store.find_shipments(None, "buyer@shop.example") == []
+    assert len(await store.find_shipments(None, "buyer@other.example")) == 1  # bob's store's
+    rows = await execute(console.database, "SELECT staff, store, action, detail FROM staff_actions")
+    assert [tuple(r) for r in rows] == [
+        ("ann", "shop", "forget customer", "1 shipments erased, 0 held for a second run")]  # fmt: skip
