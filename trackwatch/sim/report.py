@@ -12,11 +12,13 @@ import json
 import math
 import resource
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from trackwatch.config import CARRIER_DEFAULTS
-from trackwatch.sim.run import Outcome
+from trackwatch.sim.declared import Declared
+from trackwatch.sim.run import STEP, Outcome
 
 # Alerts whose condition came within this of the end are not scored (nobody could have
 # seen them yet); the daemon raising one anyway is not false either.
@@ -87,6 +89,68 @@ def score(outcome: Outcome, end: datetime) -> dict[str, Any]:
     }
 
 
+def _by_alert(items: Iterable[tuple[int, str, datetime]]) -> dict[tuple[int, str], list[datetime]]:
+    """(shipment id, rule) -> instants, oldest first."""
+    found: dict[tuple[int, str], list[datetime]] = defaultdict(list)
+    for sid, rule, at in items:
+        found[(sid, rule)].append(at)
+    return {key: sorted(times) for key, times in found.items()}
+
+
+def _declared(outcome: Outcome) -> dict[tuple[int, str], list[Declared]]:
+    found: dict[tuple[int, str], list[Declared]] = defaultdict(list)
+    for sid, alerts in outcome.declared.items():
+        for alert in alerts:
+            found[(sid, alert.rule)].append(alert)
+    return {key: sorted(alerts, key=lambda a: a.due) for key, alerts in found.items()}
+
+
+def score_declared(outcome: Outcome, end: datetime) -> dict[str, Any]:
+    """The daemon against what the scenarios declare: an alert declared (due before the
+    unscored last day) and never raised is missed, one raised beyond what was declared is
+    false, one raised after its declared `by` is late."""
+    cutoff = end - UNSCORED
+    promised = _declared(outcome)
+    raised = _by_alert((k[0], k[1], opened) for k, (opened, _) in outcome.actual.items())
+    missed, false, late = [], [], []
+    for key in sorted(set(promised) | set(raised)):
+        alerts, got = promised.get(key, []), raised.get(key, [])
+        missed += [key] * max(0, len([a for a in alerts if a.due <= cutoff]) - len(got))
+        false += [key] * max(0, len(got) - len(alerts))
+        late += [key for alert, opened in zip(alerts, got, strict=False) if opened > alert.by]
+    return {
+        "alerts_declared": sum(1 for a in promised.values() for x in a if x.due <= cutoff),
+        "missed_alerts": len(missed), "false_alerts": len(false), "later_than_declared": len(late),
+        "missed_by_rule": dict(Counter(k[1] for k in missed)),
+        "false_by_rule": dict(Counter(k[1] for k in false)),
+        "examples": [f"shipment {k[0]} {k[1]}" for k in (missed + false + late)[:5]],
+    }  # fmt: skip
+
+
+def disagreements(outcome: Outcome, end: datetime) -> list[str]:
+    """Where the rules' truth and the scenarios' declarations differ, alert by alert: one
+    says an alert the other does not, or they are a simulation step (STEP) apart or more. A
+    customer's report is filed at the simulator's first instant at or after the scripted
+    one (at most a step later), and the rules count from the filing: within a step is
+    agreement."""
+    truth = _by_alert((k[0], k[1], e.became_true) for k, e in outcome.expected.items())
+    declared = {key: [a.due for a in alerts if a.due < end]
+                for key, alerts in _declared(outcome).items()}  # fmt: skip
+    found = []
+    for key in sorted(set(truth) | set(declared)):
+        said, meant = truth.get(key, []), declared.get(key, [])
+        apart = any(abs(a - b) >= STEP for a, b in zip(said, meant, strict=False))
+        if len(said) != len(meant) or apart:
+            found.append(
+                f"shipment {key[0]} {key[1]}: rules {_times(said)}, scenario {_times(meant)}"
+            )
+    return found
+
+
+def _times(instants: list[datetime]) -> str:
+    return ", ".join(f"{t.astimezone(UTC):%Y-%m-%d %H:%M}Z" for t in instants) or "none"
+
+
 def figures(outcome: Outcome, days: float, end: datetime, wall: float) -> dict[str, Any]:
     polls = [float(p) for p in outcome.polls]
     over = sum(outcome.over_quota.values())
@@ -99,6 +163,10 @@ def figures(outcome: Outcome, days: float, end: datetime, wall: float) -> dict[s
         "over_quota_calls": over,
         "rate_limited": over,
         **score(outcome, end),
+        "carrier_calls": sum(len(c) for c in outcome.calls.values()),
+        "scenario_scorecard": score_declared(outcome, end),
+        "disagreements": len(found := disagreements(outcome, end)),
+        "disagreement_examples": found[:5],
         "wall_seconds": round(wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
