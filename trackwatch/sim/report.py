@@ -172,17 +172,39 @@ def figures(outcome: Outcome, days: float, end: datetime, wall: float) -> dict[s
     }
 
 
+FEWER_CALLS = 6.0  # issue 21, without push: calls per shipment against fixed 4 h polling
+
+
+def versus(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """This run beside the baseline's of the same world: calls per shipment (median, as the
+    issue counts them: a shipment's polls), carrier calls in all (a batch is one), and each
+    alert kind's latency."""
+    ours, theirs = result["calls_per_shipment"]["median"], baseline["calls_per_shipment"]["median"]
+    rules = sorted(set(result["latency_minutes"]) | set(baseline["latency_minutes"]))
+    none = {"median": 0.0, "p95": 0.0, "count": 0}
+    return {
+        "calls_per_shipment_median": [ours, theirs],
+        "fewer_calls": round(theirs / max(ours, 1.0), 2),
+        "carrier_calls": [result["carrier_calls"], baseline["carrier_calls"]],
+        "fewer_carrier_calls": round(baseline["carrier_calls"] / max(result["carrier_calls"], 1), 2),
+        "latency_minutes": {rule: [result["latency_minutes"].get(rule, none),
+                                   baseline["latency_minutes"].get(rule, none)] for rule in rules},
+    }  # fmt: skip
+
+
 def targets_met(result: dict[str, Any]) -> list[str]:
     """The issue's targets this run misses (empty: all met)."""
     misses = []
     if result["missed_alerts"] or result["false_alerts"]:
         misses.append(f"{result['missed_alerts']} missed, {result['false_alerts']} false alerts")
+    card = result["scenario_scorecard"]
+    if card["missed_alerts"] or card["false_alerts"]:
+        misses.append(f"scenarios: {card['missed_alerts']} missed, {card['false_alerts']} false")
     for rule, limit in TARGETS.items():
         p95 = result["latency_minutes"].get(rule, {}).get("p95", 0)
         if p95 > limit:
             misses.append(f"{rule} p95 {p95} min > {limit}")
-    if result["calls_per_shipment"]["median"] > 8:
-        misses.append(f"median calls per shipment {result['calls_per_shipment']['median']} > 8")
+    misses += _baseline_misses(result.get("versus_baseline"))
     if result["over_quota_calls"]:
         misses.append(f"{result['over_quota_calls']} calls over quota")
     misses += _several_misses(result)
@@ -191,16 +213,64 @@ def targets_met(result: dict[str, Any]) -> list[str]:
     return misses
 
 
+def _baseline_misses(against: dict[str, Any] | None) -> list[str]:
+    """At least FEWER_CALLS times fewer calls per shipment than the baseline, and no alert
+    kind later at p95 than the baseline's."""
+    if against is None:
+        return []
+    misses = []
+    if against["fewer_calls"] < FEWER_CALLS:
+        ours, theirs = against["calls_per_shipment_median"]
+        misses.append(f"calls per shipment {ours:g} vs {theirs:g} for the baseline: "
+                      f"{against['fewer_calls']:g}x fewer < {FEWER_CALLS:g}x")  # fmt: skip
+    for rule, (ours, theirs) in against["latency_minutes"].items():
+        if ours["p95"] > theirs["p95"]:
+            misses.append(f"{rule} p95 {ours['p95']:g} min > the baseline's {theirs['p95']:g}")
+    return misses
+
+
 def render(result: dict[str, Any], as_json: bool) -> str:
     if as_json:
         return json.dumps(result, indent=2, default=str)
     lines = _text(result)
+    against = result.get("versus_baseline")
+    if against:
+        lines += _versus_text(against, result["baseline"]["mode"])
     baseline = result.get("baseline")
     if baseline:
         lines += ["", f"baseline ({baseline['mode']}):", *("  " + line for line in _text(baseline))]
     misses = targets_met(result)
     lines.append("targets: " + ("all met" if not misses else "; ".join(misses)))
     return "\n".join(lines)
+
+
+def _versus_text(against: dict[str, Any], mode: str) -> list[str]:
+    ours, theirs = against["calls_per_shipment_median"]
+    mine, all_theirs = against["carrier_calls"]
+    lines = [
+        f"beside the baseline ({mode}) on the same world:",
+        f"  calls per shipment, median: {ours:g} vs {theirs:g} ({against['fewer_calls']:g}x "
+        f"fewer; target {FEWER_CALLS:g}x)",
+        f"  carrier calls in all (a batch is one): {mine} vs {all_theirs} "
+        f"({against['fewer_carrier_calls']:g}x fewer)",
+        "  latency, minutes (median / p95):      this run        baseline   p95 no later?",
+    ]
+    for rule, (a, b) in against["latency_minutes"].items():
+        ok = "yes" if a["p95"] <= b["p95"] else "NO"
+        lines.append(f"    {rule:<24} {a['median']:>7g} / {a['p95']:<7g} {b['median']:>7g} / "
+                     f"{b['p95']:<7g} {ok}")  # fmt: skip
+    return lines
+
+
+def _scorecard_text(r: dict[str, Any]) -> list[str]:
+    card = r["scenario_scorecard"]
+    lines = [f"scenarios: {card['alerts_declared']} alerts declared, {card['missed_alerts']} "
+             f"missed, {card['false_alerts']} false, {card['later_than_declared']} later than "
+             "declared",
+             f"rules vs scenarios: {r['disagreements']} disagreements"]  # fmt: skip
+    lines += [f"  {line}" for line in r["disagreement_examples"]]
+    lines += [f"  scenario miss, false or late: {line}" for line in card["examples"]]
+    return lines
 
 
 def _text(r: dict[str, Any]) -> list[str]:
@@ -212,6 +282,7 @@ def _text(r: dict[str, Any]) -> list[str]:
         f"over-quota calls {r['over_quota_calls']}, 429s received {r['rate_limited']}",
         f"alerts: {r['alerts_expected']} expected, {r['missed_alerts']} missed, "
         f"{r['false_alerts']} false",
+        *_scorecard_text(r),
     ]
     for name, c in r["calls_by_carrier"].items():
         peak = next(f"{k.removeprefix('peak_')} {v}" for k, v in c.items() if k.startswith("peak"))
