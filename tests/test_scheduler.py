@@ -8,8 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import SettingsFactory
+from trackwatch.app import open_daemon
+from trackwatch.clock import FrozenClock
 from trackwatch.config import CarrierSettings, DaemonSettings, Settings
-from trackwatch.model import Status
+from trackwatch.model import Place, Shipment, Status
+from trackwatch.sandbox.world import Milestone, Parcel, World
 from trackwatch.scheduler import QUIET, CarrierHours, PollState, plan
 
 NY = ZoneInfo("America/New_York")
@@ -140,6 +144,13 @@ def test_a_carrier_with_headroom_polls_a_moving_parcel_in_more_parts_of_its_day(
     )
 
 
+def test_a_slot_minutes_after_a_poll_is_skipped() -> None:
+    # Polled at 14:00 (its first poll, or a deadline's): the 14:05 slot would ask again
+    # what was just answered, and the minimum gap would only push it to 14:15.
+    now = ny(7, 14)
+    assert plan(moving(now), [], now, HEADROOM, SMART).next_poll_at == ny(7, 17, 5)
+
+
 def test_each_carrier_s_default_rate_follows_its_headroom() -> None:
     carriers = Settings().carriers
     rates = {
@@ -200,3 +211,34 @@ def test_delivery_polls_per_day_is_a_setting() -> None:
     out = PollState(Status.OUT_FOR_DELIVERY, ny(7, 9), None)
     twice = DaemonSettings(delivery_polls_per_day=2)
     assert plan(out, [], ny(7, 9), HOURS, twice).next_poll_at == ny(7, 14, 5)
+
+
+async def test_the_rules_loop_plans_from_where_the_last_scan_was(
+    make_settings: SettingsFactory, world: World, clock: FrozenClock
+) -> None:
+    # Two UPS parcels polled at 14:00 on Monday: one scanned at the New York depot it is
+    # going to waits for Tuesday's first delivery slot; one at a hub is polled again at the
+    # end of the next part of the day (UPS: four a day).
+    nyc = Place(city="New York", state="NY", postal_code="10001", country="US")
+    hub = Place(city="Memphis", state="TN", postal_code="38118", country="US")
+    numbers = {"1Z5R89390357567127": nyc, "1Z5R89390357567136": hub}
+    for number, place in numbers.items():
+        scans = [Milestone(datetime(2026, 11, 23, 9, tzinfo=NY), "label", nyc),
+                 Milestone(datetime(2026, 11, 23, 13, tzinfo=NY), "arrived", place)]  # fmt: skip
+        world.add(Parcel("ups", number, scans, nyc))
+    clock.set(datetime(2026, 11, 23, 14, tzinfo=NY))
+    async with open_daemon(make_settings(), clock) as daemon:
+        ids = {}
+        for index, number in enumerate(numbers):
+            shipment = Shipment(store="shop", carrier="ups", tracking_number=number,
+                                order_id=f"A{index}", customer_email="c@example.com",
+                                destination_postal_code="10001", destination_city="New York",
+                                shipped_at=datetime(2026, 11, 23, 9, tzinfo=NY))  # fmt: skip
+            ids[number] = await daemon.store.add_shipment(shipment, clock.now())
+        await daemon.poller.poll_due()
+        await daemon.monitor.run_once()
+        planned = {n: (await daemon.store.get_shipment(i)) for n, i in ids.items()}
+    at_depot, at_hub = (planned[n] for n in numbers)
+    assert at_depot is not None and at_hub is not None
+    assert at_depot.next_poll_at == datetime(2026, 11, 24, 11, 5, tzinfo=NY)
+    assert at_hub.next_poll_at == datetime(2026, 11, 23, 17, 5, tzinfo=NY)

@@ -159,7 +159,9 @@ def _routine(
     """The next routine poll for the parcel's phase, and the reason in words."""
     if state.status is Status.DELIVERED and state.delivered_at is not None:
         return _confirm_until(state, s), "delivered: once more when the confirmation window ends"
-    after = max(now, state.last_polled_at or now)
+    # A slot minutes after the last poll would ask again what was just answered: the next.
+    gap = timedelta(minutes=s.min_poll_minutes)
+    after = max(now, state.last_polled_at or now) + gap
     delivery = s.delivery_polls_per_day
     if state.status in _PRE_TRANSIT:
         return hours.next_slot(after, 1), "label only: once at the end of the carrier day"
