@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,7 +18,15 @@ from trackwatch.clock import FrozenClock
 from trackwatch.model import Place, Shipment
 from trackwatch.sandbox.world import Milestone, Parcel, World
 from trackwatch.sim.command import run_simulation
-from trackwatch.sim.report import figures, score
+from trackwatch.sim.declared import Declared, declare
+from trackwatch.sim.report import (
+    _baseline_misses,
+    disagreements,
+    figures,
+    score,
+    score_declared,
+    versus,
+)
 from trackwatch.sim.run import START, STEP, simulate
 from trackwatch.sim.scenarios import generate
 from trackwatch.sim.stepping import ClockSleep, Stepper
@@ -36,7 +45,12 @@ async def test_a_small_world_is_watched_without_a_miss_a_false_alert_or_a_quota_
     assert result["alerts_expected"] > 200
     assert (result["missed_alerts"], result["false_alerts"]) == (0, 0), result["examples"]
     assert result["over_quota_calls"] == 0
-    assert result["calls_per_shipment"]["median"] <= 8
+    assert result["calls_per_shipment"]["median"] <= 12  # fixed 4 h: about 30
+    # The scenarios' own declarations agree with the rules', and the daemon meets both.
+    card = result["scenario_scorecard"]
+    assert (card["missed_alerts"], card["false_alerts"]) == (0, 0), card["examples"]
+    assert card["alerts_declared"] == result["alerts_expected"]
+    assert result["disagreements"] == 0, result["disagreement_examples"]
     for rule in ("stalled", "late", "not_picked_up"):
         assert result["latency_minutes"][rule]["p95"] <= 60
     assert result["latency_minutes"]["exceptions"]["p95"] <= 360
@@ -73,6 +87,62 @@ def test_json_output_with_a_baseline_has_every_field(capsys: pytest.CaptureFixtu
     assert result["calls_by_carrier"]["usps"]["quota"] == "60/hour"
     smart, fixed = result["calls_per_shipment"], result["baseline"]["calls_per_shipment"]
     assert smart["median"] < fixed["median"]
+    against = result["versus_baseline"]
+    assert against["calls_per_shipment_median"] == [smart["median"], fixed["median"]]
+    assert against["fewer_calls"] == round(fixed["median"] / smart["median"], 2)
+    for rule, (ours, theirs) in against["latency_minutes"].items():
+        assert ours == result["latency_minutes"].get(rule, ours)
+        assert theirs == result["baseline"]["latency_minutes"].get(rule, theirs)
+
+
+def test_the_baseline_runs_by_default_and_the_targets_are_judged_against_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["simulate", "--shipments", "30", "--days", "5", "--seed", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "beside the baseline (fixed) on the same world:" in text
+    assert "calls per shipment, median: " in text and "target 6x" in text
+    assert re.search(r"^    delivered +[\d.]+ / [\d.]+ +[\d.]+ / [\d.]+ +(yes|NO)$", text, re.M)
+    assert main(["simulate", "--shipments", "30", "--days", "5", "--seed", "4",
+                 "--baseline", "none"]) == 0  # fmt: skip
+    assert "beside the baseline" not in capsys.readouterr().out
+
+
+def test_a_miss_against_the_baseline_is_a_missed_target() -> None:
+    latency = {"delivered": {"median": 90.0, "p95": 230.0, "count": 10}}
+    result = {"calls_per_shipment": {"median": 6.0}, "carrier_calls": 600,
+              "latency_minutes": latency}  # fmt: skip
+    baseline = {"calls_per_shipment": {"median": 33.0}, "carrier_calls": 3000,
+                "latency_minutes": {"delivered": {"median": 117.0, "p95": 228.0, "count": 10}}}  # fmt: skip
+    misses = _baseline_misses(versus(result, baseline))
+    assert misses == ["calls per shipment 6 vs 33 for the baseline: 5.5x fewer < 6x",
+                      "delivered p95 230 min > the baseline's 228"]  # fmt: skip
+    latency["delivered"]["p95"] = 228.0
+    result["calls_per_shipment"] = {"median": 5.0}
+    assert _baseline_misses(versus(result, baseline)) == []
+
+
+async def test_the_scenario_scorecard_counts_missed_false_and_late_and_lists_disagreements() -> (
+    None
+):
+    parcels = generate(30, START, 3, seed=2)
+    outcome = await simulate(parcels, 6)
+    end = START + timedelta(days=6)
+    assert score_declared(outcome, end)["missed_alerts"] == 0 and not disagreements(outcome, end)
+    sid, rule, _ = next(iter(outcome.actual))
+    dropped = next(a for a in outcome.declared[sid] if a.rule == rule)
+    outcome.declared[sid].remove(dropped)  # the daemon's alert is now beyond the declaration
+    other = next(s for s in outcome.declared if s != sid)
+    early = dropped.due - timedelta(hours=2)
+    outcome.declared[other].append(Declared("lost", early, early, "a loss nobody raised"))
+    for alerts in outcome.declared.values():  # and every raised alert now comes too late
+        alerts[:] = [Declared(a.rule, a.due, a.due - timedelta(hours=1), a.why) for a in alerts]
+    card = score_declared(outcome, end)
+    assert (card["missed_alerts"], card["false_alerts"]) == (1, 1)
+    assert card["later_than_declared"] == len(outcome.actual) - 1
+    found = disagreements(outcome, end)
+    assert any(line.startswith(f"shipment {sid} {rule}: rules ") for line in found)
+    assert any(line.startswith(f"shipment {other} lost: rules none, scenario ") for line in found)
 
 
 @pytest.mark.parametrize(
@@ -130,3 +200,45 @@ def test_a_large_world_never_reuses_a_tracking_number() -> None:
     # UPS numbers have seven random digits: 3,600 of them collide more often than not.
     parcels = generate(10_000, START, 25, seed=1)
     assert len({(p.parcel.carrier, p.parcel.number) for p in parcels}) == 10_000
+
+
+def _script(carrier: str, to: Place, scans: list[tuple[datetime, str, Place]]) -> Parcel:
+    return Parcel(carrier, "X", [Milestone(at, kind, place) for at, kind, place in scans], to,
+                  scheduled_delivery=date(2026, 12, 4))  # fmt: skip
+
+
+def test_a_scenario_declares_its_alerts_from_its_script_alone() -> None:
+    # Picked up on Tuesday 1 December, at the hub on Wednesday, then silence: stalled once
+    # three business days have passed (Thu, Fri, Mon), presumed lost after ten, late 48 hours
+    # after its Friday estimate (before the customer's grace day, a Monday, ends).
+    ny, hub = ZoneInfo("America/New_York"), Place(city="Memphis", country="US")
+    nyc = Place(city="New York", postal_code="10001", country="US")
+    shipped = datetime(2026, 12, 1, 10, tzinfo=ny)
+    parcel = _script("ups", nyc, [(shipped, "label", nyc),
+                                  (datetime(2026, 12, 1, 16, tzinfo=ny), "picked_up", nyc),
+                                  (datetime(2026, 12, 2, 7, tzinfo=ny), "arrived", hub)])  # fmt: skip
+    said = {(d.rule, d.due) for d in declare(parcel, shipped, None)}
+    assert said == {("stalled", datetime(2026, 12, 8, tzinfo=ny)),
+                    ("late", datetime(2026, 12, 7, tzinfo=ny)),
+                    ("lost", datetime(2026, 12, 17, tzinfo=ny))}  # fmt: skip
+    # Abroad and last scanned at home: the customs stretch's ten days, a loss after twenty.
+    berlin = Place(city="Berlin", postal_code="10115", country="DE")
+    abroad = _script("dhl", berlin, [(shipped, "label", nyc),
+                                     (datetime(2026, 12, 2, 7, tzinfo=ny), "arrived", hub)])  # fmt: skip
+    stalled = next(d for d in declare(abroad, shipped, None) if d.rule == "stalled")
+    assert stalled.due == datetime(2026, 12, 17, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_a_delivered_parcel_declares_its_delivery_and_its_customer_s_report() -> None:
+    ny = ZoneInfo("America/New_York")
+    nyc = Place(city="New York", postal_code="10001", country="US")
+    shipped = datetime(2026, 12, 1, 10, tzinfo=ny)
+    delivered = datetime(2026, 12, 3, 14, tzinfo=ny)
+    parcel = _script("usps", nyc, [(shipped, "label", nyc),
+                                   (datetime(2026, 12, 1, 16, tzinfo=ny), "picked_up", nyc),
+                                   (delivered, "delivered", nyc)])  # fmt: skip
+    report = delivered + timedelta(hours=20)  # the day's wait runs from the delivery scan
+    said = [(d.rule, d.due, d.by - d.due) for d in declare(parcel, shipped, report)]
+    assert said == [("delivered", delivered, timedelta(hours=4)),
+                    ("risky_delivery", delivered, timedelta(hours=4)),
+                    ("delivered_not_received", delivered + timedelta(hours=24), timedelta(hours=1))]  # fmt: skip

@@ -154,8 +154,13 @@ class DaemonSettings(_Section):
         "transit_poll_hours (the simulator's baseline)",
     )
     transit_polls_per_day: int = Field(
-        2, ge=1, le=24, description="polls per carrier working day while a parcel moves"
-    )
+        2, ge=1, le=24, description="polls per carrier working day while a parcel moves, for "
+        "a carrier that does not set its own (from its headroom: [carriers.<name>])",
+    )  # fmt: skip
+    delivery_polls_per_day: int = Field(
+        4, ge=1, le=24, description="polls per carrier working day while a parcel is out for "
+        "delivery, until the delivery scan",
+    )  # fmt: skip
     delivered_confirm_hours: float = Field(
         48, gt=0, description="after delivery, one more poll this much later, then none"
     )
@@ -276,6 +281,10 @@ class CarrierSettings(_Section):
     )
     day_starts: int = Field(8, ge=0, le=23, description="local hour the carrier's day begins")
     day_ends: int = Field(20, ge=1, le=24, description="local hour the carrier's day ends")
+    transit_polls_per_day: int | None = Field(
+        None, ge=1, le=24, description="polls per working day of a moving parcel, as the "
+        "carrier's headroom affords (empty: [daemon] transit_polls_per_day)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
@@ -305,14 +314,21 @@ class CarrierSettings(_Section):
 # Each carrier's published facts (shared/CARRIERS.md §1.7, §3.5, §4.5; UPS publishes none).
 # A configured section is laid over these, so `[carriers.dhl] api_key_file = "…"` alone keeps
 # DHL's 1 call per second and 250 per day.
+# Polls per working day of a moving parcel, from each carrier's headroom: four (a poll every
+# three hours of a 12-hour day: an exception is seen within three hours) where calls are
+# plentiful (UPS publishes no quota; FedEx 100,000 a day, 30 numbers a call; USPS 60 an hour,
+# 35 numbers a call: 50,000 numbers a day), three for DHL (250 calls a day, one number each:
+# about 80 parcels on the move; the poller defers routine polls when a quota runs short).
 CARRIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "usps": {"base_url": "https://apis.usps.com", "quota_calls": 60, "quota_window": "hour",
-             "quota_spare": 1},  # its token requests reportedly count toward the quota
-    "ups": {"base_url": "https://onlinetools.ups.com"},
+             "quota_spare": 1,  # its token requests reportedly count toward the quota
+             "transit_polls_per_day": 4},
+    "ups": {"base_url": "https://onlinetools.ups.com", "transit_polls_per_day": 4},
     "fedex": {"base_url": "https://apis.fedex.com", "rate_limit": 1400,
-              "rate_period_seconds": 10.0, "quota_calls": 100_000, "quota_window": "day"},
+              "rate_period_seconds": 10.0, "quota_calls": 100_000, "quota_window": "day",
+              "transit_polls_per_day": 4},
     "dhl": {"base_url": "https://api-eu.dhl.com", "rate_limit": 1, "rate_period_seconds": 1.0,
-            "quota_calls": 250, "quota_window": "day"},
+            "quota_calls": 250, "quota_window": "day", "transit_polls_per_day": 3},
 }  # fmt: skip
 
 

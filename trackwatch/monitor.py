@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from carriers.assemble import label_cutoff
 from rules import Rule, ShipmentView
+from rules.places import elsewhere
 from trackwatch.calendar import calendar_for
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
@@ -285,9 +286,11 @@ class Monitor:
         future = [d for d in verdict.deadlines if d > now]
         check_at = min(future) if future else None
         delivery = view.delivered_event
+        last = view.last_event
         state = PollState(shipment.status, shipment.last_polled_at,
                           delivery.occurred_at if delivery else None, shipment.restarted_at,
-                          shipment.stopped, shipment.next_poll_at)  # fmt: skip
+                          shipment.stopped, shipment.next_poll_at,
+                          last.occurred_at if last else None, _at_destination(view))  # fmt: skip
         hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
         chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
         poll_by = chosen.next_poll_at
@@ -347,6 +350,21 @@ def _stop(shipment: Shipment, verdict: Verdict) -> str | None:
         return None
     restarted = shipment.restarted_at
     return "lost" if restarted is None or (lost.due and lost.due > restarted) else None
+
+
+def _at_destination(view: ShipmentView) -> bool:
+    """Whether the parcel's last scan, a movement, was at its destination: its postal code
+    (or, without postal codes, its city), as the risky-delivery check reads places. A scan
+    without a place is not at the destination: it keeps the moving parcel's cadence."""
+    last, s = view.last_event, view.shipment
+    if last is None or last.status is not Status.IN_TRANSIT:
+        return False
+    place = last.place
+    known = (place.postal_code and s.destination_postal_code) or (place.city and s.destination_city)
+    if not known:
+        return False
+    return elsewhere(place, s.destination_city, s.destination_postal_code,
+                     s.destination_country) is None  # fmt: skip
 
 
 def _reason(exc: BaseException) -> str:

@@ -59,7 +59,8 @@ def add_simulate(sub: SubParsers) -> None:
     sim.add_argument("--days", type=float, default=30)
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--carriers", help="comma-separated (default: all four, in the usual mix)")
-    sim.add_argument("--baseline", help="also run fixed-interval polling, e.g. fixed:4h")
+    sim.add_argument("--baseline", help="fixed-interval polling run beside it on the same "
+                     "world, fixed:<hours>h (default fixed:4h; none: no baseline)")  # fmt: skip
     sim.add_argument("--ship-days", type=float, help="labels printed over this many days")
     sim.add_argument("--json", action="store_true", help="one JSON object")
     sim.add_argument("--database", help="postgresql://… (an empty database): the daemons run "

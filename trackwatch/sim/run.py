@@ -21,6 +21,7 @@ from trackwatch.monitor import Monitor
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import World
+from trackwatch.sim.declared import Declared
 from trackwatch.sim.scenarios import SimParcel
 from trackwatch.sim.stepping import Stepper
 from trackwatch.sim.truth import Expected, Key, expected_alerts
@@ -43,6 +44,8 @@ class Outcome:
     over_quota: dict[str, int]
     actual: dict[Key, tuple[datetime, datetime | None]]  # alert -> (opened, first sent)
     expected: dict[Key, Expected] = field(default_factory=dict)
+    # What each parcel's scenario promises (declared.py), by shipment id.
+    declared: dict[int, list[Declared]] = field(default_factory=dict)
 
 
 def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: float,
@@ -115,7 +118,7 @@ async def simulate_against(
                 script = WorldScript(daemon.store, parcels)
                 await Stepper(daemon, clock, STEP).run(script, end)
                 return await outcome_of(daemon.store, daemon.monitor, world, script.ids, mode,
-                                        end)  # fmt: skip
+                                        end, parcels)  # fmt: skip
     finally:
         await sink.stop()
 
@@ -163,9 +166,10 @@ class WorldScript:
 
 
 async def outcome_of(store: Store, monitor: Monitor, world: World, ids: dict[int, int],
-                     mode: str, end: datetime) -> Outcome:  # fmt: skip
+                     mode: str, end: datetime, parcels: Sequence[SimParcel] = ()
+                     ) -> Outcome:  # fmt: skip
     """What the run left in the database and the world, with the ground truth (judged by
-    `monitor`, which only reads)."""
+    `monitor`, which only reads) and what the scenarios of `parcels` declare."""
     shipments = (await store.list_shipments(limit=len(ids) + 1)).shipments
     sent = await store.first_notice_sent()
     actual = {
@@ -180,5 +184,6 @@ async def outcome_of(store: Store, monitor: Monitor, world: World, ids: dict[int
         expected.update(expected_alerts(monitor, shipment, history, end))
     calls = {c: list(times) for c, times in world.history.items()}
     tokens = {c: world.calls[f"{c}:token"] for c in CARRIER_DEFAULTS}
+    declared = {ids[p.key]: p.declared() for p in parcels if p.key in ids}
     return Outcome(mode, [s.polls for s in shipments], calls, tokens, dict(world.over_quota),
-                   actual, expected)  # fmt: skip
+                   actual, expected, declared)  # fmt: skip

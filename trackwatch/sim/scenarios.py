@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from trackwatch.model import Place
 from trackwatch.sandbox.world import Milestone, Parcel
+from trackwatch.sim.declared import Declared, declare
 from trackwatch.sim.numbers import make_number
 from trackwatch.zones import zone_for
 
@@ -54,6 +55,10 @@ class SimParcel:
     parcel: Parcel
     shipped_at: datetime
     report_at: datetime | None = None  # the customer says "it is not here"
+
+    def declared(self) -> list[Declared]:
+        """The alerts this parcel's script promises the merchant, and by when."""
+        return declare(self.parcel, self.shipped_at, self.report_at)
 
 
 class _Script:

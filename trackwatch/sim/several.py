@@ -100,7 +100,7 @@ class _Run:
             script = WorldScript(self.store, parcels)
             await self._steps(script, end)
             await asyncio.gather(*(w.quit() for w in self.workers))
-            return await self._results(script, end)
+            return await self._results(script, end, parcels)
         finally:
             await asyncio.gather(*(w.kill() for w in self.workers))
             for sandbox in self.sandboxes:
@@ -157,11 +157,13 @@ class _Run:
             if not worker.alive and worker.index != victim:
                 raise RuntimeError(f"daemon {worker.index + 1} died: see {worker.log}")
 
-    async def _results(self, script: WorldScript, end: datetime) -> tuple[Outcome, dict[str, Any]]:
+    async def _results(self, script: WorldScript, end: datetime, parcels: Sequence[SimParcel]
+                       ) -> tuple[Outcome, dict[str, Any]]:  # fmt: skip
         settings = build_settings(self.data)
         monitor = Monitor(self.store, RULES, self.clock, settings,
                           ChannelDirectory(settings.stores), Renderer({}))  # fmt: skip
-        outcome = await outcome_of(self.store, monitor, self.world, script.ids, "smart", end)
+        outcome = await outcome_of(self.store, monitor, self.world, script.ids, "smart", end,
+                                   parcels)  # fmt: skip
         notices = await self.store.notices()
         waiting = (NoticeState.PENDING, NoticeState.SENDING)
         owed = [n for n in notices if n.state is NoticeState.SENT
