@@ -10,6 +10,7 @@ would be stored and stores nothing.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -94,7 +95,7 @@ async def import_csv(
         for line, values in rows:
             await run.row(line, values, reader, len(header or ()))
             bar.update(1)
-        await run.flush()
+        await run.flush(last=True)
         bar.total = bar.n
         bar.close()
     return report
@@ -117,6 +118,7 @@ class _Run:
     on_warning: Warn | None
     batch: list[Shipment] = field(default_factory=list)
     last: tuple[str, str] | None = None
+    writing: asyncio.Task[None] | None = None
 
     async def row(self, line: int, values: list[str], reader: Reader, width: int) -> None:
         try:
@@ -170,10 +172,21 @@ class _Run:
         else:
             self.report.warnings.append((line, text))
 
-    async def flush(self) -> None:
+    async def flush(self, last: bool = False) -> None:
+        """Hand the batch to the store, and check the next rows while it writes: the store
+        works in its own thread (SQLite) or server, so the two overlap. One write at a time,
+        in order; `last` waits for it."""
         batch, self.batch = self.batch, []
-        if not batch:
-            return
+        if self.writing is not None:
+            await self.writing
+            self.writing = None
+        if batch:
+            self.writing = asyncio.create_task(self._write(batch))
+        if last and self.writing is not None:
+            await self.writing
+            self.writing = None
+
+    async def _write(self, batch: list[Shipment]) -> None:
         if self.dry_run:
             found = await self.store.watched(batch) if self.store is not None else []
             unchanged = sum(1 for shipment_id in found if shipment_id is not None)
