@@ -114,6 +114,13 @@ def _print_warning(file: Path) -> Callable[[int, str], None]:
     return show
 
 
+def ignored_columns(names: tuple[str, ...], shown: int = 12) -> str:
+    """The one warning about the columns no field reads: an export may have 170 of them."""
+    listed = ", ".join(map(repr, names[:shown]))
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"ignored column(s) {listed}{more}"
+
+
 def _import_document(args: argparse.Namespace, report: ImportReport) -> dict[str, object]:
     bad = [{"line": line, "field": problem.field, "reason": problem.reason}
            for line, error in report.bad for problem in error.problems]  # fmt: skip
@@ -126,8 +133,7 @@ def _import_document(args: argparse.Namespace, report: ImportReport) -> dict[str
 
 def _print_import(args: argparse.Namespace, report: ImportReport) -> None:
     if report.ignored:
-        print(f"{args.file}: warning: ignored column(s) "
-              f"{', '.join(map(repr, report.ignored))}", file=sys.stderr)  # fmt: skip
+        print(f"{args.file}: warning: {ignored_columns(report.ignored)}", file=sys.stderr)
     print(f"{args.file}: {report.format} format: {report.summary()}")
     for note in report.note_lines():
         print(f"{args.file}: {note}")

@@ -15,6 +15,10 @@ from trackwatch.importing.values import carrier_text, country_code, instant, us_
 # Fields whose cells go to the validator as written (trimmed) in an export.
 _TEXT = ("order_id", "tracking_number", "customer_name", "customer_email", "customer_phone",
          "destination_city")  # fmt: skip
+_NAMES = ("first_name", "last_name")
+# An order's own fields, which an export of one row per line may write on its top row only.
+_ORDER_FIELDS = ("customer_name", "customer_email", "customer_phone", "destination_city",
+                 "destination_country", "destination_postal_code", "ordered_at")  # fmt: skip
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Reader:
     store: str | None = None
     date_formats: tuple[str, ...] | None = None
     _zones: dict[str, tzinfo] = field(default_factory=dict)
+    _order: tuple[str, dict[str, str], list[str]] = ("", {}, [])  # see _carried
 
     def read(self, values: list[str], width: int) -> Row | None:
         """The row, or None for one that ships nothing here (no tracking number, or a
@@ -53,17 +58,22 @@ class Reader:
             if self.store is not None and "store" not in self.plan.index:
                 data["store"] = self.store
             return Row(data)
-        return self._export_row(values)
+        row = self._carried(self._fields(values))
+        status = self._cell(values, "status").lower()
+        if not row.data.get("tracking_number") or status in self.plan.preset.skip_status:
+            return None
+        return row
 
     def _cell(self, values: list[str], name: str) -> str:
         i = self.plan.index.get(name)
         return values[i].strip() if i is not None and i < len(values) else ""
 
-    def _export_row(self, values: list[str]) -> Row | None:
-        number = self._cell(values, "tracking_number")
-        if not number or self._cell(values, "status").lower() in self.plan.preset.skip_status:
-            return None
+    def _fields(self, values: list[str]) -> Row:
         row = Row({name: cell for name in _TEXT if (cell := self._cell(values, name))})
+        if "customer_name" not in row.data:
+            whole = " ".join(n for n in (self._cell(values, f) for f in _NAMES) if n)
+            if whole:
+                row.data["customer_name"] = whole
         store = self.store or self._cell(values, "store")
         if store:
             row.data["store"] = store
@@ -79,6 +89,20 @@ class Reader:
                     row.problems.append(exc)
         return row
 
+    def _carried(self, row: Row) -> Row:
+        """The row with its order's own fields filled from the order's earlier rows; only the
+        last order is kept, so memory stays flat."""
+        order = row.data.get("order_id", "")
+        name, known, warnings = self._order
+        if order and order == name:
+            if "destination_postal_code" not in row.data:
+                row.warnings.extend(warnings)
+            for key, value in known.items():
+                row.data.setdefault(key, value)
+        kept = {k: row.data[k] for k in _ORDER_FIELDS if k in row.data}
+        self._order = (order, kept, row.warnings)
+        return row
+
     def _place(self, values: list[str], row: Row) -> None:
         country = self._cell(values, "destination_country")
         if country:
@@ -87,7 +111,7 @@ class Reader:
             except InputError as exc:
                 row.problems.append(exc)
         postal = self._cell(values, "destination_postal_code")
-        if postal and row.data.get("destination_country", "US" if not country else "") == "US":
+        if postal and row.data.get("destination_country", "" if country else "US") == "US":
             postal, warning = us_zip(postal)
             if warning:
                 row.warnings.append(f"destination_postal_code: {warning}")

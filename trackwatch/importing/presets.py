@@ -16,7 +16,9 @@ from trackwatch.ingest import FIELDS, REQUIRED
 # Every field a column can fill: the validator's, and `service`, the label's service, which
 # says whose label a reseller's is (a Stamps.com label for UPS Ground is UPS's).
 OPTIONAL_FIELDS = ("customer_phone", "destination_city", "ordered_at")
-IMPORT_FIELDS = (*FIELDS, *OPTIONAL_FIELDS, "service", "status")
+# `first_name` and `last_name` make the customer's name when no column holds it whole;
+# `status` says whether a row ships anything (a cancelled fulfillment does not).
+IMPORT_FIELDS = (*FIELDS, *OPTIONAL_FIELDS, "service", "status", "first_name", "last_name")
 DATE_FIELDS = ("shipped_at", "ordered_at", "promised_by")
 
 
@@ -83,8 +85,8 @@ WOOCOMMERCE = Preset(
 )
 
 # Shopify orders exported with their fulfillments (Matrixify's Orders export: one row per
-# line of an order; a fulfillment's rows carry its tracking). Cancelled or failed
-# fulfillments ship nothing.
+# line of an order, the order's own columns on its top row; a fulfillment's rows carry its
+# tracking). Cancelled or failed fulfillments ship nothing.
 SHOPIFY = Preset(
     "shopify-fulfillments",
     {
@@ -94,8 +96,9 @@ SHOPIFY = Preset(
         "shipped_at": ("Fulfillment: Created At", "Fulfillment: Processed At"),
         "ordered_at": ("Created At", "Processed At"),
         "status": ("Fulfillment: Status",),
-        "customer_email": ("Email",),
-        "customer_name": ("Shipping: Name",),
+        "customer_email": ("Customer: Email", "Email"),
+        "first_name": ("Shipping: First Name",),
+        "last_name": ("Shipping: Last Name",),
         "destination_postal_code": ("Shipping: Zip",),
         "destination_city": ("Shipping: City",),
         "destination_country": ("Shipping: Country Code", "Shipping: Country"),
