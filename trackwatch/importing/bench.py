@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from trackwatch.sim.numbers import make_number
@@ -25,11 +25,12 @@ HEADER = ("store", "order_id", "carrier", "tracking_number", "shipped_at", "cust
           "customer_email", "destination_country", "destination_postal_code")  # fmt: skip
 
 
-def write_rows(path: Path, rows: int, seed: int = 1) -> None:
+def write_rows(path: Path, rows: int, seed: int = 1, today: date | None = None) -> None:
     """`rows` distinct valid shipments of store `shop` in trackwatch's own CSV format,
-    shipped in the last few days (within the import's window whatever day it runs)."""
+    shipped in the few days before `today` (default: the real today, as the import that
+    reads them judges dates by it)."""
     rnd = random.Random(seed)
-    today = datetime.now(UTC).date()
+    today = today or datetime.now(UTC).date()
     seen: set[str] = set()
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle)
