@@ -5,13 +5,16 @@ in the store's zone when they carry none."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from carriers.names import UnsupportedCarrier, carrier_named
+from trackwatch.cli.parsers import IMPORT_FORMATS
 from trackwatch.errors import InputError
-from trackwatch.importing.presets import SHIPSTATION, SHOPIFY, WOOCOMMERCE
+from trackwatch.importing.mapping import load_mapping
+from trackwatch.importing.presets import PRESETS, SHIPSTATION, SHOPIFY, WOOCOMMERCE
 from trackwatch.importing.values import carrier_text, country_code, instant, us_zip
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -103,3 +106,27 @@ def test_a_date_in_no_known_format_names_the_formats() -> None:
         instant("2026/21/11", "shipped_at", WOOCOMMERCE.date_formats, NEW_YORK)
     assert caught.value.field == "shipped_at"
     assert "'%d-%m-%Y' or 'ISO 8601'" in caught.value.reason
+
+
+def test_the_commands_format_choices_are_the_presets() -> None:
+    assert set(IMPORT_FORMATS) == set(PRESETS)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[columns]\norder_id = 'A'\ntracking_number = 'B'\n", "[columns] must name shipped_at"),
+        ("[columns]\norder_id = 'A'\ntracking_number = 'B'\nshipped_at = 'C'\ncolour = 'D'\n",
+         "unknown field(s) colour"),
+        ("[columns]\norder_id = 'A'\ntracking_number = 'B'\nshipped_at = 3\n",
+         "shipped_at: give a column name or a list of them"),
+        ("order_id = 'A'\n", "unknown key(s) order_id"),
+        ("[columns\n", "is not a TOML file"),
+    ],
+)  # fmt: skip
+def test_a_bad_mapping_file_says_what_is_wrong(tmp_path: Path, text: str, reason: str) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_mapping(path)
+    assert caught.value.field == "--mapping" and reason in caught.value.reason
