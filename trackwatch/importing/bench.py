@@ -18,8 +18,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from trackwatch.sim.numbers import make_number
-
 CARRIERS = ("ups", "usps", "fedex", "dhl")
 HEADER = ("store", "order_id", "carrier", "tracking_number", "shipped_at", "customer_name",
           "customer_email", "destination_country", "destination_postal_code")  # fmt: skip
@@ -29,6 +27,9 @@ def write_rows(path: Path, rows: int, seed: int = 1, today: date | None = None) 
     """`rows` distinct valid shipments of store `shop` in trackwatch's own CSV format,
     shipped in the few days before `today` (default: the real today, as the import that
     reads them judges dates by it)."""
+    # The simulator is a tool: `import` must not load it (tests/test_layers.py).
+    from trackwatch.sim.numbers import make_number  # noqa: PLC0415
+
     rnd = random.Random(seed)
     today = today or datetime.now(UTC).date()
     seen: set[str] = set()
