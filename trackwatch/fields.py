@@ -12,6 +12,7 @@ from typing import Any
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic_core import PydanticCustomError
 
 from trackwatch.errors import InputError
@@ -101,16 +102,38 @@ def countries() -> frozenset[str]:
     return frozenset(str(country.alpha_2) for country in pycountry.countries)
 
 
+# A local part of plain ASCII atoms (RFC 5322's dot-atom), which email_validator returns as
+# given, and its normalised form of each domain seen: an import of 100,000 rows spent a third
+# of its time checking the same few domains again. Mailbox names that RFC 2142 makes
+# case-insensitive are lowercased by email_validator, so they always take its path.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_DOMAINS: dict[str, str] = {}
+_DOMAINS_KEPT = 4096  # bounded: memory stays flat whatever an import holds
+
+
 def email_address(value: str) -> str:
     """One valid address (normalised), or none."""
     if not value:
         return ""
     if value.count("@") > 1:
         raise fail("is not a valid email address: give exactly one, not a list")
+    local, _, domain = value.partition("@")
+    known = _DOMAINS.get(domain)
+    if known is not None and _plain_local(local) and len(local) + 1 + len(known) <= 254:
+        return f"{local}@{known}"
     try:
-        return str(validate_email(value, check_deliverability=False).normalized)
+        checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise fail(f"is not a valid email address: {exc}") from None
+    if len(_DOMAINS) < _DOMAINS_KEPT:
+        _DOMAINS[domain] = str(checked.domain)
+    return str(checked.normalized)
+
+
+def _plain_local(local: str) -> bool:
+    return len(local) <= 64 and bool(_PLAIN_LOCAL.fullmatch(local)) and \
+        local.lower() not in _MAILBOX_NAMES  # fmt: skip
 
 
 def e164_phone(value: str) -> str:

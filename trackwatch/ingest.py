@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import (
@@ -114,10 +115,11 @@ class Tracked:
     sender_carrier: str | None = None
 
 
+@lru_cache(maxsize=64)
 def tracked(carrier: str | None, number: str, country: str | None) -> Tracked:
     """Who tracks `number`, given the carrier the sender named (ours, or None) and the
     destination (None: unknown); InputError (field `carrier` or `tracking_number`) when
-    nobody can."""
+    nobody can. Cached: the validator asks, then to_shipment asks the same again."""
     if carrier is None:
         return _by_format(number, country)
     try:

@@ -21,6 +21,8 @@ SQLITE_MAX_ID = 2**63 - 1
 READS = "trackwatch.cli.reads"
 WRITES = "trackwatch.cli.writes"
 ADMIN = "trackwatch.cli.admin"
+# trackwatch.importing.presets.PRESETS, named here without importing it.
+IMPORT_FORMATS = ("shipstation", "woocommerce", "shopify-fulfillments", "trackwatch")
 
 
 def command(sub: SubParsers, name: str, handler: str, help: str) -> argparse.ArgumentParser:
@@ -141,8 +143,21 @@ def add_add(sub: SubParsers) -> None:
 
 def add_import(sub: SubParsers) -> None:
     imports = command(sub, "import", f"{WRITES}:import_file", "watch the shipments of a CSV "
-                      "file (README: Feeding it orders); bad rows are reported, good ones stored")  # fmt: skip
+                      "file: trackwatch's own format or an export as it is (README: Bringing in "
+                      "the orders you already have); bad rows are reported, good ones stored")  # fmt: skip
     imports.add_argument("file", type=Path)
+    imports.add_argument("--format", choices=IMPORT_FORMATS, help="the file's format "
+                         "(default: detected from the header)")  # fmt: skip
+    imports.add_argument("--mapping", type=Path, metavar="FILE", help="a TOML file naming "
+                         "which column is which field, for another export")  # fmt: skip
+    imports.add_argument("--store", metavar="ID", help="the store of every row, for files "
+                         "that name none (exports do not)")  # fmt: skip
+    imports.add_argument("--date-format", metavar="FMT", help="the dates' format in strptime "
+                         "codes, e.g. %%d/%%m/%%Y (default: the format's own, and ISO 8601); a "
+                         "date or time without a zone is read in the store's time zone (its "
+                         "staff's), except trackwatch's own format, which wants ISO 8601")  # fmt: skip
+    imports.add_argument("--dry-run", action="store_true", help="report what would be "
+                         "stored; store nothing")  # fmt: skip
     _json(imports)
 
 

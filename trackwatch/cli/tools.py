@@ -52,6 +52,23 @@ def bench_email(args: argparse.Namespace) -> int:
     return 0 if figures["received_by_smtp"] == args.notices else 1
 
 
+def add_bench_import(sub: SubParsers) -> None:
+    bench = sub.add_parser("bench-import", help="rows per second and peak memory of `import` "
+                           "(a fresh import, then the same rows again) on SQLite")  # fmt: skip
+    bench.add_argument("--rows", type=int, default=100_000)
+    bench.set_defaults(handler=f"{TOOLS}:bench_import")
+
+
+def bench_import(args: argparse.Namespace) -> int:
+    from trackwatch.importing.bench import measure_import
+
+    if args.rows < 1:
+        raise InputError("--rows", "at least 1")
+    figures = measure_import(args.rows)
+    print(" ".join(f"{key}={value}" for key, value in figures.items()))
+    return 0 if figures["fresh_exit"] == figures["reimport_exit"] == 0 else 1
+
+
 def add_simulate(sub: SubParsers) -> None:
     sim = sub.add_parser("simulate", help="the daemon against a generated world in simulated "
                          "time, scored against its ground truth")  # fmt: skip
@@ -191,5 +208,5 @@ def sandbox(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Register] = [
     add_preview, add_demo, add_sandbox, add_simulate, add_chaos, add_bench_email,
-    add_bench_daemons, add_bench_console,
+    add_bench_daemons, add_bench_console, add_bench_import,
 ]  # fmt: skip

@@ -7,19 +7,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rules import RULES
 from rules.missing import case_opens
 from trackwatch.cli.common import emit, fields, known_name, opened, settings_for
 from trackwatch.cli.reads import shipment_of
 from trackwatch.config import Settings
-from trackwatch.csv_import import ImportReport, import_csv
 from trackwatch.errors import InputError
+from trackwatch.importing.mapping import load_mapping
+from trackwatch.importing.presets import PRESETS
+from trackwatch.importing.run import ImportOptions, ImportReport, import_csv
 from trackwatch.ingest import Accepted, accept
 from trackwatch.model import Direction, Status
 from trackwatch.stopping import checked_reason, stop_shipment
-from trackwatch.store import DuplicateShipment, UnreadableShipment
+from trackwatch.store import DuplicateShipment, UnreadableShipment, sqlite_path
 
 # The fields `add` takes, each from the option of the same name.
 ADD_FIELDS = ("store", "carrier", "tracking_number", "order_id", "customer_email",
@@ -65,28 +69,72 @@ def import_file(args: argparse.Namespace) -> int:
 
 async def _import(args: argparse.Namespace) -> int:
     settings = settings_for(args)
-    async with opened(settings, create=True) as store:
-        report = await import_csv(args.file, settings, store, args.now,
-                                  progress=sys.stderr.isatty())  # fmt: skip
-    if args.json:
+    options = import_options(args)
+    document = bool(args.json)
+    on_bad = None if document else _print_bad(args.file)
+    on_warning = None if document else _print_warning(args.file)
+    progress = sys.stderr.isatty()
+    path = sqlite_path(settings.daemon.database)
+    if options.dry_run and path is not None and not path.exists():
+        report = await import_csv(args.file, settings, None, args.now, progress, options,
+                                  on_bad, on_warning)  # fmt: skip
+    else:
+        async with opened(settings, create=not options.dry_run) as store:
+            report = await import_csv(args.file, settings, store, args.now, progress, options,
+                                      on_bad, on_warning)  # fmt: skip
+    if document:
         emit(_import_document(args, report))
     else:
         _print_import(args, report)
-    return 1 if report.bad else 0
+    return 1 if report.bad_rows else 0
+
+
+def import_options(args: argparse.Namespace) -> ImportOptions:
+    """--format, --mapping, --store, --date-format and --dry-run, checked."""
+    if args.format and args.mapping:
+        raise InputError("--mapping", "give --format or --mapping, not both")
+    preset = load_mapping(args.mapping) if args.mapping else (
+        PRESETS[args.format] if args.format else None)  # fmt: skip
+    formats = (args.date_format,) if args.date_format else None
+    return ImportOptions(preset, args.store, formats, args.dry_run)
+
+
+def _print_bad(file: Path) -> Callable[[int, InputError], None]:
+    def show(line: int, error: InputError) -> None:
+        for problem in error.problems:
+            print(f"{file}:{line}: {problem}", file=sys.stderr)
+
+    return show
+
+
+def _print_warning(file: Path) -> Callable[[int, str], None]:
+    def show(line: int, text: str) -> None:
+        print(f"{file}:{line}: warning: {text}", file=sys.stderr)
+
+    return show
+
+
+def ignored_columns(names: tuple[str, ...], shown: int = 12) -> str:
+    """The one warning about the columns no field reads: an export may have 170 of them."""
+    listed = ", ".join(map(repr, names[:shown]))
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"ignored column(s) {listed}{more}"
 
 
 def _import_document(args: argparse.Namespace, report: ImportReport) -> dict[str, object]:
     bad = [{"line": line, "field": problem.field, "reason": problem.reason}
            for line, error in report.bad for problem in error.problems]  # fmt: skip
-    return {"file": str(args.file), "added": report.added, "unchanged": report.unchanged,
-            "bad": bad, "notes": dict(report.notes)}  # fmt: skip
+    warnings = [{"line": line, "warning": text} for line, text in report.warnings]
+    return {"file": str(args.file), "format": report.format, "dry_run": report.dry_run,
+            "added": report.added, "unchanged": report.unchanged, "skipped": report.skipped,
+            "repeated": report.repeated, "bad": bad, "warnings": warnings,
+            "ignored_columns": list(report.ignored), "notes": dict(report.notes)}  # fmt: skip
 
 
 def _print_import(args: argparse.Namespace, report: ImportReport) -> None:
-    for line, error in report.bad:
-        for problem in error.problems:
-            print(f"{args.file}:{line}: {problem}", file=sys.stderr)
-    print(f"{args.file}: {report.summary()}")
+    if report.ignored:
+        print(f"{args.file}: warning: {ignored_columns(report.ignored)}", file=sys.stderr)
+    print(f"{args.file}: {report.format} format: {report.summary()}")
     for note in report.note_lines():
         print(f"{args.file}: {note}")
 

@@ -173,6 +173,11 @@ class Shipments(OrderReads, Protocol):
         self, shipments: Sequence[Shipment], now: datetime
     ) -> list[tuple[int, bool]]: ...
 
+    async def watched(self, shipments: Sequence[Shipment]) -> list[int | None]:
+        """The id of each shipment whose store, carrier and number are stored, else None
+        (what `add_shipments` would leave as it is; `import --dry-run`)."""
+        ...
+
     async def apply_fulfillment(
         self, update: FulfillmentUpdate, now: datetime
     ) -> FulfillmentApplied | None: ...

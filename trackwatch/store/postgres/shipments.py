@@ -23,25 +23,55 @@ from trackwatch.store.rows import DuplicateShipment, UnreadableShipment, values_
 RECEIPTS_KEPT = timedelta(days=30)  # Shopify retries a failed delivery for up to 48 hours
 
 
+# The ids of stored shipments among (store, carrier, tracking_number) keys given as three
+# arrays: a batch of any size in one statement, each key an index seek.
+_WATCHED = (
+    "SELECT s.id, s.store, s.carrier, s.tracking_number"
+    " FROM unnest($1::text[], $2::text[], $3::text[]) AS k(store, carrier, tracking_number)"
+    " JOIN shipments s USING (store, carrier, tracking_number)"
+)
+
+Key = tuple[str, str, str]
+
+
+def _shipment_key(shipment: Shipment) -> Key:
+    return (shipment.store, shipment.carrier, shipment.tracking_number)
+
+
+def _arrays(keys: Iterable[Key]) -> list[list[str]]:
+    listed = list(keys)
+    return [[k[i] for k in listed] for i in range(3)]
+
+
+async def _ids(c: Conn, keys: Iterable[Key]) -> dict[Key, int]:
+    rows = await c.fetch(_WATCHED, *_arrays(keys))
+    return {(str(r[1]), str(r[2]), str(r[3])): int(r[0]) for r in rows}
+
+
 async def _insert_shipments(
     c: Conn, shipments: Sequence[Shipment], now: datetime, source: str | None = None
 ) -> list[tuple[int, bool]]:
+    """Insert the batch in three statements (the stored among it, the new in one
+    executemany, their ids), not two per shipment. A shipment another daemon adds between
+    the first and the second is stored once all the same, and counted as added here too."""
+    keys = [_shipment_key(s) for s in shipments]
+    old = await _ids(c, set(keys))
+    new: dict[Key, Shipment] = {}
+    for key, shipment in zip(keys, shipments, strict=True):
+        if key not in old:
+            new.setdefault(key, shipment)  # a key twice in a batch is stored once
+    if new:
+        rows = [values_of_shipment(s, now) | {"source": source} for s in new.values()]
+        marks = ", ".join(f"${n}" for n in range(1, len(rows[0]) + 1))
+        await c.executemany(
+            f"INSERT INTO shipments ({', '.join(rows[0])}) VALUES ({marks}) ON CONFLICT"
+            " (store, carrier, tracking_number) DO NOTHING", [list(r.values()) for r in rows],
+        )  # fmt: skip
+    added = await _ids(c, new) if new else {}
     out: list[tuple[int, bool]] = []
-    for shipment in shipments:
-        values = values_of_shipment(shipment, now) | {"source": source}
-        marks = ", ".join(f"${n}" for n in range(1, len(values) + 1))
-        new = await c.fetchval(
-            f"INSERT INTO shipments ({', '.join(values)}) VALUES ({marks}) ON CONFLICT"
-            " (store, carrier, tracking_number) DO NOTHING RETURNING id", *values.values(),
-        )  # fmt: skip
-        if new is not None:
-            out.append((int(new), True))
-            continue
-        old = await c.fetchval(
-            "SELECT id FROM shipments WHERE store=$1 AND carrier=$2 AND tracking_number=$3",
-            shipment.store, shipment.carrier, shipment.tracking_number,
-        )  # fmt: skip
-        out.append((int(old or 0), False))
+    for key in keys:
+        created = key in added and new.pop(key, None) is not None
+        out.append((added.get(key) or old.get(key, 0), created))
     return out
 
 
@@ -109,6 +139,12 @@ async def _resume(c: Conn, update: FulfillmentUpdate, now: datetime) -> list[int
 
 
 class PostgresShipments(PostgresBase):
+    async def watched(self, shipments: Sequence[Shipment]) -> list[int | None]:
+        """The id of each shipment already stored (see SqliteShipments.watched)."""
+        rows = await self._all(_WATCHED, *_arrays(_shipment_key(s) for s in shipments))
+        found = {(str(r[1]), str(r[2]), str(r[3])): int(r[0]) for r in rows}
+        return [found.get(_shipment_key(s)) for s in shipments]
+
     async def add_shipment(self, shipment: Shipment, now: datetime) -> int:
         [(shipment_id, created)] = await self.add_shipments([shipment], now)
         if not created:

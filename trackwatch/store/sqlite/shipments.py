@@ -36,29 +36,50 @@ from trackwatch.store.sqlite.rows import (
 RECEIPTS_KEPT = timedelta(days=30)  # Shopify retries a failed delivery for up to 48 hours
 
 
+# The ids of stored shipments among (store, carrier, tracking_number) keys given as one JSON
+# parameter: a batch of any size in one statement, each key an index seek.
+_WATCHED = (
+    "SELECT s.id, s.store, s.carrier, s.tracking_number FROM json_each(?) AS k"
+    " JOIN shipments s ON s.store = json_extract(k.value, '$[0]')"
+    " AND s.carrier = json_extract(k.value, '$[1]')"
+    " AND s.tracking_number = json_extract(k.value, '$[2]')"
+)
+
+Key = tuple[str, str, str]
+
+
+def _shipment_key(shipment: Shipment) -> Key:
+    return (shipment.store, shipment.carrier, shipment.tracking_number)
+
+
+async def _ids(db: aiosqlite.Connection, keys: Iterable[Key]) -> dict[Key, int]:
+    cur = await db.execute(_WATCHED, (json.dumps(list(keys)),))
+    return {(str(r[1]), str(r[2]), str(r[3])): int(r[0]) for r in await cur.fetchall()}
+
+
 async def _insert_shipments(
     db: aiosqlite.Connection, shipments: Sequence[Shipment], now: datetime,
     source: str | None = None,
 ) -> list[tuple[int, bool]]:  # fmt: skip
+    """Insert the batch in three statements (the stored among it, the new in one
+    executemany, their ids), not two per shipment: an import's cost was the round trips."""
+    keys = [_shipment_key(s) for s in shipments]
+    old = await _ids(db, set(keys))
+    new: dict[Key, Shipment] = {}
+    for key, shipment in zip(keys, shipments, strict=True):
+        if key not in old:
+            new.setdefault(key, shipment)  # a key twice in a batch is stored once
+    if new:
+        rows = [row_of_shipment(s, now) | {"source": source} for s in new.values()]
+        columns = ", ".join(rows[0])
+        marks = ", ".join(f":{key}" for key in rows[0])
+        await db.executemany(f"INSERT INTO shipments ({columns}) VALUES ({marks}) ON CONFLICT "
+                             "(store, carrier, tracking_number) DO NOTHING", rows)  # fmt: skip
+    added = await _ids(db, new) if new else {}
     out: list[tuple[int, bool]] = []
-    for shipment in shipments:
-        values = row_of_shipment(shipment, now) | {"source": source}
-        columns = ", ".join(values)
-        marks = ", ".join(f":{key}" for key in values)
-        cur = await db.execute(
-            f"INSERT INTO shipments ({columns}) VALUES ({marks}) ON CONFLICT "
-            "(store, carrier, tracking_number) DO NOTHING RETURNING id", values,
-        )  # fmt: skip
-        row = await cur.fetchone()
-        if row is None:
-            cur = await db.execute(
-                "SELECT id FROM shipments WHERE store=? AND carrier=? AND tracking_number=?",
-                (shipment.store, shipment.carrier, shipment.tracking_number),
-            )
-            row = await cur.fetchone()
-            out.append((int(row[0]) if row else 0, False))
-        else:
-            out.append((int(row[0]), True))
+    for key in keys:
+        created = key in added and new.pop(key, None) is not None
+        out.append((added.get(key) or old.get(key, 0), created))
     return out
 
 
@@ -137,6 +158,16 @@ async def _resume(db: aiosqlite.Connection, update: FulfillmentUpdate, now: date
 
 
 class SqliteShipments(SqliteBase):
+    async def watched(self, shipments: Sequence[Shipment]) -> list[int | None]:
+        """The id of each shipment whose store, carrier and number are already stored (None
+        for one that is not): what adding them would leave as it is."""
+        found = await self._ids_of([_shipment_key(s) for s in shipments])
+        return [found.get(_shipment_key(s)) for s in shipments]
+
+    async def _ids_of(self, keys: list[Key]) -> dict[Key, int]:
+        rows = await self._all(_WATCHED, (json.dumps(keys),))
+        return {(str(r[1]), str(r[2]), str(r[3])): int(r[0]) for r in rows}
+
     async def add_shipment(self, shipment: Shipment, now: datetime) -> int:
         [(shipment_id, created)] = await self.add_shipments([shipment], now)
         if not created:
