@@ -38,12 +38,14 @@ Warn = Callable[[int, str], None]
 @dataclass(frozen=True)
 class ImportOptions:
     """--format or --mapping (None: detected from the header), --store, --date-format and
-    --dry-run."""
+    --dry-run; `stores`: the only stores rows may name (the console's staff: their own;
+    None: any configured store)."""
 
     preset: Preset | None = None
     store: str | None = None
     date_formats: tuple[str, ...] | None = None
     dry_run: bool = False
+    stores: frozenset[str] | None = None
 
 
 @dataclass
@@ -90,7 +92,7 @@ async def import_csv(
         if given.store is None and "store" not in plan.index:
             raise _store_needed(plan.preset.name, settings)
         reader = Reader(plan, settings, given.store, given.date_formats)
-        run = _Run(report, settings, store, now, given.dry_run, on_bad, on_warning)
+        run = _Run(report, settings, store, now, given.dry_run, on_bad, on_warning, given.stores)
         bar = tqdm(total=lines, unit="row", file=sys.stderr, disable=not progress)
         for line, values in rows:
             await run.row(line, values, reader, len(header or ()))
@@ -116,6 +118,7 @@ class _Run:
     dry_run: bool
     on_bad: Report | None
     on_warning: Warn | None
+    stores: frozenset[str] | None = None
     batch: list[Shipment] = field(default_factory=list)
     last: tuple[str, str] | None = None
     writing: asyncio.Task[None] | None = None
@@ -128,6 +131,9 @@ class _Run:
             return
         if row is None:
             self.report.skipped += 1
+            return
+        if self.stores is not None and row.data.get("store") not in self.stores:
+            self.bad(line, InputError("store", "not one of the stores you may import into"))
             return
         key = (row.data.get("order_id", ""), row.data.get("tracking_number", ""))
         if not reader.plan.preset.native and key == self.last:

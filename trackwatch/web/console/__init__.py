@@ -7,9 +7,9 @@ from aiohttp import web
 
 from trackwatch.web.console.auth import SignIn
 from trackwatch.web.console.desk import HERE, PREFIX, ConsoleDesk
-from trackwatch.web.console.erasure import Erasure
 from trackwatch.web.console.errors import console_errors
 from trackwatch.web.console.sessions import Sessions, SignInLimit
+from trackwatch.web.console.uploads import Uploads
 
 
 async def stylesheet(request: web.Request) -> web.Response:
@@ -22,7 +22,7 @@ def mount_console(app: web.Application, desk: ConsoleDesk) -> None:
     """The console's pages and actions on `app`, and the report card's (read as `app`
     starts)."""
     sessions, limit = Sessions(desk.key), SignInLimit()
-    console = Erasure(desk, sessions, limit)
+    console = Uploads(desk, sessions, limit)
 
     async def allowed(request: web.Request) -> frozenset[str] | None:
         """The report card shows the signed-in account's stores (an operator's: all)."""
@@ -39,6 +39,7 @@ def mount_console(app: web.Application, desk: ConsoleDesk) -> None:
         *console.action_routes(),
         *console.watch_routes(),
         *console.erasure_routes(),
+        *console.upload_routes(),
         web.get(f"{PREFIX}/console.css", stylesheet),
     ])  # fmt: skip
     mount_report(app, report_page(desk.store, report.settings, allowed, report.clock))
