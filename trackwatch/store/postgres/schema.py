@@ -222,4 +222,8 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE shipments ADD COLUMN first_eta timestamptz;
     CREATE INDEX shipments_shipped ON shipments (shipped_at);
     """,
+    # 7: the Shopify fulfillment's GraphQL id (SQLite's migration 17).
+    """
+    ALTER TABLE shipments ADD COLUMN fulfillment_gid text;
+    """,
 )
