@@ -61,7 +61,7 @@ def page(items: list[Any], keys: list[int], args: dict[str, Any]) -> dict[str, A
         raise GraphQLError(f"The first argument cannot exceed {MAX_PAGE}.")
     after = _after(args.get("after"))
     start = keys.index(after) + 1 if after in keys else 0
-    chosen = list(zip(keys, items, strict=True))[start:start + size]
+    chosen = list(zip(keys, items, strict=True))[start : start + size]
     edges = [{"cursor": _cursor(k), "node": item} for k, item in chosen]
     return {"edges": edges, "nodes": [e["node"] for e in edges], "pageInfo": {
         "hasNextPage": start + size < len(items), "hasPreviousPage": start > 0,

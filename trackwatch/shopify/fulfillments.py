@@ -135,7 +135,7 @@ def gid_of(fulfillment: dict[str, Any]) -> str | None:
     the one its REST id names (Shopify's GIDs are `gid://shopify/Fulfillment/<REST id>`)."""
     given = text_of(fulfillment, "admin_graphql_api_id")
     if given is not None:
-        if not given.startswith(GID_PREFIX) or not given[len(GID_PREFIX):].isdigit():
+        if not given.startswith(GID_PREFIX) or not given[len(GID_PREFIX) :].isdigit():
             raise InputError("admin_graphql_api_id", f"must be {GID_PREFIX}<digits>")
         return given
     legacy = _legacy_id(fulfillment)

@@ -1,0 +1,115 @@
+"""`trackwatch shopify backfill` against the sandbox's stand-in for Shopify's Admin GraphQL
+API on 127.0.0.1: paginated, within the cost-based rate limit, the fulfillments still in
+transit watched through the webhook's path, and a second run changing nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import both_backends, run_on_clock
+from tests.shopify_kit import TOKEN, stocked
+from trackwatch.clock import FrozenClock
+from trackwatch.config import Settings, build_settings
+from trackwatch.sandbox.server import SandboxServer
+from trackwatch.sandbox.shopify_shop import Bucket, Shop
+from trackwatch.sandbox.world import World
+from trackwatch.shopify.admin_api import AdminApi
+from trackwatch.shopify.backfill import Backfill
+from trackwatch.store import Store, open_store
+
+STEP = timedelta(milliseconds=250)
+
+
+@pytest.fixture
+async def shop_server(clock: FrozenClock) -> AsyncIterator[SandboxServer]:
+    shop = Shop(clock, access_token=TOKEN, bucket=Bucket(maximum=1000, restore_rate=50,
+                                                          available=1000))  # fmt: skip
+    server = await SandboxServer(World(), clock, shop=shop).start()
+    yield server
+    await server.stop()
+
+
+def settings_for(database: str, server: SandboxServer, **shopify: Any) -> Settings:
+    section = {"shop_domain": "sandbox-shop.myshopify.com", "access_token": TOKEN,
+               "admin_url": server.base_url, **shopify}  # fmt: skip
+    return build_settings({"daemon": {"database": database}, "stores": {
+        "shop": {"name": "Shop", "shopify": section}}})  # fmt: skip
+
+
+async def backfill(
+    store: Store, settings: Settings, clock: FrozenClock
+) -> tuple[Backfill, AdminApi]:
+    lines: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        api = AdminApi(settings.stores["shop"].shopify, http, clock)
+        run = Backfill(store, settings, "shop", clock.now, lines.append)
+        await run_on_clock(clock, run.run(api, clock.now() - timedelta(days=30)), STEP)
+    return run, api
+
+
+@both_backends
+async def test_backfill_watches_what_is_in_transit_once(
+    database: str, shop_server: SandboxServer, clock: FrozenClock
+) -> None:
+    assert shop_server.shop is not None
+    kinds = stocked(shop_server.shop, clock.now(), in_transit=24)
+    settings = settings_for(database, shop_server, page_size=5)
+    store = await open_store(database)
+    try:
+        run, api = await backfill(store, settings, clock)
+        found = (await store.list_shipments()).shipments
+        assert sorted(s.tracking_number for s in found) == sorted(kinds["in_transit"])
+        assert run.counts["watched"] == 36 and run.counts["skipped (delivered)"] == 1
+        assert run.counts["skipped (no tracking)"] == 1
+        # The order shipped 200 days ago was not even read: Shopify's search left it out.
+        assert run.counts["fulfillments"] == 26
+        first = next(s for s in found if s.order_id == "#1001")
+        assert first.fulfillment_gid == "gid://shopify/Fulfillment/901001"
+        assert (first.customer_email, first.destination_postal_code) == ("c1001@example.com",
+                                                                         "40003")  # fmt: skip
+        # 26 orders, 5 a page: 6 pages, each 2 + 5 x 57 = 287 points against a bucket of
+        # 1,000 refilling 50 a second: the client waited for it and was never throttled.
+        assert api.calls == 6 and shop_server.shop.throttled == 0 and api.waited > 0
+        again, _ = await backfill(store, settings, clock)
+        assert again.counts["unchanged (seen before)"] == 24 and again.counts["watched"] == 0
+        assert len((await store.list_shipments()).shipments) == 36
+    finally:
+        await store.close()
+
+
+async def test_a_throttled_call_waits_for_the_refill_and_is_sent_again(
+    database: str, shop_server: SandboxServer, clock: FrozenClock
+) -> None:
+    """The first call knows nothing of the bucket: one answered THROTTLED waits for what
+    its throttleStatus says and goes again."""
+    assert shop_server.shop is not None
+    stocked(shop_server.shop, clock.now(), in_transit=3)
+    shop_server.shop.bucket.available = 10
+    store = await open_store(database)
+    try:
+        run, api = await backfill(store, settings_for(database, shop_server), clock)
+    finally:
+        await store.close()
+    assert shop_server.shop.throttled == 1 and api.calls == 2
+    assert run.counts["watched"] == 4
+    # (10 points, 50 a second: 572 points after 11.24 s)
+    assert 11.2 <= api.waited <= 11.3
+
+
+async def test_a_wrong_token_is_refused_without_naming_it(
+    database: str, shop_server: SandboxServer, clock: FrozenClock
+) -> None:
+    settings = settings_for(database, shop_server, access_token="shpat_not_the_right_one_000")
+    store = await open_store(database)
+    try:
+        with pytest.raises(Exception, match="HTTP 401") as caught:
+            await backfill(store, settings, clock)
+    finally:
+        await store.close()
+    assert "shpat_not_the_right_one_000" not in str(caught.value)
+    assert "Invalid API key or access token" in str(caught.value)
