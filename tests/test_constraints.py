@@ -47,6 +47,8 @@ def test_the_smtp_server_is_the_demos_not_the_daemons() -> None:
     runtime = {key(Requirement(text).name) for text in PROJECT["dependencies"]}
     assert "aiosmtpd" not in runtime
     assert [Requirement(t).name for t in PROJECT["optional-dependencies"]["demo"]] == [
-        "aiosmtpd", "graphql-core"]  # the sandbox's SMTP server and its Shopify stand-in
+        "aiosmtpd",
+        "graphql-core",
+    ]  # the sandbox's SMTP server and its Shopify stand-in
     assert "constraints.txt" not in "".join(PROJECT["dependencies"])
     assert re.search(r"^aiosmtpd==", (ROOT / "deploy" / "constraints.txt").read_text(), re.M)

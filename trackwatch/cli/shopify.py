@@ -12,6 +12,7 @@ from trackwatch.cli.parsers import CONFIG_HELP, SubParsers
 def add_shopify(sub: SubParsers) -> None:
     shopify = sub.add_parser("shopify", help="a store's Shopify Admin API: bring in the "
                              "fulfillments it already has (README: From Shopify)")  # fmt: skip
+    shopify.set_defaults(handler="trackwatch.shopify.command:run")
     actions = shopify.add_subparsers(dest="shopify_command", required=True)
     backfill = actions.add_parser("backfill", help="watch the store's fulfillments still in "
                                   "transit, read from the Admin API; running it again "
@@ -22,4 +23,3 @@ def add_shopify(sub: SubParsers) -> None:
                           "or an ISO date-time (default: 60 days ago)")  # fmt: skip
     backfill.add_argument("--json", action="store_true", help="one JSON document of counts")
     backfill.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
-    backfill.set_defaults(handler="trackwatch.shopify.command:backfill")

@@ -98,7 +98,8 @@ def fulfillment_view(shop: Shop, order: ShopOrder, found: ShopFulfillment) -> di
         "deliveredAt": found.delivered_at, "inTransitAt": None, "estimatedDeliveryAt": None,
         "trackingInfo": lambda _info, first=None: [
             {"company": c, "number": n, "url": u} for c, n, u in found.tracking[:first]],
-        "events": lambda _info, **args: page(events, keys, args),
+        "events": lambda _info, **args: page(events[::-1], keys[::-1], args)
+        if args.get("reverse") else page(events, keys, args),
         "order": lambda _info: order_view(shop, order),
     }  # fmt: skip
 

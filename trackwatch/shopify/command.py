@@ -43,6 +43,11 @@ def _store(settings: Settings, store: str) -> None:
                          "access_token (or access_token_file)")  # fmt: skip
 
 
+def run(args: argparse.Namespace) -> int:
+    """`trackwatch shopify <action>` (backfill is the one there is)."""
+    return backfill(args)
+
+
 def backfill(args: argparse.Namespace) -> int:
     return asyncio.run(_backfill(args, getattr(args, "clock", None) or SystemClock()))
 
