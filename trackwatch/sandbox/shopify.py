@@ -179,7 +179,10 @@ class ShopifyAdmin:
         variables = body.get("variables") or {}
         if problems := validate(SCHEMA, document):
             return web.json_response({"errors": _errors(problems)})
-        return web.json_response(self._run(document, variables, body.get("operationName")))
+        answer = self._run(document, variables, body.get("operationName"))
+        if shop.hold_writes is not None and "fulfillmentEventCreate" in str(body["query"]):
+            await shop.hold_writes.wait()
+        return web.json_response(answer)
 
     def _run(self, document: Any, variables: dict[str, Any],
              name: str | None) -> dict[str, Any]:  # fmt: skip

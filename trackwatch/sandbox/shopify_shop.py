@@ -4,6 +4,7 @@ shapes: a REST id (`legacyResourceId`) and its GID, `gid://shopify/<Type>/<id>`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class Shop:
     events_written: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     throttled: int = 0
+    # Tests: while set and not yet released, an answer to fulfillmentEventCreate is held
+    # back after the event is recorded (a sender killed then never hears it went through).
+    hold_writes: asyncio.Event | None = None
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_order(self, order: ShopOrder) -> ShopOrder:
