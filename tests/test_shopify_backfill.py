@@ -58,6 +58,8 @@ async def test_backfill_watches_what_is_in_transit_once(
 ) -> None:
     assert shop_server.shop is not None
     kinds = stocked(shop_server.shop, clock.now(), in_transit=24)
+    # A bucket that holds one page: 2 + 5 x 57 = 287 points asked, about 30 spent.
+    shop_server.shop.bucket = Bucket(maximum=300, restore_rate=50, available=300)
     settings = settings_for(database, shop_server, page_size=5)
     store = await open_store(database)
     try:
@@ -72,8 +74,8 @@ async def test_backfill_watches_what_is_in_transit_once(
         assert first.fulfillment_gid == "gid://shopify/Fulfillment/901001"
         assert (first.customer_email, first.destination_postal_code) == ("c1001@example.com",
                                                                          "40003")  # fmt: skip
-        # 26 orders, 5 a page: 6 pages, each 2 + 5 x 57 = 287 points against a bucket of
-        # 1,000 refilling 50 a second: the client waited for it and was never throttled.
+        # 26 orders, 5 a page: 6 pages; before each page after the first the bucket held
+        # less than the 287 points a page asks: the client waited for it, never throttled.
         assert api.calls == 6 and shop_server.shop.throttled == 0 and api.waited > 0
         again, _ = await backfill(store, settings, clock)
         assert again.counts["unchanged (seen before)"] == 24 and again.counts["watched"] == 0

@@ -162,34 +162,35 @@ def _child(selection: SelectionSetNode | None, name: str) -> FieldNode | None:
     return None
 
 
-def _node_cost(kind: GraphQLObjectType, node: FieldNode, variables: dict[str, Any],
-               items: list[Any] | None) -> tuple[int, int]:  # fmt: skip
-    """(cost of one node, nodes counted) within a connection's `nodes` or `edges.node`."""
-    inner = _child(node.selection_set, "nodes")
+def _items(kind: GraphQLObjectType, node: FieldNode) -> tuple[GraphQLObjectType, FieldNode] | None:
+    """The node type of a connection and the selection on it (`nodes`, or `edges.node`)."""
+    nodes = _child(node.selection_set, "nodes")
     edges = _child(node.selection_set, "edges")
-    if inner is None and edges is not None:
-        inner = _child(edges.selection_set, "node")
+    inner = nodes or (_child(edges.selection_set, "node") if edges else None)
     if inner is None:
-        return 0, 0
-    node_type = get_named_type(kind.fields[inner.name.value].type)
-    assert isinstance(node_type, GraphQLObjectType)
-    if items is None:
-        return 1 + selection_cost(node_type, inner.selection_set, variables), 1
-    total = sum(1 + selection_cost(node_type, inner.selection_set, variables, item)
-                for item in items)  # fmt: skip
-    return total, 1
+        return None
+    holder = kind if nodes is not None else get_named_type(kind.fields["edges"].type)
+    assert isinstance(holder, GraphQLObjectType)
+    item = get_named_type(holder.fields[inner.name.value].type)
+    assert isinstance(item, GraphQLObjectType)
+    return item, inner
 
 
-def _connection_cost(kind: GraphQLObjectType, node: FieldNode, size: int,
+def _connection_cost(kind: GraphQLObjectType, node: FieldNode, size: int | None,
                      variables: dict[str, Any], value: Any) -> int:  # fmt: skip
-    if value is None and size < 0:  # actual cost of a connection that came back null
+    """2 for the connection, and each node: `size` of them asked (requested cost), or the
+    ones `value` holds (actual cost; None for a connection that came back null)."""
+    found = _items(kind, node)
+    if found is None:
+        return 2
+    item, inner = found
+    if size is not None:
+        return 2 + size * (1 + selection_cost(item, inner.selection_set, variables))
+    if not isinstance(value, dict):
         return 0
-    if size >= 0:
-        one, _ = _node_cost(kind, node, variables, None)
-        return 2 + size * one
-    items = value.get("nodes") or [e.get("node") for e in value.get("edges") or []]
-    total, _ = _node_cost(kind, node, variables, items)
-    return 2 + total
+    nodes = value.get("nodes") or [e.get("node") for e in value.get("edges") or []]
+    return 2 + sum(1 + selection_cost(item, inner.selection_set, variables, n, True)
+                   for n in nodes)  # fmt: skip
 
 
 def field_cost(field: GraphQLField, node: FieldNode, variables: dict[str, Any],
@@ -201,7 +202,7 @@ def field_cost(field: GraphQLField, node: FieldNode, variables: dict[str, Any],
     args = get_argument_values(field, node, variables)
     size = int(args.get("first") or args.get("last") or (0 if _is_list(field) else 1))
     if kind.name.endswith("Connection"):
-        return _connection_cost(kind, node, -1 if actual else size, variables, value)
+        return _connection_cost(kind, node, None if actual else size, variables, value)
     if actual and value is None:
         return 0
     items = (value if isinstance(value, list) else [value]) if actual else [None] * max(size, 1)

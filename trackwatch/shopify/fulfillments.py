@@ -131,15 +131,17 @@ def source_of(fulfillment: dict[str, Any]) -> str | None:
 
 
 def gid_of(fulfillment: dict[str, Any]) -> str | None:
-    """The fulfillment's Admin GraphQL id: `admin_graphql_api_id` as Shopify sends it, else
-    the one its REST id names (Shopify's GIDs are `gid://shopify/Fulfillment/<REST id>`)."""
-    given = text_of(fulfillment, "admin_graphql_api_id")
-    if given is not None:
-        if not given.startswith(GID_PREFIX) or not given[len(GID_PREFIX) :].isdigit():
-            raise InputError("admin_graphql_api_id", f"must be {GID_PREFIX}<digits>")
-        return given
+    """The fulfillment's Admin GraphQL id. Shopify's GIDs are `gid://shopify/Fulfillment/<REST
+    id>`, so the REST `id` names it; `admin_graphql_api_id` (which Shopify sends alongside,
+    equal) serves when there is no id."""
     legacy = _legacy_id(fulfillment)
-    return None if legacy is None else f"{GID_PREFIX}{legacy}"
+    if legacy is not None:
+        return f"{GID_PREFIX}{legacy}"
+    given = text_of(fulfillment, "admin_graphql_api_id")
+    if given is not None and (not given.startswith(GID_PREFIX) or
+                              not given[len(GID_PREFIX):].isdigit()):  # fmt: skip
+        raise InputError("admin_graphql_api_id", f"must be {GID_PREFIX}<digits>")
+    return given
 
 
 def version_of(fulfillment: dict[str, Any]) -> datetime | None:
