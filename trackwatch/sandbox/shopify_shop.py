@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,7 @@ class Shop:
     # Tests: while set and not yet released, an answer to fulfillmentEventCreate is held
     # back after the event is recorded (a sender killed then never hears it went through).
     hold_writes: asyncio.Event | None = None
+    on_event: Callable[[ShopOrder, dict[str, Any]], None] | None = None  # `trackwatch sandbox`
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_order(self, order: ShopOrder) -> ShopOrder:
@@ -120,4 +122,25 @@ class Shop:
             fulfillment.delivered_at = event["happenedAt"]
         fulfillment.updated_at = now
         self.events_written[fulfillment.gid] += 1
+        if self.on_event is not None:
+            owner = self.fulfillment(fulfillment.gid)
+            if owner is not None:
+                self.on_event(owner[0], event)
         return event
+
+
+# Shopify's tracking company names for the carriers the sandbox serves.
+COMPANIES = {"usps": "USPS", "ups": "UPS", "fedex": "FedEx", "dhl": "DHL Express"}
+
+
+def order_of_parcel(key: int, name: str, carrier: str, number: str, shipped: datetime,
+                    address: dict[str, Any]) -> ShopOrder:  # fmt: skip
+    """One order shipped in one parcel, as Shopify would hold it: fulfilled when the label
+    was printed, in transit since."""
+    fulfillment = ShopFulfillment(
+        id=700_000 + key, name=f"{name}.1", created_at=shipped, updated_at=shipped,
+        tracking=[(COMPANIES[carrier], number, "")], display_status="IN_TRANSIT",
+    )  # fmt: skip
+    return ShopOrder(id=600_000 + key, name=name, email=f"c{key}@example.com",
+                     created_at=shipped, updated_at=shipped, address=address,
+                     fulfillments=[fulfillment])  # fmt: skip
