@@ -4,8 +4,13 @@ transit watched through the webhook's path, and a second run changing nothing.""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,6 +18,8 @@ import pytest
 
 from tests.conftest import both_backends, run_on_clock
 from tests.shopify_kit import TOKEN, stocked
+from trackwatch.chaos.process import to_toml
+from trackwatch.cli import main
 from trackwatch.clock import FrozenClock
 from trackwatch.config import Settings, build_settings
 from trackwatch.sandbox.server import SandboxServer
@@ -115,3 +122,56 @@ async def test_a_wrong_token_is_refused_without_naming_it(
         await store.close()
     assert "shpat_not_the_right_one_000" not in str(caught.value)
     assert "Invalid API key or access token" in str(caught.value)
+
+
+async def test_the_command_reads_the_token_from_the_credentials_directory_and_never_prints_it(
+    tmp_path: Path, shop_server: SandboxServer, clock: FrozenClock,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    assert shop_server.shop is not None
+    stocked(shop_server.shop, clock.now(), in_transit=3)
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "shop-shopify-token").write_text(TOKEN + "\n")
+    config = tmp_path / "trackwatch.toml"
+    config.write_text(to_toml({"daemon": {"database": str(tmp_path / "tw.db")}, "stores": {
+        "shop": {"name": "Shop", "shopify": {
+            "shop_domain": "sandbox-shop.myshopify.com", "admin_url": shop_server.base_url,
+            "access_token_file": "$CREDENTIALS_DIRECTORY/shop-shopify-token"}}}}))  # fmt: skip
+    os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
+    try:
+        argv = ["shopify", "backfill", "--config", str(config), "--store", "shop", "--json"]
+        with caplog.at_level(logging.DEBUG):
+            assert await asyncio.to_thread(main, argv, clock) == 0
+    finally:
+        del os.environ["CREDENTIALS_DIRECTORY"]
+    out = capsys.readouterr()
+    assert json.loads(out.out)["watched"] == 4
+    assert TOKEN not in out.out + out.err + caplog.text
+
+
+@pytest.mark.parametrize(
+    ("argv", "shopify", "message"),
+    [(["--since", "last week"], {}, "error: since: 'last week' is not a date such as 2026-11-01"),
+     (["--since", "2020-01-01"], {}, "error: since: 2020-01-01 must be within the last 365 days"),
+     ([], None, "error: store: 'shop' has no [stores.shop.shopify] shop_domain and "
+      "access_token (or access_token_file)"),
+     ([], {"write_back": True, "access_token": None},
+      "config error: stores.shop.shopify: Value error, write_back needs shop_domain and "
+      "access_token (or access_token_file)")],
+)  # fmt: skip
+def test_what_the_command_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+    shopify: dict[str, Any] | None, message: str,
+) -> None:  # fmt: skip
+    store: dict[str, Any] = {"name": "Shop"}
+    if shopify is not None:
+        store["shopify"] = {k: v for k, v in {"shop_domain": "x.myshopify.com",
+                                              "access_token": TOKEN, **shopify}.items()
+                            if v is not None}  # fmt: skip
+    config = tmp_path / "trackwatch.toml"
+    config.write_text(to_toml({"daemon": {"database": str(tmp_path / "tw.db")},
+                               "stores": {"shop": store}}))  # fmt: skip
+    code = main(["shopify", "backfill", "--config", str(config), "--store", "shop", *argv],
+                FrozenClock(datetime(2026, 11, 30, tzinfo=UTC)))  # fmt: skip
+    assert code == 2 and capsys.readouterr().err.strip() == message
