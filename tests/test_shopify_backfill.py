@@ -91,14 +91,16 @@ async def test_backfill_watches_what_is_in_transit_once(
         await store.close()
 
 
+@pytest.mark.parametrize("status", [200, 429])
 async def test_a_throttled_call_waits_for_the_refill_and_is_sent_again(
-    database: str, shop_server: SandboxServer, clock: FrozenClock
+    database: str, shop_server: SandboxServer, clock: FrozenClock, status: int
 ) -> None:
-    """The first call knows nothing of the bucket: one answered THROTTLED waits for what
-    its throttleStatus says and goes again."""
+    """The first call knows nothing of the bucket: one answered THROTTLED (with HTTP 200, as
+    Shopify does, or 429) waits for what its throttleStatus says and goes again."""
     assert shop_server.shop is not None
     stocked(shop_server.shop, clock.now(), in_transit=3)
     shop_server.shop.bucket.available = 10
+    shop_server.shop.throttled_status = status
     store = await open_store(database)
     try:
         run, api = await backfill(store, settings_for(database, shop_server), clock)

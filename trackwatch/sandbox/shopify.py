@@ -182,7 +182,9 @@ class ShopifyAdmin:
         answer = self._run(document, variables, body.get("operationName"))
         if shop.hold_writes is not None and "fulfillmentEventCreate" in str(body["query"]):
             await shop.hold_writes.wait()
-        return web.json_response(answer)
+        throttled = any(e.get("extensions", {}).get("code") == "THROTTLED"
+                        for e in answer.get("errors", []))  # fmt: skip
+        return web.json_response(answer, status=shop.throttled_status if throttled else 200)
 
     def _run(self, document: Any, variables: dict[str, Any],
              name: str | None) -> dict[str, Any]:  # fmt: skip

@@ -79,6 +79,14 @@ def _requested(body: Any) -> float | None:
         return None
 
 
+def _seconds(text: str | None) -> float:
+    """Retry-After in seconds (1 when absent or not a number)."""
+    try:
+        return max(0.0, float(text or 1))
+    except ValueError:
+        return 1.0
+
+
 def _codes(body: Any) -> list[str]:
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list):
@@ -148,14 +156,19 @@ class AdminApi:
                                        json={"query": document, "variables": variables},
                                        timeout=TIMEOUT) as response:  # fmt: skip
                 status = response.status
+                retry_after = _seconds(response.headers.get("Retry-After"))
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return await self._transient(f"{type(exc).__name__}", attempt)
         self._bucket = _bucket(body, self._clock.now()) or self._bucket
         if status in TRANSIENT_STATUSES:
             return await self._transient(f"HTTP {status}", attempt)
-        if status == 429:
-            return body  # throttled: the body says by how much
+        if status == 429:  # throttled: wait as its cost says, else as Retry-After does
+            if _bucket(body, self._clock.now()) is None:
+                await self._clock.sleep(min(self._max_wait, retry_after))
+            cost = body.get("extensions") if isinstance(body, dict) else None
+            return {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                    "extensions": cost}  # fmt: skip
         if status >= 400:
             raise AdminApiError(f"HTTP {status} from the Admin API: {_messages(body)}",
                                 transient=False)  # fmt: skip

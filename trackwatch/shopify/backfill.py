@@ -71,7 +71,10 @@ def rest_shape(order: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
 
 def _skip_reason(found: dict[str, Any], since: datetime) -> str | None:
     """Why a fulfillment is not landed (None: it is)."""
-    created = datetime.fromisoformat(str(found.get("createdAt")))
+    try:
+        created = datetime.fromisoformat(str(found.get("createdAt")))
+    except ValueError:
+        return "unreadable createdAt"
     if created < since:
         return "older"
     if str(found.get("status")) != "SUCCESS":
