@@ -143,8 +143,8 @@ async def test_a_sender_that_died_after_shopify_took_the_event_does_not_write_it
     rig.clock.advance(seconds=rig.settings.daemon.notice_lease_seconds + 1)
     assert await rig.send() == 1
     assert rig.shop.events_written[GID] == 1
-    assert rig.events() == [("ATTEMPTED_DELIVERY", f"UPS {UPS}: delivery attempted; the "
-                             "carrier will try again or hold it")]  # fmt: skip
+    assert rig.events() == [("ATTEMPTED_DELIVERY", f"UPS {UPS}: the carrier attempted "
+                             "delivery")]  # fmt: skip
     (notice,) = await rig.store.notices()
     assert notice.state is NoticeState.SENT and notice.attempts == 2
 

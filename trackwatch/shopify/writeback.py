@@ -61,9 +61,8 @@ _SAYS = {
     "late": "running late: the delivery date given has passed",
     "stalled": "delayed: no movement reported by the carrier for a while",
     "lost": "the carrier could not locate the parcel",
-    "delivered_not_received": "reported not received after delivery; the store is looking "
-                              "into it",
-    "delivery_attempted": "delivery attempted; the carrier will try again or hold it",
+    "delivered_not_received": "reported not received after delivery",
+    "delivery_attempted": "the carrier attempted delivery",
     "available_for_pickup": "waiting at a pickup point",
     "returned_to_sender": "being returned to the sender",
     "customs_hold": "held in customs",
@@ -71,6 +70,8 @@ _SAYS = {
     "damaged": "reported damaged by the carrier",
     "undeliverable": "held up by the carrier",
 }  # fmt: skip
+# Facts only, as the carrier or the customer gave them: what the store will do about it is
+# the store's to say (a customer is told only what the store promised).
 # A resolution that is no news for the order: another case took over and writes its own.
 _TAKEN_OVER = ("superseded by", "a new episode began")
 
