@@ -45,3 +45,32 @@ async def test_the_real_daemon_works_against_the_sandbox_at_once(tmp_path: Path)
     assert alerts, "the first pass found nothing to alert on"
     assert any(line.startswith("[staff chat] ") for line in printed)
     assert any(line.startswith("[email to c") for line in printed)
+
+
+async def test_the_sandbox_shop_backfills_and_takes_the_cases_back(tmp_path: Path) -> None:
+    """Issue 22: the sandbox serves the store's Shopify Admin API too: `trackwatch shopify
+    backfill` brings the parcels in, and the daemon writes its cases back to the orders."""
+    clock = FrozenClock(NOW)
+    printed: list[str] = []
+    sandbox = await open_sandbox(tmp_path / "try", 0, 30, 1, clock, printed.append)
+    try:
+        text = instructions(sandbox)
+        assert f"trackwatch shopify backfill --config {sandbox.config} --store shop" in text
+        argv = ["shopify", "backfill", "--config", str(sandbox.config), "--store", "shop"]
+        assert await asyncio.to_thread(main, argv, clock) == 0
+        settings = load_settings(sandbox.config)
+        async with open_daemon(settings, clock) as daemon:
+            await daemon.tick()
+            await daemon.outbox.run_once()
+        store = await open_store(settings.daemon.database)
+        found = (await store.list_shipments()).shipments
+        written = [n for n in await store.notices() if n.channel == "shopify.0"]
+        await store.close()
+    finally:
+        await sandbox.close()
+    shop = sandbox.carriers.shop
+    assert shop is not None
+    assert len(found) == 30 and all(s.fulfillment_gid for s in found)
+    assert written and {n.state.value for n in written} == {"sent"}
+    assert sum(shop.events_written.values()) == len(written)
+    assert sum(line.startswith("[shopify] order S") for line in printed) == len(written)

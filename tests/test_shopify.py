@@ -382,3 +382,55 @@ async def test_a_fulfillment_id_or_version_of_the_wrong_shape_is_a_400(
     status, body = await hook.post(fulfillment(UPS_1, **change), "wh-1")
     assert status == 400 and body["error"]["field"] == field
     assert await hook.numbers() == []
+
+
+# --- issue 22: orders/fulfilled ------------------------------------------------------------
+
+
+def fulfilled_order(*fulfillments: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """An orders/fulfilled body: the order (its documented id, name, email and shipping
+    address, taken from the documented fulfillment's) with its fulfillments as the REST
+    Order carries them, without `destination` or `email` (tests/fixtures/shopify/README)."""
+    destination = DOCUMENTED["destination"]
+    return {"id": DOCUMENTED["order_id"], "name": "#9999", "email": DOCUMENTED["email"],
+            "shipping_address": destination, "fulfillments": [
+                {k: v for k, v in f.items() if k not in ("destination", "email")}
+                for f in fulfillments], **changes}  # fmt: skip
+
+
+async def test_an_orders_fulfilled_webhook_watches_each_fulfillment(hook: Hook) -> None:
+    """Issue 22: orders/fulfilled was answered 200 and ignored."""
+    payload = fulfilled_order(fulfillment(UPS_1, UPS_2), fulfillment(UPS_3, id=777))
+    status, body = await hook.post(payload, "wh-1", "orders/fulfilled")
+    assert status == 200
+    assert [[s["created"] for s in f["shipments"]] for f in body["fulfillments"]] == [
+        [True, True], [True]]  # fmt: skip
+    found = {s.tracking_number: s for s in (await hook.store.list_shipments()).shipments}
+    assert sorted(found) == sorted([UPS_1, UPS_2, UPS_3])
+    third = found[UPS_3]
+    # The customer and the address come from the order: its fulfillments name neither.
+    assert (third.customer_email, third.customer_name) == ("jon@example.com", "Steve Shipper")
+    assert (third.destination_postal_code, third.order_id) == ("40003", "#9999")
+    assert third.fulfillment_gid == "gid://shopify/Fulfillment/777"
+    assert found[UPS_1].fulfillment_gid == DOCUMENTED["admin_graphql_api_id"]
+    # Delivered again: nothing changes; a fulfillments/update of one of them later still
+    # finds its shipments (a cancellation stops them).
+    assert (await hook.post(payload, "wh-1", "orders/fulfilled"))[1] == {
+        "duplicate": True, "webhook_id": "wh-1"}  # fmt: skip
+    _, body = await hook.post(fulfillment(UPS_3, id=777, status="cancelled"), "wh-2",
+                              "fulfillments/update")  # fmt: skip
+    assert [s["tracking_number"] for s in body["stopped"]] == [UPS_3]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"fulfillments": None}, "fulfillments"), ({"fulfillments": [1]}, "fulfillments"),
+     ({"shipping_address": "Main Street"}, "shipping_address")],
+)  # fmt: skip
+async def test_an_order_of_the_wrong_shape_is_a_400(
+    hook: Hook, change: dict[str, Any], field: str
+) -> None:
+    status, body = await hook.post(fulfilled_order(fulfillment(UPS_1), **change), "wh-1",
+                                   "orders/fulfilled")  # fmt: skip
+    assert status == 400 and body["error"]["field"] == field
+    assert await hook.numbers() == []

@@ -493,6 +493,68 @@ class TrackingPageSettings(_Section):
         return text
 
 
+_SHOP_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}(\.[a-z0-9][a-z0-9-]{0,62})+")
+
+
+class ShopifyAdminSettings(_Section):
+    """The store's Shopify Admin API (GraphQL): `trackwatch shopify backfill` reads its
+    fulfillments, and, with `write_back`, the outbox records a fulfillment event on the
+    order when a case opens or closes (trackwatch.shopify). The token is a secret: give it
+    as `access_token_file` (systemd's credentials directory) rather than in the file."""
+
+    shop_domain: str = Field("", description="the shop's myshopify.com domain, e.g. "
+                             "example.myshopify.com")  # fmt: skip
+    access_token: SecretStr | None = Field(
+        None, description="the Admin API access token (shpat_…) with read_orders, and "
+        "write_fulfillments for write_back",
+    )  # fmt: skip
+    api_version: str = Field("2025-10", pattern=r"^\d{4}-\d{2}$|^unstable$")
+    admin_url: str = Field(
+        "", description="where the Admin API answers; empty: https://<shop_domain> (the "
+        "sandbox gives its own 127.0.0.1 address)",
+    )  # fmt: skip
+    write_back: bool = Field(
+        False, description="record a fulfillment event on the order when a delay, "
+        "exception, delivered-not-received or lost case opens or closes",
+    )  # fmt: skip
+    page_size: int = Field(
+        10, ge=1, le=17, description="orders per backfill page (17 keeps a page's requested "
+        "cost under Shopify's 1,000-point ceiling for one query)",
+    )  # fmt: skip
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        text = value.strip().lower().removeprefix("https://").rstrip("/")
+        if text and not _SHOP_DOMAIN.fullmatch(text):
+            raise ValueError("must be a domain name such as example.myshopify.com")
+        return text
+
+    @field_validator("admin_url")
+    @classmethod
+    def _admin_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.write_back and (not self.shop_domain or self.access_token is None):
+            raise ValueError("write_back needs shop_domain and access_token (or "
+                             "access_token_file)")  # fmt: skip
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether the Admin API can be called: a shop and a token."""
+        return bool(self.shop_domain) and self.access_token is not None
+
+    def endpoint(self) -> str:
+        """The GraphQL endpoint (Shopify's path, on the shop's domain or `admin_url`)."""
+        base = self.admin_url or f"https://{self.shop_domain}"
+        return f"{base}/admin/api/{self.api_version}/graphql.json"
+
+
 class StoreSettings(_Section):
     name: str = Field(min_length=1)
     contact_email: str = ""
@@ -512,6 +574,7 @@ class StoreSettings(_Section):
     channels: Channels = Field(default_factory=Channels)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     tracking_page: TrackingPageSettings = Field(default_factory=TrackingPageSettings)
+    shopify: ShopifyAdminSettings = Field(default_factory=ShopifyAdminSettings)
     carriers: dict[str, CarrierAccount] = Field(
         default_factory=dict,
         description="the store's own carrier accounts, by carrier; others use [carriers.<name>]",

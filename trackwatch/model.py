@@ -171,6 +171,9 @@ class Shipment(BaseModel):
     set_aside_at: AwareDatetime | None = None
     follow_up_alert: int | None = None  # an alert whose customer is owed a word (on movement)
     follow_up_after: AwareDatetime | None = None  # movement means a scan after this
+    # The Shopify fulfillment that ships it (gid://shopify/Fulfillment/<id>): write-back
+    # records fulfillment events on it (trackwatch.shopify.writeback).
+    fulfillment_gid: str | None = None
 
     @field_validator("destination_country")
     @classmethod

@@ -26,6 +26,7 @@ from trackwatch.notify.drafting import Drafter, Pacing
 from trackwatch.notify.render import Renderer
 from trackwatch.quarantine import Quarantine
 from trackwatch.scheduler import CarrierHours, PollState, is_fresh, plan
+from trackwatch.shopify import writeback
 from trackwatch.store.contract import JudgeQueue
 from trackwatch.store.records import (
     AlertEscalate,
@@ -306,7 +307,8 @@ class Monitor:
         notify = [(audience, "opened") for audience in finding.audiences]
         drafts = self._drafter.for_shipment(
             view.shipment, finding.rule, finding.severity, notify, pace, alert=finding
-        )
+        ) + writeback.drafts(self._settings, view.shipment, finding.rule, "opened",
+                             finding.facts, None, pace.now)  # fmt: skip
         return AlertOpen(view.shipment.id or 0, finding, drafts)
 
     def _escalate(
@@ -336,7 +338,8 @@ class Monitor:
         notify = [(Audience.STAFF, "resolved")] if told else []
         drafts = self._drafter.for_shipment(
             view.shipment, alert.rule, alert.severity, notify, pace, alert=alert, reason=reason
-        )
+        ) + writeback.drafts(self._settings, view.shipment, alert.rule, "resolved", {}, reason,
+                             pace.now)  # fmt: skip
         return AlertResolve(alert.id, "auto", reason, drafts)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackwatch.cli import parsers, tools
+from trackwatch.cli import parsers, shopify, tools
 from trackwatch.cli.parsers import CONFIG_HELP, Register
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ PIPE_CLOSED = 1  # what Python itself exits with on EPIPE; a shell pipeline igno
 
 # Every sub-command, in the order `--help` lists them. A new one is an `add_parser(sub)`
 # function here whose parser sets `handler="module:function"`.
-COMMANDS: list[Register] = [*parsers.COMMANDS, *tools.COMMANDS]
+COMMANDS: list[Register] = [*parsers.COMMANDS, shopify.add_shopify, *tools.COMMANDS]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     from trackwatch.store import StoreInUse
     from trackwatch.store.versions import SchemaMismatch
 
-    args.now = (clock or SystemClock()).now()
+    args.clock = clock or SystemClock()  # `shopify backfill` waits on it for Shopify's limit
+    args.now = args.clock.now()
     try:
         status = handler_of(args)(args)
         sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit

@@ -36,6 +36,7 @@ from trackwatch.notify.email import customer_url, sign_as, to_html
 from trackwatch.notify.message_id import keyed
 from trackwatch.notify.pacing import daytime
 from trackwatch.notify.smtp_tls import SHARED as SHARED_TLS
+from trackwatch.shopify import writeback
 from trackwatch.store.contract import NoticeQueue
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 from trackwatch.zones import zone_for
@@ -165,6 +166,9 @@ class Outbox:
 
     async def _deliver(self, notice: Notice) -> bool:
         """Send `notice`, or fail it; False when it was put back for the customer's day."""
+        if kind_of(notice.channel) == writeback.KIND:
+            await self._write_back(notice)
+            return True
         if notice.audience is Audience.CUSTOMER:
             if not notice.recipient:
                 await self._fail(notice, "the customer has no address for this channel",
@@ -201,15 +205,30 @@ class Outbox:
                                                body_format=body_format,
                                                notify_type=notify_type(notice))  # fmt: skip
         if bool(result):
-            await self._store.mark_sent([notice.id], self._clock.now())
-            self.sent += 1
-            self._metrics.notices_sent.labels(kind_of(notice.channel)).inc()
-            await self._recovered(notice)
-            if self._on_sent is not None:
-                self._on_sent(notice)
+            await self._sent(notice)
             return
         reasons = ", ".join(f"{r.name}: {r.status.name}" for r in result) or result.status.name
         await self._fail(notice, f"{notice.channel} not delivered ({reasons})", final=False)
+
+    async def _sent(self, notice: Notice) -> None:
+        await self._store.mark_sent([notice.id], self._clock.now())
+        self.sent += 1
+        self._metrics.notices_sent.labels(kind_of(notice.channel)).inc()
+        await self._recovered(notice)
+        if self._on_sent is not None:
+            self._on_sent(notice)
+
+    async def _write_back(self, notice: Notice) -> None:
+        """A Shopify fulfillment event (trackwatch.shopify.writeback: read before write, so
+        a notice claimed again after a crash never writes the event twice)."""
+        store = self._channels.store(notice.store)
+        outcome = await writeback.deliver(store.shopify if store else None, notice, self._clock)
+        if outcome.error is not None:
+            await self._fail(notice, outcome.error, final=outcome.final)
+            return
+        if outcome.already:
+            log.info("notice %d: its Shopify event was recorded before", notice.id)
+        await self._sent(notice)
 
     async def _fail(self, notice: Notice, error: str, final: bool) -> None:
         dead = final or notice.attempts >= self._settings.notice_max_attempts

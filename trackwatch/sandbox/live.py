@@ -2,6 +2,10 @@
 a generated world, so that a new user can watch the real daemon (`trackwatch run`) work in a
 minute without a carrier account.
 
+The sandbox also stands in for the store's Shopify Admin API, holding one order per parcel:
+`trackwatch shopify backfill` brings them in instead of the CSV, and the daemon writes its
+cases back to them as fulfillment events, which the sandbox prints.
+
 The world's parcels were shipped over the last ten days, each with its story (on time,
 stalled, late, damaged, lost, delivered...): the first poll already finds alerts to raise,
 and parcels still moving get their next scans as the hours pass. Next to the carriers the
@@ -26,6 +30,7 @@ from typing import Any
 from trackwatch.chaos.process import free_port, to_toml
 from trackwatch.clock import Clock
 from trackwatch.sandbox.server import SandboxServer
+from trackwatch.sandbox.shopify_shop import Shop, ShopOrder, order_of_parcel
 from trackwatch.sandbox.sinks import HttpSink, Received
 from trackwatch.sandbox.smtp import SmtpServer
 from trackwatch.sandbox.world import World
@@ -69,13 +74,33 @@ async def open_sandbox(directory: Path, port: int, count: int, seed: int, clock:
     """Serve the carriers on `port` (0: any), the chat sink and the inbox beside them, and
     write `trackwatch.toml` and `shipments.csv` into `directory`."""
     world, parcels = world_now(clock, count, seed)
-    carriers = await SandboxServer(world, clock).start(port)
+    shop = shop_of(parcels, clock, out)
+    carriers = await SandboxServer(world, clock, shop=shop).start(port)
     chat = await HttpSink(lambda item: out(chat_line(item))).start()
     inbox = SmtpServer(lambda message: out(mail_line(message)))
     inbox.start()
-    config, shipments = write_files(directory, config_data(directory, carriers.base_url, chat,
-                                                           inbox), parcels)  # fmt: skip
+    data = config_data(directory, carriers.base_url, chat, inbox)
+    data["stores"][STORE]["shopify"] = {
+        "shop_domain": shop.domain, "access_token": shop.access_token,
+        "admin_url": carriers.base_url, "write_back": True}  # fmt: skip
+    config, shipments = write_files(directory, data, parcels)
     return Sandbox(carriers, chat, inbox, config, shipments)
+
+
+def shop_of(parcels: list[SimParcel], clock: Clock, out: Callable[[str], None]) -> Shop:
+    """The store's Shopify shop: an order per parcel; its fulfillment events print."""
+    shop = Shop(clock, on_event=lambda order, event: out(shop_line(order, event)))
+    for p in parcels:
+        d = p.parcel.destination
+        address = {"name": f"Customer {p.key}", "city": d.city, "zip": d.postal_code,
+                   "countryCodeV2": d.country or "US"}  # fmt: skip
+        shop.add_order(order_of_parcel(p.key, f"S{p.key:04d}", p.parcel.carrier,
+                                       p.parcel.number, p.shipped_at, address))  # fmt: skip
+    return shop
+
+
+def shop_line(order: ShopOrder, event: dict[str, Any]) -> str:
+    return f"[shopify] order {order.name}: {event['status']} ({event['message']})"
 
 
 def write_files(directory: Path, config: dict[str, Any], parcels: list[SimParcel]
@@ -129,9 +154,12 @@ def instructions(sandbox: Sandbox) -> str:
     config, csv_file = sandbox.config, sandbox.shipments
     return "\n".join((
         f"carriers' sandbox on {sandbox.carriers.base_url} (USPS, UPS, FedEx, DHL; their "
-        "default quotas); staff chat and customer email print here",
+        "default quotas) and the store's Shopify Admin API; staff chat, customer email and "
+        "Shopify fulfillment events print here",
         f"wrote {config} and {csv_file}; in another terminal:",
         f"  trackwatch import --config {config} {csv_file}",
+        f"  (or from the sandbox's Shopify: trackwatch shopify backfill --config {config} "
+        f"--store {STORE})",
         f"  trackwatch run --config {config}",
         f"  trackwatch alerts --config {config}      # once the first poll is in",
         "Ctrl-C stops the sandbox.",

@@ -15,6 +15,7 @@ from trackwatch.sandbox.carriers import fedex as fedex_sandbox
 from trackwatch.sandbox.carriers import ups as ups_sandbox
 from trackwatch.sandbox.carriers import usps as usps_sandbox
 from trackwatch.sandbox.local import serve_locally
+from trackwatch.sandbox.shopify_shop import Shop
 from trackwatch.sandbox.world import World
 
 SANDBOXES = {
@@ -27,10 +28,14 @@ SANDBOXES = {
 
 class SandboxServer:
     """`middlewares` see every call first (the chaos suite's fault schedule); `owner` says
-    which carrier each route belongs to, once started."""
+    which carrier each route belongs to, once started. Given a `shop`, the server also
+    stands in for that shop's Shopify Admin API (trackwatch.sandbox.shopify; no carrier owns
+    it)."""
 
-    def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = ()) -> None:
+    def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = (),
+                 shop: Shop | None = None) -> None:  # fmt: skip
         self.world = world
+        self.shop = shop
         self.clock = clock
         self.port = 0
         self.owner: dict[AbstractResource, str] = {}
@@ -43,6 +48,11 @@ class SandboxServer:
             known = set(app.router.resources())
             add_routes(app, self.world, self.clock)
             self.owner.update(dict.fromkeys(set(app.router.resources()) - known, name))
+        if self.shop is not None:
+            # Imported here: graphql-core is the demo extra's, and the simulator needs none.
+            from trackwatch.sandbox import shopify  # noqa: PLC0415
+
+            shopify.add_routes(app, self.shop)
         self._runner, self.port = await serve_locally(app, port)
         return self
 

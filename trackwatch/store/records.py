@@ -256,6 +256,7 @@ class FulfillmentUpdate:
     shipments: tuple[Shipment, ...] = ()
     listed: frozenset[str] = frozenset()
     stops: tuple[StopWatching, ...] = ()
+    gid: str | None = None  # the fulfillment's Admin API id, kept on its shipments
 
 
 @dataclass(frozen=True)

@@ -304,4 +304,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX shipments_email_nocase ON shipments (customer_email COLLATE NOCASE);
     """,
+    # 17: the Shopify fulfillment a shipment came from as the Admin API names it
+    # (gid://shopify/Fulfillment/<id>), so that write-back can record events on it.
+    """
+    ALTER TABLE shipments ADD COLUMN fulfillment_gid TEXT;
+    """,
 )

@@ -228,4 +228,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX shipments_email_folded ON shipments (lower(customer_email));
     """,
+    # 8: the Shopify fulfillment's GraphQL id (SQLite's migration 17).
+    """
+    ALTER TABLE shipments ADD COLUMN fulfillment_gid text;
+    """,
 )

@@ -128,8 +128,9 @@ async def _resume(c: Conn, update: FulfillmentUpdate, now: datetime) -> list[int
         return []
     numbers = sorted(update.listed)
     if update.source is not None:
-        await c.execute("UPDATE shipments SET source=$1 WHERE store=$2 AND tracking_number"
-                        " = ANY($3::text[])", update.source, update.store, numbers)  # fmt: skip
+        await c.execute("UPDATE shipments SET source=$1, fulfillment_gid=COALESCE($4,"
+                        " fulfillment_gid) WHERE store=$2 AND tracking_number = ANY($3::text[])",
+                        update.source, update.store, numbers, update.gid)  # fmt: skip
     rows = await c.fetch(
         _RESTART + " WHERE store=$2 AND NOT active AND stopped_by=$3"
         " AND tracking_number = ANY($4::text[]) RETURNING id",

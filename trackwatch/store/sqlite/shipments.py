@@ -147,8 +147,9 @@ async def _resume(db: aiosqlite.Connection, update: FulfillmentUpdate, now: date
         return []
     numbers = json.dumps(sorted(update.listed))
     if update.source is not None:
-        await db.execute(f"UPDATE shipments SET source=? WHERE store=? AND tracking_number IN"
-                         f" {_EACH}", (update.source, update.store, numbers))  # fmt: skip
+        await db.execute("UPDATE shipments SET source=?, fulfillment_gid=COALESCE(?,"
+                         f" fulfillment_gid) WHERE store=? AND tracking_number IN {_EACH}",
+                         (update.source, update.gid, update.store, numbers))  # fmt: skip
     cur = await db.execute(
         _RESTART + " WHERE store=:store AND active=0 AND stopped_by=:by"
         " AND tracking_number IN (SELECT value FROM json_each(:numbers)) RETURNING id",
