@@ -12,15 +12,19 @@ import re
 from trackwatch.model import DeliveryLocation, ExceptionKind
 
 _TAGS = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"\s+")
 
 
 def clean(text: object) -> str:
     """Unescape HTML entities, drop tags, fold whitespace, trim."""
     if text is None:
         return ""
-    raw = html.unescape(_TAGS.sub("", str(text)))
-    return _SPACES.sub(" ", raw).strip()
+    raw = str(text)
+    if "<" in raw or "&" in raw:  # the rare field with markup (parsers call this on every one)
+        raw = html.unescape(_TAGS.sub("", raw))
+    # What `\s+` matches, str.split() splits on (both are str.isspace()): the same result
+    # as the regex, without it, and without any copy when there is nothing to fold.
+    parts = raw.split()
+    return parts[0] if len(parts) == 1 else " ".join(parts)
 
 
 _EXCEPTION_WORDS: tuple[tuple[ExceptionKind, tuple[str, ...]], ...] = (

@@ -20,6 +20,8 @@ _ISO = re.compile(
     r"(?P<zone>Z|[+-]\d{1,2}(?:[:.]?\d{2})?)?)?$"
 )
 
+_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-](?:0\d|1[0-4]):[0-5]\d)?\Z")
+
 
 class TimeFormatError(ValueError):
     pass
@@ -83,7 +85,10 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     With no offset the time is local to `fallback_zone` and the stamp says the zone was
     inferred; `trust_z=False` treats a trailing Z as one of those local times.
     """
-    match = _ISO.match(text.strip())
+    text = text.strip()
+    if (fast := _plain(text, fallback_zone)) is not None:
+        return fast
+    match = _ISO.match(text)
     if not match:
         raise TimeFormatError(f"unreadable timestamp {text!r}")
     day = date.fromisoformat(match["date"])
@@ -96,6 +101,17 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     offset = timedelta(0) if zone_text == "Z" else parse_offset(zone_text)
     local = datetime.combine(day, clock, tzinfo=UTC) - offset
     return Stamp(local)
+
+
+def _plain(text: str, zone: tzinfo) -> Stamp | None:
+    """The two forms most carriers send, read as parse_iso reads them but by
+    datetime.fromisoformat: `YYYY-MM-DDTHH:MM:SS` (local to `zone`) and the same with a
+    `±HH:MM` offset of at most 14 hours. None for anything else (the regex above reads it)."""
+    if _PLAIN.match(text) is None:
+        return None
+    if len(text) == 19:
+        return Stamp(datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC), True)
+    return Stamp(datetime.fromisoformat(text).astimezone(UTC))
 
 
 def end_of_day(day: date, zone: tzinfo) -> datetime:

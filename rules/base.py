@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cached_property
+from datetime import datetime, tzinfo
+from functools import cached_property, lru_cache
 from typing import ClassVar, Protocol
 
 from carriers.names import label
@@ -32,6 +32,13 @@ _CUSTOMS_WORDS = re.compile(
     r"destination country",
     re.IGNORECASE,
 )
+
+
+@lru_cache(maxsize=16384)
+def local_text(instant: datetime, zone: tzinfo) -> str:
+    """`instant` as `zone`'s wall time ("2026-11-23 09:00 EST"). Cached: every judgement
+    words the same few deadlines again (strftime was most of judging's time)."""
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class ShipmentView:
 
     def local(self, instant: datetime) -> str:
         """An instant as the destination's local time, for explanations."""
-        return instant.astimezone(self.calendar.zone).strftime("%Y-%m-%d %H:%M %Z")
+        return local_text(instant, self.calendar.zone)
 
     def day_end(self, instant: datetime) -> str:
         """A deadline that falls at midnight as the day it ends: 'end of 2026-12-25'."""

@@ -26,6 +26,7 @@ TOOL_MODULES = (
     "trackwatch/sim/",
     "trackwatch/chaos/",
     "trackwatch/bench.py",
+    "trackwatch/benchmark/",
 )
 
 PROBE = """

@@ -158,7 +158,7 @@ class Daemon:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._loop(self._poll, self.store.next_poll_at, None))
-            group.create_task(self._loop(self._check, self.store.next_check_at, self._judge))
+            group.create_task(self._loop(self.judge_due, self.store.next_check_at, self._judge))
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
             group.create_task(self._loop(self._digest, self.digests.next_due, None))
             group.create_task(self._loop(self._retain, self.retention.next_due, None))
@@ -176,9 +176,17 @@ class Daemon:
         if await self.poller.poll_due():
             self._judge.set()
 
-    async def _check(self) -> None:
-        if (await self.monitor.run_once()).applied:
-            self._send.set()
+    async def judge_due(self) -> None:
+        """Judge until nothing waits: after an import, a restart or a reload, a backlog of
+        100,000 shipments is judged as fast as the machine allows, not one batch a minute.
+        Between batches the other loops run (and notices of the batch before go out)."""
+        while not self.stopping.is_set():
+            judged = await self.monitor.run_once()
+            if judged.applied:
+                self._send.set()
+            if not judged.full:
+                return
+            await asyncio.sleep(0)
 
     async def _deliver(self) -> None:
         await self.outbox.run_once()

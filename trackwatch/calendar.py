@@ -65,6 +65,7 @@ class BusinessCalendar:
         self._closures = US_CARRIER_CLOSURES.get(carrier or "") if self.country == "US" else None
         # Rules ask the same few days again and again (every deadline of every judgement).
         self._business: dict[date, bool] = {}
+        self._nth: dict[tuple[date, int], date] = {}
 
     def closure(self, day: date) -> str | None:
         """The holiday's name if the carrier does not work on `day` for that reason."""
@@ -103,12 +104,16 @@ class BusinessCalendar:
         """The n-th business day after `day` (`day` itself when n is 0)."""
         if n < 0:
             raise ValueError("n must not be negative")
-        counted = 0
+        known = self._nth.get((day, n))
+        if known is not None:  # every judgement asks again for the same few days
+            return known
+        found, counted = day, 0
         while counted < n:
-            day += timedelta(days=1)
-            if self.is_business_day(day):
+            found += timedelta(days=1)
+            if self.is_business_day(found):
                 counted += 1
-        return day
+        self._nth[(day, n)] = found
+        return found
 
     def add_business_days(self, start: datetime, n: int) -> datetime:
         """The instant at which `n` whole business days have passed since `start`.

@@ -101,6 +101,14 @@ class HttpGateway:
         form: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         lane = self._lanes[carrier]
+
+        async def once() -> HttpResponse:
+            return await self._once(carrier, lane, method, url, headers, params, json_body, form)
+
+        try:  # most calls succeed: tenacity is set up only for one that failed
+            return await once()
+        except Exception as exc:  # replayed into tenacity, which decides what follows
+            first: BaseException = exc
         # A carrier known to be failing is being probed: the probe is the retry.
         failing = self._health is not None and self._health.is_failing(carrier)
         retrying = AsyncRetrying(
@@ -110,11 +118,12 @@ class HttpGateway:
             sleep=self._clock.sleep,
             reraise=True,
         )
+        replay: list[BaseException] = [first]  # tenacity's first attempt is the one made
         async for attempt in retrying:
             with attempt:
-                return await self._once(
-                    carrier, lane, method, url, headers, params, json_body, form
-                )
+                if replay:
+                    raise replay.pop()
+                return await once()
         raise AssertionError("tenacity stopped without an outcome")  # pragma: no cover
 
     @staticmethod

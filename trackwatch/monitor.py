@@ -57,6 +57,7 @@ class Pass:
 
     judged: int
     applied: Applied
+    full: bool = False  # the batch was full: more shipments may be waiting
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ class Monitor:
         applied = await self._store.apply_evaluation(evaluation, now)
         await self._quarantine.set_aside(failed, "judged")
         _log_changes(applied)
-        return Pass(len(due.shipments) + len(due.unreadable), applied)
+        taken = len(due.shipments) + len(due.unreadable)
+        return Pass(taken, applied, full=taken >= self._batch)
 
     def _judge_all(
         self, shipments: Sequence[Shipment], events: dict[int, list[TrackingEvent]],

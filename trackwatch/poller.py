@@ -50,6 +50,9 @@ NOT_ENABLED_WAIT = timedelta(days=1)
 MAX_MISSES = 5  # unusable answers in a row (about 8 hours with back-off) before set aside
 
 Batch = list[Shipment]
+# Answers held before one transaction writes them all: DHL and UPS answer one number a call,
+# and a transaction per answer cost SQLite more than the rest of the poll did.
+FLUSH_AT = 100
 
 
 def query_for(shipment: Shipment) -> Query:
@@ -96,6 +99,29 @@ def _ids(shipments: Iterable[Shipment]) -> list[int]:
     return [s.id or 0 for s in shipments]
 
 
+class _Answers:
+    """Poll answers written in batches of FLUSH_AT, not one transaction per call; whatever is
+    held is written before the pass ends, so the rules loop, which runs after it, sees every
+    answer. A crash loses at most the held answers: their shipments' claims run out and
+    they are polled again."""
+
+    def __init__(self, store: PollQueue) -> None:
+        self._store = store
+        self._held: list[PollUpdate] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, updates: Iterable[PollUpdate]) -> None:
+        self._held.extend(updates)
+        if len(self._held) >= FLUSH_AT:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            held, self._held = self._held, []
+            if held:
+                await self._store.apply_polls(held)
+
+
 class Poller:
     def __init__(
         self,
@@ -125,6 +151,7 @@ class Poller:
         self._quotas = quotas or {}
         self._quarantine = quarantine or Quarantine(store, clock)
         self._not_enabled_told: dict[str, set[str]] = {}  # carrier -> stores told
+        self._answers = _Answers(store)
 
     def configure(self, settings: DaemonSettings) -> None:
         self._settings = settings
@@ -141,9 +168,12 @@ class Poller:
             by_carrier[key_for(shipment, self._carriers)].append(shipment)
         # A TaskGroup, not gather: if one carrier's pass fails, the others are cancelled
         # (their shipments keep their due time) instead of running on into the next pass.
-        async with asyncio.TaskGroup() as group:
-            for carrier, shipments in by_carrier.items():
-                group.create_task(self._poll_carrier(carrier, shipments, now))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for carrier, shipments in by_carrier.items():
+                    group.create_task(self._poll_carrier(carrier, shipments, now))
+        finally:
+            await self._answers.flush()  # what was asked and answered is kept, come what may
         return len(due.shipments)
 
     async def _poll_carrier(self, name: str, shipments: list[Shipment], now: datetime) -> None:
@@ -274,7 +304,7 @@ class Poller:
             note = f"{label(name)}'s answer did not include this number"
             updates += [PollUpdate(s.id or 0, now, next_poll(Status.UNKNOWN, now, self._settings),
                                    _nothing(s), note) for s in missing]  # fmt: skip
-        await self._store.apply_polls(updates)
+        await self._answers.add(updates)
 
     async def _unusable(self, name: str, batch: Sequence[Shipment], error: CarrierError) -> None:
         """The carrier answered, but nothing usable for these shipments: each waits longer

@@ -105,7 +105,10 @@ def zone_name_for(
     return _country_zones().get(code, "UTC")
 
 
+@lru_cache(maxsize=8192)
 def zone_for(
     country: str | None, postal_code: str | None = None, state: str | None = None
 ) -> ZoneInfo:
+    """Cached: parsers ask for every event's place, and the answer never changes (ZoneInfo
+    keeps one instance per zone anyway)."""
     return ZoneInfo(zone_name_for(country, postal_code, state))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -25,7 +26,10 @@ CARRIER = "dhl"
 _S = Status
 
 
+@lru_cache(maxsize=4096)
 def classify(status_code: str, text: str) -> Mapping3:
+    """The mapping of a code and its words. Cached: DHL repeats the same few phrases in
+    every answer, and each one is checked against every rule of TEXT_RULES."""
     lowered = text.lower()
     for codes, says, rule in TEXT_RULES:
         if (codes is None or status_code in codes) and says(lowered):
@@ -38,12 +42,25 @@ def classify(status_code: str, text: str) -> Mapping3:
 
 
 def _place(location: Mapping[str, Any]) -> Place:
+    address = shape.obj(CARRIER, location.get("address"), "location.address")
+    fields = (address.get("countryCode"), address.get("addressLocality"), address.get("postalCode"))
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
+
+
+@lru_cache(maxsize=4096)
+def _known_place(country_code: object, locality: object, postal: object) -> Place:
+    return _place_of(country_code, locality, postal)
+
+
+def _place_of(country_code: object, locality: object, postal: object) -> Place:
     """`addressLocality` is free text such as "Whittier, CA, US", "HEATHROW, GB" or, with the
     street first, "Oderweg 2, AMSTERDAM": after any state and country, the last part left is
     the city."""
-    address = shape.obj(CARRIER, location.get("address"), "location.address")
-    country = iso_country(clean(address.get("countryCode"))) or None
-    parts = [p.strip() for p in clean(address.get("addressLocality")).split(",") if p.strip()]
+    country = iso_country(clean(country_code)) or None
+    parts = [p.strip() for p in clean(locality).split(",") if p.strip()]
     if len(parts) > 1 and len(parts[-1]) == 2 and parts[-1].isalpha():
         country = country or parts[-1].upper()
         parts = parts[:-1]
@@ -51,7 +68,7 @@ def _place(location: Mapping[str, Any]) -> Place:
     if state:
         parts = parts[:-1]
     return Place(city=parts[-1] if parts else None, state=state,
-                 postal_code=clean(address.get("postalCode")) or None, country=country)  # fmt: skip
+                 postal_code=clean(postal) or None, country=country)  # fmt: skip
 
 
 def _zone(place: Place, fallback: tzinfo) -> tzinfo:
@@ -62,7 +79,12 @@ def _zone(place: Place, fallback: tzinfo) -> tzinfo:
 
 
 def _text(event: Mapping[str, Any]) -> str:
-    parts = (clean(event.get(k)) for k in ("status", "statusDetailed", "description"))
+    """The event's words, each said once, joined."""
+    status = clean(event.get("status"))
+    more = (event.get("statusDetailed"), event.get("description"))
+    if more == (None, None):  # as most events come: no copy, no join
+        return status
+    parts = (status, clean(more[0]), clean(more[1]))
     return " / ".join(dict.fromkeys(p for p in parts if p))
 
 

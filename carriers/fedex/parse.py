@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -57,12 +58,25 @@ def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
     return mapped
 
 
-def _place(location: Mapping[str, Any]) -> Place:
-    def field(key: str) -> str | None:
-        return clean(location.get(key)) or None
+_PLACE_KEYS = ("city", "stateOrProvinceCode", "postalCode", "countryCode")
 
-    return Place(city=field("city"), state=field("stateOrProvinceCode"),
-                 postal_code=field("postalCode"), country=field("countryCode"))  # fmt: skip
+
+def _place(location: Mapping[str, Any]) -> Place:
+    fields = tuple(location.get(key) for key in _PLACE_KEYS)
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
+
+
+@lru_cache(maxsize=4096)
+def _known_place(city: object, state: object, postal: object, country: object) -> Place:
+    return _place_of(city, state, postal, country)
+
+
+def _place_of(city: object, state: object, postal: object, country: object) -> Place:
+    return Place(city=clean(city) or None, state=clean(state) or None,
+                 postal_code=clean(postal) or None, country=clean(country) or None)  # fmt: skip
 
 
 def _stamp(text: str, place: Place, fallback: tzinfo) -> Stamp:

@@ -143,6 +143,22 @@ def bench_console(args: argparse.Namespace) -> int:
     return 0 if met else 1
 
 
+def add_bench(sub: SubParsers) -> None:
+    bench = sub.add_parser("bench", help="what a response, a pass and the daemon cost, each "
+                           "beside a reference in the same run: parsers beside karrio's and "
+                           "json.loads, end to end beside raw aiohttp, pass cost by store "
+                           "size, daemon memory, import (the issue's targets checked)")  # fmt: skip
+    bench.add_argument("--quick", action="store_true", help="small sizes: a minute, to check "
+                       "that every section runs (its figures mean little)")  # fmt: skip
+    bench.set_defaults(handler=f"{TOOLS}:bench")
+
+
+def bench(args: argparse.Namespace) -> int:
+    from trackwatch.benchmark.command import run_bench
+
+    return run_bench(args.quick)
+
+
 def add_chaos(sub: SubParsers) -> None:
     chaos = sub.add_parser("chaos", help="the daemon killed -9, its carriers failing, its "
                            "input fuzzed; checked against the targets (README: Chaos suite)")  # fmt: skip
@@ -208,5 +224,5 @@ def sandbox(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Register] = [
     add_preview, add_demo, add_sandbox, add_simulate, add_chaos, add_bench_email,
-    add_bench_daemons, add_bench_console, add_bench_import,
+    add_bench_daemons, add_bench_console, add_bench_import, add_bench,
 ]  # fmt: skip

@@ -309,4 +309,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE shipments ADD COLUMN fulfillment_gid TEXT;
     """,
+    # 18: each loop's wake-up reads an index, not every active row (issue 21): the rules
+    # loop's dirty rows by id and due checks by time apart (`dirty OR check_at<=?` could use
+    # no index: their index on (active, dirty, check_at) goes), and the rows a loop holds a
+    # claim on, which its next-due time looks at apart from the rest.
+    """
+    DROP INDEX shipments_check;
+    CREATE INDEX shipments_dirty ON shipments (id) WHERE dirty=1 AND active=1;
+    CREATE INDEX shipments_check_at ON shipments (check_at) WHERE active=1;
+    CREATE INDEX shipments_poll_leased ON shipments (poll_lease) WHERE poll_lease IS NOT NULL;
+    CREATE INDEX shipments_judge_leased ON shipments (judge_lease) WHERE judge_lease IS NOT NULL;
+    """,
 )

@@ -42,6 +42,27 @@ _RESCHEDULE = (
     " AS u(id, rev, check_at, deadline_at, stop, poll_by)"
     " WHERE s.id=u.id AND s.set_aside IS NULL AND s.active"
 )
+# The rows to judge: dirty ones and those at a deadline, each found by its own index (an OR
+# of the two could use neither and walked every active row), the first `limit` by id. Each
+# kind is locked as it is found, skipping rows another daemon is claiming (a UNION cannot
+# be locked); rows locked and not taken are free again when this statement ends.
+_UNCLAIMED = "set_aside IS NULL AND (judge_lease IS NULL OR judge_lease<=$2)"
+_TO_CHECK = (
+    "WITH dirty AS MATERIALIZED (SELECT id FROM shipments WHERE dirty AND active"
+    f" AND {_UNCLAIMED} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),"
+    " due AS MATERIALIZED (SELECT id FROM shipments WHERE active AND check_at<=$2"
+    f" AND {_UNCLAIMED} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED),"
+    " picked AS (SELECT id FROM dirty UNION SELECT id FROM due ORDER BY id LIMIT $3)"
+    " UPDATE shipments s SET judge_lease=$1 FROM picked WHERE s.id=picked.id RETURNING s.*"
+)
+# The next check: the earliest of the rows nobody holds (the first one in check_at's index),
+# and of the few rows held, each when its hold ends if that is later.
+_NEXT_CHECK = (
+    "SELECT MIN(at) FROM ((SELECT check_at AS at FROM shipments WHERE active"
+    " AND check_at IS NOT NULL AND judge_lease IS NULL ORDER BY check_at LIMIT 1)"
+    " UNION ALL (SELECT CASE WHEN judge_lease>check_at THEN judge_lease ELSE check_at END"
+    " FROM shipments WHERE judge_lease IS NOT NULL AND active)) AS due"
+)
 _CANCEL_STALE = (
     "UPDATE notices SET state='cancelled', lease_until=NULL,"
     " last_error='not sent: its alert ended first'"
@@ -68,24 +89,14 @@ class PostgresJudging(PostgresBase):
         """Claim the shipments to judge (changed, or at a deadline) for `lease`: rows another
         daemon is claiming are skipped, and none is judged elsewhere until this judgement is
         written (or the lease runs out)."""
-        rows = await self._pool.fetch(
-            "WITH picked AS MATERIALIZED (SELECT id FROM shipments"
-            " WHERE active AND (dirty OR check_at<=$2) AND set_aside IS NULL"
-            " AND (judge_lease IS NULL OR judge_lease<=$2) ORDER BY id LIMIT $3"
-            " FOR UPDATE SKIP LOCKED)"
-            " UPDATE shipments s SET judge_lease=$1 FROM picked WHERE s.id=picked.id RETURNING s.*",
-            now + lease, now, limit,
-        )  # fmt: skip
+        rows = await self._pool.fetch(_TO_CHECK, now + lease, now, limit)
         found = readout(rows)
         found.shipments.sort(key=lambda shipment: shipment.id or 0)
         return found
 
     async def next_check_at(self) -> datetime | None:
         """The next deadline to judge at; one another daemon holds, when its claim ends."""
-        found: datetime | None = await self._pool.fetchval(
-            "SELECT MIN(CASE WHEN judge_lease>check_at THEN judge_lease ELSE check_at END)"
-            " FROM shipments WHERE active"
-        )
+        found: datetime | None = await self._pool.fetchval(_NEXT_CHECK)
         return found
 
     async def judge_all_again(self, policies: str) -> int:

@@ -27,6 +27,14 @@ _POLLED = (
     " $6::timestamptz[], $7::timestamptz[]) AS u(id, polled, next, note, status, eta, last)"
     " WHERE s.id=u.id AND s.set_aside IS NULL"
 )
+# The next poll: the earliest of the rows nobody holds (the first one in next_poll_at's
+# index), and of the few rows held, each when its hold ends if that is later.
+_NEXT_POLL = (
+    "SELECT MIN(at) FROM ((SELECT next_poll_at AS at FROM shipments WHERE active"
+    " AND next_poll_at IS NOT NULL AND poll_lease IS NULL ORDER BY next_poll_at LIMIT 1)"
+    " UNION ALL (SELECT CASE WHEN poll_lease>next_poll_at THEN poll_lease ELSE next_poll_at END"
+    " FROM shipments WHERE poll_lease IS NOT NULL AND active)) AS due"
+)
 _EVENTS = (
     "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
     " SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])"
@@ -88,10 +96,7 @@ class PostgresPolls(PostgresBase):
     async def next_poll_at(self) -> datetime | None:
         """When the next poll falls due; a shipment another daemon holds, when its lease
         runs out at the earliest."""
-        found: datetime | None = await self._pool.fetchval(
-            "SELECT MIN(CASE WHEN poll_lease>next_poll_at THEN poll_lease ELSE next_poll_at END)"
-            " FROM shipments WHERE active"
-        )
+        found: datetime | None = await self._pool.fetchval(_NEXT_POLL)
         return found
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:

@@ -232,4 +232,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE shipments ADD COLUMN fulfillment_gid text;
     """,
+    # 9: each loop's wake-up reads an index, not every active row (SQLite's migration 18).
+    """
+    DROP INDEX shipments_check;
+    CREATE INDEX shipments_dirty ON shipments (id) WHERE dirty AND active;
+    CREATE INDEX shipments_check_at ON shipments (check_at) WHERE active;
+    CREATE INDEX shipments_poll_leased ON shipments (poll_lease) WHERE poll_lease IS NOT NULL;
+    CREATE INDEX shipments_judge_leased ON shipments (judge_lease) WHERE judge_lease IS NOT NULL;
+    """,
 )

@@ -58,6 +58,26 @@ _RESCHEDULE = (
 )
 
 
+# The rows to judge: dirty ones and those at a deadline, each found by its own index (an OR
+# of the two could use neither and walked every active row), the first `limit` by id.
+_UNCLAIMED = "set_aside IS NULL AND (judge_lease IS NULL OR judge_lease<=:now)"
+_TO_CHECK = (
+    "UPDATE shipments SET judge_lease=:lease WHERE id IN (SELECT id FROM ("
+    "SELECT id FROM shipments INDEXED BY shipments_dirty WHERE dirty=1 AND active=1"
+    f" AND {_UNCLAIMED} ORDER BY id LIMIT :limit) UNION SELECT id FROM ("
+    "SELECT id FROM shipments INDEXED BY shipments_check_at WHERE active=1 AND check_at<=:now"
+    f" AND {_UNCLAIMED}"
+    " ORDER BY id LIMIT :limit) ORDER BY id LIMIT :limit) RETURNING *"
+)
+# The next check: the earliest of the rows nobody holds (the first one in check_at's index),
+# and of the few rows held, each when its hold ends if that is later.
+_NEXT_CHECK = (
+    "SELECT MIN(at) FROM (SELECT at FROM (SELECT check_at AS at FROM shipments"
+    " INDEXED BY shipments_check_at WHERE active=1 AND check_at IS NOT NULL"
+    " AND judge_lease IS NULL ORDER BY check_at LIMIT 1)"
+    " UNION ALL SELECT MAX(check_at, judge_lease) FROM shipments"
+    " INDEXED BY shipments_judge_leased WHERE judge_lease IS NOT NULL AND active=1)"
+)
 _CANCEL_STALE = (
     "UPDATE notices SET state='cancelled', lease_until=NULL,"
     " last_error='not sent: its alert ended first'"
@@ -88,23 +108,16 @@ class SqliteJudging(SqliteBase):
     ) -> Readout:
         """Claim the shipments to judge (changed, or at a deadline) for `lease`: no other
         daemon judges them until this judgement is written (or the lease runs out)."""
+        at = ts(now)
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE shipments SET judge_lease=? WHERE id IN (SELECT id FROM shipments"
-                " WHERE active=1 AND (dirty=1 OR check_at<=?) AND set_aside IS NULL"
-                " AND (judge_lease IS NULL OR judge_lease<=?) ORDER BY id LIMIT ?) RETURNING *",
-                (ts(now + lease), ts(now), ts(now), limit),
-            )
+            cur = await db.execute(_TO_CHECK, {"lease": ts(now + lease), "now": at, "limit": limit})
             found = readout(await cur.fetchall())
         found.shipments.sort(key=lambda shipment: shipment.id or 0)
         return found
 
     async def next_check_at(self) -> datetime | None:
         """The next deadline to judge at; one another daemon holds, when its claim ends."""
-        rows = await self._all(
-            "SELECT MIN(MAX(check_at, COALESCE(judge_lease, check_at))) FROM shipments"
-            " WHERE active=1"
-        )
+        rows = await self._all(_NEXT_CHECK)
         return parse_ts(rows[0][0]) if rows else None
 
     async def judge_all_again(self, policies: str) -> int:

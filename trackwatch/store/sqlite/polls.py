@@ -18,6 +18,16 @@ from trackwatch.store.rows import LEASE, nearest_deadline_first
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import readout
 
+# The next poll: the earliest of the rows nobody holds (the first one in next_poll_at's
+# index), and of the few rows held, each when its hold ends if that is later.
+_NEXT_POLL = (
+    "SELECT MIN(at) FROM (SELECT at FROM (SELECT next_poll_at AS at FROM shipments"
+    " INDEXED BY shipments_next_poll WHERE active=1 AND next_poll_at IS NOT NULL AND poll_lease IS NULL"
+    " ORDER BY next_poll_at LIMIT 1)"
+    " UNION ALL SELECT MAX(next_poll_at, poll_lease) FROM shipments"
+    " INDEXED BY shipments_poll_leased WHERE poll_lease IS NOT NULL AND active=1)"
+)
+
 
 class SqlitePolls(SqliteBase):
     async def due_shipments(self, now: datetime, limit: int, lease: timedelta = LEASE) -> Readout:
@@ -58,10 +68,7 @@ class SqlitePolls(SqliteBase):
     async def next_poll_at(self) -> datetime | None:
         """When the next poll falls due; a shipment another daemon holds, when its lease
         runs out at the earliest."""
-        rows = await self._all(
-            "SELECT MIN(MAX(next_poll_at, COALESCE(poll_lease, next_poll_at))) FROM shipments"
-            " WHERE active=1"
-        )
+        rows = await self._all(_NEXT_POLL)
         return parse_ts(rows[0][0]) if rows else None
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
