@@ -171,6 +171,9 @@ class Shipment(BaseModel):
     set_aside_at: AwareDatetime | None = None
     follow_up_alert: int | None = None  # an alert whose customer is owed a word (on movement)
     follow_up_after: AwareDatetime | None = None  # movement means a scan after this
+    # Until when a carrier's push covers this shipment (trackwatch.push): routine polls wait
+    # until then, and a push that went quiet past it is polled for.
+    push_until: AwareDatetime | None = None
 
     @field_validator("destination_country")
     @classmethod

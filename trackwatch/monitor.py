@@ -287,7 +287,7 @@ class Monitor:
         delivery = view.delivered_event
         state = PollState(shipment.status, shipment.last_polled_at,
                           delivery.occurred_at if delivery else None, shipment.restarted_at,
-                          shipment.stopped, shipment.next_poll_at)  # fmt: skip
+                          shipment.stopped, shipment.next_poll_at, shipment.push_until)  # fmt: skip
         hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
         chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
         poll_by = chosen.next_poll_at

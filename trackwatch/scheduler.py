@@ -13,7 +13,9 @@ parcel is polled when an answer can change what we do, not on a fixed beat:
 - once a day before the first scan, and once at the end of the confirmation window after
   delivery, after which polling stops;
 - while it has never been polled, when it is due already: a judgement never moves a first
-  poll later.
+  poll later;
+- while a carrier's push covers the parcel (`push_until`, trackwatch.push), no routine poll:
+  the next one is when the pushes would have gone quiet, deadlines are still verified.
 
 `fixed` scheduling (the simulator's baseline) polls every `transit_poll_hours` regardless.
 """
@@ -73,6 +75,7 @@ class PollState:
     restarted_at: datetime | None = None
     stopped: str | None = None
     next_poll_at: datetime | None = None  # as stored: the poller may have deferred it
+    push_until: datetime | None = None  # a carrier's push covers it until then
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ def _confirm_until(state: PollState, settings: DaemonSettings) -> datetime:
 def _routine(state: PollState, now: datetime, hours: CarrierHours, s: DaemonSettings) -> datetime:
     if state.status is Status.DELIVERED and state.delivered_at is not None:
         return _confirm_until(state, s)
+    if state.push_until is not None and state.push_until > now:
+        # The carrier pushes its scans: no routine poll while pushes come. When they go
+        # quiet (none by `push_until`), the parcel is polled in case one was lost.
+        return state.push_until
     after = max(now, state.last_polled_at or now)
     if state.status in _PRE_TRANSIT:
         return hours.next_slot(after, 1)

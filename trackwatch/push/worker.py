@@ -1,0 +1,116 @@
+"""The push inbox's worker: claims pushes the receivers stored, reads each with its carrier's
+reader, merges the scans into the shipments they belong to (as a poll would store them, but
+without counting as a poll), and marks each push done.
+
+Idempotent by construction: a scan already stored is not stored again, the status is worked
+out over every scan by their instants (so pushes arriving out of order land the same), and a
+merge made on a shipment that a poll changed meanwhile is not written: the push stays in the
+inbox and is merged again on fresh data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from carriers.push import Control, MalformedPush, PushReader
+from trackwatch.clock import Clock
+from trackwatch.config import Settings
+from trackwatch.model import TrackingResult
+from trackwatch.push.merge import merge
+from trackwatch.store.contract import PushStore
+from trackwatch.store.push_records import PushDone, PushTarget, PushUpdate, StoredPush
+
+log = logging.getLogger("trackwatch.push")
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 5  # a push whose merge keeps failing is kept as failed, with why
+Controls = Callable[[str, Control], Awaitable[None]]
+
+
+@dataclass
+class _Batch:
+    """One pass's pushes, read: results by carrier and number, in the order received."""
+
+    results: dict[str, dict[str, list[TrackingResult]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    pushes_of: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_shipment: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    done: list[PushDone] = field(default_factory=list)
+
+
+class PushWorker:
+    def __init__(self, store: PushStore, clock: Clock, settings: Settings,
+                 readers: Mapping[str, PushReader], controls: Controls | None = None,
+                 batch: int = 500) -> None:  # fmt: skip
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._readers = readers
+        self._controls = controls
+        self._batch = batch
+
+    def configure(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def run_once(self) -> int:
+        """Work the pushes waiting; returns how many shipments they changed."""
+        now = self._clock.now()
+        pushes = await self._store.claim_pushes(now, now + LEASE, self._batch)
+        if not pushes:
+            return 0
+        batch = _Batch()
+        for push in pushes:
+            await self._read(push, batch)
+        updates = await self._merged(batch)
+        stale = await self._store.apply_pushes(updates)
+        retry = {pid for sid in stale for pid in batch.by_shipment[sid]}
+        finished = [d for d in batch.done if d.push_id not in retry]
+        await self._store.finish_pushes(finished, now)
+        if stale:
+            log.info("push: %d shipment(s) changed while merging; merged again later", len(stale))
+        return len(updates) - len(stale)
+
+    async def _read(self, push: StoredPush, batch: _Batch) -> None:
+        reader = self._readers.get(push.carrier)
+        if reader is None:
+            batch.done.append(PushDone(push.id, f"no reader for carrier {push.carrier!r}"))
+            return
+        try:
+            message = reader(push.body.encode())
+            for control in message.controls:
+                if self._controls is not None:
+                    await self._controls(push.carrier, control)
+        except MalformedPush as exc:  # verified, then unreadable: keep it, with why
+            log.warning("push %d (%s) cannot be read: %s", push.id, push.carrier, exc)
+            batch.done.append(PushDone(push.id, f"{exc.field}: {exc.reason}"))
+            return
+        except Exception as exc:  # a handshake call failed: try again, a few times
+            if push.attempts < MAX_ATTEMPTS:
+                log.warning("push %d (%s): %s; trying again", push.id, push.carrier, exc)
+                return
+            batch.done.append(PushDone(push.id, f"{type(exc).__name__}: {exc}"[:500]))
+            return
+        for result in message.results:
+            batch.results[push.carrier][result.tracking_number].append(result)
+            batch.pushes_of[(push.carrier, result.tracking_number)].add(push.id)
+        batch.done.append(PushDone(push.id))
+
+    async def _merged(self, batch: _Batch) -> list[PushUpdate]:
+        updates: list[PushUpdate] = []
+        for carrier, by_number in batch.results.items():
+            push = self._settings.carriers.get(carrier).push
+            targets = await self._store.push_targets(carrier, sorted(by_number))
+            for number, results in by_number.items():
+                for target in targets.get(number, []):
+                    update = merge(target, results, self._clock.now(), push)
+                    if update is not None:
+                        updates.append(update)
+                        batch.by_shipment[target.shipment_id] |= batch.pushes_of[(carrier, number)]
+        return updates
+
+
+__all__ = ["LEASE", "PushTarget", "PushWorker"]
