@@ -10,11 +10,13 @@ from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import AbstractResource
 
 from trackwatch.clock import Clock
+from trackwatch.sandbox import push_routes
 from trackwatch.sandbox.carriers import dhl as dhl_sandbox
 from trackwatch.sandbox.carriers import fedex as fedex_sandbox
 from trackwatch.sandbox.carriers import ups as ups_sandbox
 from trackwatch.sandbox.carriers import usps as usps_sandbox
 from trackwatch.sandbox.local import serve_locally
+from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.world import World
 
 SANDBOXES = {
@@ -29,8 +31,10 @@ class SandboxServer:
     """`middlewares` see every call first (the chaos suite's fault schedule); `owner` says
     which carrier each route belongs to, once started."""
 
-    def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = ()) -> None:
+    def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = (),
+                 push: SandboxPush | None = None) -> None:  # fmt: skip
         self.world = world
+        self.push = push  # the carriers' push side, when the world pushes
         self.clock = clock
         self.port = 0
         self.owner: dict[AbstractResource, str] = {}
@@ -43,6 +47,8 @@ class SandboxServer:
             known = set(app.router.resources())
             add_routes(app, self.world, self.clock)
             self.owner.update(dict.fromkeys(set(app.router.resources()) - known, name))
+        if self.push is not None:
+            push_routes.add_routes(app, self.push)
         self._runner, self.port = await serve_locally(app, port)
         return self
 
@@ -51,5 +57,7 @@ class SandboxServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
+        if self.push is not None:
+            await self.push.close()
         if self._runner is not None:
             await self._runner.cleanup()

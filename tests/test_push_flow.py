@@ -1,0 +1,62 @@
+"""Push end to end: the stand-in carriers take the daemon's subscriptions and push each scan to
+its receivers; the daemon merges the pushes, alerts within minutes of the scan, polls less
+while pushes come, and polls a parcel whose pushes went quiet. Real HTTP on 127.0.0.1, a
+FrozenClock, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import SettingsFactory, both_backends
+from tests.push_kit import at, connect, parcel, push_settings, run, shipment
+from trackwatch.app import Daemon, open_daemon
+from trackwatch.clock import FrozenClock
+from trackwatch.sandbox.push import SandboxPush
+from trackwatch.sandbox.server import SandboxServer
+from trackwatch.sandbox.world import World
+
+pytestmark = both_backends
+
+
+@pytest.fixture
+def push(world: World, clock: FrozenClock) -> SandboxPush:
+    return SandboxPush(world, clock)
+
+
+@pytest.fixture
+async def sandbox(world: World, clock: FrozenClock, push: SandboxPush
+                  ) -> AsyncIterator[SandboxServer]:  # fmt: skip
+    server = await SandboxServer(world, clock, push=push).start()
+    yield server
+    await server.stop()
+
+
+async def started(make_settings: SettingsFactory, clock: FrozenClock, push: SandboxPush,
+                  carrier: str) -> AsyncIterator[Daemon]:  # fmt: skip
+    settings = make_settings(carriers={carrier: push_settings(carrier)})
+    async with open_daemon(settings, clock) as daemon:
+        connect(push, daemon)
+        await daemon.store.add_shipment(shipment(carrier, at(23, 9)), clock.now())
+        yield daemon
+
+
+async def test_ups_delivery_is_alerted_within_minutes_of_the_scan_with_few_polls(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, push: SandboxPush
+) -> None:
+    parcel(world, "ups", (at(23, 9), "label"), (at(23, 18), "picked_up"),
+           (at(24, 2), "departed"), (at(24, 14), "arrived"), (at(25, 7, 30), "out_for_delivery"),
+           (at(25, 11, 7), "delivered"))  # fmt: skip
+    clock.set(at(23, 9, 5))
+    async for daemon in started(make_settings, clock, push, "ups"):
+        await run(daemon, push, clock, at(25, 12))
+        alerts = {a.rule: a for a in await daemon.store.all_alerts()}
+        assert alerts["delivered"].opened_at - at(25, 11, 7) <= timedelta(minutes=10)
+        (s,) = (await daemon.store.list_shipments()).shipments
+        assert s.polls == 1  # the first poll only: every scan after it came by push
+        assert push.calls["ups"] == 1 and push.pushed["ups"] == 5
+        await run(daemon, push, clock, at(28, 12), timedelta(minutes=30))
+        (s,) = (await daemon.store.list_shipments()).shipments
+        assert s.polls == 2 and s.stopped == "delivered"  # and the one after delivery
