@@ -30,12 +30,13 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 def push_settings(carrier: str) -> dict[str, Any]:
     """`[carriers.<carrier>.push]` for a test: on, with what the carrier needs."""
-    extra: dict[str, Any] = {
+    extras: dict[str, dict[str, Any]] = {
         "ups": {"webhook_client_id": UPS_CLIENT[0], "webhook_client_secret": UPS_CLIENT[1]},
         "usps": {"admin_emails": ["ops@example.com"]},
         "fedex": {"security_token": FEDEX_TOKEN},
         "dhl": {"service": "parcel-de"},
-    }[carrier]
+    }
+    extra = extras[carrier]
     return {"push": {"enabled": True, **extra}}
 
 
