@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
 from trackwatch.model import TrackingResult
@@ -44,7 +44,17 @@ class PushMessage:
 
 
 class PushReader(Protocol):
-    def __call__(self, body: bytes) -> PushMessage: ...
+    def __call__(self, body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
+        """`zones`: each watched number's destination zone, for dates a carrier gives
+        without one (UPS's scheduledDeliveryDate)."""
+        ...
+
+
+# Carriers that keep pushing a parcel after its delivery (a UPS package subscription lives its
+# 14 days; FedEx's account project pushes every parcel): a correction of the delivery scan
+# comes by push, so no poll is needed to confirm it. USPS and DHL subscriptions are deleted
+# at delivery.
+PUSHES_AFTER_DELIVERY = frozenset({"ups", "fedex"})
 
 
 @dataclass(frozen=True)

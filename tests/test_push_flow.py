@@ -48,6 +48,12 @@ async def started(make_settings: SettingsFactory, clock: FrozenClock, push: Sand
 # delivered; DHL create, activate (after its validate message), DELETE; FedEx none (the
 # portal's account project pushes every parcel).
 CALLS = {"ups": 1, "usps": 3, "dhl": 3, "fedex": 0}
+# Polls: the first (back-fill: subscriptions bring no history); after a delivery, UPS's push
+# (which does not say where the parcel was left) is followed by one poll that does, and
+# USPS's and DHL's (whose subscriptions end at delivery) by the confirmation poll 48 hours
+# later; UPS and FedEx go on pushing, so they need no confirmation poll.
+POLLS_AT_DELIVERY = {"ups": 2, "usps": 1, "dhl": 1, "fedex": 1}
+POLLS = {"ups": 2, "usps": 2, "dhl": 2, "fedex": 1}
 
 
 @pytest.mark.parametrize("carrier", ["ups", "usps", "dhl", "fedex"])
@@ -64,10 +70,10 @@ async def test_a_delivery_is_alerted_within_minutes_of_the_scan_with_few_polls(
         alerts = {a.rule: a for a in await daemon.store.all_alerts()}
         assert alerts["delivered"].opened_at - at(25, 11, 7) <= timedelta(minutes=10)
         (s,) = (await daemon.store.list_shipments()).shipments
-        assert s.polls == 1  # the first poll only: every scan after it came by push
+        assert s.polls == POLLS_AT_DELIVERY[carrier]  # every scan after the first poll was pushed
         assert push.pushed[carrier] >= 5 and not push.refused
         await run(daemon, push, clock, at(28, 12), timedelta(minutes=30))
         (s,) = (await daemon.store.list_shipments()).shipments
-        assert s.polls == 2 and s.stopped == "delivered"  # and the one after delivery
+        assert s.polls == POLLS[carrier] and s.stopped == "delivered"
         assert push.calls[carrier] == CALLS[carrier]
         assert push.sub_of(carrier, s.tracking_number) is None or carrier in ("ups", "fedex")

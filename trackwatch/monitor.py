@@ -287,7 +287,8 @@ class Monitor:
         delivery = view.delivered_event
         state = PollState(shipment.status, shipment.last_polled_at,
                           delivery.occurred_at if delivery else None, shipment.restarted_at,
-                          shipment.stopped, shipment.next_poll_at, shipment.push_until)  # fmt: skip
+                          shipment.stopped, shipment.next_poll_at, shipment.push_until,
+                          _details_missing(shipment, delivery))  # fmt: skip
         hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
         chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
         poll_by = chosen.next_poll_at
@@ -347,6 +348,15 @@ def _stop(shipment: Shipment, verdict: Verdict) -> str | None:
         return None
     restarted = shipment.restarted_at
     return "lost" if restarted is None or (lost.due and lost.due > restarted) else None
+
+
+def _details_missing(shipment: Shipment, delivery: TrackingEvent | None) -> bool:
+    """A delivery known from a push alone (no poll since) that says not where the parcel was
+    left: a poll fetches it (UPS's push does not carry it; risky deliveries depend on it)."""
+    if delivery is None or delivery.delivery_location is not None:
+        return False
+    polled = shipment.last_polled_at
+    return shipment.push_until is not None and (polled is None or polled < delivery.occurred_at)
 
 
 def _reason(exc: BaseException) -> str:

@@ -76,6 +76,9 @@ class PollState:
     stopped: str | None = None
     next_poll_at: datetime | None = None  # as stored: the poller may have deferred it
     push_until: datetime | None = None  # a carrier's push covers it until then
+    # A push told of the delivery without where the parcel was left (UPS's does not say):
+    # one poll fetches it.
+    details_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,8 +118,13 @@ def plan(
 
 
 def _delivered_stop(state: PollState, now: datetime, settings: DaemonSettings) -> str | None:
+    """Delivered and confirmed: the confirmation window is over, or the carrier's push,
+    which goes on after delivery, would bring a correction (no poll needed to see one)."""
     if state.delivered_at is None or state.status is not Status.DELIVERED:
         return None
+    pushed = state.push_until is not None and state.push_until > now
+    if pushed and not state.details_missing and settings.schedule == "smart":
+        return "delivered"
     return "delivered" if now >= _confirm_until(state, settings) else None
 
 
@@ -129,7 +137,7 @@ def _confirm_until(state: PollState, settings: DaemonSettings) -> datetime:
 
 def _routine(state: PollState, now: datetime, hours: CarrierHours, s: DaemonSettings) -> datetime:
     if state.status is Status.DELIVERED and state.delivered_at is not None:
-        return _confirm_until(state, s)
+        return now if state.details_missing else _confirm_until(state, s)
     if state.push_until is not None and state.push_until > now:
         # The carrier pushes its scans: no routine poll while pushes come. When they go
         # quiet (none by `push_until`), the parcel is polled in case one was lost.

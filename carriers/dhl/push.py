@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from typing import Any
 
 from carriers.dhl.parse import parse_shipment
 from carriers.push import Control, MalformedPush, PushMessage, obj, text
 from trackwatch.errors import MalformedResponse
+from trackwatch.model import TrackingResult
 
 SCOPES = frozenset({"subscription.validate", "subscription.activate", "subscription.ready",
                     "subscription.delete", "subscription.push"})  # fmt: skip
@@ -30,7 +32,12 @@ def subscription_id_of(message: Mapping[str, Any]) -> str:
     return found
 
 
-def read(body: bytes) -> PushMessage:
+def _shipment(shipment: Mapping[str, Any], zones: Mapping[str, tzinfo]) -> TrackingResult:
+    """A shipment object; its local times without an offset are the destination's."""
+    return parse_shipment(shipment, zones.get(str(shipment.get("id", "")), UTC))
+
+
+def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     try:
         data = obj(json.loads(body), "body")
     except ValueError as exc:
@@ -48,7 +55,7 @@ def read(body: bytes) -> PushMessage:
     if not isinstance(shipments, list) or not shipments:
         raise MalformedPush("shipments", "must be a non-empty list")
     try:
-        results = [parse_shipment(obj(s, "shipments[]")) for s in shipments]
+        results = [_shipment(obj(s, "shipments[]"), zones or {}) for s in shipments]
     except MalformedResponse as exc:
         raise MalformedPush("shipments", exc.message) from None
     return PushMessage(results=results)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from carriers.push import MalformedPush, PushMessage, obj, text
@@ -60,7 +60,8 @@ def _stamp(body: Mapping[str, Any], place: Place) -> Stamp:
     return combine(day, clock, zone, inferred=True)
 
 
-def _eta(body: Mapping[str, Any], place: Place) -> datetime | None:
+def _eta(body: Mapping[str, Any], zone: tzinfo) -> datetime | None:
+    """The scheduled date, at the end of that day where the parcel is going."""
     raw = clean(body.get("scheduledDeliveryDate"))
     if not raw:
         return None
@@ -68,11 +69,11 @@ def _eta(body: Mapping[str, Any], place: Place) -> datetime | None:
         day = parse_ymd(raw)
     except TimeFormatError:
         return None
-    zone = zone_for(place.country, place.postal_code, place.state)
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
-def read_event(body: Mapping[str, Any]) -> TrackingResult:
+def read_event(body: Mapping[str, Any], destination: tzinfo | None = None) -> TrackingResult:
+    """One event; `destination`: the zone its scheduled date is in (else the scan's)."""
     number = text(body.get("trackingNumber"), "trackingNumber").strip().upper()
     status = obj(body.get("activityStatus"), "activityStatus")
     kind = clean(status.get("type")).upper()
@@ -94,15 +95,17 @@ def read_event(body: Mapping[str, Any]) -> TrackingResult:
         delayed=delayed, zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
         signed_by=signer or None if normalized is Status.DELIVERED else None,
     )  # fmt: skip
+    zone = destination or zone_for(place.country, place.postal_code, place.state)
     return TrackingResult(tracking_number=number, outcome=Outcome.FOUND, events=[event],
-                          status=normalized, eta=_eta(body, place),
+                          status=normalized, eta=_eta(body, zone),
                           delivered_at=stamp.at if normalized is Status.DELIVERED else None)  # fmt: skip
 
 
-def read(body: bytes) -> PushMessage:
+def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     """One Track Alert POST body."""
     try:
-        data = json.loads(body)
+        data = obj(json.loads(body), "body")
     except ValueError as exc:
         raise MalformedPush("body", f"is not JSON ({exc})") from None
-    return PushMessage(results=[read_event(obj(data, "body"))])
+    number = clean(data.get("trackingNumber")).upper()
+    return PushMessage(results=[read_event(data, (zones or {}).get(number))])

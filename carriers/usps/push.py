@@ -11,6 +11,8 @@ Detailed Scan event (MID subscriptions only) carries one `trackingEvent` object 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import UTC, tzinfo
 from typing import Any
 
 from carriers.push import MalformedPush, PushMessage, obj, text
@@ -28,7 +30,7 @@ def envelope_of(body: bytes) -> dict[str, Any]:
     return dict(obj(data, "body"))
 
 
-def read(body: bytes) -> PushMessage:
+def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     envelope = envelope_of(body)
     for key in ("subscriptionId", "timestamp"):
         text(envelope.get(key), key)
@@ -42,7 +44,8 @@ def read(body: bytes) -> PushMessage:
     if single is not None and "trackingEvents" not in payload:
         payload["trackingEvents"] = [single]
     try:
-        result = parse_detail(payload)
+        number = str(payload.get("trackingNumber", "")).strip()
+        result = parse_detail(payload, (zones or {}).get(number, UTC))
     except MalformedResponse as exc:
         raise MalformedPush("payload", exc.message) from None
     return PushMessage(results=[result])

@@ -28,11 +28,17 @@ def _same_scan(event: TrackingEvent, known: Sequence[TrackingEvent]) -> bool:
 
 
 def merge(
-    target: PushTarget, results: Sequence[TrackingResult], now: datetime, settings: PushSettings
+    target: PushTarget,
+    results: Sequence[TrackingResult],
+    now: datetime,
+    settings: PushSettings,
+    after_delivery: bool = False,
 ) -> PushUpdate | None:
     """What the pushes `results` (one number's, in the order received) change of `target`;
     None when they bring no scan it does not have (a duplicate, a replay). Order does not
-    matter: scans are ordered by their instants, and the status is over all of them."""
+    matter: scans are ordered by their instants, and the status is over all of them.
+    `after_delivery`: the carrier keeps pushing once the parcel is delivered; otherwise a
+    delivery ends the push cover (its subscription is deleted)."""
     cutoff = label_cutoff(target.shipped_at.date())
     known = list(target.events)
     new: list[TrackingEvent] = []
@@ -47,5 +53,7 @@ def merge(
         return None
     merged = in_order(known)
     status = overall_status(merged)
+    covered = after_delivery or status is not Status.DELIVERED
+    until = now + quiet_after(status, settings) if covered else None
     return PushUpdate(target.shipment_id, target.revision, tuple(new), status,
-                      merged[-1].occurred_at, eta, now + quiet_after(status, settings), now)  # fmt: skip
+                      merged[-1].occurred_at, eta, until, now)  # fmt: skip

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from carriers.push import Control, Held, Hook, PushAgent, Subscribed
+from carriers.push import PUSHES_AFTER_DELIVERY, Control, Held, Hook, PushAgent, Subscribed
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
 from trackwatch.errors import CarrierError
@@ -33,6 +33,10 @@ RENEW_BEFORE = timedelta(days=1)
 HANDSHAKE_WAIT = timedelta(hours=1)
 RETRY = timedelta(hours=1)
 BATCH = 500
+# New shipments of a carrier that subscribes several numbers a call (UPS 100, DHL 10) are
+# gathered this long, so that a call takes many: a label is picked up hours after it is
+# printed, and its first poll does not wait for the subscription.
+GATHER = timedelta(hours=2)
 
 
 def held(sub: Subscription) -> Held:
@@ -47,12 +51,19 @@ class Subscriber:
         self._settings = settings
         self._agents = agents
         self._hook = hook
+        self._gathered: dict[str, datetime] = {}  # carrier -> when new shipments were last taken
 
     def configure(self, settings: Settings) -> None:
         self._settings = settings
 
+    @property
+    def active(self) -> bool:
+        """Whether any carrier's push is on."""
+        return bool(self._agents)
+
     async def next_due(self) -> datetime | None:
         found = [await self._store.next_subscription_at(c) for c in self._agents]
+        found += [at + GATHER for at in self._gathered.values()]
         return min((d for d in found if d is not None), default=None)
 
     async def run_once(self) -> int:
@@ -67,7 +78,11 @@ class Subscriber:
 
     async def _carrier(self, carrier: str, agent: PushAgent) -> int:
         now = self._clock.now()
-        fresh = await self._store.claim_new_subscriptions(carrier, now, now + LEASE, BATCH)
+        fresh = []
+        last = self._gathered.get(carrier)
+        if agent.batch_size == 1 or last is None or now >= last + GATHER:
+            self._gathered[carrier] = now
+            fresh = await self._store.claim_new_subscriptions(carrier, now, now + LEASE, BATCH)
         due = await self._store.claim_due_subscriptions(carrier, now, now + LEASE, BATCH)
         save = SubscriptionSave()
         ending = [s for s in due if s.finished]
@@ -100,7 +115,8 @@ class Subscriber:
         if gone:
             await agent.unsubscribe(gone)
         save.ended += ending
-        save.cover.update({s.shipment_id: None for s in ending})
+        if agent.name not in PUSHES_AFTER_DELIVERY:  # the others still push: cover stays
+            save.cover.update({s.shipment_id: None for s in ending})
 
     async def _make(self, carrier: str, agent: PushAgent, subs: Sequence[Subscription],
                     save: SubscriptionSave) -> None:  # fmt: skip
@@ -121,13 +137,17 @@ class Subscriber:
                 self._keep(sub, answer, save)
 
     async def _recheck(self, agent: PushAgent, sub: Subscription, save: SubscriptionSave) -> None:
-        """Due while active: if a push came within the quiet span, re-arm; else ask the
-        carrier how the subscription stands (and enable a suspended one again)."""
+        """Due while active: re-armed if a push came within the quiet span, or if no scan
+        came by poll that a push should have brought; else the carrier is asked how the
+        subscription stands (and a suspended one is enabled again)."""
         now = self._clock.now()
         quiet = quiet_after(sub.status, self._settings.carriers.get(agent.name).push)
         heard = sub.last_push_at is not None and sub.last_push_at + quiet > now
-        if heard and sub.state is SubState.ACTIVE:
-            save.kept.append(sub.but(due_at=self._due(sub, sub.last_push_at or now)))
+        if sub.state is SubState.ACTIVE and (heard or not sub.missed_push()):
+            # Pushes come, or the parcel is merely quiet (no scan has come by a poll either):
+            # nothing to ask the carrier.
+            since = sub.last_push_at if heard and sub.last_push_at else now
+            save.kept.append(sub.but(due_at=self._due(sub, since)))
             return
         try:
             answer = await agent.check(held(sub))

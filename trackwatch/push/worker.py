@@ -14,12 +14,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from carriers.push import Control, MalformedPush, PushReader
+from carriers.base import zone_of
+from carriers.push import PUSHES_AFTER_DELIVERY, Control, MalformedPush, PushReader
 from trackwatch.clock import Clock
 from trackwatch.config import Settings
-from trackwatch.model import TrackingResult
+from trackwatch.model import Place, TrackingResult
 from trackwatch.push.merge import merge
 from trackwatch.store.contract import PushStore
 from trackwatch.store.push_records import PushDone, PushTarget, PushUpdate, StoredPush
@@ -32,12 +33,11 @@ Controls = Callable[[str, Control], Awaitable[None]]
 
 @dataclass
 class _Batch:
-    """One pass's pushes, read: results by carrier and number, in the order received."""
+    """One pass's pushes: the readable ones' bodies by carrier, the numbers they name, and
+    the pushes done (or failed) so far."""
 
-    results: dict[str, dict[str, list[TrackingResult]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    pushes_of: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    bodies: dict[str, list[StoredPush]] = field(default_factory=lambda: defaultdict(list))
+    numbers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_shipment: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     done: list[PushDone] = field(default_factory=list)
 
@@ -65,16 +65,18 @@ class PushWorker:
         batch = _Batch()
         for push in pushes:
             await self._read(push, batch)
-        updates = await self._merged(batch)
+        updates: list[PushUpdate] = []
+        for carrier, stored in batch.bodies.items():
+            updates += await self._merged(carrier, stored, batch)
         stale = await self._store.apply_pushes(updates)
         retry = {pid for sid in stale for pid in batch.by_shipment[sid]}
-        finished = [d for d in batch.done if d.push_id not in retry]
-        await self._store.finish_pushes(finished, now)
+        await self._store.finish_pushes([d for d in batch.done if d.push_id not in retry], now)
         if stale:
             log.info("push: %d shipment(s) changed while merging; merged again later", len(stale))
         return len(updates) - len(stale)
 
     async def _read(self, push: StoredPush, batch: _Batch) -> None:
+        """Read a push for the numbers it names, and act on its controls (a handshake)."""
         reader = self._readers.get(push.carrier)
         if reader is None:
             batch.done.append(PushDone(push.id, f"no reader for carrier {push.carrier!r}"))
@@ -94,22 +96,34 @@ class PushWorker:
                 return
             batch.done.append(PushDone(push.id, f"{type(exc).__name__}: {exc}"[:500]))
             return
-        for result in message.results:
-            batch.results[push.carrier][result.tracking_number].append(result)
-            batch.pushes_of[(push.carrier, result.tracking_number)].add(push.id)
+        if message.results:
+            batch.bodies[push.carrier].append(push)
+            batch.numbers[push.carrier].update(r.tracking_number for r in message.results)
         batch.done.append(PushDone(push.id))
 
-    async def _merged(self, batch: _Batch) -> list[PushUpdate]:
-        updates: list[PushUpdate] = []
-        for carrier, by_number in batch.results.items():
-            push = self._settings.carriers.get(carrier).push
-            targets = await self._store.push_targets(carrier, sorted(by_number))
-            for number, results in by_number.items():
-                for target in targets.get(number, []):
-                    update = merge(target, results, self._clock.now(), push)
-                    if update is not None:
-                        updates.append(update)
-                        batch.by_shipment[target.shipment_id] |= batch.pushes_of[(carrier, number)]
+    async def _merged(self, carrier: str, pushes: list[StoredPush], batch: _Batch
+                      ) -> list[PushUpdate]:  # fmt: skip
+        """Each watched shipment's update from this carrier's pushes, read again with each
+        parcel's destination zone (for dates a carrier gives without one)."""
+        targets = await self._store.push_targets(carrier, sorted(batch.numbers[carrier]))
+        zones = {n: zone_of(Place(country=t.destination_country,
+                                  postal_code=t.destination_postal_code or None), UTC)
+                 for n, found in targets.items() for t in found[:1]}  # fmt: skip
+        results: dict[str, list[TrackingResult]] = defaultdict(list)
+        sources: dict[str, set[int]] = defaultdict(set)
+        for push in pushes:
+            for result in self._readers[carrier](push.body.encode(), zones).results:
+                results[result.tracking_number].append(result)
+                sources[result.tracking_number].add(push.id)
+        settings = self._settings.carriers.get(carrier).push
+        after = carrier in PUSHES_AFTER_DELIVERY
+        updates = []
+        for number, found in results.items():
+            for target in targets.get(number, []):
+                update = merge(target, found, self._clock.now(), settings, after)
+                if update is not None:
+                    updates.append(update)
+                    batch.by_shipment[target.shipment_id] |= sources[number]
         return updates
 
 

@@ -40,7 +40,8 @@ def ups_body(parcel: Parcel, milestone: Milestone) -> dict[str, Any]:
     }  # fmt: skip
     if parcel.scheduled_delivery is not None:
         body["scheduledDeliveryDate"] = parcel.scheduled_delivery.strftime("%Y%m%d")
-    if milestone.kind == "delivered":
+    if milestone.kind == "delivered":  # "blank until the delivery event occurs"
+        body["activityLocation"]["postalCode"] = place.postal_code or ""
         body["actualDeliveryDate"] = local.strftime("%Y%m%d")
         body["actualDeliveryTime"] = local.strftime("%H%M%S")
     return body

@@ -51,6 +51,8 @@ class PushTarget:
     shipped_at: datetime
     revision: int
     events: tuple[TrackingEvent, ...]
+    destination_country: str = "US"
+    destination_postal_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class PushUpdate:
     status: Status
     last_event_at: datetime | None
     eta: datetime | None
-    push_until: datetime
+    push_until: datetime | None  # None: no longer covered (its subscription ends)
     pushed_at: datetime
 
 
@@ -102,9 +104,18 @@ class Subscription:
     expires_at: datetime | None = None
     last_push_at: datetime | None = None
     error: str | None = None
+    created_at: datetime | None = None  # as stored (read only)
     # Read from the shipment, not stored with the subscription:
     status: Status = Status.UNKNOWN
     finished: bool = False  # no longer watched, stopped, or delivered: unsubscribe
+    last_event_at: datetime | None = None  # its latest scan, however it was learnt
+
+    def missed_push(self) -> bool:
+        """A scan newer than every push and than the subscription: learnt by a poll, so a
+        push did not come (the carrier may have suspended the subscription)."""
+        since = max(d for d in (self.last_push_at, self.created_at) if d is not None) \
+            if self.last_push_at or self.created_at else None  # fmt: skip
+        return self.last_event_at is not None and (since is None or self.last_event_at > since)
 
     def but(self, **changes: object) -> Subscription:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -27,7 +27,8 @@ _FINISHED = (
     " OR s.status='delivered')"
 )
 _SUBSCRIPTIONS = (
-    f"SELECT p.*, COALESCE(s.status, 'unknown') AS shipment_status, {_FINISHED} AS finished"
+    f"SELECT p.*, COALESCE(s.status, 'unknown') AS shipment_status, {_FINISHED} AS finished,"
+    " s.last_event_at AS shipment_last_event"
     " FROM push_subscriptions p LEFT JOIN shipments s ON s.id = p.shipment_id"
 )
 _INSERT = (
@@ -46,7 +47,7 @@ _PUSHED = (
     " eta=COALESCE($4, eta), first_eta=COALESCE(first_eta, $4),"
     " last_event_at=CASE WHEN $5::timestamptz IS NOT NULL AND (last_event_at IS NULL OR"
     " $5 > last_event_at) THEN $5 ELSE last_event_at END,"
-    " push_until=GREATEST(push_until, $6)"
+    " push_until=CASE WHEN $6::timestamptz IS NULL THEN NULL ELSE GREATEST(push_until, $6) END"
     " WHERE id=$1 AND revision=$2 AND set_aside IS NULL RETURNING id"
 )
 
@@ -58,6 +59,7 @@ def subscription_of(row: asyncpg.Record) -> Subscription:
         due_at=row["due_at"], subscription_id=row["subscription_id"], secret=row["secret"],
         etag=row["etag"], expires_at=row["expires_at"], last_push_at=row["last_push_at"],
         error=row["error"], status=Status(row["shipment_status"]), finished=bool(row["finished"]),
+        created_at=row["created_at"], last_event_at=row["shipment_last_event"],
     )  # fmt: skip
 
 
@@ -112,7 +114,8 @@ class PostgresPush(PostgresBase):
         if not numbers:
             return found
         rows = await self._pool.fetch(
-            "SELECT id, tracking_number, shipped_at, revision FROM shipments WHERE carrier=$1"
+            "SELECT id, tracking_number, shipped_at, revision, destination_country,"
+            " destination_postal_code FROM shipments WHERE carrier=$1"
             " AND tracking_number = ANY($2::text[]) AND active AND set_aside IS NULL",
             carrier, list(numbers),
         )  # fmt: skip
@@ -125,7 +128,15 @@ class PostgresPush(PostgresBase):
             sid = int(r["id"])
             stored = tuple(TrackingEvent.model_validate_json(e["data"]) for e in events[sid])
             found[r["tracking_number"]].append(
-                PushTarget(sid, r["tracking_number"], r["shipped_at"], int(r["revision"]), stored)
+                PushTarget(
+                    sid,
+                    r["tracking_number"],
+                    r["shipped_at"],
+                    int(r["revision"]),
+                    stored,
+                    r["destination_country"],
+                    r["destination_postal_code"],
+                )
             )
         return found
 

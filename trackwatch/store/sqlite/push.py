@@ -30,7 +30,8 @@ _FINISHED = (
     " OR s.status='delivered')"
 )
 _SUBSCRIPTIONS = (
-    f"SELECT p.*, COALESCE(s.status, 'unknown') AS shipment_status, {_FINISHED} AS finished"
+    f"SELECT p.*, COALESCE(s.status, 'unknown') AS shipment_status, {_FINISHED} AS finished,"
+    " s.last_event_at AS shipment_last_event"
     " FROM push_subscriptions p LEFT JOIN shipments s ON s.id = p.shipment_id"
 )
 _INSERT = (
@@ -56,8 +57,8 @@ _PUSHED = (
     " eta=COALESCE(:eta, eta), first_eta=COALESCE(first_eta, :eta),"
     " last_event_at=CASE WHEN :last IS NOT NULL AND (last_event_at IS NULL OR"
     " :last > last_event_at) THEN :last ELSE last_event_at END,"
-    " push_until=CASE WHEN push_until IS NULL OR push_until < :until THEN :until"
-    " ELSE push_until END"
+    " push_until=CASE WHEN :until IS NULL THEN NULL WHEN push_until IS NULL"
+    " OR push_until < :until THEN :until ELSE push_until END"
     " WHERE id=:id AND revision=:rev AND set_aside IS NULL RETURNING id"
 )
 
@@ -70,6 +71,7 @@ def subscription_of(row: aiosqlite.Row) -> Subscription:
         secret=row["secret"], etag=row["etag"], expires_at=parse_ts(row["expires_at"]),
         last_push_at=parse_ts(row["last_push_at"]), error=row["error"],
         status=Status(row["shipment_status"]), finished=bool(row["finished"]),
+        created_at=parse_ts(row["created_at"]), last_event_at=parse_ts(row["shipment_last_event"]),
     )  # fmt: skip
 
 
@@ -132,7 +134,8 @@ class SqlitePush(SqliteBase):
             return found
         marks = ",".join("?" * len(numbers))
         rows = await self._all(
-            "SELECT id, tracking_number, shipped_at, revision FROM shipments WHERE carrier=?"
+            "SELECT id, tracking_number, shipped_at, revision, destination_country,"
+            " destination_postal_code FROM shipments WHERE carrier=?"
             f" AND tracking_number IN ({marks}) AND active=1 AND set_aside IS NULL",
             [carrier, *numbers],
         )
@@ -151,6 +154,8 @@ class SqlitePush(SqliteBase):
                     parse_ts(r["shipped_at"]) or datetime.min,
                     int(r["revision"]),
                     stored,
+                    r["destination_country"],
+                    r["destination_postal_code"],
                 )
             )
         return found
