@@ -58,7 +58,8 @@ class PushTarget:
 @dataclass(frozen=True)
 class PushUpdate:
     """What a push changes of one shipment: its new scans, the status over all its scans,
-    and until when push covers it (polling eases off until then)."""
+    and until when push covers it (polling eases off until then): from this push, as long
+    as a parcel in its new status may go without one (an earlier, longer cover ends)."""
 
     shipment_id: int
     revision: int

@@ -47,7 +47,7 @@ _PUSHED = (
     " eta=COALESCE($4, eta), first_eta=COALESCE(first_eta, $4),"
     " last_event_at=CASE WHEN $5::timestamptz IS NOT NULL AND (last_event_at IS NULL OR"
     " $5 > last_event_at) THEN $5 ELSE last_event_at END,"
-    " push_until=CASE WHEN $6::timestamptz IS NULL THEN NULL ELSE GREATEST(push_until, $6) END"
+    " push_until=$6"
     " WHERE id=$1 AND revision=$2 AND set_aside IS NULL RETURNING id"
 )
 

@@ -57,8 +57,7 @@ _PUSHED = (
     " eta=COALESCE(:eta, eta), first_eta=COALESCE(first_eta, :eta),"
     " last_event_at=CASE WHEN :last IS NOT NULL AND (last_event_at IS NULL OR"
     " :last > last_event_at) THEN :last ELSE last_event_at END,"
-    " push_until=CASE WHEN :until IS NULL THEN NULL WHEN push_until IS NULL"
-    " OR push_until < :until THEN :until ELSE push_until END"
+    " push_until=:until"
     " WHERE id=:id AND revision=:rev AND set_aside IS NULL RETURNING id"
 )
 
