@@ -95,10 +95,12 @@ class PostgresPush(PostgresBase):
 
     async def finish_pushes(self, done: Sequence[PushDone], now: datetime) -> None:
         async with self._tx() as c:
+            await c.execute("DELETE FROM push_inbox WHERE id = ANY($1::bigint[])",
+                            [d.push_id for d in done if not d.error])  # fmt: skip
             await c.executemany(
-                "UPDATE push_inbox SET state=$1, worked_at=$2, error=$3, lease_until=NULL"
-                " WHERE id=$4",
-                [("failed" if d.error else "done", now, d.error, d.push_id) for d in done],
+                "UPDATE push_inbox SET state='failed', worked_at=$1, error=$2, lease_until=NULL"
+                " WHERE id=$3",
+                [(now, d.error, d.push_id) for d in done if d.error],
             )
 
     async def next_push_at(self) -> datetime | None:

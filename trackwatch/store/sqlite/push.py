@@ -115,8 +115,12 @@ class SqlitePush(SqliteBase):
     async def finish_pushes(self, done: Sequence[PushDone], now: datetime) -> None:
         async with self._tx() as db:
             await db.executemany(
-                "UPDATE push_inbox SET state=?, worked_at=?, error=?, lease_until=NULL WHERE id=?",
-                [("failed" if d.error else "done", ts(now), d.error, d.push_id) for d in done],
+                "DELETE FROM push_inbox WHERE id=?", [(d.push_id,) for d in done if not d.error]
+            )
+            await db.executemany(
+                "UPDATE push_inbox SET state='failed', worked_at=?, error=?, lease_until=NULL"
+                " WHERE id=?",
+                [(ts(now), d.error, d.push_id) for d in done if d.error],
             )
 
     async def next_push_at(self) -> datetime | None:
