@@ -14,6 +14,7 @@ from tests.conftest import SettingsFactory, both_backends
 from tests.push_kit import at, connect, parcel, push_settings, run, shipment
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
+from trackwatch.model import Status
 from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import World
@@ -71,6 +72,11 @@ async def test_a_delivery_is_alerted_within_minutes_of_the_scan_with_few_polls(
         assert alerts["delivered"].opened_at - at(25, 11, 7) <= timedelta(minutes=10)
         (s,) = (await daemon.store.list_shipments()).shipments
         assert s.polls == POLLS_AT_DELIVERY[carrier]  # every scan after the first poll was pushed
+        events = (await daemon.store.events_for([s.id or 0]))[s.id or 0]
+        delivered = [e for e in events if e.status is Status.DELIVERED]
+        # Where it was left: in the push (USPS's words, FedEx's and DHL's details), or, for
+        # UPS, from the poll after it, which fills in the pushed scan.
+        assert len(delivered) == 1 and delivered[0].delivery_location is not None
         assert push.pushed[carrier] >= 5 and not push.refused
         await run(daemon, push, clock, at(28, 12), timedelta(minutes=30))
         (s,) = (await daemon.store.list_shipments()).shipments
