@@ -121,13 +121,14 @@ async def test_ups_push_is_stored_once_and_merged(daemon: Daemon) -> None:
 
 
 @pytest.mark.parametrize("forge", ["no token", "other secret", "expired", "x-api-key",
-                                   "user agent"])  # fmt: skip
+                                   "user agent", "absurd expiry"])  # fmt: skip
 async def test_ups_push_that_does_not_verify_is_refused_and_not_stored(
     daemon: Daemon, clock: FrozenClock, forge: str
 ) -> None:
     headers = await ups_headers(daemon)
     field = {"no token": "authorization", "other secret": "authorization",
-             "expired": "authorization", "x-api-key": "x-api-key", "user agent": "User-Agent"}[forge]  # fmt: skip
+             "expired": "authorization", "x-api-key": "x-api-key", "user agent": "User-Agent",
+             "absurd expiry": "authorization"}[forge]  # fmt: skip
     if forge == "no token":
         del headers["Authorization"]
     elif forge == "other secret":
@@ -135,6 +136,8 @@ async def test_ups_push_that_does_not_verify_is_refused_and_not_stored(
         headers["Authorization"] = f"Bearer {stamp}.{'A' * 43}"
     elif forge == "expired":
         clock.advance(timedelta(hours=2))
+    elif forge == "absurd expiry":  # a stamp no clock reaches: refused, not a server error
+        headers["Authorization"] = f"Bearer {'9' * 40}.{'A' * 43}"
     elif forge == "x-api-key":
         headers["x-api-key"] = "someone-else"
     else:

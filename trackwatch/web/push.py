@@ -78,7 +78,7 @@ def ups_token(secret: str, expires: datetime) -> str:
 
 def ups_token_valid(secret: str, token: str, now: datetime) -> bool:
     stamp, _, _ = token.partition(".")
-    if not stamp.isdigit():
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         return False
     expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
     return expires > now and same(token, ups_token(secret, expires))
