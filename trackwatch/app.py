@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from carriers import CARRIERS, CLASSIFIERS, Carrier, Credentials
+from carriers.push import Hook, PushAgent
+from carriers.pushes import AGENTS, READERS
 from rules import RULES
 from trackwatch.accounts import AccountTransport, account_key, carrier_of
 from trackwatch.calendar import warm
@@ -33,6 +35,8 @@ from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.outbox import Outbox, Sent
 from trackwatch.notify.render import Renderer
 from trackwatch.poller import Poller
+from trackwatch.push.subscriber import Subscriber
+from trackwatch.push.worker import PushWorker
 from trackwatch.quarantine import Quarantine
 from trackwatch.quota import Quota
 from trackwatch.retention import RetentionPass
@@ -41,6 +45,7 @@ from trackwatch.store import Store, open_store
 from trackwatch.store.versions import upgrade_line, upgrades_at_start
 from trackwatch.web.console import ConsoleDesk
 from trackwatch.web.ops import Vitals
+from trackwatch.web.push import PushDesk
 from trackwatch.web.report_page import ReportDesk
 from trackwatch.web.server import Served, build_app, serve
 from trackwatch.web.signing import ReportLinks
@@ -94,6 +99,7 @@ class Daemon:
         metrics: Metrics | None = None,
         heartbeat: Heartbeat | None = None,
         health: CarrierState | None = None,
+        agents: Mapping[str, PushAgent] | None = None,
     ) -> None:
         self.settings = settings
         self.heartbeat = heartbeat or Heartbeat()
@@ -123,6 +129,19 @@ class Daemon:
                              metrics=self.metrics, stopping=self.stopping)  # fmt: skip
         self.digests = Digests(store, clock, settings, channels, drafter)
         self.retention = RetentionPass(store, clock, settings.retention)
+        self._pushed = asyncio.Event()
+        self.push_base = settings.daemon.public_url  # set by open_daemon once it listens
+        self.subscriber = Subscriber(store, clock, settings, agents or {}, self.hook)
+        self.pushes = PushWorker(store, clock, settings, READERS, self.subscriber.control)
+
+    def hook(self, carrier: str) -> Hook:
+        """Where `carrier` pushes to: its configured listener URL, else our /push/<carrier>."""
+        push = self.settings.carriers.get(carrier).push
+        return Hook(push.listener_url or f"{self.push_base}/push/{carrier}",
+                    tuple(push.admin_emails))  # fmt: skip
+
+    def push_desk(self) -> PushDesk:
+        return PushDesk(self.store, self.clock, lambda: self.settings, READERS, self._pushed.set)
 
     def _notifying(self, settings: Settings) -> tuple[ChannelDirectory, Renderer, Drafter]:
         channels = ChannelDirectory(settings.stores)
@@ -144,6 +163,8 @@ class Daemon:
         self.poller.configure(settings.daemon)
         self.alarms.configure(settings.daemon, drafter)
         self.retention.configure(settings.retention)
+        self.pushes.configure(settings)
+        self.subscriber.configure(settings)
         self.settings = settings
         await self.store.judge_all_again(policies_fingerprint(settings))
         self._judge.set()
@@ -151,6 +172,8 @@ class Daemon:
 
     async def tick(self) -> None:
         """One pass of every loop, in data-flow order (tests drive the daemon with this)."""
+        await self.subscriber.run_once()
+        await self.pushes.run_once()
         await self.poller.poll_due()
         await self.monitor.run_once()
         await self.outbox.run_once()
@@ -162,6 +185,8 @@ class Daemon:
             group.create_task(self._loop(self._deliver, self.store.next_notice_at, self._send))
             group.create_task(self._loop(self._digest, self.digests.next_due, None))
             group.create_task(self._loop(self._retain, self.retention.next_due, None))
+            group.create_task(self._loop(self._work_pushes, self.store.next_push_at, self._pushed))
+            group.create_task(self._loop(self._subscribe, self.subscriber.next_due, None))
 
     def wake(self) -> None:
         """Something changed outside the loops (a report, a manual resolution): judge now."""
@@ -171,6 +196,7 @@ class Daemon:
         self.stopping.set()
         self._judge.set()
         self._send.set()
+        self._pushed.set()
 
     async def _poll(self) -> None:
         if await self.poller.poll_due():
@@ -187,6 +213,14 @@ class Daemon:
             if not judged.full:
                 return
             await asyncio.sleep(0)
+
+    async def _work_pushes(self) -> None:
+        if await self.pushes.run_once():
+            self._judge.set()
+
+    async def _subscribe(self) -> None:
+        if await self.subscriber.run_once():
+            self._judge.set()
 
     async def _deliver(self) -> None:
         await self.outbox.run_once()
@@ -258,6 +292,27 @@ def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[st
     return carriers
 
 
+def push_agents(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, PushAgent]:
+    """The subscription clients of each enabled carrier whose push is enabled. Their calls go
+    through the gateway on a lane of their own (`<carrier>+push`): throttled and retried like
+    polls, but not counted against the tracking quota (a subscription API is another API)."""
+    agents: dict[str, PushAgent] = {}
+    for name, factory in AGENTS.items():
+        carrier = settings.carriers.get(name)
+        push = carrier.push
+        if not (carrier.enabled and push.enabled):
+            continue
+        key = f"{name}+push"
+        gateway.register(key, carrier.model_copy(update={"quota_calls": None}),
+                         CLASSIFIERS.get(name))  # fmt: skip
+        creds = credentials(
+            carrier.model_copy(update={"base_url": push.base_url or carrier.base_url})
+        )
+        option = push.subscription_type if name == "ups" else push.service
+        agents[name] = factory(AccountTransport(gateway, key), clock, creds, option)
+    return agents
+
+
 @asynccontextmanager
 async def open_daemon(
     settings: Settings, clock: Clock, on_sent: Sent | None = None,
@@ -282,7 +337,8 @@ async def open_daemon(
             carriers = _carriers(settings, gateway, clock)
             quotas = {n: q for n in carriers if (q := gateway.quota(n)) is not None}
             daemon = Daemon(settings, clock, store, carriers, on_sent, idle, links, quotas,
-                            metrics, Heartbeat(notifier), health)  # fmt: skip
+                            metrics, Heartbeat(notifier), health,
+                            push_agents(settings, gateway, clock))  # fmt: skip
             # Policies edited while the daemon was down move deadlines as a reload would.
             await store.judge_all_again(policies_fingerprint(settings))
             desk = daemon.desk = ReportDesk(store, clock, settings, links, daemon.wake)
@@ -291,8 +347,9 @@ async def open_daemon(
                                             lambda: daemon.settings.stores.keys(),  # noqa: PLW0108 - a reload replaces settings
                                             [rule.name for rule in RULES])  # fmt: skip
             console = ConsoleDesk(desk, store, await store.secret("console"), vitals)
-            served = await serve(build_app(desk, vitals, console), settings.daemon)
-            links.base_url = served.base_url
+            served = await serve(build_app(desk, vitals, console, daemon.push_desk()),
+                                 settings.daemon)  # fmt: skip
+            links.base_url = daemon.push_base = served.base_url
             yield daemon
     finally:
         if served is not None:

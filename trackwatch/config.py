@@ -258,6 +258,48 @@ class RetentionSettings(_Section):
         return timedelta(days=days) if days else None
 
 
+class PushSettings(_Section):
+    """A carrier's push (webhooks, trackwatch.push), off unless enabled: the carrier calls
+    the daemon's /push/<carrier> when a parcel is scanned, and polling eases off while pushes
+    come (deadlines are still verified by polling, and a push gone quiet is polled for).
+    Which keys a carrier needs: deploy/trackwatch.toml."""
+
+    enabled: bool = False
+    base_url: str = Field(
+        "", description="the carrier's subscription API; empty: the carrier's base_url"
+    )
+    listener_url: str = Field(
+        "", description="where the carrier reaches /push/<carrier>; empty: public_url's"
+    )
+    quiet_hours: float = Field(
+        36, gt=0, description="a moving parcel with no push this long is polled again"
+    )
+    quiet_pre_transit_hours: float = Field(
+        72, gt=0, description="a parcel not yet picked up with no push this long is polled"
+    )
+    # UPS Track Alert: UPS fetches a token from the daemon's /push/ups/token with these
+    # (set the same on developer.ups.com, Manage Webhook Credentials) and names the id in
+    # x-api-key on every push.
+    webhook_client_id: str = ""
+    webhook_client_secret: SecretStr | None = None
+    subscription_type: Literal["standard", "enhanced"] = "standard"
+    # USPS: 1 to 3 addresses USPS writes to about the subscriptions (required by USPS).
+    admin_emails: list[str] = Field(default_factory=list, max_length=3)
+    # DHL: the product the shipments travel with (parcel-de, express, ecommerce-europe, ...).
+    service: str = "parcel-de"
+    # FedEx AIV: the security token entered in the FedEx portal's webhook project.
+    security_token: SecretStr | None = None
+    replay_window_minutes: float = Field(
+        2880, gt=0, description="USPS: a push whose envelope timestamp is older is refused"
+    )
+
+    def needs(self, carrier: str) -> list[str]:
+        """The keys `carrier`'s push needs that are not set (enabled only)."""
+        wanted = {"ups": ("webhook_client_id", "webhook_client_secret"),
+                  "usps": ("admin_emails",), "fedex": ("security_token",), "dhl": ()}  # fmt: skip
+        return [k for k in wanted.get(carrier, ()) if self.enabled and not getattr(self, k)]
+
+
 class CarrierSettings(_Section):
     enabled: bool = True
     base_url: str
@@ -285,6 +327,7 @@ class CarrierSettings(_Section):
         None, ge=1, le=24, description="polls per working day of a moving parcel, as the "
         "carrier's headroom affords (empty: [daemon] transit_polls_per_day)",
     )  # fmt: skip
+    push: PushSettings = Field(default_factory=PushSettings)
 
     @model_validator(mode="after")
     def _hours(self) -> Self:
@@ -360,6 +403,14 @@ class CarriersSettings(_Section):
             if isinstance(given, dict):
                 merged[name] = {**defaults, **given}
         return merged
+
+    @model_validator(mode="after")
+    def _push_keys(self) -> Self:
+        for name in CARRIER_DEFAULTS:
+            missing = self.get(name).push.needs(name)
+            if missing:
+                raise ValueError(f"{name}.push: enabled without {', '.join(missing)}")
+        return self
 
     def get(self, carrier: str) -> CarrierSettings:
         value = getattr(self, carrier, None)

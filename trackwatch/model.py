@@ -174,6 +174,9 @@ class Shipment(BaseModel):
     # The Shopify fulfillment that ships it (gid://shopify/Fulfillment/<id>): write-back
     # records fulfillment events on it (trackwatch.shopify.writeback).
     fulfillment_gid: str | None = None
+    # Until when a carrier's push covers this shipment (trackwatch.push): routine polls wait
+    # until then, and a push that went quiet past it is polled for.
+    push_until: AwareDatetime | None = None
 
     @field_validator("destination_country")
     @classmethod

@@ -293,7 +293,8 @@ class Monitor:
         state = PollState(shipment.status, shipment.last_polled_at,
                           delivery.occurred_at if delivery else None, shipment.restarted_at,
                           shipment.stopped, shipment.next_poll_at,
-                          last.occurred_at if last else None, _at_destination(view))  # fmt: skip
+                          last.occurred_at if last else None, _at_destination(view),
+                          shipment.push_until, _details_missing(shipment, delivery))  # fmt: skip
         hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
         chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
         poll_by = chosen.next_poll_at
@@ -370,6 +371,15 @@ def _at_destination(view: ShipmentView) -> bool:
         return False
     return elsewhere(place, s.destination_city, s.destination_postal_code,
                      s.destination_country) is None  # fmt: skip
+
+
+def _details_missing(shipment: Shipment, delivery: TrackingEvent | None) -> bool:
+    """A delivery known from a push alone (no poll since) that says not where the parcel was
+    left: a poll fetches it (UPS's push does not carry it; risky deliveries depend on it)."""
+    if delivery is None or delivery.delivery_location is not None:
+        return False
+    polled = shipment.last_polled_at
+    return shipment.push_until is not None and (polled is None or polled < delivery.occurred_at)
 
 
 def _reason(exc: BaseException) -> str:

@@ -21,7 +21,9 @@ what we do, and when a scan is likely, not on a fixed beat:
   accepted cannot go wrong in any way a merchant must hear of), and once at the end of the
   confirmation window after delivery, after which polling stops;
 - while it has never been polled, when it is due already: a judgement never moves a first
-  poll later.
+  poll later;
+- while a carrier's push covers the parcel (`push_until`, trackwatch.push), no routine poll:
+  the next one is when the pushes would have gone quiet, deadlines are still verified.
 
 `fixed` scheduling (the simulator's baseline) polls every `transit_poll_hours` regardless.
 """
@@ -95,6 +97,10 @@ class PollState:
     next_poll_at: datetime | None = None  # as stored: the poller may have deferred it
     last_event_at: datetime | None = None
     at_destination: bool = False  # its last scan was at its destination (not delivered)
+    push_until: datetime | None = None  # a carrier's push covers it until then
+    # A push told of the delivery without where the parcel was left (UPS's does not say):
+    # one poll fetches it.
+    details_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,8 +147,13 @@ def plan(
 
 
 def _delivered_stop(state: PollState, now: datetime, settings: DaemonSettings) -> str | None:
+    """Delivered and confirmed: the confirmation window is over, or the carrier's push,
+    which goes on after delivery, would bring a correction (no poll needed to see one)."""
     if state.delivered_at is None or state.status is not Status.DELIVERED:
         return None
+    pushed = state.push_until is not None and state.push_until > now
+    if pushed and not state.details_missing and settings.schedule == "smart":
+        return "delivered"
     return "delivered" if now >= _confirm_until(state, settings) else None
 
 
@@ -158,7 +169,13 @@ def _routine(
 ) -> tuple[datetime, str]:
     """The next routine poll for the parcel's phase, and the reason in words."""
     if state.status is Status.DELIVERED and state.delivered_at is not None:
+        if state.details_missing:
+            return now, "delivered: the push said not where it was left; one poll fetches it"
         return _confirm_until(state, s), "delivered: once more when the confirmation window ends"
+    if state.push_until is not None and state.push_until > now:
+        # The carrier pushes its scans: no routine poll while pushes come. When they go
+        # quiet (none by `push_until`), the parcel is polled in case one was lost.
+        return state.push_until, "the carrier pushes its scans: polled only if they go quiet"
     # A slot minutes after the last poll would ask again what was just answered: the next.
     gap = timedelta(minutes=s.min_poll_minutes)
     after = max(now, state.last_polled_at or now) + gap

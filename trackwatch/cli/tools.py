@@ -86,6 +86,8 @@ def add_simulate(sub: SubParsers) -> None:
     sim.add_argument("--daemons", type=int, default=1, help="daemon processes (with --database)")
     sim.add_argument("--kill-seed", type=int, help="SIGKILL one daemon mid-pass and start it "
                      "again some steps later (which, when: from this seed)")  # fmt: skip
+    sim.add_argument("--push", action="store_true", help="every carrier pushes its scans to "
+                     "the daemon (the baseline, if any, still polls without push)")  # fmt: skip
     sim.set_defaults(handler=f"{TOOLS}:simulate")
 
 
@@ -94,7 +96,8 @@ def simulate(args: argparse.Namespace) -> int:
     from trackwatch.sim.report import render
 
     result = run_simulation(args.shipments, args.days, args.seed, args.baseline, args.carriers,
-                            args.ship_days, args.database, args.daemons, args.kill_seed)  # fmt: skip
+                            args.ship_days, args.database, args.daemons, args.kill_seed,
+                            args.push)  # fmt: skip
     print(render(result, args.json))
     return 0
 

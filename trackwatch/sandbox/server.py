@@ -10,11 +10,13 @@ from aiohttp.typedefs import Middleware
 from aiohttp.web_urldispatcher import AbstractResource
 
 from trackwatch.clock import Clock
+from trackwatch.sandbox import push_routes
 from trackwatch.sandbox.carriers import dhl as dhl_sandbox
 from trackwatch.sandbox.carriers import fedex as fedex_sandbox
 from trackwatch.sandbox.carriers import ups as ups_sandbox
 from trackwatch.sandbox.carriers import usps as usps_sandbox
 from trackwatch.sandbox.local import serve_locally
+from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.shopify_shop import Shop
 from trackwatch.sandbox.world import World
 
@@ -33,9 +35,10 @@ class SandboxServer:
     it)."""
 
     def __init__(self, world: World, clock: Clock, middlewares: Sequence[Middleware] = (),
-                 shop: Shop | None = None) -> None:  # fmt: skip
+                 shop: Shop | None = None, push: SandboxPush | None = None) -> None:  # fmt: skip
         self.world = world
         self.shop = shop
+        self.push = push  # the carriers' push side, when the world pushes
         self.clock = clock
         self.port = 0
         self.owner: dict[AbstractResource, str] = {}
@@ -53,6 +56,8 @@ class SandboxServer:
             from trackwatch.sandbox import shopify  # noqa: PLC0415
 
             shopify.add_routes(app, self.shop)
+        if self.push is not None:
+            push_routes.add_routes(app, self.push)
         self._runner, self.port = await serve_locally(app, port)
         return self
 
@@ -61,5 +66,7 @@ class SandboxServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
+        if self.push is not None:
+            await self.push.close()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -53,14 +53,15 @@ def carrier_list(text: str | None) -> tuple[str, ...]:
 
 
 def one_run(shipments: int, days: float, seed: int, carriers: Sequence[str], mode: str,
-            hours: float, ship_days: float | None = None, database: Path | None = None
-            ) -> dict[str, Any]:  # fmt: skip
-    """Generate the world from its seed and run it once (in this process)."""
+            hours: float, ship_days: float | None = None, database: Path | None = None,
+            push: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Generate the world from its seed and run it once (in this process); `push`: with
+    every carrier pushing its scans (sim/pushing.py)."""
     if ship_days is None:
         ship_days = max(days / 2, days - 5)  # the last parcels have time to arrive
     parcels = generate(shipments, START, ship_days, seed, tuple(carriers))
     started = time.perf_counter()
-    outcome = asyncio.run(simulate(parcels, days, mode, hours, database))
+    outcome = asyncio.run(simulate(parcels, days, mode, hours, database, push))
     wall = time.perf_counter() - started
     return figures(outcome, days, START + timedelta(days=days), wall)
 
@@ -68,7 +69,7 @@ def one_run(shipments: int, days: float, seed: int, carriers: Sequence[str], mod
 def run_simulation(shipments: int, days: float, seed: int, baseline: str | None = None,
                    carriers: str | None = None, ship_days: float | None = None,
                    database: str | None = None, daemons: int = 1, kill_seed: int | None = None,
-                   ) -> dict[str, Any]:  # fmt: skip
+                   push: bool = False) -> dict[str, Any]:  # fmt: skip
     """`ship_days`: labels are printed over this many days from the start (default: all but
     the last five days, so the last parcels can arrive). A PostgreSQL `database` runs
     `daemons` daemon processes on it (several.py), one of them killed when `kill_seed` is
@@ -83,6 +84,8 @@ def run_simulation(shipments: int, days: float, seed: int, baseline: str | None 
     # By default the one in-process daemon is run beside the fixed 4 h baseline.
     hours = baseline_hours(baseline if baseline or several else DEFAULT_BASELINE)
     if several:
+        if push:
+            raise InputError("push", "only with the one in-process daemon (no --database)")
         several_arguments(database, daemons, kill_seed, hours)
         assert database is not None
         return several_run(shipments, days, seed, names, database, daemons, kill_seed, ship_days)
@@ -92,7 +95,7 @@ def run_simulation(shipments: int, days: float, seed: int, baseline: str | None 
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
         later = pool.submit(one_run, shipments, days, seed, names, "fixed", hours, ship_days)
     try:
-        result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days, file)
+        result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days, file, push)
         if later is not None:
             result["baseline"] = later.result()
             result["versus_baseline"] = versus(result, result["baseline"])

@@ -24,6 +24,11 @@ from trackwatch.sim.run import STEP, Outcome
 # seen them yet); the daemon raising one anyway is not false either.
 UNSCORED = timedelta(days=1)
 TARGETS = {"stalled": 60, "late": 60, "not_picked_up": 60, "exceptions": 360}
+# With push (issue 21): delivered and exception alerts within 15 minutes of the scan at p95,
+# and at most 3 carrier calls per shipment at the median, counted as the issue counts them
+# (tracking polls: `calls_per_shipment`). Subscription calls are reported beside them.
+PUSH_TARGETS = {"delivered": 15, "exceptions": 15}
+PUSH_CALLS = 3
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -167,6 +172,7 @@ def figures(outcome: Outcome, days: float, end: datetime, wall: float) -> dict[s
         "scenario_scorecard": score_declared(outcome, end),
         "disagreements": len(found := disagreements(outcome, end)),
         "disagreement_examples": found[:5],
+        **({"push": outcome.push} if outcome.push else {}),
         "wall_seconds": round(wall, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -207,7 +213,7 @@ def targets_met(result: dict[str, Any]) -> list[str]:
     misses += _baseline_misses(result.get("versus_baseline"))
     if result["over_quota_calls"]:
         misses.append(f"{result['over_quota_calls']} calls over quota")
-    misses += _several_misses(result)
+    misses += _several_misses(result) + _push_misses(result)
     if result["shipments"] >= 10_000 and result["wall_seconds"] > 300:
         misses.append(f"{result['wall_seconds']} s wall for {result['shipments']} shipments > 300")
     return misses
@@ -289,10 +295,33 @@ def _text(r: dict[str, Any]) -> list[str]:
         lines.append(f"  {name:<6} calls {c['calls']:>7} (+{c['token_calls']} token), quota "
                      f"{c['quota']}, peak {peak}")  # fmt: skip
     lines += _several_text(r) if "daemons" in r else []
+    lines += _push_text(r) if "push" in r else []
     lines.append("latency, minutes from true condition to alert raised (median / p95 / count):")
     for rule, s in r["latency_minutes"].items():
         lines.append(f"  {rule:<24} {s['median']:>7g} {s['p95']:>7g} {s['count']:>6}")
     return lines
+
+
+def _push_misses(r: dict[str, Any]) -> list[str]:
+    if "push" not in r:
+        return []
+    misses = [f"{rule} p95 {p95} min > {limit} (push)" for rule, limit in PUSH_TARGETS.items()
+              if (p95 := r["latency_minutes"].get(rule, {}).get("p95", 0)) > limit]  # fmt: skip
+    median = r["calls_per_shipment"]["median"]
+    if median > PUSH_CALLS:
+        misses.append(f"median carrier calls per shipment {median} > {PUSH_CALLS} (push)")
+    return misses
+
+
+def _push_text(r: dict[str, Any]) -> list[str]:
+    p = r["push"]
+    calls = p["carrier_calls_per_shipment"]
+    line = ", ".join(f"{c} {n}" for c, n in p["subscription_calls"].items()) or "none"
+    taken = ", ".join(f"{c} {n}" for c, n in p["pushes_taken"].items()) or "none"
+    return [f"push: subscription calls {line}; pushes taken {taken}, refused "
+            f"{p['pushes_refused']}",
+            f"carrier calls per shipment, polls and subscription calls: median "
+            f"{calls['median']:g}, p95 {calls['p95']:g}"]  # fmt: skip
 
 
 def _several_misses(r: dict[str, Any]) -> list[str]:

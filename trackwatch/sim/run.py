@@ -18,12 +18,14 @@ from trackwatch.clock import FrozenClock
 from trackwatch.config import CARRIER_DEFAULTS, Settings, build_settings
 from trackwatch.model import Shipment, Status, TrackingEvent
 from trackwatch.monitor import Monitor
+from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.world import World
+from trackwatch.sim import pushing
 from trackwatch.sim.declared import Declared
 from trackwatch.sim.scenarios import SimParcel
-from trackwatch.sim.stepping import Stepper
+from trackwatch.sim.stepping import Script, Stepper
 from trackwatch.sim.truth import Expected, Key, expected_alerts
 from trackwatch.store import Store
 
@@ -46,6 +48,8 @@ class Outcome:
     expected: dict[Key, Expected] = field(default_factory=dict)
     # What each parcel's scenario promises (declared.py), by shipment id.
     declared: dict[int, list[Declared]] = field(default_factory=dict)
+    carriers: list[str] = field(default_factory=list)  # each shipment's, as `polls`
+    push: dict[str, Any] = field(default_factory=dict)  # with push: its figures (pushing.py)
 
 
 def _settings(db: Path, carriers_url: str, chat_url: str, mode: str, hours: float,
@@ -87,16 +91,19 @@ def quotas() -> dict[str, tuple[int, str]]:
 
 
 async def simulate(parcels: Sequence[SimParcel], days: float, mode: str = "smart",
-                   hours: float = 4.0, database: Path | None = None) -> Outcome:  # fmt: skip
-    """`database`: the SQLite file to run in (by default, one in a temporary directory)."""
+                   hours: float = 4.0, database: Path | None = None, push: bool = False
+                   ) -> Outcome:  # fmt: skip
+    """`database`: the SQLite file to run in (by default, one in a temporary directory);
+    `push`: every carrier pushes its scans (pushing.py)."""
     world = World(token_lifetime=60 * 24 * 3600, quotas=quotas())
     for p in parcels:
         world.add(p.parcel)
     clock = FrozenClock(START)
-    sandbox = await SandboxServer(world, clock).start()
+    pusher = SandboxPush(world, clock) if push else None
+    sandbox = await SandboxServer(world, clock, push=pusher).start()
     try:
         return await simulate_against(sandbox.base_url, world, clock, parcels, days, mode, hours,
-                                      database=database)  # fmt: skip
+                                      database=database, push=pusher)  # fmt: skip
     finally:
         await sandbox.stop()
 
@@ -105,10 +112,14 @@ async def simulate_against(
     carriers_url: str, world: World, clock: FrozenClock, parcels: Sequence[SimParcel],
     days: float, mode: str = "smart", hours: float = 4.0,
     carrier_extra: Mapping[str, Any] | None = None, database: Path | None = None,
+    push: SandboxPush | None = None,
 ) -> Outcome:  # fmt: skip
     """`simulate` against carriers the caller serves on `clock` from `world` (the chaos
-    suite's, which inject faults); `carrier_extra` is laid over every carrier's settings."""
+    suite's, which inject faults); `carrier_extra` is laid over every carrier's settings;
+    `push`: the carriers' push side, served with them (push on for every carrier)."""
     end = START + timedelta(days=days)
+    if push is not None:
+        carrier_extra = {**(carrier_extra or {}), **pushing.SETTINGS}
     sink = await HttpSink().start()
     try:
         with tempfile.TemporaryDirectory(prefix="tw-sim-") as tmp:
@@ -116,9 +127,17 @@ async def simulate_against(
                                  hours, carrier_extra)  # fmt: skip
             async with open_daemon(settings, clock) as daemon:
                 script = WorldScript(daemon.store, parcels)
-                await Stepper(daemon, clock, STEP).run(script, end)
-                return await outcome_of(daemon.store, daemon.monitor, world, script.ids, mode,
-                                        end, parcels)  # fmt: skip
+                driven: Script = script
+                if push is not None:
+                    pushing.connect(push, daemon)
+                    driven = pushing.PushingScript(script, push)
+                await Stepper(daemon, clock, STEP).run(driven, end)
+                outcome = await outcome_of(daemon.store, daemon.monitor, world, script.ids, mode,
+                                           end, parcels)  # fmt: skip
+                if push is not None:
+                    outcome.mode = f"{mode}+push"
+                    outcome.push = pushing.figures(push, outcome.polls, outcome.carriers)
+                return outcome
     finally:
         await sink.stop()
 
@@ -186,4 +205,4 @@ async def outcome_of(store: Store, monitor: Monitor, world: World, ids: dict[int
     tokens = {c: world.calls[f"{c}:token"] for c in CARRIER_DEFAULTS}
     declared = {ids[p.key]: p.declared() for p in parcels if p.key in ids}
     return Outcome(mode, [s.polls for s in shipments], calls, tokens, dict(world.over_quota),
-                   actual, expected, declared)  # fmt: skip
+                   actual, expected, declared, [s.carrier for s in shipments])  # fmt: skip

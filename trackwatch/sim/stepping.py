@@ -57,6 +57,7 @@ class Stepper:
         self.step = step
         now = clock.now()
         self._due: list[datetime | None] = [now, now, now, now]  # poll, check, digest, notice
+        self._push_due: list[datetime | None] = [None, None]  # subscriptions, push inbox
 
     async def run(self, script: Script, end: datetime) -> None:
         """Act and pass at each due instant before `end`; the clock is left at `end`."""
@@ -64,7 +65,7 @@ class Stepper:
             judge = await script.act(now)
             await self.pass_at(now, judge)
             script.after(now)
-            upcoming = [d for d in self._due if d is not None]
+            upcoming = [d for d in (*self._due, *self._push_due) if d is not None]
             upcoming += [at] if (at := script.next_at()) is not None else []
             self.clock.set(min(max(min(upcoming, default=end), now + self.step), end))
 
@@ -72,6 +73,7 @@ class Stepper:
         """Run the loops due at `now`, in data-flow order, and note when each is due next."""
         daemon = self.daemon
         poll, check, digest, notice = (d is not None and d <= now for d in self._due)
+        judge = await self._push_pass(now, judge) or judge
         polled = await self._guard(daemon.poller.poll_due()) if poll else 0
         opened = False
         if polled or judge or check:
@@ -85,16 +87,32 @@ class Stepper:
             await self._guard(daemon.outbox.run_once())
         await self.refresh()
 
+    async def _push_pass(self, now: datetime, acted: bool) -> bool:
+        """The push loops (trackwatch.push): subscriptions made (after the script `acted`:
+        it may have added shipments) or renewed when due, and the pushes received since the
+        last pass merged; True when shipments changed."""
+        if not self.daemon.subscriber.active:
+            return False
+        due = self._push_due[0]
+        subscribe = acted or (due is not None and due <= now)
+        changed = await self._guard(self.daemon.subscriber.run_once()) if subscribe else 0
+        # Pushes arrive between passes (the script delivers them): the inbox is always read.
+        merged = await self._guard(self.daemon.pushes.run_once())
+        return bool(changed or merged)
+
     async def refresh(self) -> None:
         """Note when each loop is due next, from the database (where other daemons sharing
         it may have left work since this one's last pass)."""
         store = self.daemon.store
         self._due = [await store.next_poll_at(), await store.next_check_at(),
                      await self.daemon.digests.next_due(), await store.next_notice_at()]  # fmt: skip
+        if self.daemon.subscriber.active:
+            self._push_due = [await self.daemon.subscriber.next_due(), await store.next_push_at()]
 
     def next_due(self) -> datetime | None:
         """The earliest instant one of the loops is due (None: nothing is)."""
-        return min((d for d in self._due if d is not None), default=None)
+        due = [*self._due, *self._push_due]
+        return min((d for d in due if d is not None), default=None)
 
     async def _guard(self, work: Awaitable[T]) -> T:
         """`work`, or ClockSleep if it sleeps on the clock (it would never wake)."""

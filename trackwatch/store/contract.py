@@ -12,6 +12,15 @@ from typing import Protocol
 
 from trackwatch.model import Alert, AlertState, Notice, NoticeState, Shipment, TrackingEvent
 from trackwatch.store.lanes import LaneCounts, Period, Spread, Unpromised
+from trackwatch.store.push_records import (
+    InboxPush,
+    PushDone,
+    PushTarget,
+    PushUpdate,
+    StoredPush,
+    Subscription,
+    SubscriptionSave,
+)
 from trackwatch.store.records import (
     AlertQuery,
     AlertRow,
@@ -334,8 +343,59 @@ class ReportSource(Protocol):
     async def unpromised_deliveries(self, period: Period) -> list[Unpromised]: ...
 
 
+class PushStore(Protocol):
+    """Carrier push (trackwatch.push): the inbox of pushes received, and the subscriptions
+    held with each carrier for our shipments."""
+
+    async def receive_push(self, push: InboxPush, now: datetime) -> int | None:
+        """Keep a verified push to be worked; None when the same body was received before."""
+        ...
+
+    async def claim_pushes(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[StoredPush]: ...
+
+    async def finish_pushes(self, done: Sequence[PushDone], now: datetime) -> None:
+        """Pushes worked: merged ones are deleted (their scans are stored; a late copy of
+        one is merged again, changing nothing), failed ones kept with why."""
+        ...
+
+    async def next_push_at(self) -> datetime | None: ...
+
+    async def push_targets(
+        self, carrier: str, numbers: Sequence[str]
+    ) -> dict[str, list[PushTarget]]:
+        """The watched shipments of `carrier` with each number, with their scans."""
+        ...
+
+    async def apply_pushes(self, updates: Sequence[PushUpdate]) -> set[int]:
+        """Merge pushes into shipments; returns the ids whose revision moved on since the
+        merge was made (nothing written for them: merge again)."""
+        ...
+
+    async def claim_new_subscriptions(
+        self, carrier: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Subscription]:
+        """Shipments of `carrier` added since the last call that are worth a subscription,
+        each claimed as a pending one until `lease_until`."""
+        ...
+
+    async def claim_due_subscriptions(
+        self, carrier: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Subscription]: ...
+
+    async def save_subscriptions(self, save: SubscriptionSave, now: datetime) -> None: ...
+
+    async def subscriptions_by_id(self, carrier: str, subscription_id: str) -> list[Subscription]:
+        """The rows of one carrier subscription (DHL's cover up to 10 shipments)."""
+        ...
+
+    async def next_subscription_at(self, carrier: str) -> datetime | None: ...
+
+
 class Store(
     PollQueue,
+    PushStore,
     JudgeQueue,
     NoticeQueue,
     DigestSource,

@@ -28,6 +28,7 @@ SHIPMENT_TIMES = (
     "restarted_at",
     "set_aside_at",
     "follow_up_after",
+    "push_until",
 )
 ALERT_TIMES = ("opened_at", "escalated_at", "resolved_at")
 # How long a claimed poll or judgement stays this daemon's: a pass of a few thousand

@@ -320,4 +320,47 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX shipments_poll_leased ON shipments (poll_lease) WHERE poll_lease IS NOT NULL;
     CREATE INDEX shipments_judge_leased ON shipments (judge_lease) WHERE judge_lease IS NOT NULL;
     """,
+    # 19: carrier push (trackwatch.push): pushes received, stored before they are answered and
+    # worked after (`digest` stores a delivery received twice once); the subscriptions held
+    # with each carrier per shipment (several rows share a DHL subscription id; `secret`
+    # authenticates the carrier's pushes); and until when push covers a shipment, so that
+    # polling eases off until then and resumes when the pushes go quiet.
+    """
+    ALTER TABLE shipments ADD COLUMN push_until TEXT;
+    CREATE TABLE push_inbox (
+        id INTEGER PRIMARY KEY,
+        carrier TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_until TEXT,
+        worked_at TEXT,
+        error TEXT,
+        UNIQUE (carrier, digest)
+    );
+    CREATE INDEX push_inbox_new ON push_inbox (state, id);
+    CREATE INDEX push_inbox_worked ON push_inbox (worked_at);
+    CREATE TABLE push_subscriptions (
+        id INTEGER PRIMARY KEY,
+        carrier TEXT NOT NULL,
+        shipment_id INTEGER NOT NULL,
+        tracking_number TEXT NOT NULL,
+        state TEXT NOT NULL,
+        subscription_id TEXT,
+        secret TEXT,
+        etag TEXT,
+        expires_at TEXT,
+        due_at TEXT,
+        last_push_at TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (carrier, shipment_id)
+    );
+    CREATE INDEX push_subscriptions_due ON push_subscriptions (carrier, due_at);
+    CREATE INDEX push_subscriptions_id ON push_subscriptions (carrier, subscription_id);
+    CREATE INDEX push_subscriptions_shipment ON push_subscriptions (shipment_id);
+    """,
 )

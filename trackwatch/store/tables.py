@@ -25,13 +25,15 @@ TABLES = (
     "carrier_days",
     "staff",
     "staff_actions",
+    "push_inbox",
+    "push_subscriptions",
 )
 TIMES: Mapping[str, frozenset[str]] = {
     "shipments": frozenset({
         "shipped_at", "last_event_at", "eta", "last_polled_at", "next_poll_at", "check_at",
         "ordered_at", "promised_by", "missing_reported_at", "deadline_at", "stopped_at",
         "restarted_at", "set_aside_at", "follow_up_after", "created_at", "poll_lease",
-        "judge_lease", "first_eta",
+        "judge_lease", "first_eta", "push_until",
     }),
     "events": frozenset({"occurred_at"}),
     "alerts": frozenset({"opened_at", "escalated_at", "resolved_at", "snoozed_until"}),
@@ -44,12 +46,16 @@ TIMES: Mapping[str, frozenset[str]] = {
     "carrier_days": frozenset({"day"}),
     "staff": frozenset({"created_at"}),
     "staff_actions": frozenset({"at"}),
+    "push_inbox": frozenset({"received_at", "lease_until", "worked_at"}),
+    "push_subscriptions": frozenset({"expires_at", "due_at", "last_push_at", "created_at",
+                                     "updated_at"}),
 }  # fmt: skip
 FLAGS: Mapping[str, frozenset[str]] = {"shipments": frozenset({"dirty", "active"})}
 # A copy is of a database no daemon runs on: claims held by a daemon mean nothing to the new
 # one (the rows are simply due), and a notice being sent is sent again under its own key.
 RELEASED: Mapping[str, Mapping[str, Any]] = {
     "shipments": {"poll_lease": None, "judge_lease": None},
+    "push_inbox": {"lease_until": None},
 }
 
 Row = dict[str, Any]

@@ -16,7 +16,7 @@ from aiohttp import web
 from trackwatch.config import Settings
 from trackwatch.errors import InputError
 
-MACHINE_PATHS = ("/api/", "/webhooks/")
+MACHINE_PATHS = ("/api/", "/webhooks/", "/push/")
 # Deeper than any body we take (a Shopify fulfillment nests about five levels): deeper ones
 # are refused before anything walks them (json.loads itself stops near 1000 levels).
 MAX_DEPTH = 32

@@ -12,14 +12,16 @@ from trackwatch.web.api import Api
 from trackwatch.web.console import ConsoleDesk, mount_console
 from trackwatch.web.errors import json_errors
 from trackwatch.web.ops import Ops, Vitals
+from trackwatch.web.push import PushDesk, PushReceivers
 from trackwatch.web.report_page import ReportDesk, ReportPage
 from trackwatch.web.shopify import ShopifyWebhook
 from trackwatch.web.tracking import TrackingPage
 
 
 def build_app(
-    desk: ReportDesk, vitals: Vitals | None = None, console: ConsoleDesk | None = None
-) -> web.Application:
+    desk: ReportDesk, vitals: Vitals | None = None, console: ConsoleDesk | None = None,
+    push: PushDesk | None = None,
+) -> web.Application:  # fmt: skip
     limit = desk.settings.daemon.http_max_body_kib * 1024
     app = web.Application(client_max_size=limit, middlewares=[json_errors])
     app.add_routes(ReportPage(desk).routes())
@@ -30,6 +32,8 @@ def build_app(
         app.add_routes(Ops(vitals).routes())
     if console is not None:
         mount_console(app, console)
+    if push is not None:
+        app.add_routes(PushReceivers(push).routes())
     return app
 
 

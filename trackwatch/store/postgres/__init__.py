@@ -14,6 +14,7 @@ from trackwatch.store.postgres.notices import PostgresNotices
 from trackwatch.store.postgres.ops import PostgresOps
 from trackwatch.store.postgres.orders import PostgresOrders
 from trackwatch.store.postgres.polls import PostgresPolls
+from trackwatch.store.postgres.push import PostgresPush
 from trackwatch.store.postgres.retention import PostgresRetention
 from trackwatch.store.postgres.shipments import PostgresShipments
 from trackwatch.store.postgres.tables import PostgresTables
@@ -33,6 +34,7 @@ class PostgresStore(
     PostgresConsole,
     PostgresLanes,
     PostgresTables,
+    PostgresPush,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""
 

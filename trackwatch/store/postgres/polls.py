@@ -38,7 +38,10 @@ _NEXT_POLL = (
 _EVENTS = (
     "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
     " SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[])"
-    " ON CONFLICT DO NOTHING"
+    # A scan stored before (a push brought it first, with fewer details: UPS's does not say
+    # where the parcel was left) takes the poll's fuller reading of it.
+    " ON CONFLICT (shipment_id, code, occurred_at, place) DO UPDATE SET data=excluded.data"
+    " WHERE events.data <> excluded.data"
 )
 
 
@@ -103,10 +106,13 @@ class PostgresPolls(PostgresBase):
         """Each shipment's answer, in three statements for the whole batch. A shipment
         answered twice in one batch counts both (each update applies in turn)."""
         updates = sorted(updates, key=lambda u: u.shipment_id)
-        events = [
-            (u.shipment_id, e.occurred_at, e.code, e.place.label(), e.model_dump_json())
+        # One row per key (a shipment answered twice in one batch): an upsert may touch a row
+        # once per statement.
+        events = list({
+            (u.shipment_id, e.occurred_at, e.code, e.place.label()):
+                (u.shipment_id, e.occurred_at, e.code, e.place.label(), e.model_dump_json())
             for u in updates if u.result.outcome is Outcome.FOUND for e in u.result.events
-        ]  # fmt: skip
+        }.values())  # fmt: skip
         # An UPDATE … FROM takes one row per shipment: the k-th update of a shipment goes in
         # round k, so a shipment answered twice in one batch counts both, in turn.
         rounds: list[list[PollUpdate]] = []

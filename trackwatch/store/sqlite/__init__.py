@@ -16,6 +16,7 @@ from trackwatch.store.sqlite.notices import SqliteNotices
 from trackwatch.store.sqlite.ops import SqliteOps
 from trackwatch.store.sqlite.orders import SqliteOrders
 from trackwatch.store.sqlite.polls import SqlitePolls
+from trackwatch.store.sqlite.push import SqlitePush
 from trackwatch.store.sqlite.retention import SqliteRetention
 from trackwatch.store.sqlite.rows import DuplicateShipment, UnreadableShipment
 from trackwatch.store.sqlite.shipments import SqliteShipments
@@ -36,6 +37,7 @@ class SqliteStore(
     SqliteConsole,
     SqliteLanes,
     SqliteTables,
+    SqlitePush,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
 

@@ -97,7 +97,10 @@ class SqlitePolls(SqliteBase):
         async with self._tx() as db:
             await db.executemany(
                 "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (shipment_id, code, occurred_at, place)"
+                # A scan a push brought first, with fewer details (UPS's does not say where
+                # the parcel was left), takes the poll's fuller reading of it.
+                " DO UPDATE SET data=excluded.data WHERE data != excluded.data",
                 event_rows,
             )
             await db.executemany(

@@ -1,0 +1,74 @@
+"""What the push tests share: a sandbox whose carriers push, settings with push on, and a
+driver that moves the FrozenClock in steps, delivering the carriers' pushes between the
+daemon's passes (as the simulator does)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from trackwatch.app import Daemon
+from trackwatch.clock import FrozenClock
+from trackwatch.model import Place, Shipment
+from trackwatch.sandbox.push import Portal, SandboxPush
+from trackwatch.sandbox.world import Milestone, Parcel, World
+
+NY = ZoneInfo("America/New_York")
+CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
+NYC = Place(city="New York", state="NY", postal_code="10001", country="US")
+BERLIN = Place(city="Berlin", postal_code="10115", country="DE")
+UPS_CLIENT = ("ups-webhook-client", "ups-webhook-secret-0123456789")
+FEDEX_TOKEN = "fedex-security-token-0123456789"
+NUMBERS = {"ups": "1Z5R89390357567127", "usps": "9400111899223408227426",
+           "fedex": "123456789012", "dhl": "JJD0099999999"}  # fmt: skip
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=NY)
+
+
+def push_settings(carrier: str) -> dict[str, Any]:
+    """`[carriers.<carrier>.push]` for a test: on, with what the carrier needs."""
+    extras: dict[str, dict[str, Any]] = {
+        "ups": {"webhook_client_id": UPS_CLIENT[0], "webhook_client_secret": UPS_CLIENT[1]},
+        "usps": {"admin_emails": ["ops@example.com"]},
+        "fedex": {"security_token": FEDEX_TOKEN},
+        "dhl": {"service": "parcel-de"},
+    }
+    extra = extras[carrier]
+    return {"push": {"enabled": True, **extra}}
+
+
+def connect(push: SandboxPush, daemon: Daemon) -> None:
+    """What the merchant enters in UPS's and FedEx's portals: our receivers' URLs."""
+    base = daemon.push_base
+    push.portal = Portal(ups_url=f"{base}/push/ups", ups_token_url=f"{base}/push/ups/token",
+                         ups_client_id=UPS_CLIENT[0], ups_client_secret=UPS_CLIENT[1],
+                         fedex_url=f"{base}/push/fedex", fedex_token=FEDEX_TOKEN)  # fmt: skip
+    push.start()
+
+
+def parcel(world: World, carrier: str, *steps: tuple[datetime, str]) -> Parcel:
+    destination = BERLIN if carrier == "dhl" else NYC
+    timeline = [Milestone(when, kind, CHICAGO if kind != "delivered" else destination)
+                for when, kind in steps]  # fmt: skip
+    return world.add(Parcel(carrier, NUMBERS[carrier], timeline, destination))
+
+
+def shipment(carrier: str, shipped_at: datetime) -> Shipment:
+    country = "DE" if carrier == "dhl" else "US"
+    postal = "10115" if carrier == "dhl" else "10001"
+    return Shipment(store="shop", carrier=carrier, tracking_number=NUMBERS[carrier],
+                    order_id="A1", customer_email="c@example.com", destination_country=country,
+                    destination_postal_code=postal, shipped_at=shipped_at)  # fmt: skip
+
+
+async def run(daemon: Daemon, push: SandboxPush, clock: FrozenClock, until: datetime,
+              step: timedelta = timedelta(minutes=5)) -> None:  # fmt: skip
+    """Step the clock to `until`: at each step the carriers push what happened, then the
+    daemon does one pass of each loop."""
+    while clock.now() < until:
+        clock.advance(step)
+        await push.deliver(clock.now())
+        await daemon.tick()

@@ -1,0 +1,217 @@
+"""POST /push/<carrier>: the carriers' pushes (webhooks), and /push/ups/token, the OAuth
+endpoint UPS fetches its webhook token from.
+
+Each receiver refuses what it cannot verify (401, naming the header or field), reads the
+body with the carrier's reader so that a malformed one is refused at once (400, naming the
+field), stores the push in the inbox (a body received before is stored once) and answers
+200: the merge is the PushWorker's, moments later. How each carrier is verified:
+
+- UPS Track Alert v2: UPS gets a bearer token from our token endpoint with the client id
+  and secret set on developer.ups.com (client_secret_basic, grant client_credentials), sends
+  it as `Authorization: Bearer`, the client id in `x-api-key` and `User-Agent:
+  UPSPubSubTrackingService`. (The spec's `clientOauth2` does not name the header the token
+  rides in: Bearer is the OAuth default, our choice.) Tokens are stateless: the expiry and
+  an HMAC of it under the client secret, so every daemon on the database accepts them.
+- USPS Subscriptions – Tracking: `X-HMAC` (or the deprecated `hmac-header`) is Base64
+  HMAC-SHA256 under the subscription's 32-character secret of the envelope's `timestamp`
+  followed by its `payload` string, as received; a `timestamp` outside the replay window is
+  refused (USPS names no window: ours is `replay_window_minutes`).
+- DHL Unified Push: the static header and token we chose when subscribing, on every message
+  (`X-Trackwatch-Token`, per subscription, named by the message's `self`).
+- FedEx AIV: `fdx-signature` is Base64 HMAC-SHA256 of the raw body under the security
+  token of the FedEx portal's webhook project.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from carriers.dhl.push import subscription_id_of
+from carriers.push import MalformedPush, PushReader, b64_hmac, same
+from trackwatch.clock import Clock
+from trackwatch.config import PushSettings, Settings
+from trackwatch.store.contract import PushStore
+from trackwatch.store.push_records import InboxPush
+from trackwatch.web.errors import ApiError
+
+log = logging.getLogger("trackwatch.push")
+UPS_AGENT = "UPSPubSubTrackingService"
+TOKEN_LIFETIME = timedelta(hours=1)
+DHL_HEADER = "X-Trackwatch-Token"
+FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little
+
+
+@dataclass
+class PushDesk:
+    """What the receivers need: the inbox, the clock, the settings of the moment, the
+    carriers' readers, and a way to wake the worker."""
+
+    store: PushStore
+    clock: Clock
+    settings: Callable[[], Settings]
+    readers: Mapping[str, PushReader]
+    wake: Callable[[], None]
+
+    def push(self, carrier: str) -> PushSettings:
+        push = self.settings().carriers.get(carrier).push
+        if not push.enabled:
+            raise ApiError(404, "carrier", f"{carrier} push is not enabled here")
+        return push
+
+
+def ups_token(secret: str, expires: datetime) -> str:
+    stamp = str(int(expires.timestamp()))
+    mac = hmac.digest(secret.encode(), f"ups-push:{stamp}".encode(), hashlib.sha256)
+    return f"{stamp}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def ups_token_valid(secret: str, token: str, now: datetime) -> bool:
+    stamp, _, _ = token.partition(".")
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        return False
+    expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    return expires > now and same(token, ups_token(secret, expires))
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter is not None else ""
+
+
+class PushReceivers:
+    def __init__(self, desk: PushDesk) -> None:
+        self._desk = desk
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/push/ups/token", self.ups_token),
+                web.post("/push/ups", self.ups), web.post("/push/usps", self.usps),
+                web.post("/push/dhl", self.dhl), web.post("/push/fedex", self.fedex)]  # fmt: skip
+
+    async def ups_token(self, request: web.Request) -> web.Response:
+        push = self._desk.push("ups")
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            given_id, _, given_secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            given_id, given_secret = "", ""
+        secret = _secret(push.webhook_client_secret)
+        if scheme.lower() != "basic" or not (same(given_id, push.webhook_client_id)
+                                             and same(given_secret, secret)):  # fmt: skip
+            raise ApiError(401, "authorization", "send the webhook client id and secret as "
+                           "Basic credentials", {"WWW-Authenticate": 'Basic realm="push"'})  # fmt: skip
+        form = await request.post()
+        if form.get("grant_type") != "client_credentials":
+            raise ApiError(400, "grant_type", "must be client_credentials")
+        expires = self._desk.clock.now() + TOKEN_LIFETIME
+        return web.json_response({"access_token": ups_token(secret, expires), "token_type": "Bearer",
+                                  "expires_in": int(TOKEN_LIFETIME.total_seconds())})  # fmt: skip
+
+    async def ups(self, request: web.Request) -> web.Response:
+        push = self._desk.push("ups")
+        if request.headers.get("User-Agent", "") != UPS_AGENT:
+            raise ApiError(401, "User-Agent", f"must be {UPS_AGENT}")
+        if not same(request.headers.get("x-api-key", ""), push.webhook_client_id):
+            raise ApiError(401, "x-api-key", "is not the webhook client id")
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        secret = _secret(push.webhook_client_secret)
+        if scheme.lower() != "bearer" or not ups_token_valid(secret, token.strip(),
+                                                              self._desk.clock.now()):  # fmt: skip
+            raise ApiError(401, "authorization", "no valid bearer token from /push/ups/token")
+        return await self._keep("ups", await request.read())
+
+    async def usps(self, request: web.Request) -> web.Response:
+        push = self._desk.push("usps")
+        body = await request.read()
+        envelope = _object(body)
+        sid, stamp, payload = (
+            _field(envelope, k) for k in ("subscriptionId", "timestamp", "payload")
+        )
+        rows = await self._desk.store.subscriptions_by_id("usps", sid)
+        secret = next((r.secret for r in rows if r.secret), None)
+        if secret is None:
+            raise ApiError(401, "subscriptionId", "is not a subscription of ours")
+        given = request.headers.get("X-HMAC") or request.headers.get("hmac-header") or ""
+        if not same(given, b64_hmac(secret, (stamp + payload).encode())):
+            raise ApiError(401, "X-HMAC", "does not match the timestamp and payload")
+        self._check_fresh(stamp, push)
+        return await self._keep("usps", body)
+
+    def _check_fresh(self, stamp: str, push: PushSettings) -> None:
+        try:
+            when = datetime.fromisoformat(stamp)
+        except ValueError:
+            raise ApiError(400, "timestamp", "is not an ISO-8601 date-time") from None
+        if when.tzinfo is None:
+            raise ApiError(400, "timestamp", "has no offset")
+        now = self._desk.clock.now()
+        if when < now - timedelta(minutes=push.replay_window_minutes) or when > now + FUTURE_SLACK:
+            raise ApiError(401, "timestamp", "is outside the replay window (a replay?)")
+
+    async def dhl(self, request: web.Request) -> web.Response:
+        self._desk.push("dhl")
+        body = await request.read()
+        message = _object(body)
+        try:
+            sid = subscription_id_of(message)
+        except MalformedPush as exc:
+            raise ApiError(400, exc.field, exc.reason) from None
+        rows = await self._desk.store.subscriptions_by_id("dhl", sid)
+        token = next((r.secret for r in rows if r.secret), None)
+        if token is None:
+            raise ApiError(401, "self", "is not a subscription of ours")
+        if not same(request.headers.get(DHL_HEADER, ""), token):
+            raise ApiError(401, DHL_HEADER, "is not the token chosen for this subscription")
+        return await self._keep("dhl", body)
+
+    async def fedex(self, request: web.Request) -> web.Response:
+        push = self._desk.push("fedex")
+        body = await request.read()
+        expected = b64_hmac(_secret(push.security_token), body)
+        if not same(request.headers.get("fdx-signature", ""), expected):
+            raise ApiError(401, "fdx-signature", "does not match the body")
+        return await self._keep("fedex", body)
+
+    async def _keep(self, carrier: str, body: bytes) -> web.Response:
+        """Read the verified body (refused if malformed), then store it once."""
+        try:
+            self._desk.readers[carrier](body)
+            text = body.decode()
+        except MalformedPush as exc:
+            raise ApiError(400, exc.field, exc.reason) from None
+        except UnicodeDecodeError:
+            raise ApiError(400, "body", "is not UTF-8") from None
+        digest = hashlib.sha256(body).hexdigest()
+        stored = await self._desk.store.receive_push(InboxPush(carrier, text, digest),
+                                                     self._desk.clock.now())  # fmt: skip
+        if stored is None:
+            return web.json_response({"received": True, "duplicate": True})
+        self._desk.wake()
+        return web.json_response({"received": True, "id": stored})
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, "body", f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "body", "must be a JSON object")
+    return data
+
+
+def _field(envelope: Mapping[str, Any], key: str) -> str:
+    value = envelope.get(key)
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, key, "is missing or not a text")
+    return value
