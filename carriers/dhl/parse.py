@@ -19,7 +19,7 @@ from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location
 from carriers.timeparse import TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
-from trackwatch.model import Outcome, Place, Status, TrackingEvent, TrackingResult
+from trackwatch.model import Outcome, Place, Status, TrackingEvent, TrackingResult, utc
 from trackwatch.zones import STATE_ZONES, iso_country, zone_for
 
 CARRIER = "dhl"
@@ -97,8 +97,11 @@ def _event(event: Mapping[str, Any], fallback: tzinfo) -> TrackingEvent:
     status_code = clean(event.get("statusCode")).lower()
     text = _text(event)
     status, kind, delayed = classify(status_code, text)
-    return TrackingEvent(
-        occurred_at=stamp.at, status=status, code=status_code or "-", description=text,
+    # Built, not validated: every field is a typed value this parser made (cleaned text, a
+    # Place, an aware instant turned UTC here as the model's validator would); validating
+    # them again was a tenth of DHL's parse time (test_dhl_events_are_valid_models).
+    return TrackingEvent.model_construct(
+        occurred_at=utc(stamp.at), status=status, code=status_code or "-", description=text,
         place=place, exception=kind, delayed=delayed,
         delivery_location=delivery_location(text.partition("-")[2] or text) if status is _S.DELIVERED else None,
         zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
