@@ -4,14 +4,19 @@ daemon's passes (as the simulator does)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from trackwatch.app import Daemon
+import pytest
+
+from tests.conftest import SettingsFactory
+from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.model import Place, Shipment
 from trackwatch.sandbox.push import Portal, SandboxPush
+from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import Milestone, Parcel, World
 
 NY = ZoneInfo("America/New_York")
@@ -72,3 +77,25 @@ async def run(daemon: Daemon, push: SandboxPush, clock: FrozenClock, until: date
         clock.advance(step)
         await push.deliver(clock.now())
         await daemon.tick()
+
+
+@pytest.fixture(name="push")
+def push_fixture(world: World, clock: FrozenClock) -> SandboxPush:
+    return SandboxPush(world, clock)
+
+
+@pytest.fixture(name="sandbox")
+async def sandbox_fixture(world: World, clock: FrozenClock, push: SandboxPush
+                  ) -> AsyncIterator[SandboxServer]:  # fmt: skip
+    server = await SandboxServer(world, clock, push=push).start()
+    yield server
+    await server.stop()
+
+
+async def started(make_settings: SettingsFactory, clock: FrozenClock, push: SandboxPush,
+                  carrier: str) -> AsyncIterator[Daemon]:  # fmt: skip
+    settings = make_settings(carriers={carrier: push_settings(carrier)})
+    async with open_daemon(settings, clock) as daemon:
+        connect(push, daemon)
+        await daemon.store.add_shipment(shipment(carrier, at(23, 9)), clock.now())
+        yield daemon

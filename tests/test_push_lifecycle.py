@@ -6,48 +6,32 @@ Also the worker alone: a pushed date is read in the destination's zone."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from carriers.pushes import READERS
 from tests.conftest import SettingsFactory, both_backends
-from tests.push_kit import at, connect, parcel, push_settings, run, shipment
-from trackwatch.app import Daemon, open_daemon
+from tests.push_kit import (  # noqa: F401 (fixtures)
+    at,
+    connect,
+    parcel,
+    push_fixture,
+    push_settings,
+    run,
+    sandbox_fixture,
+    shipment,
+    started,
+)
+from trackwatch.app import Daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.model import Shipment
 from trackwatch.push.worker import PushWorker
 from trackwatch.sandbox.push import SandboxPush
-from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import World
 from trackwatch.store import Store
 from trackwatch.store.push_records import InboxPush
 
 pytestmark = both_backends
-
-
-@pytest.fixture
-def push(world: World, clock: FrozenClock) -> SandboxPush:
-    return SandboxPush(world, clock)
-
-
-@pytest.fixture
-async def sandbox(world: World, clock: FrozenClock, push: SandboxPush
-                  ) -> AsyncIterator[SandboxServer]:  # fmt: skip
-    server = await SandboxServer(world, clock, push=push).start()
-    yield server
-    await server.stop()
-
-
-async def started(make_settings: SettingsFactory, clock: FrozenClock, push: SandboxPush,
-                  carrier: str) -> AsyncIterator[Daemon]:  # fmt: skip
-    settings = make_settings(carriers={carrier: push_settings(carrier)})
-    async with open_daemon(settings, clock) as daemon:
-        connect(push, daemon)
-        await daemon.store.add_shipment(shipment(carrier, at(23, 9)), clock.now())
-        yield daemon
 
 
 async def polls(daemon: Daemon) -> int:
