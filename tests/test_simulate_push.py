@@ -28,6 +28,14 @@ async def test_a_small_world_with_push_alerts_within_minutes_of_the_scan() -> No
     assert set(push["pushes_taken"]) == {"usps", "ups", "fedex", "dhl"}
     assert push["subscription_calls"]["ups"] < sum(1 for p in parcels if p.parcel.carrier == "ups")
     assert targets_met(result) == []
+    # The targets without push (against the fixed 4 h baseline) are not push's: a pushed
+    # kind a minute later than the baseline's is no miss with push, one without.
+    result["versus_baseline"] = {"fewer_calls": 16.5, "calls_per_shipment_median": [2, 33],
+                                 "latency_minutes": {"delivered_not_received": [{"p95": 3.7},
+                                                                               {"p95": 2.1}]}}  # fmt: skip
+    assert targets_met(result) == []
+    del result["push"]
+    assert targets_met(result) == ["delivered_not_received p95 3.7 min > the baseline's 2.1"]
 
 
 def test_the_same_seed_prints_the_same_report_with_push(capsys: pytest.CaptureFixture[str]) -> None:
