@@ -13,12 +13,13 @@ from trackwatch import worst_case
 from trackwatch.config import load_settings
 
 # Loaded when first used, never by the daemon's modules: the report card's charts (pygal),
-# the sandbox's GraphQL schema, the console's CSV import (and its progress bar).
+# the sandbox's GraphQL schema, the console's CSV import (and its progress bar), PostgreSQL's
+# store and driver (open_store loads them for a postgresql:// database), the db commands.
 NOT_IN_THE_DAEMON = ("pygal", "graphql", "trackwatch.reportcard", "trackwatch.importing.run",
-                     "tqdm")  # fmt: skip
+                     "tqdm", "asyncpg", "trackwatch.store.postgres", "trackwatch.db_")  # fmt: skip
 
 
-def test_the_daemons_modules_import_no_page_machinery() -> None:
+def test_the_daemons_modules_import_neither_page_machinery_nor_postgres() -> None:
     code = ("import sys, trackwatch.app, trackwatch.service, trackwatch.cli.admin, "
             "trackwatch.web.console; print(sorted(sys.modules))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
