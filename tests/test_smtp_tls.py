@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from trackwatch.notify import smtp_tls
+from trackwatch.notify import plugins, smtp_tls
 from trackwatch.notify.outbox import Outbox  # noqa: F401 - sends as the outbox does
 
 MODES = ("starttls", "ssl")
@@ -68,6 +68,7 @@ class TlsServer:
     def send(self, verify: bool = True) -> bool:
         url = (f"mailtos://127.0.0.1:{self.port}?mode={self.mode}&from=orders@shop.example"
                f"&to=ada@example.org&verify={'yes' if verify else 'no'}")  # fmt: skip
+        plugins.ensure(url)  # as the outbox loads the plugin of a channel's scheme
         sender = apprise.Apprise()
         assert sender.add(url)
         return bool(sender.notify(body="Your parcel is late.", title="Order 1"))

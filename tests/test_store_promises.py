@@ -174,7 +174,7 @@ def test_a_configurations_validity_does_not_change_with_the_wall_clock(
     refused, or a racing one accepted, in another (25 business days abroad: 53 calendar days
     counted from 2026, 50 from 2033). They are a fixed span now."""
     numbers = (5, 15, 25)
-    expected = {n: worst_calendar_days(n, None) for n in numbers}
+    expected = {n: worst_case.ABROAD[n] for n in numbers}
 
     class Later(date):
         @classmethod
@@ -182,9 +182,19 @@ def test_a_configurations_validity_does_not_change_with_the_wall_clock(
             return cls(2033, 6, 1)
 
     monkeypatch.setattr(worst_case, "date", Later)
-    worst_case.worst_calendar_days.cache_clear()
-    assert {n: worst_calendar_days(n, None) for n in numbers} == expected
-    worst_case.worst_calendar_days.cache_clear()
+    worst_case._business_days.cache_clear()
+    measured = worst_case.measure_abroad(max(numbers) + 1)
+    assert {n: measured[n] for n in numbers} == expected
+    worst_case._business_days.cache_clear()
+
+
+def test_the_recorded_worst_case_abroad_is_the_one_every_countrys_calendar_gives() -> None:
+    """The daemon reads the worst case abroad from a table rather than loading every
+    country's calendar (memory it would keep). When the `holidays` package's calendars
+    change, this fails: record `worst_case.measure_abroad()` as `worst_case.ABROAD`."""
+    assert worst_case.measure_abroad() == worst_case.ABROAD
+    assert worst_calendar_days(25, None) == worst_case.ABROAD[25]
+    assert worst_calendar_days(len(worst_case.ABROAD), None) > worst_case.ABROAD[-1]
 
 
 # --- finding 3: remedies the stores never offered --------------------------------------------

@@ -24,7 +24,7 @@ from trackwatch.calendar import warm
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock, sleep_until
-from trackwatch.config import CarrierSettings, Settings
+from trackwatch.config import CarrierSettings, Settings, unread
 from trackwatch.heartbeat import Heartbeat
 from trackwatch.http import HttpGateway
 from trackwatch.metrics import Metrics
@@ -265,6 +265,17 @@ def _log_loop_failure(work: Callable[[], Awaitable[None]], exc: Exception,
     return what
 
 
+def channel_urls(settings: Settings) -> list[str]:
+    """Every store's channel URLs that are read: their schemes name the Apprise plugins the
+    outbox will need (loaded ahead, and no others)."""
+    found: list[str] = []
+    for store in settings.stores.values():
+        for name in type(store.channels).model_fields:
+            urls = getattr(store.channels, name)
+            found += [url.get_secret_value() for url in urls if not unread(url)]
+    return found
+
+
 async def warm_calendars(settings: Settings, store: Store, year: int) -> None:
     """Holiday tables of every country the loops will judge in, built off the event loop
     before the first pass (a cold one costs 0.1 to 0.2 s, which would stall the loop)."""
@@ -323,7 +334,7 @@ async def open_daemon(
                              upgrade=upgrades_at_start(settings.daemon.upgrade, settings.daemon.database))  # fmt: skip
     if store.upgraded is not None:
         log.warning("%s", upgrade_line(store.upgraded))
-    await Outbox.warm_up()
+    await Outbox.warm_up(channel_urls(settings))
     await warm_calendars(settings, store, clock.now().year)
     served: Served | None = None
     metrics = Metrics()

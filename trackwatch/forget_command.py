@@ -21,7 +21,6 @@ import asyncio
 
 from trackwatch.cli.common import config_path
 from trackwatch.clock import SystemClock
-from trackwatch.db_command import database_setting
 from trackwatch.errors import InputError
 from trackwatch.store import open_store, redacted, sqlite_path
 from trackwatch.store.records import Purged
@@ -70,4 +69,8 @@ async def _forget(args: argparse.Namespace, database: str) -> int:
 
 
 def run_forget(args: argparse.Namespace) -> int:
+    # The console's erasure page imports `report` from here: the database commands (and
+    # asyncpg) load only when the command runs (issue 21: the daemon's RSS).
+    from trackwatch.db_command import database_setting  # noqa: PLC0415
+
     return asyncio.run(_forget(args, database_setting(config_path(args))))

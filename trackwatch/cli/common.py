@@ -12,13 +12,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 from pydantic import BaseModel
 
 from carriers.names import UnsupportedCarrier, carrier_named
 from trackwatch.config import ConfigError, SecretFiles, Settings, load_settings
 from trackwatch.errors import InputError
-from trackwatch.store import Store, open_store, redacted, sqlite_path
+from trackwatch.store import POSTGRES_SCHEMES, Store, open_store, redacted, sqlite_path
 
 DEFAULT_CONFIG = Path("/etc/trackwatch/trackwatch.toml")
 CONFIG_VARIABLE = "TRACKWATCH_CONFIG"
@@ -63,13 +62,24 @@ async def opened(settings: Settings, create: bool = False) -> AsyncIterator[Stor
                          "create it)")  # fmt: skip
     try:
         store = await open_store(database)
-    except (asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError,
-            OSError) as exc:  # fmt: skip
+    except _refusals(database) as exc:
         raise InputError("database", f"cannot open {redacted(database)}: {exc}") from None
     try:
         yield store
     finally:
         await store.close()
+
+
+def _refusals(database: str) -> tuple[type[Exception], ...]:
+    """What opening `database` raises when it is missing or we may not use it. asyncpg is
+    imported only for a PostgreSQL URL: the daemon imports this module, and on SQLite it
+    would keep asyncpg resident for nothing (issue 21: the daemon's RSS)."""
+    if not str(database).startswith(POSTGRES_SCHEMES):
+        return (OSError,)
+    import asyncpg
+
+    return (asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError,
+            OSError)  # fmt: skip
 
 
 def fields(model: BaseModel, *leave_out: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from trackwatch.clock import Clock
 from trackwatch.config import DaemonSettings
 from trackwatch.metrics import Metrics
 from trackwatch.model import Audience, Finding, Notice, Severity
+from trackwatch.notify import plugins
 from trackwatch.notify.channels import ChannelDirectory, kind_of
 from trackwatch.notify.drafting import Drafter
 from trackwatch.notify.email import customer_url, sign_as, to_html
@@ -111,11 +112,12 @@ class Outbox:
         self._gate = asyncio.Semaphore(settings.notice_concurrency)
 
     @staticmethod
-    async def warm_up() -> None:
-        """Load Apprise's plugins and the emails' TLS context now, in a thread: the first `add`
-        costs about 0.4 s, which would otherwise land on the first notice (and, in simulated
-        time, delay it by hours)."""
-        await asyncio.to_thread(apprise.Apprise().add, "json://127.0.0.1")
+    async def warm_up(urls: Iterable[str] = ("json://127.0.0.1",)) -> None:
+        """Load the Apprise plugins of `urls` (the channels') and the emails' TLS context now,
+        in a thread: the first `add` of a scheme costs up to 0.4 s (every plugin, for a scheme
+        trackwatch.notify.plugins does not know), which would otherwise land on the first
+        notice (and, in simulated time, delay it by hours)."""
+        await asyncio.to_thread(plugins.ensure_each, urls)
         await asyncio.to_thread(SHARED_TLS.get)
 
     async def run_once(self) -> int:
@@ -187,6 +189,7 @@ class Outbox:
         return True
 
     async def _send(self, notice: Notice, url: str, body_format: apprise.NotifyFormat) -> None:
+        plugins.ensure(url)  # its scheme's plugin only, not Apprise's every one
         plugin = apprise.Apprise.instantiate(url)
         if plugin is None:
             await self._fail(

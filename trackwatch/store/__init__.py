@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from trackwatch.store.contract import Store
-from trackwatch.store.postgres import PostgresStore
 from trackwatch.store.rows import DuplicateShipment, UnreadableShipment
 from trackwatch.store.sqlite import SqliteStore
 from trackwatch.store.sqlite.base import StoreInUse
 from trackwatch.store.versions import SchemaAhead, SchemaBehind, SchemaMismatch
+
+if TYPE_CHECKING:
+    from trackwatch.store.postgres import PostgresStore
 
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -39,12 +42,25 @@ async def open_store(database: str | Path, daemon: bool = False, upgrade: bool =
     unless `upgrade`: then SQLite backs it up beside itself and both migrate it."""
     text = str(database)
     if text.startswith(POSTGRES_SCHEMES):
+        # PostgreSQL's store and asyncpg load only for a PostgreSQL database: a daemon on
+        # SQLite would keep them resident for nothing (issue 21: the daemon's RSS).
+        from trackwatch.store.postgres import PostgresStore  # noqa: PLC0415
+
         return await PostgresStore.open(text, upgrade=upgrade)
     path = sqlite_path(database)
     if path is None:
         raise ValueError(f"{text.split('://', 1)[0]}:// databases are not supported "
                          "(use a path, sqlite:///path or postgresql://…)")  # fmt: skip
     return await SqliteStore.open(path, daemon=daemon, upgrade=upgrade)
+
+
+def __getattr__(name: str) -> Any:
+    """`PostgresStore`, loaded when first asked for (see open_store)."""
+    if name == "PostgresStore":
+        from trackwatch.store.postgres import PostgresStore  # noqa: PLC0415
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -12,17 +12,19 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp import BodyPartReader, web
 
 from trackwatch.errors import InputError
 from trackwatch.importing.presets import PRESETS
-from trackwatch.importing.run import ImportOptions, ImportReport, import_csv
 from trackwatch.store.records import StaffAction
 from trackwatch.web.console.desk import PREFIX, Viewer
 from trackwatch.web.console.erasure import Erasure
 from trackwatch.web.console.sessions import csrf_ok
+
+if TYPE_CHECKING:
+    from trackwatch.importing.run import ImportOptions
 
 T = TypeVar("T")
 IMPORT = f"{PREFIX}/import"
@@ -66,6 +68,10 @@ class Uploads(Erasure):
             return await self._run(viewer, path, options)
 
     def _options(self, viewer: Viewer, form: Mapping[str, str]) -> ImportOptions:
+        # The import machinery (and tqdm) loads on the first upload, not in every daemon:
+        # most never use this page, and it would stay resident (issue 21: the daemon's RSS).
+        from trackwatch.importing.run import ImportOptions  # noqa: PLC0415
+
         chosen = form.get("store") or None
         if chosen is not None and not viewer.may_see(chosen):
             raise Upload(403, "store: not one of the stores you may import into")
@@ -76,6 +82,8 @@ class Uploads(Erasure):
                              viewer.account.stores)  # fmt: skip
 
     async def _run(self, viewer: Viewer, path: Path, options: ImportOptions) -> web.Response:
+        from trackwatch.importing.run import import_csv  # noqa: PLC0415 (see _options)
+
         bad: list[tuple[int, InputError]] = []
         warnings: list[tuple[int, str]] = []
         now = self.now()
@@ -134,4 +142,4 @@ async def _save(part: BodyPartReader, path: Path) -> None:
         raise Upload(400, "file: the file is empty")
 
 
-__all__ = ["IMPORT", "ImportReport", "Uploads"]
+__all__ = ["IMPORT", "Uploads"]
