@@ -3,6 +3,7 @@ restart and no second daemon ever overspends a quota."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 from trackwatch.store.records import (
@@ -31,16 +32,15 @@ class SqliteLedger(SqliteBase):
         """Record a call at `at` unless `limit` calls were made since `since`: one
         transaction (BEGIN IMMEDIATE), so two processes on this file cannot both take the
         last call. True when taken."""
-        async with self._tx() as db:
-            if daily:
-                cur = await db.execute(_COUNT_DAY, (carrier, ts(since), limit))
-            else:
-                cur = await db.execute(_COUNT_WINDOW, (carrier, ts(since), limit))
-            if await cur.fetchone() is None:
+        count = _COUNT_DAY if daily else _COUNT_WINDOW
+
+        def take(db: sqlite3.Connection) -> bool:
+            if not db.execute(count, (carrier, ts(since), limit)).fetchall():
                 return False
-            await db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)",
-                             (carrier, ts(at)))  # fmt: skip
-        return True
+            db.execute("INSERT INTO carrier_calls (carrier, at) VALUES (?, ?)", (carrier, ts(at)))
+            return True
+
+        return await self._in_tx(take)
 
     async def calls_on(self, carrier: str, day: datetime) -> int:
         """The calls taken on the day starting at `day` (the retention pass drops old days)."""
