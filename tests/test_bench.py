@@ -19,3 +19,12 @@ def test_the_quick_bench_prints_every_section() -> None:
     for reference in ("raw aiohttp GET", "daemon, DHL", "daemon, four-carrier mix"):
         assert reference in text
     assert "karrio" in text  # its figures, or why there are none
+
+
+def test_the_end_to_end_section_runs_alone() -> None:
+    lines: list[str] = []
+    assert run_bench(quick=True, out=lines.append, e2e_only=True) == 0
+    text = "\n".join(lines)
+    for reference in ("raw aiohttp GET", "daemon, DHL", "daemon, four-carrier mix", "target: "):
+        assert reference in text
+    assert "parsers:" not in text and "pass cost" not in text and "daemon RSS" not in text

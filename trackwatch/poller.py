@@ -197,17 +197,29 @@ class Poller:
                 later = self.health.blocked_until(name, self._clock.now()) or later
         if deferred:
             await self._store.reschedule_polls(_ids(deferred), later)
+        unasked = await self._send_all(name, carrier, chosen)
+        if unasked:
+            await self._store.release_polls(_ids(unasked))
+
+    async def _send_all(self, name: str, carrier: Carrier, chosen: list[Batch]) -> Batch:
+        """Send the batches by the carrier's workers, a call each taken from its quota in one
+        ledger transaction; returns the shipments not asked about (the daemon is stopping:
+        they go back, due as they were)."""
         queue: asyncio.Queue[Batch] = asyncio.Queue()
         for batch in chosen:
             queue.put_nowait(batch)
-        workers = max(1, self._workers.get(name, 4))
-        async with asyncio.TaskGroup() as group:
-            for _ in range(workers):
-                group.create_task(self._work(name, carrier, queue))
-        # Stopping: what was claimed and not asked about goes back, due as it was.
-        unasked = [s for _ in range(queue.qsize()) for s in queue.get_nowait()]
-        if unasked:
-            await self._store.release_polls(_ids(unasked))
+        quota = self._quotas.get(name)
+        if quota is not None:
+            await quota.hold(len(chosen))
+        try:
+            workers = max(1, self._workers.get(name, 4))
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(self._work(name, carrier, queue))
+        finally:
+            if quota is not None:
+                await quota.release()
+        return [s for _ in range(queue.qsize()) for s in queue.get_nowait()]
 
     async def _within_budget(
         self, name: str, batches: list[Batch], now: datetime

@@ -74,6 +74,19 @@ class MemoryLedger:
     async def calls_on(self, carrier: str, day: datetime) -> int:
         return len(await self.calls_since(carrier, day))
 
+    async def take_day(
+        self, carrier: str, at: datetime, calls: int, limit: int, day: datetime
+    ) -> int:
+        taken = max(0, min(calls, limit - await self.calls_on(carrier, day)))
+        self._calls.setdefault(carrier, []).extend([at] * taken)
+        return taken
+
+    async def give_back(self, carrier: str, at: datetime, calls: int, day: datetime) -> None:
+        kept = self._calls.get(carrier, [])
+        for _ in range(calls):
+            if at in kept:
+                kept.remove(at)
+
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]:
         return [t for t in self._calls.get(carrier, []) if t >= since]
 
@@ -89,6 +102,11 @@ class Quota:
         self.daily = window == "day"
         self._clock = clock
         self._ledger = ledger
+        # Calls of a daily quota taken for a pass in one go (`hold`) and not made yet: when
+        # they were recorded, in which day, how many are left.
+        self._held_at: datetime | None = None
+        self._held_day: datetime | None = None
+        self._held = 0
 
     def window_start(self, now: datetime) -> datetime:
         """The first instant whose calls count now."""
@@ -107,9 +125,32 @@ class Quota:
         calls = tuple(sorted(await self._ledger.calls_since(self.carrier, start)))
         return Spent(self, now, calls, len(calls))
 
+    async def hold(self, calls: int) -> None:
+        """Take up to `calls` calls of a daily quota in one ledger transaction for the pass
+        about to make them (`take` then spends them); `release` gives back what the pass did
+        not make. A crash in between costs those calls for the day, never overspends.
+        A sliding hour takes each call as it leaves: a call held there would be counted from
+        when it was taken, while the carrier counts from when it was made."""
+        await self.release()
+        if not self.daily or calls < 2:
+            return
+        now = self._clock.now()
+        day = self.window_start(now)
+        self._held = await self._ledger.take_day(self.carrier, now, calls, self.limit, day)
+        self._held_at, self._held_day = now, day
+
+    async def release(self) -> None:
+        """Give back the held calls not made (`hold`)."""
+        held, self._held = self._held, 0
+        if held and self._held_at is not None and self._held_day is not None:
+            await self._ledger.give_back(self.carrier, self._held_at, held, self._held_day)
+
     async def take(self) -> None:
         """Count one call (recorded before it leaves), or raise RateLimited when spent."""
         now = self._clock.now()
+        if self._held and self.window_start(now) == self._held_day:
+            self._held -= 1  # taken by `hold`, in this day
+            return
         if await self._ledger.take(self.carrier, now, self.limit, self.window_start(now),
                                    self.daily):  # fmt: skip
             return

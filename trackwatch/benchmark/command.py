@@ -38,11 +38,17 @@ FULL = Sizes(400, 1.5, 4000, (1000, 10_000, 100_000), 5, 100_000, 900, 100_000)
 QUICK = Sizes(40, 0.1, 200, (1000,), 1, 500, 120, 500)
 
 
-def run_bench(quick: bool, out: Callable[[str], None] = print) -> int:
+def run_bench(quick: bool, out: Callable[[str], None] = print, e2e_only: bool = False) -> int:
+    """Every section, or (`e2e_only`) the end-to-end one alone."""
     sizes = QUICK if quick else FULL
-    out(f"trackwatch bench{' --quick' if quick else ''}: {platform.machine()}, "
+    flags = f"{' --quick' if quick else ''}{' --e2e-only' if e2e_only else ''}"
+    out(f"trackwatch bench{flags}: {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; CPU time, not wall time")  # fmt: skip
     out("")
+    if e2e_only:
+        for line in asyncio.run(e2e_section(sizes.e2e)):
+            out(line)
+        return 0
     for line in parser_section(sizes):
         out(line)
     for line in asyncio.run(_served_sections(sizes)):

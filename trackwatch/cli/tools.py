@@ -153,13 +153,15 @@ def add_bench(sub: SubParsers) -> None:
                            "size, daemon memory, import (the issue's targets checked)")  # fmt: skip
     bench.add_argument("--quick", action="store_true", help="small sizes: a minute, to check "
                        "that every section runs (its figures mean little)")  # fmt: skip
+    bench.add_argument("--e2e-only", action="store_true", help="the end-to-end section alone "
+                       "(daemon beside raw aiohttp): a minute, to compare two builds")  # fmt: skip
     bench.set_defaults(handler=f"{TOOLS}:bench")
 
 
 def bench(args: argparse.Namespace) -> int:
     from trackwatch.benchmark.command import run_bench
 
-    return run_bench(args.quick)
+    return run_bench(args.quick, e2e_only=args.e2e_only)
 
 
 def add_chaos(sub: SubParsers) -> None:

@@ -151,6 +151,17 @@ class CallLedger(Protocol):
         """The calls taken in the fixed day starting at `day` (a daily quota's)."""
         ...
 
+    async def take_day(self, carrier: str, at: datetime, calls: int, limit: int,
+                       day: datetime) -> int:  # fmt: skip
+        """Record up to `calls` calls at `at` in the fixed day starting at `day`, never past
+        `limit` for the day, atomically for every daemon: how many were taken (a pass's
+        calls taken in one transaction, not one each)."""
+        ...
+
+    async def give_back(self, carrier: str, at: datetime, calls: int, day: datetime) -> None:
+        """Forget `calls` of the calls take_day recorded at `at` and never made."""
+        ...
+
     async def calls_since(self, carrier: str, since: datetime) -> list[datetime]: ...
 
 

@@ -36,6 +36,35 @@ class PostgresLedger(PostgresBase):
         return bool(await self._pool.fetchval("SELECT take_call($1, $2, $3, $4)",
                                               carrier, at, limit, since))  # fmt: skip
 
+    async def take_day(
+        self, carrier: str, at: datetime, calls: int, limit: int, day: datetime
+    ) -> int:
+        """Up to `calls` calls of the day starting at `day` recorded at `at`, never past
+        `limit`: the day's row is locked (FOR UPDATE) before it is read, as _TAKE_DAY's
+        update locks it, so no two daemons count the same calls as left."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("INSERT INTO carrier_days (carrier, day, calls) VALUES ($1, $2, 0)"
+                               " ON CONFLICT (carrier, day) DO NOTHING", carrier, day)  # fmt: skip
+            spent = await conn.fetchval("SELECT calls FROM carrier_days WHERE carrier=$1"
+                                        " AND day=$2 FOR UPDATE", carrier, day)  # fmt: skip
+            taken = max(0, min(calls, limit - int(spent or 0)))
+            if taken:
+                await conn.execute("UPDATE carrier_days SET calls=calls+$3 WHERE carrier=$1"
+                                   " AND day=$2", carrier, day, taken)  # fmt: skip
+                await conn.execute("INSERT INTO carrier_calls (carrier, at) SELECT $1, $2"
+                                   " FROM generate_series(1, $3)", carrier, at, taken)  # fmt: skip
+            return taken
+
+    async def give_back(self, carrier: str, at: datetime, calls: int, day: datetime) -> None:
+        if calls <= 0:
+            return
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("UPDATE carrier_days SET calls=GREATEST(0, calls-$3)"
+                               " WHERE carrier=$1 AND day=$2", carrier, day, calls)  # fmt: skip
+            await conn.execute("DELETE FROM carrier_calls WHERE ctid IN (SELECT ctid FROM"
+                               " carrier_calls WHERE carrier=$1 AND at=$2 LIMIT $3)",
+                               carrier, at, calls)  # fmt: skip
+
     async def calls_on(self, carrier: str, day: datetime) -> int:
         """The calls taken on the day starting at `day` (the retention pass drops old days)."""
         calls = await self._pool.fetchval(

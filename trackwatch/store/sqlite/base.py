@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import secrets
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, Any, Self, TypeVar, cast
 
 import aiosqlite
 
@@ -25,6 +26,31 @@ from trackwatch.store.schema import MIGRATIONS
 from trackwatch.store.sqlite.backup import take_backup
 from trackwatch.store.sqlite.rows import audiences_text, explanation_text
 from trackwatch.store.versions import Upgraded, check_version
+
+T = TypeVar("T")
+# A transaction's body run on the connection's own thread: it gets the sqlite3 connection.
+Work = Callable[[sqlite3.Connection], T]
+
+
+def _transaction(db: aiosqlite.Connection, work: Work[T]) -> T:
+    """BEGIN IMMEDIATE, `work`, COMMIT (ROLLBACK if it raises), on aiosqlite's thread."""
+    conn = db._conn  # sqlite3 connection, read on its own thread
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+_ENQUEUE = (
+    "INSERT INTO notices (alert_id, shipment_id, event, audience, channel,"
+    " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
+    " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
 
 
 class StoreInUse(Exception):
@@ -135,9 +161,21 @@ class SqliteBase:
                 raise
             await self._db.execute("COMMIT")
 
+    async def _in_tx(self, work: Work[T]) -> T:
+        """`work` in one transaction, run whole on the connection's thread: one hop there
+        and back, where `_tx` makes one per statement (each a wake-up of both threads: on
+        the hot paths they cost more than SQLite's work). `work` must not touch the event
+        loop. A caller cancelled meanwhile leaves the transaction to finish (or roll back)
+        there, before any statement queued after it."""
+        run = cast(
+            Callable[..., Awaitable[T]], self._db._execute
+        )  # aiosqlite: fn run on its thread
+        async with self._lock:
+            return await run(_transaction, self._db, work)
+
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._lock, self._db.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self._lock:  # one hop: execute and fetch together
+            return list(await self._db.execute_fetchall(sql, params))
 
     async def _by_shipment(
         self, sql: str, shipment_ids: Sequence[int]
@@ -162,19 +200,25 @@ class SqliteBase:
     ) -> None:
         """Queue notices, each of an alert (its shipment's) or of none (a digest); a notice
         queued before under the same key is left as it was."""
-        await db.executemany(
-            "INSERT INTO notices (alert_id, shipment_id, event, audience, channel,"
-            " store, title, body, recipient, next_attempt_at, idempotency_key, created_at)"
-            " VALUES (?,(SELECT shipment_id FROM alerts WHERE id=?),?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (idempotency_key) DO NOTHING",
-            [
-                (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
-                 d.body, d.recipient, ts(max(now, d.not_before or now)),
-                 self._key(notice_key(alert_id, d)),
-                 ts(now))
-                for d in drafts
-            ],
-        )  # fmt: skip
+        await db.executemany(_ENQUEUE, self._notice_rows(alert_id, drafts, now))
+
+    def _enqueue_now(
+        self, db: sqlite3.Connection, alert_id: int | None, drafts: Sequence[NoticeDraft],
+        now: datetime,
+    ) -> None:  # fmt: skip
+        """`_enqueue` inside a transaction run on the connection's thread (`_in_tx`)."""
+        db.executemany(_ENQUEUE, self._notice_rows(alert_id, drafts, now))
+
+    def _notice_rows(
+        self, alert_id: int | None, drafts: Sequence[NoticeDraft], now: datetime
+    ) -> list[tuple[Any, ...]]:
+        return [
+            (alert_id, alert_id, d.event, d.audience.value, d.channel, d.store, d.title,
+             d.body, d.recipient, ts(max(now, d.not_before or now)),
+             self._key(notice_key(alert_id, d)),
+             ts(now))
+            for d in drafts
+        ]  # fmt: skip
 
     async def _open_store_alert(
         self, db: aiosqlite.Connection, alarm: StoreAlertOpen, now: datetime

@@ -3,11 +3,10 @@ transaction (alerts, notices, the next poll)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from trackwatch.model import (
     Alert,
@@ -108,10 +107,8 @@ class SqliteJudging(SqliteBase):
     ) -> Readout:
         """Claim the shipments to judge (changed, or at a deadline) for `lease`: no other
         daemon judges them until this judgement is written (or the lease runs out)."""
-        at = ts(now)
-        async with self._tx() as db:
-            cur = await db.execute(_TO_CHECK, {"lease": ts(now + lease), "now": at, "limit": limit})
-            found = readout(await cur.fetchall())
+        params = {"lease": ts(now + lease), "now": ts(now), "limit": limit}
+        found = readout(await self._in_tx(lambda db: db.execute(_TO_CHECK, params).fetchall()))
         found.shipments.sort(key=lambda shipment: shipment.id or 0)
         return found
 
@@ -198,73 +195,58 @@ class SqliteJudging(SqliteBase):
         resolved again: none of them enqueues a second notice.
         """
         applied = Applied()
-        async with self._tx() as db:
-            for opening in evaluation.opens:
-                alert_id = await self._open_alert(db, opening.shipment_id, opening.finding, now)
-                if alert_id is not None:
-                    await self._enqueue(db, alert_id, opening.notices, now)
-                    applied.opened.append(opening)
-            for step in evaluation.escalations:
-                if await self._escalate(db, step, now):
-                    applied.escalated.append(step)
-            for resolving in evaluation.resolves:
-                cur = await db.execute(
-                    "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, resolution=? "
-                    "WHERE id=? AND state=?",
-                    (AlertState.RESOLVED.value, ts(now), resolving.resolved_by,
-                     resolving.reason, resolving.alert_id, AlertState.OPEN.value),
-                )  # fmt: skip
-                if cur.rowcount == 1:
-                    # A customer notice not yet sent is stale news once its alert ended.
-                    await db.execute(_CANCEL_STALE, (resolving.alert_id,))
-                    await self._enqueue(db, resolving.alert_id, resolving.notices, now)
-                    applied.resolved.append(resolving)
-            for follow_up in evaluation.follow_ups:
-                await self._follow_up(db, follow_up, now)
-            await db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
+        await self._in_tx(lambda db: self._apply(db, evaluation, now, applied))
         return applied
 
-    async def _follow_up(self, db: aiosqlite.Connection, owed: FollowUp, now: datetime) -> None:
+    def _apply(
+        self, db: sqlite3.Connection, evaluation: Evaluation, now: datetime, applied: Applied
+    ) -> None:
+        """apply_evaluation's transaction, on the connection's thread (`_in_tx`)."""
+        for opening in evaluation.opens:
+            alert_id = _open_alert(db, opening.shipment_id, opening.finding, now)
+            if alert_id is not None:
+                self._enqueue_now(db, alert_id, opening.notices, now)
+                applied.opened.append(opening)
+        for step in evaluation.escalations:
+            if self._escalate(db, step, now):
+                applied.escalated.append(step)
+        for resolving in evaluation.resolves:
+            cur = db.execute(
+                "UPDATE alerts SET state=?, resolved_at=?, resolved_by=?, resolution=? "
+                "WHERE id=? AND state=?",
+                (AlertState.RESOLVED.value, ts(now), resolving.resolved_by,
+                 resolving.reason, resolving.alert_id, AlertState.OPEN.value),
+            )  # fmt: skip
+            if cur.rowcount == 1:
+                # A customer notice not yet sent is stale news once its alert ended.
+                db.execute(_CANCEL_STALE, (resolving.alert_id,))
+                self._enqueue_now(db, resolving.alert_id, resolving.notices, now)
+                applied.resolved.append(resolving)
+        for follow_up in evaluation.follow_ups:
+            self._follow_up(db, follow_up, now)
+        db.executemany(_RESCHEDULE, [_schedule_row(s, now) for s in evaluation.schedules])
+
+    def _follow_up(self, db: sqlite3.Connection, owed: FollowUp, now: datetime) -> None:
         """Pay a customer's follow-up, keep it owed, or drop it: a customer whose notice of
         the alert never went out is owed nothing."""
-        cur = await db.execute(_CUSTOMER_TOLD, (owed.alert_id,))
-        told = await cur.fetchone() is not None
+        told = db.execute(_CUSTOMER_TOLD, (owed.alert_id,)).fetchone() is not None
         if told and not owed.discharged and not owed.drafts:
-            await db.execute(
+            db.execute(
                 "UPDATE shipments SET follow_up_alert=?, follow_up_after=? WHERE id=?",
                 (owed.alert_id, ts(owed.after), owed.shipment_id),
             )
             return
         if told and owed.drafts:
-            await self._enqueue(db, owed.alert_id, owed.drafts, now)
-        await db.execute(
+            self._enqueue_now(db, owed.alert_id, owed.drafts, now)
+        db.execute(
             "UPDATE shipments SET follow_up_alert=NULL, follow_up_after=NULL WHERE id=?"
             " AND follow_up_alert=?",
             (owed.shipment_id, owed.alert_id),
         )
 
-    @staticmethod
-    async def _open_alert(
-        db: aiosqlite.Connection, shipment_id: int, f: Finding, now: datetime
-    ) -> int | None:
-        """The new alert's id; None when one exists for this episode already, or the
-        shipment is no longer watched."""
-        # Nothing opens on a shipment no longer watched (stopped since it was judged).
-        cur = await db.execute(
-            "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
-            " action, explanation, audiences, opened_at, escalated_at)"
-            " SELECT id, store, ?,?,?,?,?,?,?,?,?,? FROM shipments WHERE id=? AND active=1"
-            " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
-            (f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
-             explanation_text(f.explanation), audiences_text(f.audiences), ts(now),
-             ts(now) if f.escalated else None, shipment_id),
-        )  # fmt: skip
-        row = await cur.fetchone()
-        return int(row[0]) if row else None
-
-    async def _escalate(self, db: aiosqlite.Connection, step: AlertEscalate, now: datetime) -> bool:
+    def _escalate(self, db: sqlite3.Connection, step: AlertEscalate, now: datetime) -> bool:
         f = step.finding
-        cur = await db.execute(
+        cur = db.execute(
             "UPDATE alerts SET severity=?, summary=?, action=?, explanation=?, audiences=?,"
             " escalated_at=CASE WHEN ? THEN COALESCE(escalated_at, ?) ELSE escalated_at END"
             " WHERE id=? AND state=?",
@@ -274,5 +256,21 @@ class SqliteJudging(SqliteBase):
         )  # fmt: skip
         if cur.rowcount != 1:
             return False
-        await self._enqueue(db, step.alert_id, step.notices, now)
+        self._enqueue_now(db, step.alert_id, step.notices, now)
         return True
+
+
+def _open_alert(db: sqlite3.Connection, shipment_id: int, f: Finding, now: datetime) -> int | None:
+    """The new alert's id; None when one exists for this episode already, or the
+    shipment is no longer watched."""
+    # Nothing opens on a shipment no longer watched (stopped since it was judged).
+    row = db.execute(
+        "INSERT INTO alerts (shipment_id, store, rule, episode, state, severity, summary,"
+        " action, explanation, audiences, opened_at, escalated_at)"
+        " SELECT id, store, ?,?,?,?,?,?,?,?,?,? FROM shipments WHERE id=? AND active=1"
+        " ON CONFLICT (shipment_id, rule, episode) DO NOTHING RETURNING id",
+        (f.rule, f.episode, AlertState.OPEN.value, f.severity.value, f.summary, f.action,
+         explanation_text(f.explanation), audiences_text(f.audiences), ts(now),
+         ts(now) if f.escalated else None, shipment_id),
+    ).fetchall()  # fmt: skip
+    return int(row[0][0]) if row else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,29 @@ _NEXT_POLL = (
     " UNION ALL SELECT MAX(next_poll_at, poll_lease) FROM shipments"
     " INDEXED BY shipments_poll_leased WHERE poll_lease IS NOT NULL AND active=1)"
 )
+_CLAIM = (
+    "UPDATE shipments SET poll_lease=? WHERE id IN (SELECT id FROM shipments"
+    " WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL"
+    " AND (poll_lease IS NULL OR poll_lease<=?)"
+    " ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?) RETURNING *"
+)
+_EVENT = (
+    "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (shipment_id, code, occurred_at, place)"
+    # A scan a push brought first, with fewer details (UPS's does not say where the parcel
+    # was left), takes the poll's fuller reading of it.
+    " DO UPDATE SET data=excluded.data WHERE data != excluded.data"
+)
+_POLLED = (
+    "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, poll_lease=NULL,"
+    " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
+    " revision=revision+1, misses=0, carrier_note=:note,"
+    " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
+    " first_eta=COALESCE(first_eta, :eta),"
+    " last_event_at=CASE WHEN :last IS NOT NULL AND"
+    " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
+    " ELSE last_event_at END WHERE id=:id AND set_aside IS NULL"
+)
 
 
 class SqlitePolls(SqliteBase):
@@ -34,15 +58,9 @@ class SqlitePolls(SqliteBase):
         """Claim the shipments due a poll, the nearest deadline first (those without one
         last), for `lease`: no other daemon takes them until this one writes what it did
         (or the lease runs out)."""
-        async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE shipments SET poll_lease=? WHERE id IN (SELECT id FROM shipments"
-                " WHERE active=1 AND next_poll_at<=? AND set_aside IS NULL"
-                " AND (poll_lease IS NULL OR poll_lease<=?)"
-                " ORDER BY deadline_at IS NULL, deadline_at, next_poll_at LIMIT ?) RETURNING *",
-                (ts(now + lease), ts(now), ts(now), limit),
-            )
-            found = readout(await cur.fetchall())
+        params = (ts(now + lease), ts(now), ts(now), limit)
+        rows = await self._in_tx(lambda db: db.execute(_CLAIM, params).fetchall())
+        found = readout(rows)
         found.shipments.sort(key=nearest_deadline_first)
         return found
 
@@ -94,26 +112,12 @@ class SqlitePolls(SqliteBase):
                     for e in result.events
                 )  # fmt: skip
             shipment_rows.append(row)
-        async with self._tx() as db:
-            await db.executemany(
-                "INSERT INTO events (shipment_id, occurred_at, code, place, data)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (shipment_id, code, occurred_at, place)"
-                # A scan a push brought first, with fewer details (UPS's does not say where
-                # the parcel was left), takes the poll's fuller reading of it.
-                " DO UPDATE SET data=excluded.data WHERE data != excluded.data",
-                event_rows,
-            )
-            await db.executemany(
-                "UPDATE shipments SET polls=polls+1, last_polled_at=:polled, poll_lease=NULL,"
-                " next_poll_at=CASE WHEN active=1 THEN :next END, dirty=active,"
-                " revision=revision+1, misses=0, carrier_note=:note,"
-                " status=COALESCE(:status, status), eta=COALESCE(:eta, eta),"
-                " first_eta=COALESCE(first_eta, :eta),"
-                " last_event_at=CASE WHEN :last IS NOT NULL AND"
-                " (last_event_at IS NULL OR :last > last_event_at) THEN :last"
-                " ELSE last_event_at END WHERE id=:id AND set_aside IS NULL",
-                shipment_rows,
-            )
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(_EVENT, event_rows)
+            db.executemany(_POLLED, shipment_rows)
+
+        await self._in_tx(write)
 
     async def poll_failed(self, failures: Sequence[PollFailure], note: str) -> None:
         """Polls that brought nothing usable: each shipment counts one more miss, keeps the
