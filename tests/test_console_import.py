@@ -90,3 +90,11 @@ async def test_a_file_that_cannot_be_read_is_refused_with_nothing_stored(
         assert status == 400 and "Nothing was imported: file:" in text
         status, text = await upload(http, await token(http), b"")
         assert status == 400 and "the file is empty" in text
+
+
+async def test_a_form_field_longer_than_any_value_is_refused(console: Console) -> None:  # noqa: F811
+    async with console.client() as http:
+        await sign_in(http, "root")
+        status, text = await upload(http, await token(http), NATIVE.encode(), store="x" * 5000)
+    assert status == 400 and "store: longer than any value this form takes" in text
+    assert await orders(console, "shop-8") == {}

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 IMPORT = f"{PREFIX}/import"
 MAX_BYTES = 64 * 1024 * 1024  # about 400,000 rows of an export
+FIELD_BYTES = 256  # the longest field: the CSRF token, a store id, a format name
 SHOWN = 200  # bad rows and warnings listed; the count says how many more
 FIELDS = ("csrf", "store", "format", "dry_run")
 
@@ -125,8 +126,18 @@ async def _receive(request: web.Request, viewer: Viewer, path: Path) -> dict[str
             await _save(part, path)
             return form
         if part.name in FIELDS:
-            form[part.name] = (await part.text())[:100].strip()
+            form[part.name] = await _short(part)
     raise Upload(400, "file: no file was sent")
+
+
+async def _short(part: BodyPartReader) -> str:
+    """A form field's text, read no further than any field of the form can be long."""
+    value = b""
+    while chunk := await part.read_chunk(1024):  # aiohttp reads at least a boundary's length
+        value += chunk
+        if len(value) > FIELD_BYTES:
+            raise Upload(400, f"{part.name}: longer than any value this form takes")
+    return value.decode("utf-8", "replace").strip()
 
 
 async def _save(part: BodyPartReader, path: Path) -> None:
