@@ -146,3 +146,18 @@ async def test_the_daemons_page_reads_the_last_thirty_days_as_it_starts(
         html = await (await asking).text()
         assert source.readings == 1 and "2026-11-20 09:00 UTC" in html
         assert "UPS" in html
+
+
+async def test_a_person_who_leaves_does_not_cancel_the_reading_others_wait_for(
+    setup: tuple[Counting, CardCache, FrozenClock],
+) -> None:
+    source, cache, _ = setup
+    source.gate = asyncio.Event()
+    leaving = asyncio.create_task(cache.card(Period(SINCE, UNTIL)))
+    staying = asyncio.create_task(cache.card(Period(SINCE, UNTIL)))
+    await asyncio.sleep(0)
+    leaving.cancel()  # the browser closed: aiohttp cancels the handler
+    await asyncio.sleep(0)
+    source.gate.set()
+    assert ups_shipped(await staying) == 5 and source.readings == 1
+    assert leaving.cancelled()

@@ -68,7 +68,8 @@ class CardCache:
         span = (period.since, period.until)
         reading = self._readings.get(span)
         if reading is None:
-            reading = await self._read(span)
+            # Shielded: a person who leaves must not cancel the reading others wait for.
+            reading = await asyncio.shield(self._read(span))
         else:
             self._readings.move_to_end(span)
         if self._clock.now() - reading.read_at >= self._fresh:
