@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import pytest
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver import ChromeOptions
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.console_kit import NOW, PASSWORD, accounts, seed
@@ -104,7 +103,7 @@ class Browser:
         """Clicks a link or a form's button and waits for the next page."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, 10).until(staleness_of(old))
+        WebDriverWait(self.driver, 10).until(lambda _: _left(old))
         return self._landed(shot, status)
 
     def submit(self, form: WebElement, shot: str | None = None, status: int = 200) -> str:
@@ -240,3 +239,18 @@ async def _start(loop: _Loop, database: str) -> Site:
     desk = ConsoleDesk(report, store, await store.secret("console"), vitals)
     served = await serve(build_app(report, vitals, desk), settings.daemon)
     return Site(loop, store, served, ids)
+
+
+def _left(old: WebElement) -> bool:
+    """Whether the page `old` belonged to is gone. Chromium answers a node of a page being
+    replaced either as stale or, in the moment between, as an inspector error ("does not
+    belong to the document"): both mean the next page is coming."""
+    try:
+        old.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
