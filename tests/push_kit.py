@@ -15,16 +15,18 @@ from tests.conftest import SettingsFactory
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.model import Place, Shipment
-from trackwatch.sandbox.push import Portal, SandboxPush
+from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.world import Milestone, Parcel, World
+from trackwatch.sim.pushing import CLIENT, connect
+from trackwatch.sim.pushing import FEDEX_TOKEN as SIM_FEDEX_TOKEN
 
 NY = ZoneInfo("America/New_York")
 CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
 NYC = Place(city="New York", state="NY", postal_code="10001", country="US")
 BERLIN = Place(city="Berlin", postal_code="10115", country="DE")
-UPS_CLIENT = ("ups-webhook-client", "ups-webhook-secret-0123456789")
-FEDEX_TOKEN = "fedex-security-token-0123456789"
+# The simulator's webhook credentials: its `connect` enters them in the carriers' portals.
+UPS_CLIENT, FEDEX_TOKEN = CLIENT, SIM_FEDEX_TOKEN
 NUMBERS = {"ups": "1Z5R89390357567127", "usps": "9400111899223408227426",
            "fedex": "123456789012", "dhl": "JJD0099999999"}  # fmt: skip
 
@@ -43,15 +45,6 @@ def push_settings(carrier: str) -> dict[str, Any]:
     }
     extra = extras[carrier]
     return {"push": {"enabled": True, **extra}}
-
-
-def connect(push: SandboxPush, daemon: Daemon) -> None:
-    """What the merchant enters in UPS's and FedEx's portals: our receivers' URLs."""
-    base = daemon.push_base
-    push.portal = Portal(ups_url=f"{base}/push/ups", ups_token_url=f"{base}/push/ups/token",
-                         ups_client_id=UPS_CLIENT[0], ups_client_secret=UPS_CLIENT[1],
-                         fedex_url=f"{base}/push/fedex", fedex_token=FEDEX_TOKEN)  # fmt: skip
-    push.start()
 
 
 def parcel(world: World, carrier: str, *steps: tuple[datetime, str]) -> Parcel:

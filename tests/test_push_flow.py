@@ -12,7 +12,6 @@ import pytest
 from tests.conftest import SettingsFactory, both_backends
 from tests.push_kit import (  # noqa: F401 (fixtures)
     at,
-    connect,
     parcel,
     push_fixture,
     push_settings,
