@@ -55,15 +55,16 @@ def request_item(query: Query) -> dict[str, str]:
     return item
 
 
-def read_token(response: HttpResponse) -> tuple[str, float]:
-    """(token, lifetime in seconds) from a token answer, or why there is none."""
+def read_token(response: HttpResponse, tracking: bool = True) -> tuple[str, float]:
+    """(token, lifetime in seconds) from a token answer, or why there is none; `tracking`:
+    a token that lists its scopes without tracking is refused."""
     if response.status != 200:
         raise AuthFailed(CARRIER, f"token request refused: {error_message(response)}")
     token = shape.obj(CARRIER, response.json(CARRIER), "token response")
     if not token.get("access_token"):
         raise BrokenAnswer(CARRIER, "token response has no access_token")
-    scope = clean(token.get("scope"))
-    if scope and "tracking" not in scope.split():
+    granted = clean(token.get("scope"))
+    if tracking and granted and "tracking" not in granted.split():
         raise AuthFailed(CARRIER, "token lacks the tracking scope; add Tracking to the USPS app")
     return str(token["access_token"]), seconds(token.get("expires_in", 0), CARRIER, "expires_in")
 

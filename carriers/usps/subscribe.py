@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from carriers.base import HttpResponse, TokenCache, Transport, seconds, send_with_token
+from carriers.base import HttpResponse, TokenCache, Transport, send_with_token
 from carriers.push import Held, Hook, Subscribed
-from carriers.usps.client import TOKEN_PATH, error_message, token_expired
+from carriers.usps.client import TOKEN_PATH, error_message, read_token, token_expired
 from trackwatch.clock import Clock
 from trackwatch.errors import AuthFailed, BrokenAnswer, MalformedResponse, RateLimited, Unavailable
 
@@ -49,14 +49,9 @@ class UspsSubscriptions:
                 "grant_type": "client_credentials", "scope": SCOPE}  # fmt: skip
         response = await self._transport.request(CARRIER, "POST", self._base + TOKEN_PATH,
                                                  json_body=body)  # fmt: skip
-        if response.status != 200:
-            raise AuthFailed(CARRIER, f"subscription token refused: {error_message(response)}")
-        token = response.json(CARRIER)
-        if not isinstance(token, dict) or not token.get("access_token"):
-            raise BrokenAnswer(CARRIER, "token response has no access_token")
-        return str(token["access_token"]), seconds(
-            token.get("expires_in", 0), CARRIER, "expires_in"
-        )
+        # Not the tracking scope: this token is for subscriptions, and what USPS lists in
+        # the answer's scope for one is not published.
+        return read_token(response, tracking=False)
 
     async def _call(self, method: str, path: str, body: Any = None,
                     headers: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
