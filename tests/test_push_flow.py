@@ -61,6 +61,9 @@ async def test_a_delivery_is_alerted_within_minutes_of_the_scan_with_few_polls(
         # Where it was left: in the push (USPS's words, FedEx's and DHL's details), or, for
         # UPS, from the poll after it, which fills in the pushed scan.
         assert len(delivered) == 1 and delivered[0].delivery_location is not None
+        # Each scan once: a pushed one the poll reads again with a postal code is replaced.
+        scans = [(e.code, e.occurred_at) for e in events]
+        assert len(scans) == len(set(scans)), [(e.code, e.place.label()) for e in events]
         assert push.pushed[carrier] >= 5 and not push.refused
         await run(daemon, push, clock, at(28, 12), timedelta(minutes=30))
         (s,) = (await daemon.store.list_shipments()).shipments

@@ -24,7 +24,7 @@ from trackwatch.calendar import warm
 from trackwatch.carrier_alarms import CarrierAlarms
 from trackwatch.carrier_state import CarrierState
 from trackwatch.clock import Clock, sleep_until
-from trackwatch.config import CarrierSettings, Settings, unread
+from trackwatch.config import CARRIER_DEFAULTS, CarrierSettings, Settings, unread
 from trackwatch.heartbeat import Heartbeat
 from trackwatch.http import HttpGateway
 from trackwatch.metrics import Metrics
@@ -123,6 +123,7 @@ class Daemon:
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
                              quotas=quotas, metrics=self.metrics, stopping=self.stopping,
                              health=health, quarantine=self.quarantine)  # fmt: skip
+        self.poller.pushed = pushing(settings)
         self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter,
                                quarantine=self.quarantine)  # fmt: skip
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
@@ -161,6 +162,7 @@ class Daemon:
         self.outbox.configure(settings.daemon, channels, drafter)
         self.digests.configure(settings, channels, drafter)
         self.poller.configure(settings.daemon)
+        self.poller.pushed = pushing(settings)
         self.alarms.configure(settings.daemon, drafter)
         self.retention.configure(settings.retention)
         self.pushes.configure(settings)
@@ -301,6 +303,12 @@ def _carriers(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[st
             transport = gateway if key == name else AccountTransport(gateway, key)
             carriers[key] = factory(transport, clock, credentials(account))
     return carriers
+
+
+def pushing(settings: Settings) -> frozenset[str]:
+    """The enabled carriers whose push is enabled."""
+    accounts = {name: settings.carriers.get(name) for name in CARRIER_DEFAULTS}
+    return frozenset(name for name, a in accounts.items() if a.enabled and a.push.enabled)
 
 
 def push_agents(settings: Settings, gateway: HttpGateway, clock: Clock) -> dict[str, PushAgent]:

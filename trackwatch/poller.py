@@ -152,6 +152,8 @@ class Poller:
         self._quarantine = quarantine or Quarantine(store, clock)
         self._not_enabled_told: dict[str, set[str]] = {}  # carrier -> stores told
         self._answers = _Answers(store)
+        # Carriers whose push is on: their polls may read again scans a push stored first.
+        self.pushed: frozenset[str] = frozenset()
 
     def configure(self, settings: DaemonSettings) -> None:
         self._settings = settings
@@ -306,7 +308,8 @@ class Poller:
                 continue
             self._metrics.polls.labels(name, result.outcome.value).inc()
             updates.append(PollUpdate(shipment.id or 0, now, next_poll(result.status, now,
-                                      self._settings), result, note_of(name, result)))  # fmt: skip
+                                      self._settings), result, note_of(name, result),
+                                      name in self.pushed))  # fmt: skip
         if missing:
             # The carrier answered and said nothing of these numbers: as good as "no
             # information yet", so the rules judge them (not picked up, say) on it.

@@ -38,6 +38,9 @@ class PollUpdate:
     next_poll_at: datetime
     result: TrackingResult
     note: str | None = None
+    # The carrier pushes too: a scan the push stored first may be read again here under
+    # another place label (trackwatch.store.rescans).
+    pushed: bool = False
 
 
 @dataclass(frozen=True)

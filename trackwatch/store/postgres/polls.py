@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trackwatch.model import Outcome
-from trackwatch.store.postgres.base import PostgresBase
+from trackwatch.store.postgres.base import Conn, PostgresBase
 from trackwatch.store.postgres.rows import as_columns, lock_in_id_order, readout
 from trackwatch.store.records import PollFailure, PollUpdate, Readout
+from trackwatch.store.rescans import StoredScan, replaced
 from trackwatch.store.rows import LEASE, nearest_deadline_first
 
 # A poll's answer, for a batch of shipments at once: counters, what the carrier said, and
@@ -123,8 +124,11 @@ class PostgresPolls(PostgresBase):
             if turn == len(rounds):
                 rounds.append([])
             rounds[turn].append(update)
+        pushed = [u.shipment_id for u in updates if u.pushed and u.result.events]
         async with self._tx() as c:
             await c.execute(lock_in_id_order(), [u.shipment_id for u in updates])
+            if pushed:
+                await _drop_rescans(c, pushed, events)
             if events:
                 await c.execute(_EVENTS, *as_columns(events, 5))
             for batch in rounds:
@@ -153,3 +157,11 @@ class PostgresPolls(PostgresBase):
                 " AND next_poll_at IS NOT NULL",
                 next_poll_at, list(shipment_ids),
             )  # fmt: skip
+
+
+async def _drop_rescans(c: Conn, shipment_ids: list[int], events: list[tuple[Any, ...]]) -> None:
+    rows = await c.fetch("SELECT id, shipment_id, code, occurred_at, place, data FROM events"
+                         " WHERE shipment_id = ANY($1::bigint[])", shipment_ids)  # fmt: skip
+    gone = replaced([StoredScan(*row) for row in rows], events)
+    if gone:
+        await c.execute("DELETE FROM events WHERE id = ANY($1::bigint[])", gone)

@@ -15,6 +15,7 @@ from trackwatch.store.records import (
     parse_ts,
     ts,
 )
+from trackwatch.store.rescans import StoredScan, replaced
 from trackwatch.store.rows import LEASE, nearest_deadline_first
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import readout
@@ -90,6 +91,7 @@ class SqlitePolls(SqliteBase):
         return parse_ts(rows[0][0]) if rows else None
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
+        updates = list(updates)
         event_rows: list[tuple[Any, ...]] = []
         shipment_rows: list[dict[str, Any]] = []
         for update in updates:
@@ -113,7 +115,11 @@ class SqlitePolls(SqliteBase):
                 )  # fmt: skip
             shipment_rows.append(row)
 
+        pushed = [u.shipment_id for u in updates if u.pushed and u.result.events]
+
         def write(db: sqlite3.Connection) -> None:
+            if pushed:
+                _drop_rescans(db, pushed, event_rows)
             db.executemany(_EVENT, event_rows)
             db.executemany(_POLLED, shipment_rows)
 
@@ -137,3 +143,12 @@ class SqlitePolls(SqliteBase):
                 " AND next_poll_at IS NOT NULL",
                 [(ts(next_poll_at), sid) for sid in shipment_ids],
             )
+
+
+def _drop_rescans(db: sqlite3.Connection, shipment_ids: list[int],
+                  event_rows: list[tuple[Any, ...]]) -> None:  # fmt: skip
+    marks = ",".join("?" * len(shipment_ids))
+    query = "SELECT id, shipment_id, code, occurred_at, place, data FROM events WHERE shipment_id IN ({})"
+    stored = [StoredScan(*row) for row in db.execute(query.format(marks), shipment_ids)]
+    gone = replaced(stored, event_rows)
+    db.executemany("DELETE FROM events WHERE id=?", [(i,) for i in gone])
