@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import NY, SettingsFactory
+from tests.push_kit import push_settings
 from trackwatch import __version__
 from trackwatch.app import Daemon, open_daemon
 from trackwatch.clock import FrozenClock
@@ -33,7 +34,7 @@ RULES_TESTS = Path(__file__).parent / "prometheus-rules.test.yml"  # promtool's 
 
 @pytest.fixture
 async def daemon(make_settings: SettingsFactory, clock: FrozenClock) -> AsyncIterator[Daemon]:
-    settings = make_settings(carriers={"usps": {}, "ups": {}})
+    settings = make_settings(carriers={"usps": {}, "ups": push_settings("ups")})
     async with open_daemon(settings, clock) as running:
         beating = asyncio.create_task(running.heartbeat.run(running.stopping))
         yield running
@@ -187,7 +188,7 @@ def promtool(*args: str) -> str:
 
 
 def test_the_example_alert_rules_pass_promtool_and_fire_when_they_should() -> None:
-    assert "SUCCESS: 6 rules found" in promtool("check", "rules", str(RULES_FILE))
+    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(RULES_FILE))
     # Series played minute by minute; the alerts expected, and none before their `for`.
     assert "SUCCESS" in promtool("test", "rules", str(RULES_TESTS))
 

@@ -277,3 +277,20 @@ async def test_fedex_repeated_and_out_of_order_states_merge_by_scan_time(daemon:
     shipment, events = await shipment_of(daemon, "fedex")
     assert shipment.status is Status.DELIVERED
     assert len(events) == len({(e.occurred_at, e.status) for e in events}) > 1
+
+
+async def test_pushes_are_counted_by_what_became_of_them(daemon: Daemon) -> None:
+    headers = await ups_headers(daemon)
+    await post(daemon, "/push/ups", UPS_DELIVERED, headers)
+    await post(daemon, "/push/ups", UPS_DELIVERED, headers)
+    await post(daemon, "/push/ups", UPS_DELIVERED, {**headers, "x-api-key": "someone-else"})
+    await post(daemon, "/push/fedex", b"{}", {"fdx-signature": "forged"})
+    text = daemon.metrics.exposition().decode()
+    counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+               if line.startswith("trackwatch_pushes_total") and not line.endswith(" 0.0")}  # fmt: skip
+    assert counted == {
+        'trackwatch_pushes_total{carrier="ups",outcome="stored"}': 1.0,
+        'trackwatch_pushes_total{carrier="ups",outcome="duplicate"}': 1.0,
+        'trackwatch_pushes_total{carrier="ups",outcome="unverified"}': 1.0,
+        'trackwatch_pushes_total{carrier="fedex",outcome="unverified"}': 1.0,
+    }

@@ -124,6 +124,7 @@ class Daemon:
                              quotas=quotas, metrics=self.metrics, stopping=self.stopping,
                              health=health, quarantine=self.quarantine)  # fmt: skip
         self.poller.pushed = pushing(settings)
+        self.metrics.show_pushes(self.poller.pushed)
         self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter,
                                quarantine=self.quarantine)  # fmt: skip
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
@@ -142,7 +143,8 @@ class Daemon:
                     tuple(push.admin_emails))  # fmt: skip
 
     def push_desk(self) -> PushDesk:
-        return PushDesk(self.store, self.clock, lambda: self.settings, READERS, self._pushed.set)
+        return PushDesk(self.store, self.clock, lambda: self.settings, READERS, self._pushed.set,
+                        self.metrics)  # fmt: skip
 
     def _notifying(self, settings: Settings) -> tuple[ChannelDirectory, Renderer, Drafter]:
         channels = ChannelDirectory(settings.stores)
@@ -163,6 +165,7 @@ class Daemon:
         self.digests.configure(settings, channels, drafter)
         self.poller.configure(settings.daemon)
         self.poller.pushed = pushing(settings)
+        self.metrics.show_pushes(self.poller.pushed)
         self.alarms.configure(settings.daemon, drafter)
         self.retention.configure(settings.retention)
         self.pushes.configure(settings)

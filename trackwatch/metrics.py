@@ -77,6 +77,9 @@ class Metrics:
         self.rate_limited = Counter("trackwatch_carrier_rate_limited",
                                     "Carrier calls refused for rate or quota (HTTP 429)",
                                     ["carrier"], registry=r)  # fmt: skip
+        self.pushes = Counter("trackwatch_pushes", "Carrier pushes received, by carrier and "
+                              "what became of them (stored, duplicate, unverified, malformed, "
+                              "not_enabled)", ["carrier", "outcome"], registry=r)  # fmt: skip
         self._carrier_gauges(r)
         self._work_gauges(r)
         self.notices_sent = Counter("trackwatch_notices_sent", "Notices delivered, by channel "
@@ -86,6 +89,13 @@ class Metrics:
         self.loop_lag = Gauge("trackwatch_event_loop_lag_seconds",
                               "How late the event loop's last heartbeat woke", registry=r)  # fmt: skip
         self._seen: dict[str, set[tuple[str, ...]]] = {"alerts": set(), "notices": set()}
+
+    def show_pushes(self, carriers: Collection[str]) -> None:
+        """Each push-enabled carrier's push series at 0 before its first push, so that an
+        alert on their increase has a start to compare with."""
+        for carrier in carriers:
+            for outcome in ("stored", "duplicate", "unverified", "malformed"):
+                self.pushes.labels(carrier, outcome)
 
     def _carrier_gauges(self, r: CollectorRegistry) -> None:
         self.quota_remaining = _gauge("trackwatch_carrier_quota_remaining",

@@ -30,8 +30,8 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from carriers.dhl.push import subscription_id_of
 from carriers.push import MalformedPush, PushReader, b64_hmac, same
 from trackwatch.clock import Clock
 from trackwatch.config import PushSettings, Settings
+from trackwatch.metrics import Metrics
 from trackwatch.store.contract import PushStore
 from trackwatch.store.push_records import InboxPush
 from trackwatch.web.errors import ApiError
@@ -50,6 +51,7 @@ UPS_AGENT = "UPSPubSubTrackingService"
 TOKEN_LIFETIME = timedelta(hours=1)
 DHL_HEADER = "X-Trackwatch-Token"
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little
+_REFUSALS = {400: "malformed", 401: "unverified", 404: "not_enabled"}
 
 
 @dataclass
@@ -62,6 +64,7 @@ class PushDesk:
     settings: Callable[[], Settings]
     readers: Mapping[str, PushReader]
     wake: Callable[[], None]
+    metrics: Metrics = field(default_factory=Metrics)
 
     def push(self, carrier: str) -> PushSettings:
         push = self.settings().carriers.get(carrier).push
@@ -94,9 +97,28 @@ class PushReceivers:
         self._desk = desk
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/push/ups/token", self.ups_token),
-                web.post("/push/ups", self.ups), web.post("/push/usps", self.usps),
-                web.post("/push/dhl", self.dhl), web.post("/push/fedex", self.fedex)]  # fmt: skip
+        counted = {"ups": self.ups, "usps": self.usps, "dhl": self.dhl, "fedex": self.fedex}
+        return [web.post("/push/ups/token", self.ups_token)] + [
+            web.post(f"/push/{carrier}", self._counted(carrier, receive))
+            for carrier, receive in counted.items()
+        ]
+
+    def _counted(
+        self, carrier: str, receive: Callable[[web.Request], Awaitable[web.Response]]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """Each push counted by what became of it, so that an operator sees pushes refused
+        (a wrong secret after a rotation) or stopped coming, not only the polls."""
+
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                return await receive(request)
+            except ApiError as exc:
+                self._desk.metrics.pushes.labels(
+                    carrier, _REFUSALS.get(exc.status, "refused")
+                ).inc()
+                raise
+
+        return handler
 
     async def ups_token(self, request: web.Request) -> web.Response:
         push = self._desk.push("ups")
@@ -194,6 +216,7 @@ class PushReceivers:
         digest = hashlib.sha256(body).hexdigest()
         stored = await self._desk.store.receive_push(InboxPush(carrier, text, digest),
                                                      self._desk.clock.now())  # fmt: skip
+        self._desk.metrics.pushes.labels(carrier, "duplicate" if stored is None else "stored").inc()
         if stored is None:
             return web.json_response({"received": True, "duplicate": True})
         self._desk.wake()
