@@ -103,10 +103,14 @@ def test_the_demo_prints_the_same_text_on_an_idle_and_a_busy_machine(runs: Runs)
     (status, lines), (again, lines_again) = runs
     assert status == again == 0, "\n".join(lines)  # each parcel raised its expected alerts
     assert "\n".join(lines_again) == "\n".join(lines)
-    summary, calls = lines[-2], lines[-1]
+    summary, calls, pushed = lines[-3:]
     assert summary.startswith(f"summary: {len(PARCELS)} shipments") and summary.endswith("-> OK")
     for carrier in ("usps", "ups", "fedex", "dhl"):
         assert f"{carrier}:track=" in calls
+    # UPS's scans come by push too (its parcels' polls drop), every push verified.
+    found = re.fullmatch(r"UPS Track Alert: (\d+) subscription call\(s\), (\d+) scans pushed, "
+                         r"0 refused", pushed)  # fmt: skip
+    assert found is not None and int(found[1]) >= 1 and int(found[2]) >= 5, pushed
 
 
 def test_every_registered_rule_is_shown_with_its_explanation(runs: Runs) -> None:

@@ -40,9 +40,11 @@ from trackwatch.sandbox.demo_output import (
     variant,
 )
 from trackwatch.sandbox.demo_world import NY, PARCELS, STORES, DemoParcel, demo_world, shipment
+from trackwatch.sandbox.push import Portal, SandboxPush
 from trackwatch.sandbox.server import SandboxServer
 from trackwatch.sandbox.sinks import HttpSink
 from trackwatch.sandbox.smtp import SmtpServer
+from trackwatch.sim.pushing import PushingScript
 from trackwatch.sim.stepping import Stepper
 
 START = datetime(2026, 11, 23, 0, 0, tzinfo=NY)
@@ -51,13 +53,16 @@ END = datetime(2026, 12, 24, 12, 0, tzinfo=NY)  # order 1011's 30 quiet days end
 MISSING_REPORT = ("1004", datetime(2026, 11, 26, 9, 0, tzinfo=NY))
 STEP = timedelta(minutes=1)  # the most a due instant waits for its pass
 LINK_SECRET = "demo-link-secret-not-for-production"  # so that links print the same each run
+# What the merchant enters on developer.ups.com for Track Alert's calls to the daemon.
+UPS_WEBHOOK = ("demo-ups-webhook", "demo-ups-webhook-secret-not-for-production")
 
 
 def demo_settings(database: Path, carrier_url: str, sink: HttpSink, inbox: SmtpServer) -> Settings:
-    """The stores' settings: their own policy files, their own chat and mail. Two differ
-    from a real daemon's, so that the run is the same each time: one notice is sent at a
-    time (the order they arrive in is the order they were queued in), and a carrier call is
-    never retried after a wait (the stepped clock does not move inside a pass, see
+    """The stores' settings: their own policy files, their own chat and mail, and UPS Track
+    Alert pushing UPS's scans (the other carriers are polled only). Two differ from a real
+    daemon's, so that the run is the same each time: one notice is sent at a time (the
+    order they arrive in is the order they were queued in), and a carrier call is never
+    retried after a wait (the stepped clock does not move inside a pass, see
     trackwatch/sim/stepping.py)."""
     stores = {
         s.id: {"name": s.name, "contact_email": f"help@{s.email_domain}",
@@ -76,6 +81,8 @@ def demo_settings(database: Path, carrier_url: str, sink: HttpSink, inbox: SmtpS
         },
         "stores": stores,
     }  # fmt: skip
+    data["carriers"]["ups"]["push"] = {"enabled": True, "webhook_client_id": UPS_WEBHOOK[0],
+                                       "webhook_client_secret": UPS_WEBHOOK[1]}  # fmt: skip
     return build_settings(data)
 
 
@@ -84,6 +91,7 @@ class Sinks:
     chat: HttpSink
     inbox: SmtpServer
     arrivals: Arrivals
+    push: SandboxPush
 
 
 async def run_demo(out: Callable[[str], None] = print) -> int:
@@ -96,16 +104,20 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
         return 2
     clock = FrozenClock(START)
     arrivals = Arrivals(out, STORES)
-    sandbox = await SandboxServer(demo_world(), clock).start()
+    world = demo_world()
+    push = SandboxPush(world, clock)
+    sandbox = await SandboxServer(world, clock, push=push).start()
     sink = await HttpSink(arrivals.chat).start()
     inbox = SmtpServer(arrivals.mail)
     inbox.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = demo_settings(Path(tmp) / "demo.db", sandbox.base_url, sink, inbox)
-            status = await _play(settings, clock, Sinks(sink, inbox, arrivals), out)
+            status = await _play(settings, clock, Sinks(sink, inbox, arrivals, push), out)
             calls = sandbox.world.calls
             out("carrier calls: " + ", ".join(f"{k}={v}" for k, v in sorted(calls.items())))
+            out(f"UPS Track Alert: {push.calls['ups']} subscription call(s), "
+                f"{push.pushed['ups']} scans pushed, {sum(push.refused.values())} refused")  # fmt: skip
             return status
     finally:
         inbox.stop()
@@ -136,7 +148,11 @@ async def _play(settings: Settings, clock: FrozenClock, sinks: Sinks,
     print_stores(((s, settings.store(s.id)) for s in STORES), out)
     async with open_daemon(settings, clock) as daemon:
         ids = [await daemon.store.add_shipment(shipment(p), clock.now()) for p in PARCELS]
-        await _month(daemon, clock, Customer(sinks, out))
+        sinks.push.portal = Portal(ups_url=f"{daemon.push_base}/push/ups",
+                                   ups_token_url=f"{daemon.push_base}/push/ups/token",
+                                   ups_client_id=UPS_WEBHOOK[0], ups_client_secret=UPS_WEBHOOK[1])  # fmt: skip
+        sinks.push.start()
+        await _month(daemon, clock, Customer(sinks, out), sinks.push)
         alerts = [a for a in await daemon.store.all_alerts() if a.shipment_id is not None]
         failed = await daemon.store.notices(NoticeState.DEAD)
         sent = await daemon.store.notices(NoticeState.SENT)
@@ -168,10 +184,12 @@ def _review(
     return ok
 
 
-async def _month(daemon: Daemon, clock: FrozenClock, customer: Customer) -> None:
-    """The daemon's loops, stepped from START through END in virtual time."""
+async def _month(daemon: Daemon, clock: FrozenClock, customer: Customer,
+                 push: SandboxPush) -> None:  # fmt: skip
+    """The daemon's loops, stepped from START through END in virtual time, with UPS's
+    pushes delivered at their scans' instants."""
     stepper = Stepper(daemon, clock, STEP)
-    await stepper.run(customer, END)
+    await stepper.run(PushingScript(customer, push), END)
     await stepper.pass_at(END)
     customer.after(END)
     customer.done()
