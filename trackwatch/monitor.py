@@ -207,7 +207,7 @@ class Monitor:
             fresh = finding.due is None or is_fresh(
                 view.shipment.last_polled_at, finding.due, self._settings.daemon
             )
-            if finding.needs_fresh_data and not fresh:
+            if (finding.needs_fresh_data and not fresh) or awaits_place(rule.name, view, now):
                 unverified.add(rule.name)
             else:
                 findings[rule.name] = finding
@@ -380,6 +380,23 @@ def _details_missing(shipment: Shipment, delivery: TrackingEvent | None) -> bool
         return False
     polled = shipment.last_polled_at
     return shipment.push_until is not None and (polled is None or polled < delivery.occurred_at)
+
+
+# Rules whose words depend on where a delivered parcel was left ("left in the mailbox"), and
+# how long they wait for the poll that says it after a push that did not.
+_PLACE_RULES = frozenset({"delivered", "risky_delivery"})
+PLACE_WAIT = timedelta(minutes=30)
+
+
+def awaits_place(rule: str, view: ShipmentView, now: datetime) -> bool:
+    """A delivery pushed without its place waits for the poll that fetches it (moments
+    later), so that the customer is told where the parcel was left and a risky place is
+    judged: but not longer than PLACE_WAIT, whatever becomes of that poll."""
+    if rule not in _PLACE_RULES:
+        return False
+    delivery = view.delivered_event
+    return (_details_missing(view.shipment, delivery) and delivery is not None
+            and now < delivery.occurred_at + PLACE_WAIT)  # fmt: skip
 
 
 def _reason(exc: BaseException) -> str:
