@@ -76,11 +76,14 @@ class BusinessCalendar:
         # judgement, most of them the same as at the shipment's last judgement): each answer
         # is pure, so it is kept (up to MEMO_LIMIT per memo). Keyed by local dates only: an
         # instant is no key (two in one zone that differ only in `fold` compare equal).
-        self._business: dict[date, bool] = {}
-        self._nth: dict[tuple[date, int], date] = {}
-        self._closed: dict[date, str | None] = {}
-        self._ends: dict[date, datetime] = {}
-        self._spans: dict[tuple[date, date], BusinessSpan] = {}
+        # Which days are business days does not depend on the zone: every calendar of the
+        # same country and closures (one per postal code) shares those answers.
+        days = _days_for(self.country, self._closures)
+        self._business = days.business
+        self._nth = days.nth
+        self._closed = days.closed
+        self._spans = days.spans
+        self._ends: dict[date, datetime] = {}  # the zone's own
 
     def closure(self, day: date) -> str | None:
         """The holiday's name if the carrier does not work on `day` for that reason."""
@@ -169,6 +172,21 @@ class BusinessCalendar:
                 business += 1
             day += timedelta(days=1)
         return BusinessSpan(business, weekend, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class _DayMemos:
+    """The answers about days kept for one country's calendars with the same closures."""
+
+    business: dict[date, bool] = field(default_factory=dict)
+    nth: dict[tuple[date, int], date] = field(default_factory=dict)
+    closed: dict[date, str | None] = field(default_factory=dict)
+    spans: dict[tuple[date, date], BusinessSpan] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=256)
+def _days_for(country: str, closures: frozenset[str] | None) -> _DayMemos:
+    return _DayMemos()
 
 
 def _keep(memo: dict[K, V], key: K, value: V) -> V:
