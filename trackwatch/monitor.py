@@ -197,19 +197,20 @@ class Monitor:
         unverified: set[str] = set()
         deadlines: list[datetime] = []
         verify_at: list[datetime] = []
-        direction = view.shipment.direction
         for rule in self._rules:
-            if direction not in rule.directions:
+            if view.shipment.direction not in rule.directions:
                 continue
             due = rule.deadlines(view)
-            if due:
-                deadlines.extend(due)
-                if rule.verifies:
-                    verify_at.extend(due)
+            deadlines.extend(due)
+            if rule.verifies:
+                verify_at.extend(due)
             finding = rule.evaluate(view, now)
             if finding is None:
                 continue
-            if finding.needs_fresh_data and not self._fresh(view, finding):
+            fresh = finding.due is None or is_fresh(
+                view.shipment.last_polled_at, finding.due, self._settings.daemon
+            )
+            if finding.needs_fresh_data and not fresh:
                 unverified.add(rule.name)
             else:
                 findings[rule.name] = finding
@@ -221,13 +222,6 @@ class Monitor:
         kept = {name: f for name, f in findings.items() if name not in superseded}
         return Verdict(kept, frozenset(unverified - set(superseded)), tuple(deadlines),
                        superseded, tuple(verify_at))  # fmt: skip
-
-    def _fresh(self, view: ShipmentView, finding: Finding) -> bool:
-        """Whether the shipment's last poll can confirm `finding` (one without a due
-        instant needs no confirming)."""
-        return finding.due is None or is_fresh(
-            view.shipment.last_polled_at, finding.due, self._settings.daemon
-        )
 
     def _judge(
         self,
