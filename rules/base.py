@@ -10,11 +10,12 @@ fires before its `deadline`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property, lru_cache
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from carriers.names import label
 from trackwatch.calendar import BusinessCalendar
@@ -32,6 +33,9 @@ _CUSTOMS_WORDS = re.compile(
     r"destination country",
     re.IGNORECASE,
 )
+
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=16384)
@@ -53,9 +57,24 @@ class ShipmentView:
     def last_event(self) -> TrackingEvent | None:
         return self.events[-1] if self.events else None
 
-    @property
+    @cached_property
     def has_real_scan(self) -> bool:
         return any(e.status not in PRE_TRANSIT for e in self.events)
+
+    @cached_property
+    def _memo(self) -> dict[Any, Any]:
+        return {}
+
+    def once(self, compute: Callable[[ShipmentView], T]) -> T:
+        """`compute(self)`, worked out once per view: what several rules (or one rule's
+        `deadlines` and `evaluate`) read of the same view. `compute` must read nothing but
+        the view: the view never changes, so neither does the answer."""
+        memo = self._memo
+        try:
+            return memo[compute]  # type: ignore[no-any-return]
+        except KeyError:
+            found = memo[compute] = compute(self)
+            return found
 
     @cached_property
     def delivered_event(self) -> TrackingEvent | None:
@@ -86,7 +105,16 @@ class ShipmentView:
         return country is not None and country != self.shipment.destination_country
 
     def exception_events(self, kind: ExceptionKind) -> list[TrackingEvent]:
-        return [e for e in self.events if e.exception is kind]
+        """The scans of `kind`, oldest first (one list per view: do not change it)."""
+        return self._exceptions.get(kind, [])
+
+    @cached_property
+    def _exceptions(self) -> dict[ExceptionKind, list[TrackingEvent]]:
+        found: dict[ExceptionKind, list[TrackingEvent]] = {}
+        for event in self.events:
+            if event.exception is not None:
+                found.setdefault(event.exception, []).append(event)
+        return found
 
     def local(self, instant: datetime) -> str:
         """An instant as the destination's local time, for explanations."""
@@ -108,7 +136,7 @@ class ShipmentView:
     def store_calendar(self) -> BusinessCalendar:
         """The store's own business days (its origin country's public holidays, in the
         staff's zone), for what the store counts itself, such as its refund deadline."""
-        return BusinessCalendar(self.policy.origin_country, self.policy.staff_zone())
+        return calendar_of_store(self.policy.origin_country, self.policy.staff_zone())
 
     def promised(self, key: str) -> bool:
         """Whether the store's page gives the setting `key`: only then may a customer
@@ -160,6 +188,13 @@ class ShipmentView:
             "weekend days skipped": str(span.weekend_days),
             "calendar": self.calendar_text(),
         }
+
+
+@lru_cache(maxsize=256)
+def calendar_of_store(country: str, zone: ZoneInfo) -> BusinessCalendar:
+    """A store's calendar (no carrier's closures), one per country and zone: every view of
+    the store's parcels shares it and what it has worked out."""
+    return BusinessCalendar(country, zone)
 
 
 def delivery_scan(events: Sequence[TrackingEvent]) -> TrackingEvent | None:

@@ -41,6 +41,10 @@ LEFT_AT = {
 
 
 def _delivery(view: ShipmentView) -> TrackingEvent | None:
+    return view.once(_delivery_of)
+
+
+def _delivery_of(view: ShipmentView) -> TrackingEvent | None:
     if view.exception_events(ExceptionKind.RETURNED_TO_SENDER):
         return None
     return view.delivered_event
@@ -112,14 +116,21 @@ class _AfterDelivery(BaseRule):
         delivery = _delivery(view)
         if delivery is None:
             return ()
-        return delivery.occurred_at, claim_window_end(view, delivery.occurred_at)
+        return delivery.occurred_at, view.once(_window_end)
 
     def _window(self, view: ShipmentView, now: datetime) -> TrackingEvent | None:
         """The delivery scan while its claim window is open at `now`."""
         delivery = _delivery(view)
         if delivery is None or now < delivery.occurred_at:
             return None
-        return delivery if now < claim_window_end(view, delivery.occurred_at) else None
+        return delivery if now < view.once(_window_end) else None
+
+
+def _window_end(view: ShipmentView) -> datetime:
+    """claim_window_end of the view's delivery (there is one)."""
+    delivery = _delivery(view)
+    assert delivery is not None
+    return claim_window_end(view, delivery.occurred_at)
 
 
 class Delivered(_AfterDelivery):
@@ -161,6 +172,13 @@ def risks(view: ShipmentView, delivery: TrackingEvent) -> list[str]:
     return [*found, where] if where else found
 
 
+def _risks(view: ShipmentView) -> list[str]:
+    """risks of the view's delivery (there is one)."""
+    delivery = _delivery(view)
+    assert delivery is not None
+    return risks(view, delivery)
+
+
 # A risky delivery is a heads-up for staff, not a case: it ends two days after the scan (by
 # then a missing parcel has been reported, which opens delivered_not_received), instead of
 # staying open, and counted, for the whole claim window.
@@ -172,11 +190,11 @@ class RiskyDelivery(_AfterDelivery):
 
     def deadline(self, view: ShipmentView) -> datetime | None:
         delivery = _delivery(view)
-        return delivery.occurred_at if delivery and risks(view, delivery) else None
+        return delivery.occurred_at if delivery and view.once(_risks) else None
 
     def deadlines(self, view: ShipmentView) -> tuple[datetime, ...]:
         delivery = _delivery(view)
-        if delivery is None or not risks(view, delivery):
+        if delivery is None or not view.once(_risks):
             return ()
         return delivery.occurred_at, delivery.occurred_at + RISKY_FLAG
 
@@ -184,7 +202,7 @@ class RiskyDelivery(_AfterDelivery):
         delivery = _delivery(view)
         if delivery is None or not delivery.occurred_at <= now < delivery.occurred_at + RISKY_FLAG:
             return None
-        found = risks(view, delivery)
+        found = view.once(_risks)
         if not found:
             return None
         return Finding(

@@ -68,6 +68,10 @@ PICKUP = Kind("available_for_pickup", Severity.INFO, (Audience.CUSTOMER,),
 def current(view: ShipmentView) -> tuple[Kind, TrackingEvent] | None:
     """The exception the parcel is in now: a return to sender sticks; the rest are the
     newest scan's."""
+    return view.once(_current)
+
+
+def _current(view: ShipmentView) -> tuple[Kind, TrackingEvent] | None:
     returned = view.exception_events(ExceptionKind.RETURNED_TO_SENDER)
     if returned:
         return KINDS[ExceptionKind.RETURNED_TO_SENDER], returned[0]

@@ -38,6 +38,9 @@ class Expired(BaseRule):
     verifies: ClassVar[bool] = True
 
     def deadline(self, view: ShipmentView) -> datetime | None:
+        return view.once(self._deadline)
+
+    def _deadline(self, view: ShipmentView) -> datetime | None:
         if view.delivered:
             return None
         return _quiet_since(view) + timedelta(days=_limit(view)[0])

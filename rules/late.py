@@ -29,6 +29,10 @@ from trackwatch.model import Audience, Finding, Severity
 def _stages(view: ShipmentView) -> tuple[Eta, datetime, datetime] | None:
     """(eta, when the customer is told, when staff are escalated to). A due date the
     customer may not be told of has no customer stage: its alert opens at the escalation."""
+    return view.once(_work_out_stages)
+
+
+def _work_out_stages(view: ShipmentView) -> tuple[Eta, datetime, datetime] | None:
     if view.delivered:
         return None
     eta = eta_for(view)

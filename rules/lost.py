@@ -46,6 +46,9 @@ class Lost(BaseRule):
     verifies: ClassVar[bool] = True
 
     def deadline(self, view: ShipmentView) -> datetime | None:
+        return view.once(self._deadline)
+
+    def _deadline(self, view: ShipmentView) -> datetime | None:
         declared = _declared(view)
         if declared is not None:
             return declared.occurred_at

@@ -17,6 +17,9 @@ class NotPickedUp(BaseRule):
     verifies: ClassVar[bool] = True
 
     def deadline(self, view: ShipmentView) -> datetime | None:
+        return view.once(self._deadline)
+
+    def _deadline(self, view: ShipmentView) -> datetime | None:
         if view.has_real_scan or view.delivered:
             return None
         days = view.policy.pickup.business_days

@@ -35,6 +35,10 @@ def stall_threshold(view: ShipmentView) -> tuple[int, str, str]:
 
 def silent_since(view: ShipmentView) -> datetime | None:
     """When the parcel last moved, if a silence could count against it at all."""
+    return view.once(_silent_since)
+
+
+def _silent_since(view: ShipmentView) -> datetime | None:
     last = view.last_event
     quiet = view.shipment.status in QUIET_STATUSES or view.delivered
     if last is None or not view.has_real_scan or quiet:
@@ -47,6 +51,9 @@ class Stalled(BaseRule):
     verifies: ClassVar[bool] = True
 
     def deadline(self, view: ShipmentView) -> datetime | None:
+        return view.once(self._deadline)
+
+    def _deadline(self, view: ShipmentView) -> datetime | None:
         since = silent_since(view)
         if since is None:
             return None

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from trackwatch.calendar import BusinessCalendar, calendar_for
+from trackwatch.calendar import MEMO_LIMIT, BusinessCalendar, calendar_for
 from trackwatch.zones import zone_name_for
 
 NY = ZoneInfo("America/New_York")
@@ -91,3 +91,37 @@ def test_unknown_country_still_has_weekends() -> None:
 )
 def test_zone_lookup(country: str, postal: str, state: str | None, zone: str) -> None:
     assert zone_name_for(country, postal, state) == zone
+
+
+def test_calendars_of_a_country_share_their_days_but_not_their_zones() -> None:
+    """Which days are business days is worked out once per country and closures, and
+    shared by every postal code's calendar; midnight stays each zone's own."""
+    new_york, los_angeles = calendar_for("ups", "US", "10001"), calendar_for("ups", "US", "90210")
+    start = datetime(2026, 11, 25, 20, tzinfo=ZoneInfo("UTC"))  # Wednesday before Thanksgiving
+    assert new_york.add_business_days(start, 1) == datetime(2026, 11, 28, 0, tzinfo=NY)
+    la = ZoneInfo("America/Los_Angeles")
+    assert los_angeles.add_business_days(start, 1) == datetime(2026, 11, 28, 0, tzinfo=la)
+    assert new_york.add_business_days(start, 1) != los_angeles.add_business_days(start, 1)
+
+
+def test_carriers_closed_on_other_holidays_do_not_share_their_days() -> None:
+    """USPS closes on Martin Luther King Jr. Day, UPS does not: asked in that order, each
+    counts its own (a memo shared across closures would give UPS the USPS answer)."""
+    before, after = at(2026, 1, 16), at(2026, 1, 21)  # Friday to Wednesday
+    usps = calendar_for("usps", "US", "10001").span(before, after)
+    ups = calendar_for("ups", "US", "10001").span(before, after)
+    assert (usps.business_days, usps.holidays_text()) == (
+        1,
+        "2026-01-19 Martin Luther King Jr. Day",
+    )
+    assert (ups.business_days, ups.holidays_text()) == (2, "none")
+
+
+def test_a_full_memo_starts_again_and_still_answers() -> None:
+    cal = BusinessCalendar("US", ZoneInfo("America/Chicago"), "fedex")
+    start = datetime(2026, 1, 5, 12, tzinfo=ZoneInfo("America/Chicago"))
+    spans = [cal.span(start, start + timedelta(days=n)) for n in range(MEMO_LIMIT + 50)]
+    assert len(cal._spans) <= MEMO_LIMIT
+    fresh = BusinessCalendar("US", ZoneInfo("America/Chicago"), "fedex")
+    assert spans[7] == fresh._count(date(2026, 1, 5), date(2026, 1, 12))
+    assert cal.span(start, start + timedelta(days=7)).business_days == 4  # Tue to Fri

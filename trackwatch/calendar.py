@@ -13,11 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from trackwatch.zones import zone_for
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Carrier closure days at US destinations, by the holiday's name in `holidays.US`.
 # None means every federal holiday. Sources: each carrier's published holiday schedule
@@ -40,6 +44,11 @@ US_CARRIER_CLOSURES: dict[str, frozenset[str] | None] = {
 }
 
 OBSERVED_SUFFIX = " (observed)"
+# How many answers each of a calendar's memos keeps before it starts again: judging asks
+# about the same few hundred days, and a long-running daemon must not grow.
+MEMO_LIMIT = 4096
+_TICK = timedelta(microseconds=1)
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -63,18 +72,32 @@ class BusinessCalendar:
         self.carrier = carrier
         self._holidays = _holidays_for(self.country)
         self._closures = US_CARRIER_CLOSURES.get(carrier or "") if self.country == "US" else None
-        # Rules ask the same few days again and again (every deadline of every judgement).
-        self._business: dict[date, bool] = {}
-        self._nth: dict[tuple[date, int], date] = {}
+        # Rules ask about the same few days again and again (every deadline of every
+        # judgement, most of them the same as at the shipment's last judgement): each answer
+        # is pure, so it is kept (up to MEMO_LIMIT per memo). Keyed by local dates only: an
+        # instant is no key (two in one zone that differ only in `fold` compare equal).
+        # Which days are business days does not depend on the zone: every calendar of the
+        # same country and closures (one per postal code) shares those answers.
+        days = _days_for(self.country, self._closures)
+        self._business = days.business
+        self._nth = days.nth
+        self._closed = days.closed
+        self._spans = days.spans
+        self._ends: dict[date, datetime] = {}  # the zone's own
 
     def closure(self, day: date) -> str | None:
         """The holiday's name if the carrier does not work on `day` for that reason."""
-        names = self._holidays.get_list(day)
-        for name in names:
+        try:
+            return self._closed[day]
+        except KeyError:
+            pass
+        found = None
+        for name in self._holidays.get_list(day):
             base = name.removesuffix(OBSERVED_SUFFIX)
             if self._closures is None or base in self._closures:
-                return name
-        return None
+                found = name
+                break
+        return _keep(self._closed, day, found)
 
     def is_weekend(self, day: date) -> bool:
         return day.weekday() in self._holidays.weekend
@@ -82,7 +105,8 @@ class BusinessCalendar:
     def is_business_day(self, day: date) -> bool:
         known = self._business.get(day)
         if known is None:
-            known = self._business[day] = not self.is_weekend(day) and self.closure(day) is None
+            known = not self.is_weekend(day) and self.closure(day) is None
+            _keep(self._business, day, known)
         return known
 
     def local_date(self, instant: datetime) -> date:
@@ -93,12 +117,15 @@ class BusinessCalendar:
 
     def end_of(self, day: date) -> datetime:
         """The instant `day` ends at the destination (the next local midnight)."""
-        return self.start_of(day + timedelta(days=1))
+        found = self._ends.get(day)
+        if found is None:
+            found = _keep(self._ends, day, self.start_of(day + _DAY))
+        return found
 
     def due_date(self, instant: datetime) -> date:
         """The local day a deadline falls on: an ETA of 'by midnight' belongs to the day
         that midnight ends, as carriers' end-of-day ETAs do."""
-        return self.local_date(instant - timedelta(microseconds=1))
+        return self.local_date(instant - _TICK)
 
     def nth_business_day(self, day: date, n: int) -> date:
         """The n-th business day after `day` (`day` itself when n is 0)."""
@@ -112,8 +139,7 @@ class BusinessCalendar:
             found += timedelta(days=1)
             if self.is_business_day(found):
                 counted += 1
-        self._nth[(day, n)] = found
-        return found
+        return _keep(self._nth, (day, n), found)
 
     def add_business_days(self, start: datetime, n: int) -> datetime:
         """The instant at which `n` whole business days have passed since `start`.
@@ -126,8 +152,15 @@ class BusinessCalendar:
 
     def span(self, start: datetime, end: datetime) -> BusinessSpan:
         """Whole local days strictly after `start`'s date and before `end`'s date."""
-        day = self.local_date(start) + timedelta(days=1)
-        last = self.local_date(end)
+        first, last = self.local_date(start), self.local_date(end)
+        found = self._spans.get((first, last))
+        if found is None:
+            found = _keep(self._spans, (first, last), self._count(first, last))
+        return found
+
+    def _count(self, first: date, last: date) -> BusinessSpan:
+        """span's count: the days strictly between two local dates, one at a time."""
+        day = first + timedelta(days=1)
         business = weekend = 0
         skipped: list[tuple[date, str]] = []
         while day < last:
@@ -139,6 +172,30 @@ class BusinessCalendar:
                 business += 1
             day += timedelta(days=1)
         return BusinessSpan(business, weekend, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class _DayMemos:
+    """The answers about days kept for one country's calendars with the same closures."""
+
+    business: dict[date, bool] = field(default_factory=dict)
+    nth: dict[tuple[date, int], date] = field(default_factory=dict)
+    closed: dict[date, str | None] = field(default_factory=dict)
+    spans: dict[tuple[date, date], BusinessSpan] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=256)
+def _days_for(country: str, closures: frozenset[str] | None) -> _DayMemos:
+    return _DayMemos()
+
+
+def _keep(memo: dict[K, V], key: K, value: V) -> V:
+    """Remember `value` under `key` and return it; a full memo starts again (the days in
+    use move on, and the few still asked for come back at once)."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 @lru_cache(maxsize=256)

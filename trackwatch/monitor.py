@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from carriers.assemble import label_cutoff
 from rules import Rule, ShipmentView
@@ -107,6 +108,8 @@ class Monitor:
         self._drafter = drafter or Drafter(settings, channels, renderer)
         self._batch = batch
         self._quarantine = quarantine or Quarantine(store, clock, self._drafter)
+        # Per carrier and zone: settings do not change under a Monitor (a reload makes anew).
+        self._hours: dict[tuple[str, ZoneInfo], CarrierHours] = {}
 
     async def run_once(self) -> Pass:
         """Judge every shipment that is due; returns how many and what changed (stored)."""
@@ -295,7 +298,7 @@ class Monitor:
                           shipment.stopped, shipment.next_poll_at,
                           last.occurred_at if last else None, _at_destination(view),
                           shipment.push_until, _details_missing(shipment, delivery))  # fmt: skip
-        hours = CarrierHours.of(self._settings.carriers.get(shipment.carrier), view.calendar.zone)
+        hours = self._carrier_hours(shipment.carrier, view.calendar.zone)
         chosen = plan(state, verdict.verify_at, now, hours, settings, _stop(shipment, verdict))
         poll_by = chosen.next_poll_at
         if verdict.unverified and chosen.stop is None:
@@ -305,6 +308,14 @@ class Monitor:
             check_at = min(check_at, recheck) if check_at else recheck
         return Reschedule(shipment.id or 0, check_at, poll_by, shipment.revision,
                           chosen.deadline_at, chosen.stop)  # fmt: skip
+
+    def _carrier_hours(self, carrier: str, zone: ZoneInfo) -> CarrierHours:
+        found = self._hours.get((carrier, zone))
+        if found is None:
+            found = CarrierHours.of(self._settings.carriers.get(carrier), zone)
+            if len(self._hours) < 4096:  # the zones of few countries: never near, but bounded
+                self._hours[(carrier, zone)] = found
+        return found
 
     def _open(self, view: ShipmentView, finding: Finding, pace: Pacing) -> AlertOpen:
         notify = [(audience, "opened") for audience in finding.audiences]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from trackwatch.model import Alert, Audience, Notice, Shipment
+from trackwatch.model import Alert, Audience, Notice, Shipment, TrackingEvent
 from trackwatch.store.records import NoticeDraft, Readout, Unreadable
 
 SHIPMENT_TIMES = (
@@ -80,6 +80,17 @@ def readout(rows: Iterable[Row], decode: Callable[[Row], dict[str, Any]]) -> Rea
             reason = f"unreadable row ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
             out.unreadable.append(Unreadable(int(row["id"]), str(row["store"]), reason))
     return out
+
+
+# TrackingEvent.model_validate_json without the classmethod around it (the same validator,
+# called with the same defaults): a judgement reads back every event of its shipment.
+_EVENT_JSON = TrackingEvent.__pydantic_validator__.validate_json
+
+
+def events_of_data(datas: Iterable[str | bytes]) -> list[TrackingEvent]:
+    """Stored events (each its `data` column, as TrackingEvent.model_dump_json wrote it),
+    decoded exactly as TrackingEvent.model_validate_json does; a bad one raises the same."""
+    return [_EVENT_JSON(data) for data in datas]
 
 
 def values_of_shipment(shipment: Shipment, now: datetime) -> dict[str, Any]:

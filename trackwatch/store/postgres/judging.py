@@ -21,7 +21,7 @@ from trackwatch.store.records import (
     StoreAlertOpen,
     Unreadable,
 )
-from trackwatch.store.rows import LEASE, audiences_text, explanation_text
+from trackwatch.store.rows import LEASE, audiences_text, events_of_data, explanation_text
 
 # As SQLite's (see its judging module for why each case), for a batch at once: u.rev the
 # revision the judgement saw, u.stop why polling stops (or NULL), u.poll_by the next poll,
@@ -145,10 +145,7 @@ class PostgresJudging(PostgresBase):
             " ORDER BY occurred_at, id",
             shipment_ids,
         )
-        return {
-            sid: [TrackingEvent.model_validate_json(r["data"]) for r in found]
-            for sid, found in rows.items()
-        }
+        return {sid: events_of_data(r["data"] for r in found) for sid, found in rows.items()}
 
     async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
         rows = await self._by_shipment(

@@ -26,7 +26,7 @@ from trackwatch.store.records import (
     parse_ts,
     ts,
 )
-from trackwatch.store.rows import LEASE
+from trackwatch.store.rows import LEASE, events_of_data
 from trackwatch.store.sqlite.base import SqliteBase
 from trackwatch.store.sqlite.rows import (
     alert_of_row,
@@ -163,10 +163,7 @@ class SqliteJudging(SqliteBase):
             "ORDER BY occurred_at, id",
             shipment_ids,
         )
-        return {
-            sid: [TrackingEvent.model_validate_json(r["data"]) for r in found]
-            for sid, found in rows.items()
-        }
+        return {sid: events_of_data(r["data"] for r in found) for sid, found in rows.items()}
 
     async def open_alerts(self, shipment_ids: Sequence[int]) -> dict[int, list[Alert]]:
         rows = await self._by_shipment(
