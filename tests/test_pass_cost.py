@@ -19,11 +19,12 @@ import pytest
 
 from tests.backends import execute
 from tests.conftest import both_backends
-from trackwatch.model import Shipment
+from trackwatch.model import Audience, Finding, Severity, Shipment
 from trackwatch.store import SqliteStore, Store, open_store
 from trackwatch.store.postgres.judging import _NEXT_CHECK as PG_NEXT_CHECK
 from trackwatch.store.postgres.judging import _TO_CHECK as PG_TO_CHECK
 from trackwatch.store.postgres.polls import _NEXT_POLL as PG_NEXT_POLL
+from trackwatch.store.records import DueTimes, NoticeDraft, StoreAlertOpen
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 Query = Callable[[Store], Awaitable[object]]
@@ -32,6 +33,7 @@ QUERIES: dict[str, Query] = {
     "next_poll_at": lambda s: s.next_poll_at(),
     "shipments_to_check": lambda s: s.shipments_to_check(NOW, 1000),
     "next_check_at": lambda s: s.next_check_at(),
+    "next_due_times": lambda s: s.next_due_times(),
 }
 
 
@@ -116,5 +118,35 @@ async def test_held_rows_count_when_their_hold_ends(database: str) -> None:
         held_until = NOW + timedelta(minutes=5)  # the lease (LEASE) before row 2 is due
         assert await store.next_poll_at() == held_until
         assert await store.next_check_at() == held_until
+    finally:
+        await store.close()
+
+
+@both_backends
+async def test_the_due_times_read_together_are_those_read_apart(database: str) -> None:
+    """`next_due_times` (the stepped daemon's one reading after each pass) says what the
+    three loops' own queries say: with nothing waiting, with held rows (due when the hold
+    ends) and a notice pending."""
+    store = await open_store(database)
+    try:
+        assert await store.next_due_times() == DueTimes(None, None, None)
+    finally:
+        await store.close()
+    await _idle(database, 3)
+    store = await open_store(database)
+    try:
+        await execute(database, "UPDATE shipments SET next_poll_at=?, check_at=? WHERE id=1",
+                      NOW, NOW)  # fmt: skip
+        await store.due_shipments(NOW, 10)
+        await store.shipments_to_check(NOW, 10)
+        finding = Finding(rule="carrier_down", episode="e1", severity=Severity.WARNING,
+                          audiences=(Audience.STAFF,), summary="s", action="a", explanation={})  # fmt: skip
+        draft = NoticeDraft("opened", Audience.STAFF, "staff_chat", "shop", "t", "b",
+                            not_before=NOW + timedelta(hours=2))  # fmt: skip
+        await store.open_store_alert(StoreAlertOpen("shop", "ups", finding, (draft,)), NOW)
+        apart = DueTimes(await store.next_poll_at(), await store.next_check_at(),
+                         await store.next_notice_at())  # fmt: skip
+        assert apart.poll is not None and apart.check is not None and apart.notice is not None
+        assert await store.next_due_times() == apart
     finally:
         await store.close()

@@ -65,12 +65,36 @@ class _Due:
     kind: str = field(compare=False, default="scan")
 
 
+class Subs(dict[str, Sub]):
+    """The subscriptions by id, with `latest(carrier, number)`: the last one (in the dict's
+    order) covering the number, from an index rebuilt after each change. Asking every
+    subscription at each push grew with the square of the world (a UPS or USPS
+    subscription covers one number)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._index: dict[tuple[str, str], Sub] | None = None
+
+    def __setitem__(self, sid: str, sub: Sub) -> None:
+        self._index = None
+        super().__setitem__(sid, sub)
+
+    def __delitem__(self, sid: str) -> None:
+        self._index = None
+        super().__delitem__(sid)
+
+    def latest(self, carrier: str, number: str) -> Sub | None:
+        if self._index is None:
+            self._index = {(s.carrier, n): s for s in self.values() for n in s.numbers}
+        return self._index.get((carrier, number))
+
+
 class SandboxPush:
     def __init__(self, world: World, clock: Clock, portal: Portal | None = None) -> None:
         self.world = world
         self.clock = clock
         self.portal = portal or Portal()
-        self.subs: dict[str, Sub] = {}
+        self.subs = Subs()  # changed only by item (push_routes.py)
         self.calls: Counter[str] = Counter()  # subscription API calls, per carrier
         self.pushed: Counter[str] = Counter()  # pushes the daemon took (200)
         self.refused: Counter[tuple[str, int]] = Counter()
@@ -92,8 +116,7 @@ class SandboxPush:
             await self._session.close()
 
     def sub_of(self, carrier: str, number: str) -> Sub | None:
-        found = [s for s in self.subs.values() if s.carrier == carrier and number in s.numbers]
-        return found[-1] if found else None
+        return self.subs.latest(carrier, number)
 
     def plan(self, carrier: str, number: str, after: datetime) -> None:
         """Push each scan of the number after `after` when it happens (once each)."""

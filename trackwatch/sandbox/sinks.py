@@ -24,9 +24,14 @@ class Received:
 
 
 class HttpSink:
-    def __init__(self, on_receive: Callable[[Received], None] | None = None, status: int = 200):
+    """`keep=False`: what arrives is not kept in `received` (the simulator's staff chat
+    takes tens of thousands of messages nobody reads)."""
+
+    def __init__(self, on_receive: Callable[[Received], None] | None = None, status: int = 200,
+                 keep: bool = True) -> None:  # fmt: skip
         self.received: list[Received] = []
         self.status = status
+        self._keep = keep
         self._on_receive = on_receive
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
@@ -40,7 +45,8 @@ class HttpSink:
         except ValueError:
             body = {"raw": await request.text()}
         item = Received(request.path, dict(request.headers), body)
-        self.received.append(item)
+        if self._keep:
+            self.received.append(item)
         if self._on_receive is not None:
             self._on_receive(item)
         async with self._changed:

@@ -7,6 +7,7 @@ a time (a 5-minute tick: the latency it adds is at most that).
 from __future__ import annotations
 
 import tempfile
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -120,7 +121,7 @@ async def simulate_against(
     end = START + timedelta(days=days)
     if push is not None:
         carrier_extra = {**(carrier_extra or {}), **pushing.SETTINGS}
-    sink = await HttpSink().start()
+    sink = await HttpSink(keep=False).start()  # the staff chat: nobody reads it back
     try:
         with tempfile.TemporaryDirectory(prefix="tw-sim-") as tmp:
             settings = _settings(database or Path(tmp) / "sim.db", carriers_url, sink.url("staff"), mode,
@@ -149,7 +150,7 @@ class WorldScript:
 
     def __init__(self, store: Store, parcels: Sequence[SimParcel]) -> None:
         self._store = store
-        self._pending = sorted(parcels, key=lambda p: p.shipped_at)
+        self._pending = deque(sorted(parcels, key=lambda p: p.shipped_at))
         self._reports = sorted((p for p in parcels if p.report_at),
                                key=lambda p: p.report_at or p.shipped_at)  # fmt: skip
         self.ids: dict[int, int] = {}  # parcel key -> shipment id
@@ -163,11 +164,17 @@ class WorldScript:
         added = bool(self._pending) and self._pending[0].shipped_at <= now
         store = self._store
         while self._pending and self._pending[0].shipped_at <= now:
-            parcel = self._pending.pop(0)
+            parcel = self._pending.popleft()
             self.ids[parcel.key] = await store.add_shipment(_shipment(parcel), parcel.shipped_at)
-        kept = [p for p in self._reports if not await self._report(p, now)]
-        filed = len(kept) < len(self._reports)
-        self._reports = kept
+        # The reports are in time order: only the head whose time came can be filed (the
+        # rest were each asked every step before, which grew with the world).
+        due = 0
+        while due < len(self._reports) and (self._reports[due].report_at or START) <= now:
+            due += 1
+        kept = [p for p in self._reports[:due] if not await self._report(p, now)]
+        filed = len(kept) < due
+        if filed:
+            self._reports = kept + self._reports[due:]
         return added or filed
 
     def after(self, now: datetime) -> None:

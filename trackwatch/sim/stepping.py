@@ -104,8 +104,8 @@ class Stepper:
         """Note when each loop is due next, from the database (where other daemons sharing
         it may have left work since this one's last pass)."""
         store = self.daemon.store
-        self._due = [await store.next_poll_at(), await store.next_check_at(),
-                     await self.daemon.digests.next_due(), await store.next_notice_at()]  # fmt: skip
+        due = await store.next_due_times()  # one reading of the three (a hop less each)
+        self._due = [due.poll, due.check, await self.daemon.digests.next_due(), due.notice]
         if self.daemon.subscriber.active:
             self._push_due = [await self.daemon.subscriber.next_due(), await store.next_push_at()]
 

@@ -27,6 +27,7 @@ from trackwatch.store.records import (
     Applied,
     CarrierRow,
     CarrierTrouble,
+    DueTimes,
     Evaluation,
     Figures,
     FulfillmentApplied,
@@ -126,6 +127,14 @@ class NoticeQueue(StoreAlerts, Protocol):
     ) -> None: ...  # fmt: skip
 
     async def next_notice_at(self) -> datetime | None: ...
+
+
+class LoopsDue(Protocol):
+    """A stepped daemon's (trackwatch.sim.stepping): when its loops are next due."""
+
+    async def next_due_times(self) -> DueTimes:
+        """`next_poll_at`, `next_check_at` and `next_notice_at` in one reading."""
+        ...
 
 
 class DigestSource(Protocol):
@@ -409,6 +418,7 @@ class Store(
     PushStore,
     JudgeQueue,
     NoticeQueue,
+    LoopsDue,
     DigestSource,
     CallLedger,
     CarrierStates,

@@ -29,6 +29,16 @@ def parse_ts(value: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class DueTimes:
+    """When the poll, rules and notice loops are next due (None: nothing waits), read
+    together: what `next_poll_at`, `next_check_at` and `next_notice_at` say."""
+
+    poll: datetime | None
+    check: datetime | None
+    notice: datetime | None
+
+
+@dataclass(frozen=True)
 class PollUpdate:
     """What polling one shipment returned; `note` is the carrier's remark beyond its scans
     (it does not know the number yet, scans of another parcel ignored), None for none."""

@@ -7,6 +7,7 @@ from trackwatch.store.contract import Store
 from trackwatch.store.postgres.alerts import PostgresAlerts
 from trackwatch.store.postgres.carriers import PostgresCarriers
 from trackwatch.store.postgres.console import PostgresConsole
+from trackwatch.store.postgres.due import PostgresDue
 from trackwatch.store.postgres.judging import PostgresJudging
 from trackwatch.store.postgres.lanes import PostgresLanes
 from trackwatch.store.postgres.ledger import PostgresLedger
@@ -35,6 +36,7 @@ class PostgresStore(
     PostgresLanes,
     PostgresTables,
     PostgresPush,
+    PostgresDue,
 ):
     """Every repository over one asyncpg pool (`PostgresStore.open(url)`)."""
 

@@ -20,6 +20,11 @@ _CLAIM = (
     " FROM picked WHERE n.id=picked.id RETURNING n.id"
 )
 
+NEXT_NOTICE = (
+    "SELECT MIN(CASE WHEN state='pending' THEN next_attempt_at ELSE lease_until END)"
+    " FROM notices WHERE state IN ('pending', 'sending')"
+)
+
 
 class PostgresNotices(PostgresBase):
     async def enqueue(self, drafts: Sequence[NoticeDraft], now: datetime) -> None:
@@ -74,10 +79,7 @@ class PostgresNotices(PostgresBase):
                 await self._open_store_alert(c, alarm, now)
 
     async def next_notice_at(self) -> datetime | None:
-        found: datetime | None = await self._pool.fetchval(
-            "SELECT MIN(CASE WHEN state='pending' THEN next_attempt_at ELSE lease_until END)"
-            " FROM notices WHERE state IN ('pending', 'sending')"
-        )
+        found: datetime | None = await self._pool.fetchval(NEXT_NOTICE)
         return found
 
     async def first_notice_sent(self) -> dict[int, datetime]:

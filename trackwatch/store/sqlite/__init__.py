@@ -9,6 +9,7 @@ store is all of them over one connection.
 from trackwatch.store.sqlite.alerts import SqliteAlerts
 from trackwatch.store.sqlite.carriers import SqliteCarriers
 from trackwatch.store.sqlite.console import SqliteConsole
+from trackwatch.store.sqlite.due import SqliteDue
 from trackwatch.store.sqlite.judging import SqliteJudging
 from trackwatch.store.sqlite.lanes import SqliteLanes
 from trackwatch.store.sqlite.ledger import SqliteLedger
@@ -38,6 +39,7 @@ class SqliteStore(
     SqliteLanes,
     SqliteTables,
     SqlitePush,
+    SqliteDue,
 ):
     """Every repository over one SQLite connection (`SqliteStore.open(path)`)."""
 

@@ -21,6 +21,11 @@ from trackwatch.store.sqlite.rows import (
     notice_of_row,
 )
 
+NEXT_NOTICE = (
+    "SELECT MIN(CASE WHEN state='pending' THEN next_attempt_at ELSE lease_until END) "
+    "FROM notices WHERE state IN ('pending', 'sending')"
+)
+
 
 class SqliteNotices(SqliteBase):
     async def enqueue(self, drafts: Sequence[NoticeDraft], now: datetime) -> None:
@@ -88,10 +93,7 @@ class SqliteNotices(SqliteBase):
                 await self._open_store_alert(db, alarm, now)
 
     async def next_notice_at(self) -> datetime | None:
-        rows = await self._all(
-            "SELECT MIN(CASE WHEN state='pending' THEN next_attempt_at ELSE lease_until END) "
-            "FROM notices WHERE state IN ('pending', 'sending')"
-        )
+        rows = await self._all(NEXT_NOTICE)
         return parse_ts(rows[0][0]) if rows else None
 
     async def first_notice_sent(self) -> dict[int, datetime]:
