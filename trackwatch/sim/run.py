@@ -66,6 +66,10 @@ def settings_data(database: str, carriers_url: str, chat_url: str, mode: str, ho
     carriers: dict[str, dict[str, Any]] = {
         name: {"base_url": carriers_url, "client_id": "sim", "client_secret": "sim-secret",
                "api_key": "sim-key", "rate_limit": 100_000, "max_inline_wait_seconds": 0,
+               # One call at a time: a carrier refuses the calls past its quota in the order
+               # they reach it, and calls in flight together reach it in an order the kernel
+               # picks (the baseline, blind to quotas, then differed from run to run).
+               "max_in_flight": 1,
                **({} if quota_aware else {"quota_calls": None}), **(carrier_extra or {})}
         for name in CARRIER_DEFAULTS
     }  # fmt: skip
