@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from carriers.base import Query
-from trackwatch.model import ExceptionKind, Outcome, Status, TrackingEvent, TrackingResult
+from trackwatch.model import (
+    DeliveryLocation,
+    ExceptionKind,
+    Outcome,
+    Place,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+    utc,
+)
 
 log = logging.getLogger("trackwatch.carriers")
 _reported: set[tuple[str, str]] = set()
@@ -25,6 +34,35 @@ _AFTER_DELIVERY = frozenset(
 # slack FedEx itself asks for around a ship date, and a recycled number's earlier parcel is
 # months or years older (carriers keep 90-120 days of history and reuse numbers after that).
 LABEL_SLACK = timedelta(days=7)
+
+
+_EVENT_FIELDS = frozenset(TrackingEvent.model_fields)
+_new_event = TrackingEvent.__new__
+_set = object.__setattr__
+
+
+def event(
+    occurred_at: datetime, status: Status, code: str, description: str, place: Place, *,
+    exception: ExceptionKind | None = None, delayed: bool = False,
+    delivery_location: DeliveryLocation | None = None, signed_by: str | None = None,
+    zone_inferred: bool = False, date_only: bool = False,
+) -> TrackingEvent:  # fmt: skip
+    """A TrackingEvent of fields a parser made itself, without validating them again
+    (validation was a fifth of a parse). Only for values of exactly the declared types (the
+    parsers' own: cleaned str, enums, bool, a Place); `occurred_at` is made UTC here, as the
+    model's validator does, and a naive one still raises. Equal, field by field and type by
+    type, to the validated model (tests/test_fast_paths.py)."""
+    built = _new_event(TrackingEvent)
+    _set(built, "__dict__", {
+        "occurred_at": occurred_at if occurred_at.tzinfo is UTC else utc(occurred_at), "status": status, "code": code,
+        "description": description, "place": place, "exception": exception,
+        "delayed": delayed, "delivery_location": delivery_location, "signed_by": signed_by,
+        "zone_inferred": zone_inferred, "date_only": date_only,
+    })  # fmt: skip
+    _set(built, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set(built, "__pydantic_extra__", None)
+    _set(built, "__pydantic_private__", None)
+    return built
 
 
 def report_unmapped(carrier: str, code: str) -> None:

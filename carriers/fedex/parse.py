@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.fedex.codes import (
@@ -99,9 +100,8 @@ def _event(scan: Mapping[str, Any], fallback: tzinfo) -> TrackingEvent:
     detail = clean(scan.get("exceptionDescription"))
     status, kind, delayed = classify(event_type, exception_code, f"{description} {detail}")
     code = f"{event_type}/{exception_code}" if exception_code else event_type or "-"
-    return TrackingEvent(
-        occurred_at=stamp.at, status=status, code=code,
-        description=f"{description}: {detail}" if detail else description, place=place,
+    return built_event(
+        stamp.at, status, code, f"{description}: {detail}" if detail else description, place,
         exception=kind, delayed=delayed, zone_inferred=stamp.zone_inferred,
         date_only=stamp.date_only,
     )  # fmt: skip

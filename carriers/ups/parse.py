@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location, exception_kind
@@ -111,17 +112,10 @@ def _event(activity: Mapping[str, Any]) -> TrackingEvent:
         raise MalformedResponse(CARRIER, f"activity date/time: {exc}") from None
     normalized, kind, delayed = classify(status)
     code = "/".join(clean(status.get(key)) or "-" for key in ("type", "code", "statusCode"))
-    return TrackingEvent(
-        occurred_at=stamp.at,
-        status=normalized,
-        code=code,
-        description=clean(status.get("description")),
-        place=place,
-        exception=kind,
-        delayed=delayed,
-        zone_inferred=stamp.zone_inferred,
-        date_only=stamp.date_only,
-    )
+    return built_event(
+        stamp.at, normalized, code, clean(status.get("description")), place, exception=kind,
+        delayed=delayed, zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
+    )  # fmt: skip
 
 
 def _eta(package: Mapping[str, Any], zone: tzinfo) -> datetime | None:

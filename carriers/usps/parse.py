@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.mapping import Mapping3
@@ -125,19 +126,12 @@ def _event(event: Mapping[str, Any], category: str, fallback: tzinfo) -> Trackin
     status, kind, delayed = classify(code, text, category)
     delivered = status is _S.DELIVERED
     signer = clean(event.get("recipientName") or event.get("name"))
-    return TrackingEvent(
-        occurred_at=stamp.at,
-        status=status,
-        code=code or "-",
-        description=text,
-        place=place,
-        exception=kind,
-        delayed=delayed,
+    return built_event(
+        stamp.at, status, code or "-", text, place, exception=kind, delayed=delayed,
         delivery_location=delivery_location(text.partition(",")[2]) if delivered else None,
         signed_by=signer or None if delivered else None,
-        zone_inferred=stamp.zone_inferred,
-        date_only=stamp.date_only,
-    )
+        zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
+    )  # fmt: skip
 
 
 def _day_end(text: str, window_end: str, zone: tzinfo) -> datetime | None:
