@@ -6,6 +6,7 @@ here as the reference."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from carriers import timeparse
 from carriers.assemble import event
 from carriers.text import clean
 from carriers.timeparse import Stamp, TimeFormatError, parse_iso
+from tests.golden import FIXTURES
 from trackwatch.benchmark.parsers import OURS, payloads
 from trackwatch.model import Place, Status, TrackingEvent
 
@@ -118,3 +120,39 @@ async def test_events_are_valid_models(carrier: str) -> None:
 def test_built_event_refuses_a_naive_time_as_the_model_does() -> None:
     with pytest.raises(ValueError, match="naive datetime"):
         event(datetime(2026, 1, 2, 3, 4), Status.IN_TRANSIT, "X", "", Place())
+
+
+# A field of each carrier's first scan's place, in its published example.
+PLACE_FIELDS = {
+    "dhl": ("dhl-track-ecommerce-in-transit-customs-spec-example.json",
+            ("shipments", 0, "events", 0, "location", "address", "postalCode")),
+    "fedex": ("fedex-track-delivered-mixed-timestamp-formats.json",
+              ("output", "completeTrackResults", 0, "trackResults", 0, "scanEvents", 0,
+               "scanLocation", "postalCode")),
+    "ups": ("ups-track-schema-example-exception-X.json",
+            ("trackResponse", "shipment", 0, "package", 0, "activity", 0, "location", "address",
+             "postalCode")),
+    "usps": ("usps-v3-detail-accepted-readme-example.json", ("trackingEvents", 0, "eventZIP")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("carrier", sorted(PLACE_FIELDS))
+def test_cached_places_tell_equal_values_of_other_types_apart(carrier: str) -> None:
+    """Places are cached by their raw fields; 1, 1.0 and True are one dict key, but they
+    read as three texts ("1", "1.0", "True"), as they do uncached."""
+    name, path = PLACE_FIELDS[carrier]
+    payload = json.loads((FIXTURES / carrier / name).read_text())
+    node = payload
+    for key in path[:-1]:
+        node = node[key]
+    postal_codes = []
+    for value in (1, 1.0, True):
+        node[path[-1]] = value
+        results = OURS[carrier](json.dumps(payload).encode())
+        assert isinstance(results, list)
+        postal_codes.append({e.place.postal_code for r in results for e in r.events})
+    assert [sorted(codes & {"1", "1.0", "True"}) for codes in postal_codes] == [
+        ["1"],
+        ["1.0"],
+        ["True"],
+    ]

@@ -51,7 +51,7 @@ def _place(location: Mapping[str, Any]) -> Place:
         return _place_of(*fields)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
 def _known_place(country_code: object, locality: object, postal: object) -> Place:
     return _place_of(country_code, locality, postal)
 

@@ -70,7 +70,7 @@ def _place(location: Mapping[str, Any]) -> Place:
         return _place_of(*fields)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
 def _known_place(city: object, state: object, postal: object, country: object) -> Place:
     return _place_of(city, state, postal, country)
 

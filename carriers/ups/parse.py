@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -42,18 +43,26 @@ def _list(value: Any, where: str) -> list[Any]:
     return shape.items(CARRIER, value, where)
 
 
+_PLACE_KEYS = ("city", "stateProvince", "postalCode", "countryCode", "country")
+
+
 def _place(location: Mapping[str, Any]) -> Place:
     address = _dict(location.get("address"), "activity.location.address")
+    fields = tuple(address.get(key) for key in _PLACE_KEYS)
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
 
-    def field(key: str) -> str | None:
-        return clean(address.get(key)) or None
 
-    return Place(
-        city=field("city"),
-        state=field("stateProvince"),
-        postal_code=field("postalCode"),
-        country=field("countryCode") or field("country"),
-    )
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_place(*fields: object) -> Place:
+    return _place_of(*fields)
+
+
+def _place_of(city: object, state: object, postal: object, code: object, country: object) -> Place:
+    return Place(city=clean(city) or None, state=clean(state) or None,
+                 postal_code=clean(postal) or None, country=clean(code) or clean(country) or None)  # fmt: skip
 
 
 def _zone(place: Place) -> tzinfo:

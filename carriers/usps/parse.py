@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -90,14 +91,31 @@ def classify(code: str, text: str, category: str = "") -> Mapping3:
     return _refine(mapped, text)
 
 
-def _place(event: Mapping[str, Any]) -> Place:
-    def field(*keys: str) -> str | None:
-        return next((clean(event.get(k)) for k in keys if clean(event.get(k))), None)
+_PLACE_KEYS = ("eventCity", "eventState", "eventZIPCode", "eventZIP", "eventCountry")
 
-    state = field("eventState")
-    country = field("eventCountry") or ("US" if state else None)
-    return Place(city=field("eventCity"), state=state,
-                 postal_code=field("eventZIPCode", "eventZIP"), country=country)  # fmt: skip
+
+def _place(event: Mapping[str, Any]) -> Place:
+    fields = tuple(event.get(key) for key in _PLACE_KEYS)
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_place(*fields: object) -> Place:
+    return _place_of(*fields)
+
+
+def _place_of(
+    city: object, state: object, zip_code: object, zip_v3: object, country: object
+) -> Place:
+    """A v3r2 event's place (`eventZIPCode`), or a legacy v3 one's (`eventZIP`); a state
+    without a country is in the US."""
+    state_text = clean(state) or None
+    return Place(city=clean(city) or None, state=state_text,
+                 postal_code=clean(zip_code) or clean(zip_v3) or None,
+                 country=clean(country) or ("US" if state_text else None))  # fmt: skip
 
 
 def _stamp(event: Mapping[str, Any], place: Place, fallback: tzinfo) -> Stamp:
