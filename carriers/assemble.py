@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 
 from carriers.base import Query
 from trackwatch.model import (
@@ -72,16 +73,21 @@ def report_unmapped(carrier: str, code: str) -> None:
         log.warning("%s: unmapped status code %s kept as unknown", carrier, code)
 
 
+_occurred_at = attrgetter("occurred_at")
+
+
 def in_order(listed: Sequence[TrackingEvent]) -> list[TrackingEvent]:
     """Events oldest first by UTC instant, duplicates merged.
 
     Carriers list events newest first "in practice", but not always: the listing order only
     breaks ties between events at the same instant (a later position is older).
     """
-    ranked = sorted(enumerate(listed), key=lambda pair: (pair[1].occurred_at, -pair[0]))
+    # A stable sort of the reversed listing: at one instant, a later position comes first
+    # (and the newest-first listing carriers send is already in order: one pass).
+    ranked = sorted(reversed(listed), key=_occurred_at)
     seen: set[tuple[object, ...]] = set()
     events: list[TrackingEvent] = []
-    for _, event in ranked:
+    for event in ranked:
         key = event.dedupe_key()
         if key not in seen:
             seen.add(key)

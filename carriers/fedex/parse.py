@@ -59,11 +59,9 @@ def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
     return mapped
 
 
-_PLACE_KEYS = ("city", "stateOrProvinceCode", "postalCode", "countryCode")
-
-
 def _place(location: Mapping[str, Any]) -> Place:
-    fields = tuple(location.get(key) for key in _PLACE_KEYS)
+    fields = (location.get("city"), location.get("stateOrProvinceCode"),
+              location.get("postalCode"), location.get("countryCode"))  # fmt: skip
     try:
         return _known_place(*fields)  # the same few places recur in every answer
     except TypeError:  # a field that is a list or an object: not a key, read as it is

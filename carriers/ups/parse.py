@@ -43,12 +43,10 @@ def _list(value: Any, where: str) -> list[Any]:
     return shape.items(CARRIER, value, where)
 
 
-_PLACE_KEYS = ("city", "stateProvince", "postalCode", "countryCode", "country")
-
-
 def _place(location: Mapping[str, Any]) -> Place:
     address = _dict(location.get("address"), "activity.location.address")
-    fields = tuple(address.get(key) for key in _PLACE_KEYS)
+    fields = (address.get("city"), address.get("stateProvince"), address.get("postalCode"),
+              address.get("countryCode"), address.get("country"))  # fmt: skip
     try:
         return _known_place(*fields)  # the same few places recur in every answer
     except TypeError:  # a field that is a list or an object: not a key, read as it is

@@ -91,11 +91,9 @@ def classify(code: str, text: str, category: str = "") -> Mapping3:
     return _refine(mapped, text)
 
 
-_PLACE_KEYS = ("eventCity", "eventState", "eventZIPCode", "eventZIP", "eventCountry")
-
-
 def _place(event: Mapping[str, Any]) -> Place:
-    fields = tuple(event.get(key) for key in _PLACE_KEYS)
+    fields = (event.get("eventCity"), event.get("eventState"), event.get("eventZIPCode"),
+              event.get("eventZIP"), event.get("eventCountry"))  # fmt: skip
     try:
         return _known_place(*fields)  # the same few places recur in every answer
     except TypeError:  # a field that is a list or an object: not a key, read as it is
