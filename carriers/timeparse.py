@@ -10,9 +10,9 @@ place, and the caller records that it was inferred); and a `Z` on what is really
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import NamedTuple
 
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{1,2})(?:[:.]?(?P<m>\d{2}))?$")
 _ISO = re.compile(
@@ -31,9 +31,9 @@ class TimeFormatError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """A parsed instant, and what had to be assumed to get it."""
+class Stamp(NamedTuple):
+    """A parsed instant, and what had to be assumed to get it. (A tuple: one is made per
+    scan, and a frozen dataclass's __init__ cost as much as reading the time.)"""
 
     at: datetime
     zone_inferred: bool = False

@@ -189,5 +189,7 @@ def parse(payload: Any, requested: str = "", zone: tzinfo = UTC) -> list[Trackin
         parse_shipment(s, zone) for s in shape.objects(CARRIER, body["shipments"], "shipments")
     ]
     return [
-        r.model_copy(update={"tracking_number": requested or r.tracking_number}) for r in results
-    ]
+        r if r.tracking_number == (requested or r.tracking_number)
+        else r.model_copy(update={"tracking_number": requested})
+        for r in results
+    ]  # fmt: skip

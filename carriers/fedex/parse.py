@@ -255,5 +255,7 @@ def parse(payload: Any, zones: Mapping[str, tzinfo] | None = None) -> list[Track
             raise MalformedResponse(CARRIER, "a completeTrackResult has no trackingNumber")
         for result in shape.objects(CARRIER, complete.get("trackResults"), "trackResults"):
             parsed = parse_result(result, number, zones.get(number, UTC))
-            results.append(parsed.model_copy(update={"tracking_number": number}))
+            if parsed.tracking_number != number:
+                parsed = parsed.model_copy(update={"tracking_number": number})
+            results.append(parsed)
     return results
