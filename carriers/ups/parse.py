@@ -90,10 +90,33 @@ def classify(status: Mapping[str, Any]) -> Mapping3:
     """The most specific code UPS gave wins (3-digit status code, then 2-letter code, then
     the activity type), unless it contradicts the activity type. Nothing known → unknown,
     never a guess of in_transit."""
-    code3 = clean(status.get("statusCode"))
-    code2 = clean(status.get("code")).upper()
-    kind = clean(status.get("type")).upper()
-    description = clean(status.get("description"))
+    return _read_status(status)[0]
+
+
+def _read_status(status: Mapping[str, Any]) -> tuple[Mapping3, str, str]:
+    """A status's mapping, its codes as an event keeps them, and its description."""
+    fields = (status.get("type"), status.get("code"), status.get("statusCode"),
+              status.get("description"))  # fmt: skip
+    try:
+        return _known_status(*fields)  # the same few statuses recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _status_of(*fields)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_status(*fields: object) -> tuple[Mapping3, str, str]:
+    return _status_of(*fields)
+
+
+def _status_of(
+    kind: object, code: object, status_code: object, description: object
+) -> tuple[Mapping3, str, str]:
+    codes = "/".join(clean(c) or "-" for c in (kind, code, status_code))
+    text = clean(description)
+    return _mapping(clean(status_code), clean(code).upper(), clean(kind).upper(), text), codes, text
+
+
+def _mapping(code3: str, code2: str, kind: str, description: str) -> Mapping3:
     if code3 in STATUS_CODES and _fits(STATUS_CODES[code3], kind):
         mapped = STATUS_CODES[code3]
         if code3 in REFINE_BY_TEXT:
@@ -117,10 +140,9 @@ def _event(activity: Mapping[str, Any]) -> TrackingEvent:
         stamp = _stamp(activity, place)
     except (TimeFormatError, KeyError) as exc:
         raise MalformedResponse(CARRIER, f"activity date/time: {exc}") from None
-    normalized, kind, delayed = classify(status)
-    code = "/".join(clean(status.get(key)) or "-" for key in ("type", "code", "statusCode"))
+    (normalized, kind, delayed), code, description = _read_status(status)
     return built_event(
-        stamp.at, normalized, code, clean(status.get("description")), place, exception=kind,
+        stamp.at, normalized, code, description, place, exception=kind,
         delayed=delayed, zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
     )  # fmt: skip
 
