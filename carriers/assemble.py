@@ -8,9 +8,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 
 from carriers.base import Query
-from trackwatch.model import ExceptionKind, Outcome, Status, TrackingEvent, TrackingResult
+from trackwatch.model import (
+    DeliveryLocation,
+    ExceptionKind,
+    Outcome,
+    Place,
+    Status,
+    TrackingEvent,
+    TrackingResult,
+    utc,
+)
 
 log = logging.getLogger("trackwatch.carriers")
 _reported: set[tuple[str, str]] = set()
@@ -27,11 +37,43 @@ _AFTER_DELIVERY = frozenset(
 LABEL_SLACK = timedelta(days=7)
 
 
+_EVENT_FIELDS = frozenset(TrackingEvent.model_fields)
+_new_event = TrackingEvent.__new__
+_set = object.__setattr__
+
+
+def event(
+    occurred_at: datetime, status: Status, code: str, description: str, place: Place, *,
+    exception: ExceptionKind | None = None, delayed: bool = False,
+    delivery_location: DeliveryLocation | None = None, signed_by: str | None = None,
+    zone_inferred: bool = False, date_only: bool = False,
+) -> TrackingEvent:  # fmt: skip
+    """A TrackingEvent of fields a parser made itself, without validating them again
+    (validation was a fifth of a parse). Only for values of exactly the declared types (the
+    parsers' own: cleaned str, enums, bool, a Place); `occurred_at` is made UTC here, as the
+    model's validator does, and a naive one still raises. Equal, field by field and type by
+    type, to the validated model (tests/test_fast_paths.py)."""
+    built = _new_event(TrackingEvent)
+    _set(built, "__dict__", {
+        "occurred_at": occurred_at if occurred_at.tzinfo is UTC else utc(occurred_at), "status": status, "code": code,
+        "description": description, "place": place, "exception": exception,
+        "delayed": delayed, "delivery_location": delivery_location, "signed_by": signed_by,
+        "zone_inferred": zone_inferred, "date_only": date_only,
+    })  # fmt: skip
+    _set(built, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set(built, "__pydantic_extra__", None)
+    _set(built, "__pydantic_private__", None)
+    return built
+
+
 def report_unmapped(carrier: str, code: str) -> None:
     """Log an unmapped carrier code the first time it is seen in this process."""
     if (carrier, code) not in _reported:
         _reported.add((carrier, code))
         log.warning("%s: unmapped status code %s kept as unknown", carrier, code)
+
+
+_occurred_at = attrgetter("occurred_at")
 
 
 def in_order(listed: Sequence[TrackingEvent]) -> list[TrackingEvent]:
@@ -40,10 +82,12 @@ def in_order(listed: Sequence[TrackingEvent]) -> list[TrackingEvent]:
     Carriers list events newest first "in practice", but not always: the listing order only
     breaks ties between events at the same instant (a later position is older).
     """
-    ranked = sorted(enumerate(listed), key=lambda pair: (pair[1].occurred_at, -pair[0]))
+    # A stable sort of the reversed listing: at one instant, a later position comes first
+    # (and the newest-first listing carriers send is already in order: one pass).
+    ranked = sorted(reversed(listed), key=_occurred_at)
     seen: set[tuple[object, ...]] = set()
     events: list[TrackingEvent] = []
-    for _, event in ranked:
+    for event in ranked:
         key = event.dedupe_key()
         if key not in seen:
             seen.add(key)

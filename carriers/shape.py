@@ -31,6 +31,7 @@ def items(carrier: str, value: Any, where: str) -> list[Any]:
 
 def objects(carrier: str, value: Any, where: str) -> list[Mapping[str, Any]]:
     """A list of objects."""
-    return [
-        obj(carrier, entry, f"{where}[{i}]") for i, entry in enumerate(items(carrier, value, where))
-    ]
+    listed = items(carrier, value, where)
+    if all(type(entry) is dict for entry in listed):  # as json.loads makes them: no names
+        return list(listed)
+    return [obj(carrier, entry, f"{where}[{i}]") for i, entry in enumerate(listed)]

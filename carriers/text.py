@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from trackwatch.model import DeliveryLocation, ExceptionKind
 
@@ -16,15 +17,27 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def clean(text: object) -> str:
     """Unescape HTML entities, drop tags, fold whitespace, trim."""
-    if text is None:
-        return ""
-    raw = str(text)
+    if type(text) is not str:
+        if text is None:
+            return ""
+        text = str(text)
+    return _cleaned(text) if len(text) <= _CACHED_LENGTH else _clean_text(text)
+
+
+def _clean_text(raw: str) -> str:
     if "<" in raw or "&" in raw:  # the rare field with markup (parsers call this on every one)
         raw = html.unescape(_TAGS.sub("", raw))
     # What `\s+` matches, str.split() splits on (both are str.isspace()): the same result
     # as the regex, without it, and without any copy when there is nothing to fold.
     parts = raw.split()
     return parts[0] if len(parts) == 1 else " ".join(parts)
+
+
+# Parsers clean every field, and most are the same few codes, phrases, places and dates in
+# every answer: a cached one costs a third. Bounded in number and in length (a long text is
+# rare, and one answer full of them must not pin megabytes).
+_CACHED_LENGTH = 200
+_cleaned = lru_cache(maxsize=16384)(_clean_text)
 
 
 _EXCEPTION_WORDS: tuple[tuple[ExceptionKind, tuple[str, ...]], ...] = (

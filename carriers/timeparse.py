@@ -10,8 +10,9 @@ place, and the caller records that it was inferred); and a `Z` on what is really
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import NamedTuple
 
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{1,2})(?:[:.]?(?P<m>\d{2}))?$")
 _ISO = re.compile(
@@ -21,15 +22,18 @@ _ISO = re.compile(
 )
 
 _PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[+-](?:0\d|1[0-4]):[0-5]\d)?\Z")
+# UTC with a fraction, as USPS writes GMTTimestamp ("2026-11-17T19:32:10.000Z"); the
+# fraction is dropped, as _hms drops it.
+_PLAIN_UTC = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d+Z\Z")
 
 
 class TimeFormatError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """A parsed instant, and what had to be assumed to get it."""
+class Stamp(NamedTuple):
+    """A parsed instant, and what had to be assumed to get it. (A tuple: one is made per
+    scan, and a frozen dataclass's __init__ cost as much as reading the time.)"""
 
     at: datetime
     zone_inferred: bool = False
@@ -64,6 +68,12 @@ def parse_hms(text: str) -> time:
 
 def parse_ymd(text: str) -> date:
     """`YYYYMMDD` or `YYYY-MM-DD`."""
+    if type(text) is str and len(text) <= 16:  # what else comes fails as it always did
+        return _cached_ymd(text)
+    return _parse_ymd(text)
+
+
+def _parse_ymd(text: str) -> date:
     raw = text.strip().replace("-", "")
     if len(raw) != 8 or not raw.isdigit():
         raise TimeFormatError(f"unreadable date {text!r}")
@@ -71,6 +81,10 @@ def parse_ymd(text: str) -> date:
         return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
     except ValueError:
         raise TimeFormatError(f"date out of range {text!r}") from None
+
+
+# The same few days recur in every answer (an error is raised again, never cached).
+_cached_ymd = lru_cache(maxsize=4096)(_parse_ymd)
 
 
 def combine(day: date, clock: time | None, zone: tzinfo, inferred: bool) -> Stamp:
@@ -86,7 +100,7 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     inferred; `trust_z=False` treats a trailing Z as one of those local times.
     """
     text = text.strip()
-    if (fast := _plain(text, fallback_zone)) is not None:
+    if (fast := _plain(text, fallback_zone, trust_z)) is not None:
         return fast
     match = _ISO.match(text)
     if not match:
@@ -103,11 +117,17 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     return Stamp(local)
 
 
-def _plain(text: str, zone: tzinfo) -> Stamp | None:
-    """The two forms most carriers send, read as parse_iso reads them but by
-    datetime.fromisoformat: `YYYY-MM-DDTHH:MM:SS` (local to `zone`) and the same with a
-    `±HH:MM` offset of at most 14 hours. None for anything else (the regex above reads it)."""
+def _plain(text: str, zone: tzinfo, trust_z: bool) -> Stamp | None:
+    """The forms most carriers send, read as parse_iso reads them but by
+    datetime.fromisoformat: `YYYY-MM-DDTHH:MM:SS` (local to `zone`), the same with a
+    `±HH:MM` offset of at most 14 hours, and (`trust_z`) with a fraction and Z. None for
+    anything else (the regex above reads it)."""
     if _PLAIN.match(text) is None:
+        if trust_z and (utc := _PLAIN_UTC.match(text)) is not None:
+            try:
+                return Stamp(datetime.fromisoformat(utc[1]).replace(tzinfo=UTC))
+            except ValueError:
+                return None  # out of range: the regex's path says so, in its words
         return None
     if len(text) == 19:
         return Stamp(datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC), True)

@@ -6,16 +6,23 @@ here as the reference."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from carriers import timeparse
+from carriers.assemble import event
 from carriers.text import clean
 from carriers.timeparse import Stamp, TimeFormatError, parse_iso
+from tests.golden import FIXTURES
+from trackwatch.benchmark.parsers import OURS, payloads
+from trackwatch.model import Place, Status, TrackingEvent
 
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
@@ -66,7 +73,7 @@ STAMPS = st.builds(
     st.sampled_from(["01", "28", "29", "31", "00"]), st.sampled_from(["00", "09", "23", "24"]),
     DIGITS, DIGITS,
     st.sampled_from(["", "Z", "+05:30", "-06:00", "+14:00", "+15:00", "-14:59", "-06:60",
-                     "+1:00", "-0500", "-04.00", ".5", "+0a:00", " "]),
+                     "+1:00", "-0500", "-04.00", ".5", "+0a:00", " ", ".000Z", ".5Z", ".1234567Z"]),
     st.sampled_from(["", " "]),
 )  # fmt: skip
 
@@ -85,21 +92,67 @@ def test_parse_iso_reads_every_stamp_as_its_regex_did(text: str, zone: tzinfo) -
     assert _outcome(parse_iso, text, zone) == _outcome(parse_iso_reference, text, zone)
 
 
-async def test_dhl_events_are_valid_models() -> None:
-    """DHL's events are built without validation (carriers/dhl/parse.py): each is what the
-    model's validation makes of the same fields, over the sandbox's answers for 60 parcels
-    of every kind (delivered, held at customs, returned, with and without places)."""
-    import json
+def _fields(model: BaseModel) -> dict[str, tuple[type, object]]:
+    """Each field's value and exact type (a str where the enum belongs compares equal)."""
+    return {name: (type(value), value) for name, value in model.__dict__.items()}
 
-    from carriers.dhl.parse import parse
-    from trackwatch.benchmark.parsers import payloads
-    from trackwatch.model import TrackingEvent
 
+@pytest.mark.parametrize("carrier", ["usps", "ups", "fedex", "dhl"])
+async def test_events_are_valid_models(carrier: str) -> None:
+    """Events are built without validation (carriers.assemble.event): each is what the
+    model's validation makes of the same fields, value and type, over the sandbox's answers
+    for 80 parcels of every kind (delivered, held at customs, returned, with and without
+    places)."""
     checked = 0
-    for body in (await payloads(60))["dhl"]:
-        for result in parse(json.loads(body)):
-            for event in getattr(result, "events", ()):
-                validated = TrackingEvent.model_validate(event.model_dump())
-                assert validated == event and validated.occurred_at.tzinfo is UTC
+    for body in (await payloads(80))[carrier]:
+        results = OURS[carrier](body)
+        assert isinstance(results, list)
+        for result in results:
+            for scan in result.events:
+                validated = TrackingEvent.model_validate(scan.model_dump())
+                assert _fields(validated) == _fields(scan)
+                assert _fields(validated.place) == _fields(scan.place)
+                assert validated.occurred_at.tzinfo is UTC is scan.occurred_at.tzinfo
                 checked += 1
     assert checked > 40
+
+
+def test_built_event_refuses_a_naive_time_as_the_model_does() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        event(datetime(2026, 1, 2, 3, 4), Status.IN_TRANSIT, "X", "", Place())
+
+
+# A field of each carrier's first scan's place, in its published example.
+PLACE_FIELDS = {
+    "dhl": ("dhl-track-ecommerce-in-transit-customs-spec-example.json",
+            ("shipments", 0, "events", 0, "location", "address", "postalCode")),
+    "fedex": ("fedex-track-delivered-mixed-timestamp-formats.json",
+              ("output", "completeTrackResults", 0, "trackResults", 0, "scanEvents", 0,
+               "scanLocation", "postalCode")),
+    "ups": ("ups-track-schema-example-exception-X.json",
+            ("trackResponse", "shipment", 0, "package", 0, "activity", 0, "location", "address",
+             "postalCode")),
+    "usps": ("usps-v3-detail-accepted-readme-example.json", ("trackingEvents", 0, "eventZIP")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("carrier", sorted(PLACE_FIELDS))
+def test_cached_places_tell_equal_values_of_other_types_apart(carrier: str) -> None:
+    """Places are cached by their raw fields; 1, 1.0 and True are one dict key, but they
+    read as three texts ("1", "1.0", "True"), as they do uncached."""
+    name, path = PLACE_FIELDS[carrier]
+    payload = json.loads((FIXTURES / carrier / name).read_text())
+    node = payload
+    for key in path[:-1]:
+        node = node[key]
+    postal_codes = []
+    for value in (1, 1.0, True):
+        node[path[-1]] = value
+        results = OURS[carrier](json.dumps(payload).encode())
+        assert isinstance(results, list)
+        postal_codes.append({e.place.postal_code for r in results for e in r.events})
+    assert [sorted(codes & {"1", "1.0", "True"}) for codes in postal_codes] == [
+        ["1"],
+        ["1.0"],
+        ["True"],
+    ]

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.fedex.codes import (
@@ -58,18 +59,16 @@ def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
     return mapped
 
 
-_PLACE_KEYS = ("city", "stateOrProvinceCode", "postalCode", "countryCode")
-
-
 def _place(location: Mapping[str, Any]) -> Place:
-    fields = tuple(location.get(key) for key in _PLACE_KEYS)
+    fields = (location.get("city"), location.get("stateOrProvinceCode"),
+              location.get("postalCode"), location.get("countryCode"))  # fmt: skip
     try:
         return _known_place(*fields)  # the same few places recur in every answer
     except TypeError:  # a field that is a list or an object: not a key, read as it is
         return _place_of(*fields)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
 def _known_place(city: object, state: object, postal: object, country: object) -> Place:
     return _place_of(city, state, postal, country)
 
@@ -93,18 +92,36 @@ def _event(scan: Mapping[str, Any], fallback: tzinfo) -> TrackingEvent:
         stamp = _stamp(clean(scan.get("date")), place, fallback)
     except TimeFormatError as exc:
         raise MalformedResponse(CARRIER, f"scanEvents.date: {exc}") from None
-    event_type = clean(scan.get("eventType")).upper()
-    exception_code = clean(scan.get("exceptionCode"))
-    description = clean(scan.get("eventDescription"))
-    detail = clean(scan.get("exceptionDescription"))
-    status, kind, delayed = classify(event_type, exception_code, f"{description} {detail}")
-    code = f"{event_type}/{exception_code}" if exception_code else event_type or "-"
-    return TrackingEvent(
-        occurred_at=stamp.at, status=status, code=code,
-        description=f"{description}: {detail}" if detail else description, place=place,
-        exception=kind, delayed=delayed, zone_inferred=stamp.zone_inferred,
-        date_only=stamp.date_only,
+    (status, kind, delayed), code, description = _what(scan)
+    return built_event(
+        stamp.at, status, code, description, place, exception=kind, delayed=delayed,
+        zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
     )  # fmt: skip
+
+
+def _what(scan: Mapping[str, Any]) -> tuple[Mapping3, str, str]:
+    """A scan's mapping, its codes as the event keeps them, and its description."""
+    fields = (scan.get("eventType"), scan.get("exceptionCode"), scan.get("eventDescription"),
+              scan.get("exceptionDescription"))  # fmt: skip
+    try:
+        return _known_what(*fields)  # the same few scans recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _what_of(*fields)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_what(*fields: object) -> tuple[Mapping3, str, str]:
+    return _what_of(*fields)
+
+
+def _what_of(
+    event_type: object, exception_code: object, description: object, detail: object
+) -> tuple[Mapping3, str, str]:
+    kind, exception, words, more = (clean(event_type).upper(), clean(exception_code),
+                                    clean(description), clean(detail))  # fmt: skip
+    mapped = classify(kind, exception, f"{words} {more}")
+    code = f"{kind}/{exception}" if exception else kind or "-"
+    return mapped, code, f"{words}: {more}" if more else words
 
 
 def _dates(result: Mapping[str, Any]) -> dict[str, str]:
@@ -257,5 +274,7 @@ def parse(payload: Any, zones: Mapping[str, tzinfo] | None = None) -> list[Track
             raise MalformedResponse(CARRIER, "a completeTrackResult has no trackingNumber")
         for result in shape.objects(CARRIER, complete.get("trackResults"), "trackResults"):
             parsed = parse_result(result, number, zones.get(number, UTC))
-            results.append(parsed.model_copy(update={"tracking_number": number}))
+            if parsed.tracking_number != number:
+                parsed = parsed.model_copy(update={"tracking_number": number})
+            results.append(parsed)
     return results

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.mapping import Mapping3
 from carriers.text import clean, delivery_location, exception_kind
@@ -43,16 +45,22 @@ def _list(value: Any, where: str) -> list[Any]:
 
 def _place(location: Mapping[str, Any]) -> Place:
     address = _dict(location.get("address"), "activity.location.address")
+    fields = (address.get("city"), address.get("stateProvince"), address.get("postalCode"),
+              address.get("countryCode"), address.get("country"))  # fmt: skip
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
 
-    def field(key: str) -> str | None:
-        return clean(address.get(key)) or None
 
-    return Place(
-        city=field("city"),
-        state=field("stateProvince"),
-        postal_code=field("postalCode"),
-        country=field("countryCode") or field("country"),
-    )
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_place(*fields: object) -> Place:
+    return _place_of(*fields)
+
+
+def _place_of(city: object, state: object, postal: object, code: object, country: object) -> Place:
+    return Place(city=clean(city) or None, state=clean(state) or None,
+                 postal_code=clean(postal) or None, country=clean(code) or clean(country) or None)  # fmt: skip
 
 
 def _zone(place: Place) -> tzinfo:
@@ -82,10 +90,33 @@ def classify(status: Mapping[str, Any]) -> Mapping3:
     """The most specific code UPS gave wins (3-digit status code, then 2-letter code, then
     the activity type), unless it contradicts the activity type. Nothing known → unknown,
     never a guess of in_transit."""
-    code3 = clean(status.get("statusCode"))
-    code2 = clean(status.get("code")).upper()
-    kind = clean(status.get("type")).upper()
-    description = clean(status.get("description"))
+    return _read_status(status)[0]
+
+
+def _read_status(status: Mapping[str, Any]) -> tuple[Mapping3, str, str]:
+    """A status's mapping, its codes as an event keeps them, and its description."""
+    fields = (status.get("type"), status.get("code"), status.get("statusCode"),
+              status.get("description"))  # fmt: skip
+    try:
+        return _known_status(*fields)  # the same few statuses recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _status_of(*fields)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_status(*fields: object) -> tuple[Mapping3, str, str]:
+    return _status_of(*fields)
+
+
+def _status_of(
+    kind: object, code: object, status_code: object, description: object
+) -> tuple[Mapping3, str, str]:
+    codes = "/".join(clean(c) or "-" for c in (kind, code, status_code))
+    text = clean(description)
+    return _mapping(clean(status_code), clean(code).upper(), clean(kind).upper(), text), codes, text
+
+
+def _mapping(code3: str, code2: str, kind: str, description: str) -> Mapping3:
     if code3 in STATUS_CODES and _fits(STATUS_CODES[code3], kind):
         mapped = STATUS_CODES[code3]
         if code3 in REFINE_BY_TEXT:
@@ -109,19 +140,11 @@ def _event(activity: Mapping[str, Any]) -> TrackingEvent:
         stamp = _stamp(activity, place)
     except (TimeFormatError, KeyError) as exc:
         raise MalformedResponse(CARRIER, f"activity date/time: {exc}") from None
-    normalized, kind, delayed = classify(status)
-    code = "/".join(clean(status.get(key)) or "-" for key in ("type", "code", "statusCode"))
-    return TrackingEvent(
-        occurred_at=stamp.at,
-        status=normalized,
-        code=code,
-        description=clean(status.get("description")),
-        place=place,
-        exception=kind,
-        delayed=delayed,
-        zone_inferred=stamp.zone_inferred,
-        date_only=stamp.date_only,
-    )
+    (normalized, kind, delayed), code, description = _read_status(status)
+    return built_event(
+        stamp.at, normalized, code, description, place, exception=kind,
+        delayed=delayed, zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
+    )  # fmt: skip
 
 
 def _eta(package: Mapping[str, Any], zone: tzinfo) -> datetime | None:

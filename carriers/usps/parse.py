@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from carriers import shape
+from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.mapping import Mapping3
@@ -90,13 +92,28 @@ def classify(code: str, text: str, category: str = "") -> Mapping3:
 
 
 def _place(event: Mapping[str, Any]) -> Place:
-    def field(*keys: str) -> str | None:
-        return next((clean(event.get(k)) for k in keys if clean(event.get(k))), None)
+    fields = (event.get("eventCity"), event.get("eventState"), event.get("eventZIPCode"),
+              event.get("eventZIP"), event.get("eventCountry"))  # fmt: skip
+    try:
+        return _known_place(*fields)  # the same few places recur in every answer
+    except TypeError:  # a field that is a list or an object: not a key, read as it is
+        return _place_of(*fields)
 
-    state = field("eventState")
-    country = field("eventCountry") or ("US" if state else None)
-    return Place(city=field("eventCity"), state=state,
-                 postal_code=field("eventZIPCode", "eventZIP"), country=country)  # fmt: skip
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
+def _known_place(*fields: object) -> Place:
+    return _place_of(*fields)
+
+
+def _place_of(
+    city: object, state: object, zip_code: object, zip_v3: object, country: object
+) -> Place:
+    """A v3r2 event's place (`eventZIPCode`), or a legacy v3 one's (`eventZIP`); a state
+    without a country is in the US."""
+    state_text = clean(state) or None
+    return Place(city=clean(city) or None, state=state_text,
+                 postal_code=clean(zip_code) or clean(zip_v3) or None,
+                 country=clean(country) or ("US" if state_text else None))  # fmt: skip
 
 
 def _stamp(event: Mapping[str, Any], place: Place, fallback: tzinfo) -> Stamp:
@@ -125,19 +142,12 @@ def _event(event: Mapping[str, Any], category: str, fallback: tzinfo) -> Trackin
     status, kind, delayed = classify(code, text, category)
     delivered = status is _S.DELIVERED
     signer = clean(event.get("recipientName") or event.get("name"))
-    return TrackingEvent(
-        occurred_at=stamp.at,
-        status=status,
-        code=code or "-",
-        description=text,
-        place=place,
-        exception=kind,
-        delayed=delayed,
+    return built_event(
+        stamp.at, status, code or "-", text, place, exception=kind, delayed=delayed,
         delivery_location=delivery_location(text.partition(",")[2]) if delivered else None,
         signed_by=signer or None if delivered else None,
-        zone_inferred=stamp.zone_inferred,
-        date_only=stamp.date_only,
-    )
+        zone_inferred=stamp.zone_inferred, date_only=stamp.date_only,
+    )  # fmt: skip
 
 
 def _day_end(text: str, window_end: str, zone: tzinfo) -> datetime | None:
