@@ -3,6 +3,10 @@ fresh import and a re-import of the same rows (every one already watched), on SQ
 
 Each import runs as its own child process (`python -m trackwatch.cli import ...`), so its
 peak resident set (`ru_maxrss`, from wait4) is the import's alone and not this process's.
+It is started by a small launcher process (`python -m trackwatch.importing.bench CSV
+CONFIG`), not by the caller: Linux carries a process's peak across exec, so a child forked
+from `trackwatch bench` (hundreds of MB by its import section) would report the bench's
+peak as its own.
 `measure_import` is what `trackwatch bench` calls; the figures are measured, never asserted.
 """
 
@@ -50,6 +54,14 @@ def write_rows(path: Path, rows: int, seed: int = 1, today: date | None = None) 
 
 
 def _run_import(csv_path: Path, config: Path) -> tuple[float, float, float, int]:
+    """`_import_child`'s figures, measured by the small launcher (see the module's doc)."""
+    done = subprocess.run([sys.executable, "-m", "trackwatch.importing.bench", str(csv_path),
+                           str(config)], capture_output=True, text=True, check=True)  # fmt: skip
+    seconds, cpu, peak, status = done.stdout.split()
+    return float(seconds), float(cpu), float(peak), int(status)
+
+
+def _import_child(csv_path: Path, config: Path) -> tuple[float, float, float, int]:
     """(seconds, CPU seconds, peak RSS in MB, exit status) of one `trackwatch import` child:
     on a machine shared with other work, CPU seconds are what compare from run to run."""
     command = [sys.executable, "-m", "trackwatch.cli", "import", str(csv_path), "--config",
@@ -84,3 +96,7 @@ def measure_import(rows: int) -> dict[str, float | int]:
         figures[f"{name}_peak_rss_mb"] = round(peak, 1)
         figures[f"{name}_exit"] = status
     return figures
+
+
+if __name__ == "__main__":
+    print(*_import_child(Path(sys.argv[1]), Path(sys.argv[2])))
