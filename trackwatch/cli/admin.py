@@ -16,6 +16,7 @@ from trackwatch.views import policy_lines
 
 
 def run(args: argparse.Namespace) -> int:
+    from trackwatch import collector
     from trackwatch.clock import SystemClock
     from trackwatch.logs import configure as configure_logging
     from trackwatch.service import run_forever
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     settings = load_settings(path)
     configure_logging(settings.daemon.log_level, settings)
+    collector.tune()
     asyncio.run(run_forever(settings, SystemClock(), path))
     return 0
 

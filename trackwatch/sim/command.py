@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from trackwatch import collector
 from trackwatch.errors import InputError
 from trackwatch.sim.report import figures, versus
 from trackwatch.sim.run import START, simulate
@@ -92,7 +93,8 @@ def run_simulation(shipments: int, days: float, seed: int, baseline: str | None 
     pool: ProcessPoolExecutor | None = None
     later: Future[dict[str, Any]] | None = None
     if hours is not None:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=collector.tune)  # fmt: skip
         later = pool.submit(one_run, shipments, days, seed, names, "fixed", hours, ship_days)
     try:
         result = one_run(shipments, days, seed, names, "smart", 4.0, ship_days, file, push)
