@@ -17,6 +17,7 @@ from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.dhl.codes import STATUS_CODES, TEXT_RULES
 from carriers.mapping import Mapping3
+from carriers.memo import by_raw_fields
 from carriers.text import clean, delivery_location
 from carriers.timeparse import TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
@@ -45,15 +46,7 @@ def classify(status_code: str, text: str) -> Mapping3:
 def _place(location: Mapping[str, Any]) -> Place:
     address = shape.obj(CARRIER, location.get("address"), "location.address")
     fields = (address.get("countryCode"), address.get("addressLocality"), address.get("postalCode"))
-    try:
-        return _known_place(*fields)  # the same few places recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _place_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_place(country_code: object, locality: object, postal: object) -> Place:
-    return _place_of(country_code, locality, postal)
+    return _known_place(*fields)
 
 
 def _place_of(country_code: object, locality: object, postal: object) -> Place:
@@ -70,6 +63,9 @@ def _place_of(country_code: object, locality: object, postal: object) -> Place:
         parts = parts[:-1]
     return Place(city=parts[-1] if parts else None, state=state,
                  postal_code=clean(postal) or None, country=country)  # fmt: skip
+
+
+_known_place = by_raw_fields(_place_of)  # the same few places recur in every answer
 
 
 def _zone(place: Place, fallback: tzinfo) -> tzinfo:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, tzinfo
-from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -29,6 +28,7 @@ from carriers.fedex.codes import (
     REDIRECT_EXCEPTIONS,
 )
 from carriers.mapping import Mapping3
+from carriers.memo import by_raw_fields
 from carriers.text import clean, delivery_location, exception_kind
 from carriers.timeparse import Stamp, TimeFormatError, parse_iso, parse_ymd, promise_end
 from trackwatch.errors import MalformedResponse
@@ -62,20 +62,15 @@ def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
 def _place(location: Mapping[str, Any]) -> Place:
     fields = (location.get("city"), location.get("stateOrProvinceCode"),
               location.get("postalCode"), location.get("countryCode"))  # fmt: skip
-    try:
-        return _known_place(*fields)  # the same few places recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _place_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_place(city: object, state: object, postal: object, country: object) -> Place:
-    return _place_of(city, state, postal, country)
+    return _known_place(*fields)
 
 
 def _place_of(city: object, state: object, postal: object, country: object) -> Place:
     return Place(city=clean(city) or None, state=clean(state) or None,
                  postal_code=clean(postal) or None, country=clean(country) or None)  # fmt: skip
+
+
+_known_place = by_raw_fields(_place_of)  # the same few places recur in every answer
 
 
 def _stamp(text: str, place: Place, fallback: tzinfo) -> Stamp:
@@ -103,15 +98,7 @@ def _what(scan: Mapping[str, Any]) -> tuple[Mapping3, str, str]:
     """A scan's mapping, its codes as the event keeps them, and its description."""
     fields = (scan.get("eventType"), scan.get("exceptionCode"), scan.get("eventDescription"),
               scan.get("exceptionDescription"))  # fmt: skip
-    try:
-        return _known_what(*fields)  # the same few scans recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _what_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_what(*fields: object) -> tuple[Mapping3, str, str]:
-    return _what_of(*fields)
+    return _known_what(*fields)
 
 
 def _what_of(
@@ -122,6 +109,9 @@ def _what_of(
     mapped = classify(kind, exception, f"{words} {more}")
     code = f"{kind}/{exception}" if exception else kind or "-"
     return mapped, code, f"{words}: {more}" if more else words
+
+
+_known_what = by_raw_fields(_what_of)  # the same few scans recur in every answer
 
 
 def _dates(result: Mapping[str, Any]) -> dict[str, str]:

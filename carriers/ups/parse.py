@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from functools import lru_cache
 from typing import Any
 
 from carriers import shape
 from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.mapping import Mapping3
+from carriers.memo import by_raw_fields
 from carriers.text import clean, delivery_location, exception_kind
 from carriers.timeparse import Stamp, TimeFormatError, combine, parse_hms, parse_offset, parse_ymd
 from carriers.ups.codes import (
@@ -47,20 +47,15 @@ def _place(location: Mapping[str, Any]) -> Place:
     address = _dict(location.get("address"), "activity.location.address")
     fields = (address.get("city"), address.get("stateProvince"), address.get("postalCode"),
               address.get("countryCode"), address.get("country"))  # fmt: skip
-    try:
-        return _known_place(*fields)  # the same few places recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _place_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_place(*fields: object) -> Place:
-    return _place_of(*fields)
+    return _known_place(*fields)
 
 
 def _place_of(city: object, state: object, postal: object, code: object, country: object) -> Place:
     return Place(city=clean(city) or None, state=clean(state) or None,
                  postal_code=clean(postal) or None, country=clean(code) or clean(country) or None)  # fmt: skip
+
+
+_known_place = by_raw_fields(_place_of)  # the same few places recur in every answer
 
 
 def _zone(place: Place) -> tzinfo:
@@ -97,15 +92,7 @@ def _read_status(status: Mapping[str, Any]) -> tuple[Mapping3, str, str]:
     """A status's mapping, its codes as an event keeps them, and its description."""
     fields = (status.get("type"), status.get("code"), status.get("statusCode"),
               status.get("description"))  # fmt: skip
-    try:
-        return _known_status(*fields)  # the same few statuses recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _status_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_status(*fields: object) -> tuple[Mapping3, str, str]:
-    return _status_of(*fields)
+    return _known_status(*fields)
 
 
 def _status_of(
@@ -114,6 +101,9 @@ def _status_of(
     codes = "/".join(clean(c) or "-" for c in (kind, code, status_code))
     text = clean(description)
     return _mapping(clean(status_code), clean(code).upper(), clean(kind).upper(), text), codes, text
+
+
+_known_status = by_raw_fields(_status_of)  # the same few statuses recur in every answer
 
 
 def _mapping(code3: str, code2: str, kind: str, description: str) -> Mapping3:

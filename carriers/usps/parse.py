@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
-from functools import lru_cache
 from typing import Any
 
 from carriers import shape
@@ -18,6 +17,7 @@ from carriers.assemble import event as built_event
 from carriers.assemble import in_order, overall_status, report_unmapped
 from carriers.base import zone_of
 from carriers.mapping import Mapping3
+from carriers.memo import by_raw_fields
 from carriers.text import clean, delivery_location, handed_over, states_delivery
 from carriers.timeparse import (
     Stamp,
@@ -94,15 +94,7 @@ def classify(code: str, text: str, category: str = "") -> Mapping3:
 def _place(event: Mapping[str, Any]) -> Place:
     fields = (event.get("eventCity"), event.get("eventState"), event.get("eventZIPCode"),
               event.get("eventZIP"), event.get("eventCountry"))  # fmt: skip
-    try:
-        return _known_place(*fields)  # the same few places recur in every answer
-    except TypeError:  # a field that is a list or an object: not a key, read as it is
-        return _place_of(*fields)
-
-
-@lru_cache(maxsize=4096, typed=True)  # typed: 1 and True are one key, but not one text
-def _known_place(*fields: object) -> Place:
-    return _place_of(*fields)
+    return _known_place(*fields)
 
 
 def _place_of(
@@ -114,6 +106,9 @@ def _place_of(
     return Place(city=clean(city) or None, state=state_text,
                  postal_code=clean(zip_code) or clean(zip_v3) or None,
                  country=clean(country) or ("US" if state_text else None))  # fmt: skip
+
+
+_known_place = by_raw_fields(_place_of)  # the same few places recur in every answer
 
 
 def _stamp(event: Mapping[str, Any], place: Place, fallback: tzinfo) -> Stamp:
