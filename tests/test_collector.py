@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+
+from trackwatch.cli import main
 
 PROBE = """
 import gc
@@ -21,3 +24,17 @@ def test_tuning_freezes_the_start_up_heap_once_and_raises_the_young_threshold() 
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                           check=True)  # fmt: skip
     assert done.stdout.split("\n")[0] == "(700, 10, 10) (100000, 50, 100) True True"
+
+
+def test_a_command_sets_the_collector_only_when_it_owns_the_process() -> None:
+    """A test calling `main` in its own process keeps the collector as it was; the script
+    (`entry`: own_process) sets it. Bad arguments stop both before any simulating."""
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    assert main(["simulate", "--shipments", "0", "--days", "1"]) == 2
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    probe = ("import gc; from trackwatch.cli.app import main; "
+             "main(['simulate', '--shipments', '0', '--days', '1'], own_process=True); "
+             "print(gc.get_threshold())")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.stdout.strip().endswith("(100000, 50, 100)"), done.stdout + done.stderr

@@ -6,12 +6,14 @@ events, the rows read back for judging), and the default threshold (a young coll
 and a full one every hundred, walking everything the daemon keeps (modules, settings, caches).
 Measured with `trackwatch bench --e2e-only`, two runs each way back to back: the
 four-carrier mix at 588 and 611 responses per CPU-second with the defaults, 726 and 768 so.
-What is alive once the daemon has started is frozen (never walked again: it lives as long as
-the process), and young collections come every YOUNG allocations. Reference counting still
+What is alive when the command starts (modules, settings) is frozen (never walked again: it
+lives as long as the process), and young collections come every YOUNG allocations. Reference counting still
 frees almost everything at once; only cycles wait longer, and they are few.
 
-Called by the commands that run the daemon's loops for long (`run`, `simulate`, `bench`),
-never by a library call: a test process that froze its heap would keep its garbage."""
+Called by the commands that run the daemon's loops for long (`run`, `simulate`, `bench`)
+when they own their process (the `trackwatch` script, `python -m trackwatch.cli`; the
+simulator's baseline process), never when a test calls them in its own: a test process that
+froze its heap would keep its garbage, and later tests would run under other thresholds."""
 
 from __future__ import annotations
 

@@ -8,6 +8,6 @@ and the database commands never load the demo, the simulator, the chaos suite or
 
 from __future__ import annotations
 
-from trackwatch.cli.app import build_parser, main
+from trackwatch.cli.app import build_parser, entry, main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "entry", "main"]

@@ -2,6 +2,6 @@
 
 import sys
 
-from trackwatch.cli.app import main
+from trackwatch.cli.app import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     path = config_path(args)
     settings = load_settings(path)
     configure_logging(settings.daemon.log_level, settings)
-    collector.tune()
+    if args.own_process:
+        collector.tune()
     asyncio.run(run_forever(settings, SystemClock(), path))
     return 0
 

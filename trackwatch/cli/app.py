@@ -77,9 +77,19 @@ def _stdout_closed() -> bool:
     return True
 
 
-def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
-    """Run one command; `clock` (tests) is the time `add` and `import` judge dates by."""
+def entry() -> int:
+    """The `trackwatch` script and `python -m trackwatch.cli`: a process of the command's
+    own, whose garbage collector the long commands may set (trackwatch.collector)."""
+    return main(own_process=True)
+
+
+def main(
+    argv: Sequence[str] | None = None, clock: Clock | None = None, own_process: bool = False
+) -> int:
+    """Run one command; `clock` (tests) is the time `add` and `import` judge dates by;
+    `own_process`: the command owns the process (not a test calling it in its own)."""
     args = build_parser().parse_args(argv)
+    args.own_process = own_process
     # Imported once a command runs: `--help` and `--version` have exited by now.
     from trackwatch.clock import SystemClock
     from trackwatch.config import ConfigError

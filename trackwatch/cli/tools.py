@@ -96,7 +96,8 @@ def simulate(args: argparse.Namespace) -> int:
     from trackwatch.sim.command import run_simulation
     from trackwatch.sim.report import render
 
-    collector.tune()
+    if args.own_process:
+        collector.tune()
     result = run_simulation(args.shipments, args.days, args.seed, args.baseline, args.carriers,
                             args.ship_days, args.database, args.daemons, args.kill_seed,
                             args.push)  # fmt: skip
@@ -164,7 +165,8 @@ def bench(args: argparse.Namespace) -> int:
     from trackwatch import collector
     from trackwatch.benchmark.command import run_bench
 
-    collector.tune()  # the daemon measured as `trackwatch run` runs it
+    if args.own_process:
+        collector.tune()  # the daemon measured as `trackwatch run` runs it
     return run_bench(args.quick, e2e_only=args.e2e_only)
 
 
