@@ -285,12 +285,13 @@ async def test_pushes_are_counted_by_what_became_of_them(daemon: Daemon) -> None
     await post(daemon, "/push/ups", UPS_DELIVERED, headers)
     await post(daemon, "/push/ups", UPS_DELIVERED, {**headers, "x-api-key": "someone-else"})
     await post(daemon, "/push/fedex", b"{}", {"fdx-signature": "forged"})
+    assert (await ups_token(daemon, secret="rotated-at-ups-only"))[0] == 401
     text = daemon.metrics.exposition().decode()
     counted = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
                if line.startswith("trackwatch_pushes_total") and not line.endswith(" 0.0")}  # fmt: skip
     assert counted == {
         'trackwatch_pushes_total{carrier="ups",outcome="stored"}': 1.0,
         'trackwatch_pushes_total{carrier="ups",outcome="duplicate"}': 1.0,
-        'trackwatch_pushes_total{carrier="ups",outcome="unverified"}': 1.0,
+        'trackwatch_pushes_total{carrier="ups",outcome="unverified"}': 2.0,
         'trackwatch_pushes_total{carrier="fedex",outcome="unverified"}': 1.0,
     }

@@ -98,7 +98,9 @@ class PushReceivers:
 
     def routes(self) -> list[web.RouteDef]:
         counted = {"ups": self.ups, "usps": self.usps, "dhl": self.dhl, "fedex": self.fedex}
-        return [web.post("/push/ups/token", self.ups_token)] + [
+        # A token refused counts as a push refused: with a secret rotated on one side only,
+        # UPS fails there and never posts a push at all.
+        return [web.post("/push/ups/token", self._counted("ups", self.ups_token))] + [
             web.post(f"/push/{carrier}", self._counted(carrier, receive))
             for carrier, receive in counted.items()
         ]
