@@ -21,9 +21,9 @@ from tests.backends import execute
 from tests.conftest import both_backends
 from trackwatch.model import Audience, Finding, Severity, Shipment
 from trackwatch.store import SqliteStore, Store, open_store
-from trackwatch.store.postgres.judging import _NEXT_CHECK as PG_NEXT_CHECK
 from trackwatch.store.postgres.judging import _TO_CHECK as PG_TO_CHECK
-from trackwatch.store.postgres.polls import _NEXT_POLL as PG_NEXT_POLL
+from trackwatch.store.postgres.judging import NEXT_CHECK as PG_NEXT_CHECK
+from trackwatch.store.postgres.polls import NEXT_POLL as PG_NEXT_POLL
 from trackwatch.store.records import DueTimes, NoticeDraft, StoreAlertOpen
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)

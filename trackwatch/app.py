@@ -123,8 +123,7 @@ class Daemon:
         self.poller = Poller(store, carriers, clock, settings.daemon, workers, alarms=self.alarms,
                              quotas=quotas, metrics=self.metrics, stopping=self.stopping,
                              health=health, quarantine=self.quarantine)  # fmt: skip
-        self.poller.pushed = pushing(settings)
-        self.metrics.show_pushes(self.poller.pushed)
+        self._push_carriers(settings)
         self.monitor = Monitor(store, RULES, clock, settings, channels, renderer, drafter=drafter,
                                quarantine=self.quarantine)  # fmt: skip
         self.outbox = Outbox(store, clock, settings.daemon, channels, on_sent, drafter=drafter,
@@ -141,6 +140,12 @@ class Daemon:
         push = self.settings.carriers.get(carrier).push
         return Hook(push.listener_url or f"{self.push_base}/push/{carrier}",
                     tuple(push.admin_emails))  # fmt: skip
+
+    def _push_carriers(self, settings: Settings) -> None:
+        """Which carriers push (at start and on each reload): the poller replaces their
+        pushed scans' readings, and their push series show at 0 before the first push."""
+        self.poller.pushed = pushing(settings)
+        self.metrics.show_pushes(self.poller.pushed)
 
     def push_desk(self) -> PushDesk:
         return PushDesk(self.store, self.clock, lambda: self.settings, READERS, self._pushed.set,
@@ -164,8 +169,7 @@ class Daemon:
         self.outbox.configure(settings.daemon, channels, drafter)
         self.digests.configure(settings, channels, drafter)
         self.poller.configure(settings.daemon)
-        self.poller.pushed = pushing(settings)
-        self.metrics.show_pushes(self.poller.pushed)
+        self._push_carriers(settings)
         self.alarms.configure(settings.daemon, drafter)
         self.retention.configure(settings.retention)
         self.pushes.configure(settings)

@@ -4,12 +4,12 @@ SQLite (trackwatch/store/sqlite/due.py)."""
 from __future__ import annotations
 
 from trackwatch.store.postgres.base import PostgresBase
-from trackwatch.store.postgres.judging import _NEXT_CHECK
+from trackwatch.store.postgres.judging import NEXT_CHECK
 from trackwatch.store.postgres.notices import NEXT_NOTICE
-from trackwatch.store.postgres.polls import _NEXT_POLL
+from trackwatch.store.postgres.polls import NEXT_POLL
 from trackwatch.store.records import DueTimes
 
-_NEXT_DUE = f"SELECT ({_NEXT_POLL}), ({_NEXT_CHECK}), ({NEXT_NOTICE})"
+_NEXT_DUE = f"SELECT ({NEXT_POLL}), ({NEXT_CHECK}), ({NEXT_NOTICE})"
 
 
 class PostgresDue(PostgresBase):

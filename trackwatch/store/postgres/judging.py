@@ -57,7 +57,7 @@ _TO_CHECK = (
 )
 # The next check: the earliest of the rows nobody holds (the first one in check_at's index),
 # and of the few rows held, each when its hold ends if that is later.
-_NEXT_CHECK = (
+NEXT_CHECK = (
     "SELECT MIN(at) FROM ((SELECT check_at AS at FROM shipments WHERE active"
     " AND check_at IS NOT NULL AND judge_lease IS NULL ORDER BY check_at LIMIT 1)"
     " UNION ALL (SELECT CASE WHEN judge_lease>check_at THEN judge_lease ELSE check_at END"
@@ -96,7 +96,7 @@ class PostgresJudging(PostgresBase):
 
     async def next_check_at(self) -> datetime | None:
         """The next deadline to judge at; one another daemon holds, when its claim ends."""
-        found: datetime | None = await self._pool.fetchval(_NEXT_CHECK)
+        found: datetime | None = await self._pool.fetchval(NEXT_CHECK)
         return found
 
     async def judge_all_again(self, policies: str) -> int:

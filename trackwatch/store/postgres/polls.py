@@ -30,7 +30,7 @@ _POLLED = (
 )
 # The next poll: the earliest of the rows nobody holds (the first one in next_poll_at's
 # index), and of the few rows held, each when its hold ends if that is later.
-_NEXT_POLL = (
+NEXT_POLL = (
     "SELECT MIN(at) FROM ((SELECT next_poll_at AS at FROM shipments WHERE active"
     " AND next_poll_at IS NOT NULL AND poll_lease IS NULL ORDER BY next_poll_at LIMIT 1)"
     " UNION ALL (SELECT CASE WHEN poll_lease>next_poll_at THEN poll_lease ELSE next_poll_at END"
@@ -100,7 +100,7 @@ class PostgresPolls(PostgresBase):
     async def next_poll_at(self) -> datetime | None:
         """When the next poll falls due; a shipment another daemon holds, when its lease
         runs out at the earliest."""
-        found: datetime | None = await self._pool.fetchval(_NEXT_POLL)
+        found: datetime | None = await self._pool.fetchval(NEXT_POLL)
         return found
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:

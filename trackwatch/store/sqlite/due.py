@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from trackwatch.store.records import DueTimes, parse_ts
 from trackwatch.store.sqlite.base import SqliteBase
-from trackwatch.store.sqlite.judging import _NEXT_CHECK
+from trackwatch.store.sqlite.judging import NEXT_CHECK
 from trackwatch.store.sqlite.notices import NEXT_NOTICE
-from trackwatch.store.sqlite.polls import _NEXT_POLL
+from trackwatch.store.sqlite.polls import NEXT_POLL
 
-_NEXT_DUE = f"SELECT ({_NEXT_POLL}), ({_NEXT_CHECK}), ({NEXT_NOTICE})"
+_NEXT_DUE = f"SELECT ({NEXT_POLL}), ({NEXT_CHECK}), ({NEXT_NOTICE})"
 
 
 class SqliteDue(SqliteBase):

@@ -70,7 +70,7 @@ _TO_CHECK = (
 )
 # The next check: the earliest of the rows nobody holds (the first one in check_at's index),
 # and of the few rows held, each when its hold ends if that is later.
-_NEXT_CHECK = (
+NEXT_CHECK = (
     "SELECT MIN(at) FROM (SELECT at FROM (SELECT check_at AS at FROM shipments"
     " INDEXED BY shipments_check_at WHERE active=1 AND check_at IS NOT NULL"
     " AND judge_lease IS NULL ORDER BY check_at LIMIT 1)"
@@ -114,7 +114,7 @@ class SqliteJudging(SqliteBase):
 
     async def next_check_at(self) -> datetime | None:
         """The next deadline to judge at; one another daemon holds, when its claim ends."""
-        rows = await self._all(_NEXT_CHECK)
+        rows = await self._all(NEXT_CHECK)
         return parse_ts(rows[0][0]) if rows else None
 
     async def judge_all_again(self, policies: str) -> int:

@@ -22,7 +22,7 @@ from trackwatch.store.sqlite.rows import readout
 
 # The next poll: the earliest of the rows nobody holds (the first one in next_poll_at's
 # index), and of the few rows held, each when its hold ends if that is later.
-_NEXT_POLL = (
+NEXT_POLL = (
     "SELECT MIN(at) FROM (SELECT at FROM (SELECT next_poll_at AS at FROM shipments"
     " INDEXED BY shipments_next_poll WHERE active=1 AND next_poll_at IS NOT NULL AND poll_lease IS NULL"
     " ORDER BY next_poll_at LIMIT 1)"
@@ -87,7 +87,7 @@ class SqlitePolls(SqliteBase):
     async def next_poll_at(self) -> datetime | None:
         """When the next poll falls due; a shipment another daemon holds, when its lease
         runs out at the earliest."""
-        rows = await self._all(_NEXT_POLL)
+        rows = await self._all(NEXT_POLL)
         return parse_ts(rows[0][0]) if rows else None
 
     async def apply_polls(self, updates: Iterable[PollUpdate]) -> None:
