@@ -40,8 +40,16 @@ class Stamp(NamedTuple):
     date_only: bool = False
 
 
+def _text(value: object, what: str) -> str:
+    """`value` when it is text: a carrier's number where its spec says string is an error
+    naming the value, never an AttributeError that reads as a fault of ours."""
+    if not isinstance(value, str):
+        raise TimeFormatError(f"unreadable {what} {value!r} (not text)")
+    return value
+
+
 def parse_offset(text: str) -> timedelta:
-    match = _OFFSET.match(text.strip())
+    match = _OFFSET.match(_text(text, "UTC offset").strip())
     if not match:
         raise TimeFormatError(f"unreadable UTC offset {text!r}")
     hours, minutes = int(match["h"]), int(match["m"] or 0)
@@ -53,7 +61,7 @@ def parse_offset(text: str) -> timedelta:
 
 def parse_hms(text: str) -> time:
     """`HHMMSS`, `HH:MM:SS`, `HH:MM`, or `74700` (HMMSS with the leading zero dropped)."""
-    raw = text.strip().replace(":", "")
+    raw = _text(text, "time").strip().replace(":", "")
     if not raw.isdigit() or len(raw) not in (3, 4, 5, 6):
         raise TimeFormatError(f"unreadable time {text!r}")
     if len(raw) in (3, 5):
@@ -74,7 +82,7 @@ def parse_ymd(text: str) -> date:
 
 
 def _parse_ymd(text: str) -> date:
-    raw = text.strip().replace("-", "")
+    raw = _text(text, "date").strip().replace("-", "")
     if len(raw) != 8 or not raw.isdigit():
         raise TimeFormatError(f"unreadable date {text!r}")
     try:

@@ -125,6 +125,11 @@ def test_tw0001_is_no_info_yet() -> None:
         {"trackResponse": {"shipment": "nope"}},
         {"trackResponse": {"shipment": [{"warnings": [{"code": "X1"}]}]}},
         payload({"date": "2026-99-99", "status": {"type": "I"}}),
+        # Not text where the spec says string: a clear error, not an AttributeError that
+        # the poller can only log as a fault of ours.
+        payload({"date": "20260101", "time": 74700, "status": {"type": "I"}}),
+        payload({"gmtDate": 20260101, "gmtTime": "07:47:00", "status": {"type": "I"}}),
+        payload({"date": "20260101", "time": "074700", "gmtOffset": -4, "status": {"type": "I"}}),
     ],
 )
 def test_malformed_responses_are_typed_errors(body: dict[str, Any]) -> None:
