@@ -4,6 +4,7 @@ written before the pass ends (the rules loop runs after it)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -40,6 +41,13 @@ async def test_a_pass_of_single_number_answers_writes_them_in_batches(
         async def counted(updates: Iterable[PollUpdate]) -> None:
             listed = list(updates)
             writes.append(len(listed))
+            # A write slow enough (as under load) that the other workers fill a batch and
+            # more meanwhile: each that crossed FLUSH_AT waits for the lock.
+            held = daemon.poller._answers._held
+            for _ in range(100_000):
+                if len(writes) > 1 or len(held) >= FLUSH_AT + 3:
+                    break
+                await asyncio.sleep(0)
             await apply(listed)
 
         daemon.poller._answers._store.apply_polls = counted  # type: ignore[method-assign]

@@ -113,10 +113,15 @@ class _Answers:
     async def add(self, updates: Iterable[PollUpdate]) -> None:
         self._held.extend(updates)
         if len(self._held) >= FLUSH_AT:
-            await self.flush()
+            await self.flush(whole=False)
 
-    async def flush(self) -> None:
+    async def flush(self, whole: bool = True) -> None:
+        """Write what is held; with `whole` False only a full batch: a worker that waited
+        for another's write finds what it came to write taken, and leaves the few answers
+        since for the next full batch (or the pass's end) instead of a small transaction."""
         async with self._lock:
+            if not whole and len(self._held) < FLUSH_AT:
+                return
             held, self._held = self._held, []
             if held:
                 await self._store.apply_polls(held)
