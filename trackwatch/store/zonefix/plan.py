@@ -28,7 +28,9 @@ from trackwatch.zones import zone_for
 OLD: Lookup = legacy_zone_for
 NEW: Lookup = zone_for
 # Rules whose episode is an event's instant, bare or after "<what>@".
-EVENT_EPISODES = frozenset({"delivered", "returns", "exceptions", "stalled", "lost", "expired"})
+EVENT_EPISODES = frozenset(
+    {"delivered", "risky_delivery", "returns", "exceptions", "stalled", "lost", "expired"}
+)
 _INFERRED = '"zone_inferred":true'  # as TrackingEvent.model_dump_json writes it
 EVENT_FILTER = f"%{_INFERRED}%"  # a LIKE pattern: the only events that may move
 
