@@ -60,14 +60,17 @@ def test_a_us_scan_and_one_read_with_its_offset_stay() -> None:
     exact = scan(datetime(2026, 11, 25, 13, tzinfo=UTC), TORONTO_PLACE, inferred=False)
     plan = plan_shipment(StoredShipment(1, "dhl", TO_TORONTO),
                          [stored(1, chicago), stored(2, exact)], [])  # fmt: skip
-    assert plan.empty
+    assert (plan.events, plan.times, plan.episodes) == ([], {}, [])
+    assert plan.rejudge  # its calendar moved: Toronto's deadlines, not St John's
+    to_chicago = StoredShipment(1, "dhl", Spot("US", None, "60601"))
+    assert plan_shipment(to_chicago, [stored(1, chicago), stored(2, exact)], []).empty
 
 
 def test_dhl_reads_a_scan_without_a_place_at_the_origin_the_earliest_scan_names() -> None:
     nowhere = scan(datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("America/Chicago")), Place())
     from_chicago = [stored(1, scan(datetime(2026, 11, 23, 10, tzinfo=UTC), CHICAGO)),
                     stored(2, nowhere)]  # fmt: skip
-    assert plan_shipment(StoredShipment(1, "dhl", TO_TORONTO), from_chicago, []).empty
+    assert plan_shipment(StoredShipment(1, "dhl", TO_TORONTO), from_chicago, []).events == []
     canadian = scan(datetime(2026, 11, 23, 9, tzinfo=ST_JOHNS), Place())
     plan = plan_shipment(StoredShipment(1, "dhl", TO_TORONTO), [stored(2, canadian)], [])
     assert [at for _, at, _ in plan.events] == [datetime(2026, 11, 23, 9, tzinfo=TORONTO)]

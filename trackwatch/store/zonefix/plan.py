@@ -67,16 +67,19 @@ class StoredAlert:
 @dataclass
 class Plan:
     """One shipment's rewrites: events (id, new instant, new JSON), the shipment's time
-    columns (all four, changed or not) and alert episodes (id, new episode)."""
+    columns (all four, changed or not) and alert episodes (id, new episode). `rejudge`: its
+    destination's calendar moved, so its deadlines (check_at, deadline_at, made with the old
+    one) are worked out again by the next judgement (the row is made dirty)."""
 
     shipment_id: int
     events: list[tuple[int, datetime, str]] = field(default_factory=list)
     times: dict[str, datetime | None] = field(default_factory=dict)
     episodes: list[tuple[int, str]] = field(default_factory=list)
+    rejudge: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.events or self.times or self.episodes)
+        return not (self.events or self.times or self.episodes or self.rejudge)
 
 
 def same_wall_time(instant: datetime, old: tzinfo, new: tzinfo) -> datetime:
@@ -145,6 +148,7 @@ def plan_shipment(shipment: StoredShipment, events: Sequence[StoredEvent],
     if moved or etas:
         plan.times = times
     calendar = (query_zone(shipment.destination, OLD), query_zone(shipment.destination, NEW))
+    plan.rejudge = str(calendar[0]) != str(calendar[1])
     episodes = Episodes(moved, etas, (old_eta, new_eta), calendar)
     taken = {(a.rule, a.episode) for a in alerts}
     for alert in alerts:

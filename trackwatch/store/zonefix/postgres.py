@@ -32,6 +32,8 @@ _INSERT = (
     # A re-dated scan already stored at its new instant (read again meanwhile): kept once.
     " ON CONFLICT (shipment_id, code, occurred_at, place) DO NOTHING"
 )
+# Made dirty as a poll makes it (revision bumped): judged again with the new calendar.
+_REJUDGE = "UPDATE shipments SET dirty=active, revision=revision+1 WHERE id = ANY($1::bigint[])"
 _TIMES = (
     "UPDATE shipments SET eta=$1, first_eta=$2, last_event_at=$3, follow_up_after=$4 WHERE id=$5"
 )
@@ -76,6 +78,9 @@ async def _write(conn: Any, plans: list[Plan], events: dict[int, list[StoredEven
               p.times["follow_up_after"], p.shipment_id) for p in plans if p.times]  # fmt: skip
     if times:
         await conn.executemany(_TIMES, times)
+    rejudged = [p.shipment_id for p in plans if p.rejudge]
+    if rejudged:
+        await conn.execute(_REJUDGE, rejudged)
     episodes = [(episode, aid) for p in plans for aid, episode in p.episodes]
     if episodes:
         await conn.executemany("UPDATE alerts SET episode=$1 WHERE id=$2", episodes)

@@ -33,6 +33,8 @@ _INSERT = (
     # A re-dated scan already stored at its new instant (read again meanwhile): kept once.
     " ON CONFLICT (shipment_id, code, occurred_at, place) DO NOTHING"
 )
+# Made dirty as a poll makes it (revision bumped): judged again with the new calendar.
+_REJUDGE = "UPDATE shipments SET dirty=active, revision=revision+1 WHERE id=?"
 _TIMES = "UPDATE shipments SET eta=?, first_eta=?, last_event_at=?, follow_up_after=? WHERE id=?"
 
 
@@ -74,5 +76,6 @@ def _write(db: sqlite3.Connection, plans: list[Plan],
     db.executemany(_TIMES, [(ts(p.times["eta"]), ts(p.times["first_eta"]),
                              ts(p.times["last_event_at"]), ts(p.times["follow_up_after"]),
                              p.shipment_id) for p in plans if p.times])  # fmt: skip
+    db.executemany(_REJUDGE, [(p.shipment_id,) for p in plans if p.rejudge])
     db.executemany("UPDATE alerts SET episode=? WHERE id=?",
                    [(episode, aid) for p in plans for aid, episode in p.episodes])  # fmt: skip
