@@ -113,6 +113,17 @@ CASES = (
             Milestone(local(TORONTO, 27, 14), "delivered", TORONTO, "Front Door"),
         ],
     ),
+    # The same by FedEx, which gives every scan and date its offset: nothing to re-date.
+    Case(
+        "fedex",
+        "998886861174",
+        TORONTO,
+        [
+            *shipped(TORONTO),
+            Milestone(local(TORONTO, 25, 8), "arrived", TORONTO),
+            Milestone(local(TORONTO, 27, 14), "delivered", TORONTO, "Front Door"),
+        ],
+    ),
     # Held by customs in Sydney: an exception open.
     Case(
         "dhl",
@@ -320,7 +331,7 @@ async def test_old_code_stores_canadian_scans_in_newfoundland_time(
     scans = [instant(e[1]) for e in before.events if e[0] == "1234567890"]
     assert toronto_8am_read_in_st_johns in scans
     opened = {(number, rule) for _, number, rule, _, state, _ in before.alerts if state == "open"}
-    assert {("1234567890", "delivered"), ("2234567890", "exceptions"),
+    assert {("1234567890", "delivered"), ("998886861174", "delivered"), ("2234567890", "exceptions"),
             ("3234567890", "stalled"), ("4234567890", "lost"), ("5234567890", "lost"),
             ("1Z5R89390357567127", "late"), ("9400111899223197428490", "late"),
             ("6234567890", "late")} <= opened  # fmt: skip

@@ -3,7 +3,9 @@ left as it was. The whole upgrade through the sandbox is tests/test_zone_upgrade
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +23,7 @@ from trackwatch.store.postgres.schema import MIGRATIONS as POSTGRES_MIGRATIONS
 from trackwatch.store.records import PollUpdate
 from trackwatch.store.schema import MIGRATIONS
 from trackwatch.store.sqlite import base as sqlite_base
+from trackwatch.store.steps import statements
 from trackwatch.store.zonefix.choice import Spot
 from trackwatch.store.zonefix.plan import (
     StoredAlert,
@@ -166,3 +169,21 @@ async def test_a_scan_moved_onto_one_stored_at_its_new_instant_is_kept_once(
     await (await open_store(old_database, upgrade=True)).close()
     rows = await execute(old_database, "SELECT occurred_at, data FROM events")
     assert len(rows) == 1 and '"zone_inferred":false' in rows[0][1]
+
+
+def test_a_script_is_split_into_its_statements() -> None:
+    """SQLite scripts run statement by statement inside the migration's transaction: a `;`
+    in a string or a comment does not end one."""
+    script = """
+    CREATE TABLE t (x TEXT); -- a comment; with a semicolon
+    INSERT INTO t VALUES ('a;b');
+    -- the end
+    """
+    found = [s.strip() for s in statements(script)]
+    assert found == ["CREATE TABLE t (x TEXT);",
+                     "-- a comment; with a semicolon\n    INSERT INTO t VALUES ('a;b');",
+                     "-- the end\n    ;"]  # fmt: skip
+    with closing(sqlite3.connect(":memory:")) as db:
+        for statement in found:
+            db.execute(statement)
+        assert db.execute("SELECT x FROM t").fetchall() == [("a;b",)]
