@@ -66,7 +66,8 @@ READERS = (carriers.base, carriers.dhl.parse, carriers.ups.parse, carriers.ups.p
 CHICAGO = Place(city="Chicago", state="IL", postal_code="60601", country="US")
 TORONTO = Place(city="Toronto", state="ON", postal_code="M5V 3L9", country="CA")
 VANCOUVER = Place(city="Vancouver", state="BC", postal_code="V6B 1A1", country="CA")
-SYDNEY = Place(city="Sydney", state="NSW", postal_code="2000", country="AU")
+# Perth: Lord Howe's time (the old lookup's for all Australia) is Sydney's in November.
+PERTH = Place(city="Perth", state="WA", postal_code="6000", country="AU")
 SAO_PAULO = Place(city="Sao Paulo", state="SP", postal_code="01310-100", country="BR")
 MOSCOW = Place(city="Moscow", postal_code="101000", country="RU")
 START = datetime(2026, 11, 23, 0, 0, tzinfo=NY)
@@ -124,15 +125,15 @@ CASES = (
             Milestone(local(TORONTO, 27, 14), "delivered", TORONTO, "Front Door"),
         ],
     ),
-    # Held by customs in Sydney: an exception open.
+    # Held by customs in Perth: an exception open.
     Case(
         "dhl",
         "2234567890",
-        SYDNEY,
+        PERTH,
         [
-            *shipped(SYDNEY),
-            Milestone(local(SYDNEY, 26, 9), "arrived", SYDNEY),
-            Milestone(local(SYDNEY, 27, 10), "customs_hold", SYDNEY),
+            *shipped(PERTH),
+            Milestone(local(PERTH, 26, 9), "arrived", PERTH),
+            Milestone(local(PERTH, 27, 10), "customs_hold", PERTH),
         ],
     ),
     # Quiet in Sao Paulo since Dec 1: stalled, the customer told, not yet lost.
