@@ -80,13 +80,22 @@ def test_dhl_reads_a_scan_without_a_place_at_the_origin_the_earliest_scan_names(
 
 
 def test_a_carrier_date_moves_its_day_end_and_a_window_end_stays() -> None:
+    """USPS, DHL and FedEx also give ETAs with an offset: only a local midnight (a date
+    made a day-end) is known to come from the zone."""
     day_end = datetime(2026, 11, 28, tzinfo=ST_JOHNS)
     window_end = datetime(2026, 11, 27, 19, tzinfo=ST_JOHNS)
-    vancouver = Spot("CA", None, "V6B 1A1")
-    plan = plan_shipment(StoredShipment(1, "ups", vancouver, eta=day_end, first_eta=window_end),
-                         [], [])  # fmt: skip
-    assert plan.times["eta"] == datetime(2026, 11, 28, tzinfo=ZoneInfo("America/Vancouver"))
+    shipment = StoredShipment(1, "usps", TO_TORONTO, eta=day_end, first_eta=window_end)
+    plan = plan_shipment(shipment, [], [])
+    assert plan.times["eta"] == datetime(2026, 11, 28, tzinfo=TORONTO)
     assert plan.times["first_eta"] == window_end
+
+
+def test_a_ups_delivery_window_s_end_moves_too() -> None:
+    """UPS gives its dates and windows as local times only: every UPS ETA moves."""
+    window_end = datetime(2026, 11, 27, 19, tzinfo=ST_JOHNS)
+    vancouver = Spot("CA", None, "V6B 1A1")
+    plan = plan_shipment(StoredShipment(1, "ups", vancouver, eta=window_end), [], [])
+    assert plan.times["eta"] == datetime(2026, 11, 27, 19, tzinfo=ZoneInfo("America/Vancouver"))
 
 
 def test_episodes_move_with_the_instants_they_name() -> None:

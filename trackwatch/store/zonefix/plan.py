@@ -97,6 +97,17 @@ def day_end(instant: datetime | None, old: tzinfo, new: tzinfo) -> datetime | No
     return same_wall_time(instant, old, new)
 
 
+def carrier_eta(carrier: str, instant: datetime | None, old: tzinfo, new: tzinfo
+                ) -> datetime | None:  # fmt: skip
+    """A carrier's stored ETA made again in the new zone; None where it stays. UPS gives
+    its dates and delivery windows without an offset (a window's end is a local time), so
+    any UPS ETA moves with its wall time; the others also give instants with an offset,
+    told apart from a date only by being a local midnight (a day-end)."""
+    if carrier == "ups" and instant is not None and str(old) != str(new):
+        return same_wall_time(instant, old, new)
+    return day_end(instant, old, new)
+
+
 def _origin(events: Sequence[tuple[StoredEvent, TrackingEvent]]) -> Spot | None:
     """The earliest scan that names a country: DHL's origin, as well as it can be told."""
     for _, event in sorted(events, key=lambda pair: pair[1].occurred_at):
@@ -129,27 +140,27 @@ def _events(shipment: StoredShipment, rows: Sequence[StoredEvent], plan: Plan
     return moved
 
 
+def _mapped(value: datetime | None, moved: dict[datetime, datetime]) -> datetime | None:
+    return None if value is None else moved.get(value, value)
+
+
 def plan_shipment(shipment: StoredShipment, events: Sequence[StoredEvent],
                   alerts: Sequence[StoredAlert]) -> Plan:  # fmt: skip
     plan = Plan(shipment.id)
     moved = _events(shipment, events, plan)
     old_eta = eta_zone(shipment.carrier, shipment.destination, OLD)
     new_eta = eta_zone(shipment.carrier, shipment.destination, NEW)
-    etas: dict[datetime, datetime] = {}
-    for value in (shipment.eta, shipment.first_eta):
-        if value is not None and (redated := day_end(value, old_eta, new_eta)) is not None:
-            etas[value] = redated
-    times = {
-        "eta": etas.get(shipment.eta, shipment.eta) if shipment.eta else None,
-        "first_eta": etas.get(shipment.first_eta, shipment.first_eta) if shipment.first_eta else None,
-        "last_event_at": moved.get(shipment.last_event_at, shipment.last_event_at) if shipment.last_event_at else None,
-        "follow_up_after": moved.get(shipment.follow_up_after, shipment.follow_up_after) if shipment.follow_up_after else None,
-    }  # fmt: skip
+    etas = {value: redated for value in (shipment.eta, shipment.first_eta)
+            if value is not None
+            and (redated := carrier_eta(shipment.carrier, value, old_eta, new_eta))}  # fmt: skip
+    times = {"eta": _mapped(shipment.eta, etas), "first_eta": _mapped(shipment.first_eta, etas),
+             "last_event_at": _mapped(shipment.last_event_at, moved),
+             "follow_up_after": _mapped(shipment.follow_up_after, moved)}  # fmt: skip
     if moved or etas:
         plan.times = times
     calendar = (query_zone(shipment.destination, OLD), query_zone(shipment.destination, NEW))
     plan.rejudge = str(calendar[0]) != str(calendar[1])
-    episodes = Episodes(moved, etas, (old_eta, new_eta), calendar)
+    episodes = Episodes(moved, etas, shipment.carrier, (old_eta, new_eta), calendar)
     taken = {(a.rule, a.episode) for a in alerts}
     for alert in alerts:
         episode = episodes.redate(alert.rule, alert.episode)
@@ -165,6 +176,7 @@ class Episodes:
 
     events: dict[datetime, datetime]
     etas: dict[datetime, datetime]
+    carrier: str
     eta_zones: tuple[tzinfo, tzinfo]
     calendar_zones: tuple[tzinfo, tzinfo]
 
@@ -187,7 +199,7 @@ class Episodes:
         """rules.late's episode is the ETA's isoformat: the carrier's (stored, in UTC) or the
         store promise's end of day (calendar.end_of: in the destination's zone)."""
         if when.utcoffset() == UTC.utcoffset(None):
-            new = self.etas.get(when) or day_end(when, *self.eta_zones)
+            new = self.etas.get(when) or carrier_eta(self.carrier, when, *self.eta_zones)
             return new.isoformat() if new else None
         old, new_zone = self.calendar_zones
         if when.utcoffset() != when.astimezone(old).utcoffset():
