@@ -16,6 +16,7 @@ from tests.backends import execute
 from tests.conftest import both_backends
 from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.calendar import calendar_for
+from trackwatch.legacy_zones import legacy_zone_name_for
 from trackwatch.model import Outcome, Place, Shipment, Status, TrackingEvent, TrackingResult
 from trackwatch.store import open_store
 from trackwatch.store.postgres import base as postgres_base
@@ -32,6 +33,7 @@ from trackwatch.store.zonefix.plan import (
     plan_shipment,
     same_wall_time,
 )
+from trackwatch.zones import _country_zones
 
 ST_JOHNS = ZoneInfo("America/St_Johns")
 TORONTO = ZoneInfo("America/Toronto")
@@ -196,3 +198,34 @@ def test_a_script_is_split_into_its_statements() -> None:
         for statement in found:
             db.execute(statement)
         assert db.execute("SELECT x FROM t").fetchall() == [("a;b",)]
+
+
+@pytest.mark.parametrize(
+    ("country", "postal", "state", "zone"),
+    [
+        ("CA", "M5V 3L9", None, "America/St_Johns"),
+        ("CA", "", "BC", "America/St_Johns"),
+        ("AU", "6000", "WA", "Australia/Lord_Howe"),
+        ("BR", "01310-100", None, "America/Noronha"),
+        ("RU", "", None, "Europe/Kaliningrad"),
+        ("UA", "", None, "Europe/Simferopol"),
+        ("UZ", "", None, "Asia/Samarkand"),
+        ("US", "10001", None, "America/New_York"),
+        ("", "94103", None, "America/Los_Angeles"),
+        ("US", "", "TX", "America/Chicago"),
+        ("uk", "", None, "Europe/London"),
+        ("", "", None, "UTC"),
+    ],
+)
+def test_the_legacy_lookup_is_the_one_releases_before_20_had(
+    country: str, postal: str, state: str | None, zone: str
+) -> None:
+    """trackwatch.zones before the fix (main at 8e1dbb0 gives these): US places by state or
+    ZIP, every other country its first zone.tab entry."""
+    assert legacy_zone_name_for(country, postal, state) == zone
+
+
+def test_outside_the_us_the_legacy_lookup_is_zone_tab_s_first_entry() -> None:
+    for code, first in _country_zones().items():
+        if code != "US":
+            assert legacy_zone_name_for(code, "12345", None) == first
