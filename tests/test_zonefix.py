@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.backends import execute
+from tests.backends import corrupt, execute
 from tests.conftest import both_backends
 from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.calendar import calendar_for
@@ -156,30 +156,67 @@ async def old_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator
     await drop_database(cluster, name)
 
 
+async def previous_release(database: str, monkeypatch: pytest.MonkeyPatch,
+                           *events: TrackingEvent) -> int:  # fmt: skip
+    """A database of the release before 20 with one DHL parcel to Toronto and its scans."""
+    monkeypatch.setattr(sqlite_base, "MIGRATIONS", MIGRATIONS[:19])
+    monkeypatch.setattr(postgres_base, "MIGRATIONS", POSTGRES_MIGRATIONS[:10])
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    store = await open_store(database)
+    sid = await store.add_shipment(Shipment(
+        store="shop", carrier="dhl", tracking_number="1234567890", order_id="A1",
+        customer_email="c@example.com", destination_country="CA",
+        destination_postal_code="M5V 3L9", shipped_at=now), now)  # fmt: skip
+    result = TrackingResult(tracking_number="1234567890", outcome=Outcome.FOUND,
+                            events=list(events), status=Status.IN_TRANSIT)  # fmt: skip
+    await store.apply_polls([PollUpdate(sid, now, now, result)])
+    await store.close()
+    monkeypatch.undo()
+    return sid
+
+
 @both_backends
 async def test_a_scan_moved_onto_one_stored_at_its_new_instant_is_kept_once(
     old_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same scan stored twice before the upgrade (read from its local time, and once more
     with its offset: a push): re-dated, the two meet under the events' unique key."""
-    monkeypatch.setattr(sqlite_base, "MIGRATIONS", MIGRATIONS[:19])
-    monkeypatch.setattr(postgres_base, "MIGRATIONS", POSTGRES_MIGRATIONS[:10])
-    now = datetime(2026, 11, 26, tzinfo=UTC)
     old = scan(datetime(2026, 11, 25, 8, tzinfo=ST_JOHNS), TORONTO_PLACE)
     exact = scan(datetime(2026, 11, 25, 8, tzinfo=TORONTO), TORONTO_PLACE, inferred=False)
-    store = await open_store(old_database)
-    sid = await store.add_shipment(Shipment(
-        store="shop", carrier="dhl", tracking_number="1234567890", order_id="A1",
-        customer_email="c@example.com", destination_country="CA",
-        destination_postal_code="M5V 3L9", shipped_at=now), now)  # fmt: skip
-    result = TrackingResult(tracking_number="1234567890", outcome=Outcome.FOUND,
-                            events=[old, exact], status=Status.IN_TRANSIT)  # fmt: skip
-    await store.apply_polls([PollUpdate(sid, now, now, result)])
-    await store.close()
-    monkeypatch.undo()
+    await previous_release(old_database, monkeypatch, old, exact)
     await (await open_store(old_database, upgrade=True)).close()
     rows = await execute(old_database, "SELECT occurred_at, data FROM events")
     assert len(rows) == 1 and '"zone_inferred":false' in rows[0][1]
+
+
+@both_backends
+async def test_rows_that_cannot_be_read_are_left_and_the_upgrade_goes_on(
+    old_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan whose JSON a bug or a hand broke stays as it is (the daemon reports it); the
+    others of the shipment move."""
+    first = scan(datetime(2026, 11, 24, 8, tzinfo=ST_JOHNS), TORONTO_PLACE, code="a")
+    second = scan(datetime(2026, 11, 25, 8, tzinfo=ST_JOHNS), TORONTO_PLACE, code="b")
+    await previous_release(old_database, monkeypatch, first, second)
+    await execute(old_database, "UPDATE events SET data=? WHERE code='a'",
+                  '{"occurred_at": "not a time", "zone_inferred":true}')  # fmt: skip
+    await (await open_store(old_database, upgrade=True)).close()
+    rows = await execute(old_database, "SELECT code, data FROM events ORDER BY code")
+    assert rows[0] == ("a", '{"occurred_at": "not a time", "zone_inferred":true}')
+    moved = TrackingEvent.model_validate_json(rows[1][1]).occurred_at
+    assert moved == datetime(2026, 11, 25, 8, tzinfo=TORONTO)
+
+
+async def test_a_shipment_whose_times_cannot_be_read_is_left_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = str(tmp_path / "old.db")
+    old = scan(datetime(2026, 11, 25, 8, tzinfo=ST_JOHNS), TORONTO_PLACE)
+    sid = await previous_release(database, monkeypatch, old)
+    await corrupt(database, sid, eta="next Tuesday")
+    await (await open_store(database, upgrade=True)).close()
+    ((at,),) = await execute(database, "SELECT occurred_at FROM events")
+    assert datetime.fromisoformat(at) == old.occurred_at
 
 
 def test_a_script_is_split_into_its_statements() -> None:

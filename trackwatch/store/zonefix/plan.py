@@ -6,11 +6,12 @@ reads a local time). Pure: the backends read the rows and write the plan
 
 What is re-dated, for every shipment, watched or not:
 - events read from a local time (`zone_inferred`), in the column and in the stored JSON;
-- `eta` and `first_eta` when they are a day-end (local midnight) in the old zone of the
+- `eta` and `first_eta`: UPS's always (it gives dates and delivery windows as local times
+  only), the others' when they are a day-end (local midnight) in the old zone of the
   destination, which is how each adapter makes a promised date an instant;
 - `last_event_at` and `follow_up_after`, which hold event instants;
-- alert episodes (open and closed) that name an event instant (delivered, returns,
-  exceptions, stalled, lost, expired) or an ETA (late: the carrier's, or the store
+- alert episodes (open and closed) that name an event instant (delivered, risky_delivery,
+  returns, exceptions, stalled, lost, expired) or an ETA (late: the carrier's, or the store
   promise's day-end in the destination's calendar zone).
 """
 
@@ -108,8 +109,16 @@ def carrier_eta(carrier: str, instant: datetime | None, old: tzinfo, new: tzinfo
     return day_end(instant, old, new)
 
 
+def _read(row: StoredEvent) -> TrackingEvent | None:
+    try:
+        return TrackingEvent.model_validate_json(row.data)
+    except ValueError:
+        return None
+
+
 def _origin(events: Sequence[tuple[StoredEvent, TrackingEvent]]) -> Spot | None:
-    """The earliest scan that names a country: DHL's origin, as well as it can be told."""
+    """The earliest scan that names a country (of those read from local times: the only
+    ones the migration reads): DHL's origin, as well as it can be told."""
     for _, event in sorted(events, key=lambda pair: pair[1].occurred_at):
         if event.place.country:
             return Spot(event.place.country, event.place.state, event.place.postal_code)
@@ -119,8 +128,9 @@ def _origin(events: Sequence[tuple[StoredEvent, TrackingEvent]]) -> Spot | None:
 def _events(shipment: StoredShipment, rows: Sequence[StoredEvent], plan: Plan
             ) -> dict[datetime, datetime]:  # fmt: skip
     """Re-date the events; returns each moved instant's new one (the first event's, when
-    two scans at one instant moved differently)."""
-    read = [(row, TrackingEvent.model_validate_json(row.data)) for row in rows]
+    two scans at one instant moved differently). A row that cannot be read is left as it is
+    (the daemon reports such rows; the upgrade must not fail on one)."""
+    read = [(row, event) for row in rows if (event := _read(row)) is not None]
     origin = _origin(read)
     moved: dict[datetime, datetime] = {}
     for row, event in read:

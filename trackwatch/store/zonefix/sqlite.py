@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from trackwatch.store.records import parse_ts, ts
@@ -42,11 +43,12 @@ def redate(db: sqlite3.Connection) -> None:
     after = 0
     while rows := db.execute(_SHIPMENTS, (after, BATCH)).fetchall():
         after = int(rows[-1][0])
-        shipments = [_shipment(row) for row in rows]
+        # A row whose times cannot be read is left as it is (the daemon sets it aside).
+        shipments = [s for row in rows if (s := _shipment(row)) is not None]
+        if not shipments:
+            continue
         low, high = shipments[0].id, shipments[-1].id
-        events: dict[int, list[StoredEvent]] = defaultdict(list)
-        for eid, sid, at, code, place, data in db.execute(_EVENTS, (low, high, EVENT_FILTER)):
-            events[sid].append(StoredEvent(eid, _at(at), code, place, data))
+        events = _events(db, low, high)
         alerts: dict[int, list[StoredAlert]] = defaultdict(list)
         for aid, sid, rule, episode in db.execute(_ALERTS, (low, high)):
             alerts[sid].append(StoredAlert(aid, rule, episode))
@@ -54,14 +56,43 @@ def redate(db: sqlite3.Connection) -> None:
         _write(db, [p for p in plans if not p.empty], events)
 
 
-def _at(text: Any) -> Any:
-    return parse_ts(str(text))
+class _Unreadable(Exception):
+    pass
 
 
-def _shipment(row: Any) -> StoredShipment:
+def _at(text: Any) -> datetime:
+    """A stored time, or _Unreadable (text a hand or a bug put there, naive or not a time)."""
+    try:
+        value = parse_ts(str(text))
+    except ValueError:
+        raise _Unreadable from None
+    if value is None or value.tzinfo is None:
+        raise _Unreadable
+    return value
+
+
+def _maybe(text: Any) -> datetime | None:
+    return None if text is None else _at(text)
+
+
+def _shipment(row: Any) -> StoredShipment | None:
     sid, carrier, country, postal, eta, first_eta, last, follow = row
+    try:
+        times = [_maybe(t) for t in (eta, first_eta, last, follow)]
+    except _Unreadable:
+        return None
     return StoredShipment(int(sid), str(carrier), Spot(country or None, None, postal or None),
-                          parse_ts(eta), parse_ts(first_eta), parse_ts(last), parse_ts(follow))  # fmt: skip
+                          *times)  # fmt: skip
+
+
+def _events(db: sqlite3.Connection, low: int, high: int) -> dict[int, list[StoredEvent]]:
+    events: dict[int, list[StoredEvent]] = defaultdict(list)
+    for eid, sid, at, code, place, data in db.execute(_EVENTS, (low, high, EVENT_FILTER)):
+        try:
+            events[sid].append(StoredEvent(eid, _at(at), code, place, data))
+        except _Unreadable:
+            continue  # left as it is: the tracking page and the rules report it
+    return events
 
 
 def _write(db: sqlite3.Connection, plans: list[Plan],
