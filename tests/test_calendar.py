@@ -87,6 +87,19 @@ def test_unknown_country_still_has_weekends() -> None:
         ("US", "", "CA", "America/Los_Angeles"),
         ("DE", "10115", None, "Europe/Berlin"),
         ("", "", None, "UTC"),
+        # Canada's first zone in zone.tab is Newfoundland's: Toronto is not there.
+        ("CA", "M5V 3L9", None, "America/Toronto"),
+        ("CA", "", "BC", "America/Vancouver"),
+        ("CA", "A1C 5M2", None, "America/St_Johns"),
+        ("CA", "", None, "America/Toronto"),
+        ("AU", "6000", None, "Australia/Perth"),
+        ("AU", "0800", None, "Australia/Darwin"),
+        ("AU", "2600", None, "Australia/Sydney"),
+        ("AU", "", "QLD", "Australia/Brisbane"),
+        ("AU", "", None, "Australia/Sydney"),
+        ("BR", "01310-100", None, "America/Sao_Paulo"),
+        ("RU", "", None, "Europe/Moscow"),
+        ("UA", "", None, "Europe/Kyiv"),
     ],
 )
 def test_zone_lookup(country: str, postal: str, state: str | None, zone: str) -> None:

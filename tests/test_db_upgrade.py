@@ -71,8 +71,8 @@ async def previous_postgres(url: str) -> None:
     next_postgres_release), with a shipment; made raw, as this release's code would."""
     conn = await asyncpg.connect(url)
     try:
-        for script in POSTGRES_MIGRATIONS:
-            await conn.execute(script)
+        for step in POSTGRES_MIGRATIONS:
+            await postgres_base.run_step(conn, step)
         await conn.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
                            " applied_at timestamptz NOT NULL DEFAULT now())")  # fmt: skip
         for number in range(1, len(POSTGRES_MIGRATIONS) + 1):

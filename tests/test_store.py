@@ -43,6 +43,7 @@ from trackwatch.store.records import (
 )
 from trackwatch.store.rows import LEASE
 from trackwatch.store.schema import MIGRATIONS
+from trackwatch.store.steps import Migration
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -121,7 +122,7 @@ async def test_open_store_picks_the_backend_from_the_setting(
         await open_store("mysql://db/tw")
 
 
-def migrations_of(store: SqliteStore | PostgresStore) -> tuple[str, ...]:
+def migrations_of(store: SqliteStore | PostgresStore) -> tuple[Migration, ...]:
     return MIGRATIONS if isinstance(store, SqliteStore) else POSTGRES_MIGRATIONS
 
 

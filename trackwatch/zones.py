@@ -1,8 +1,12 @@
 """Which time zone a place is in, from what a shipment or a carrier scan tells us.
 
 US places resolve by state, or by the first three digits of the ZIP code (state-level
-precision: a few states span two zones and take their majority zone). Other countries take
-the first zone that tzdb's zone.tab lists for them, which is the principal one.
+precision: a few states span two zones and take their majority zone); Canadian and
+Australian ones by province or state, or by their postal code's first letter or digits.
+Other countries take their principal zone: the first that tzdb's zone.tab lists for them,
+except where that first one is an outlying place (zone.tab orders a country's zones east to
+west, or by area: Canada's first is Newfoundland's, Russia's Kaliningrad's, Brazil's an
+island's), where PRINCIPAL names the zone most of the country keeps.
 """
 
 from __future__ import annotations
@@ -61,6 +65,45 @@ def us_state_for_zip(postal_code: str) -> str | None:
     return None
 
 
+PRINCIPAL = {"CA": "America/Toronto", "AU": "Australia/Sydney", "BR": "America/Sao_Paulo",
+             "RU": "Europe/Moscow", "UA": "Europe/Kyiv", "UZ": "Asia/Tashkent"}  # fmt: skip
+
+CA_PROVINCE_ZONES = {
+    "NL": "America/St_Johns", "NS": "America/Halifax", "PE": "America/Halifax",
+    "NB": "America/Moncton", "QC": "America/Toronto", "ON": "America/Toronto",
+    "MB": "America/Winnipeg", "SK": "America/Regina", "AB": "America/Edmonton",
+    "BC": "America/Vancouver", "YT": "America/Whitehorse", "NT": "America/Edmonton",
+    "NU": "America/Iqaluit",
+}  # fmt: skip
+# A Canadian postal code's first letter is its province (Canada Post's allocation).
+_CA_LETTERS = {**dict.fromkeys("GHJ", "QC"), **dict.fromkeys("KLMNP", "ON"), "A": "NL",
+               "B": "NS", "C": "PE", "E": "NB", "R": "MB", "S": "SK", "T": "AB", "V": "BC",
+               "X": "NT", "Y": "YT"}  # fmt: skip
+AU_STATE_ZONES = {
+    "NSW": "Australia/Sydney", "ACT": "Australia/Sydney", "VIC": "Australia/Melbourne",
+    "QLD": "Australia/Brisbane", "SA": "Australia/Adelaide", "WA": "Australia/Perth",
+    "TAS": "Australia/Hobart", "NT": "Australia/Darwin",
+}  # fmt: skip
+# An Australian postcode's first digit is its state (Australia Post); 08xx and 09xx are the
+# Northern Territory's, 02xx the ACT's.
+_AU_DIGITS = {"1": "NSW", "2": "NSW", "3": "VIC", "8": "VIC", "4": "QLD", "9": "QLD",
+              "5": "SA", "6": "WA", "7": "TAS"}  # fmt: skip
+
+
+def _province_zone(country: str, postal_code: str | None, state: str | None) -> str | None:
+    """A Canadian or Australian place's zone from its province or state, else its postal
+    code; None when neither says."""
+    region = (state or "").strip().upper()
+    code = (postal_code or "").strip().upper()
+    if country == "CA":
+        region = region if region in CA_PROVINCE_ZONES else _CA_LETTERS.get(code[:1], "")
+        return CA_PROVINCE_ZONES.get(region)
+    if region not in AU_STATE_ZONES and len(code) == 4 and code.isdigit():
+        region = "NT" if code[:2] in ("08", "09") else "ACT" if code[:2] == "02" else ""
+        region = region or _AU_DIGITS.get(code[0], "")
+    return AU_STATE_ZONES.get(region)
+
+
 # Codes carriers send that are not ISO 3166 (DHL's own example says "UK" for Heathrow).
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "USA": "US"}
 
@@ -102,7 +145,11 @@ def zone_name_for(
             return STATE_ZONES[zip_state]
         if code == "":
             return "UTC"
-    return _country_zones().get(code, "UTC")
+    if code in ("CA", "AU"):
+        found = _province_zone(code, postal_code, state)
+        if found:
+            return found
+    return PRINCIPAL.get(code) or _country_zones().get(code, "UTC")
 
 
 @lru_cache(maxsize=8192)

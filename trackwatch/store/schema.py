@@ -1,10 +1,14 @@
 """Schema migrations, applied in order; PRAGMA user_version records how many have run.
 
 Timestamps are TEXT in one fixed UTC format (see store.timefmt) so that they sort and
-compare as strings.
+compare as strings. A step may be Python (trackwatch.store.steps.PythonStep), run inside
+the same transaction as the scripts.
 """
 
-MIGRATIONS: tuple[str, ...] = (
+from trackwatch.store.steps import Migration
+from trackwatch.store.zonefix import REDATE
+
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE shipments (
         id INTEGER PRIMARY KEY,
@@ -363,4 +367,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX push_subscriptions_id ON push_subscriptions (carrier, subscription_id);
     CREATE INDEX push_subscriptions_shipment ON push_subscriptions (shipment_id);
     """,
+    # 20: instants read from local times in the zone the old lookup gave (Canada's first in
+    # zone.tab, Newfoundland's, for every Canadian place; Lord Howe's for Australia; ...),
+    # re-dated to the zone trackwatch.zones gives now: a Python step (trackwatch.store.zonefix).
+    REDATE,
 )

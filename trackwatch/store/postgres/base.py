@@ -17,6 +17,7 @@ from trackwatch.model import AlertState
 from trackwatch.store.postgres.schema import MIGRATIONS
 from trackwatch.store.records import NoticeDraft, StoreAlertOpen
 from trackwatch.store.rows import audiences_text, explanation_text, notice_key
+from trackwatch.store.steps import Migration, PythonStep
 from trackwatch.store.versions import UPGRADE_POSTGRES, Upgraded, check_version
 
 Conn: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
@@ -49,10 +50,18 @@ async def migrate(
         )
         found = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
         check_version(found, wanted, upgrade, UPGRADE_POSTGRES)
-        for number, script in enumerate(MIGRATIONS[found:], start=found + 1):
-            await conn.execute(script)
+        for number, step in enumerate(MIGRATIONS[found:], start=found + 1):
+            await run_step(conn, step)
             await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
     return Upgraded(found, wanted, None) if 0 < found < wanted else None
+
+
+async def run_step(conn: Conn | asyncpg.Connection[asyncpg.Record], step: Migration) -> None:
+    """One migration, a script or a Python step, inside the caller's transaction."""
+    if isinstance(step, PythonStep):
+        await step.postgres(conn)
+    else:
+        await conn.execute(step)
 
 
 def _storable(text: str) -> str:

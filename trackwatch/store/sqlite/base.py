@@ -25,11 +25,23 @@ from trackwatch.store.rows import notice_key
 from trackwatch.store.schema import MIGRATIONS
 from trackwatch.store.sqlite.backup import take_backup
 from trackwatch.store.sqlite.rows import audiences_text, explanation_text
+from trackwatch.store.steps import Migration, PythonStep, statements
 from trackwatch.store.versions import Upgraded, check_version
 
 T = TypeVar("T")
 # A transaction's body run on the connection's own thread: it gets the sqlite3 connection.
 Work = Callable[[sqlite3.Connection], T]
+
+
+def run_migrations(db: sqlite3.Connection, pending: Sequence[tuple[int, Migration]]) -> None:
+    """Numbered migrations inside the caller's transaction (see SqliteBase._migrate)."""
+    for number, step in pending:
+        if isinstance(step, PythonStep):
+            step.sqlite(db)
+        else:
+            for statement in statements(step):
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
 
 
 def _transaction(db: aiosqlite.Connection, work: Work[T]) -> T:
@@ -125,13 +137,13 @@ class SqliteBase:
             self._daemon.close()
 
     async def _migrate(self) -> None:
-        """Every pending migration in one transaction: a failure leaves the database at the
-        version it had (executescript commits on its own; the version bumps ride in it)."""
+        """Every pending migration in one transaction, SQL scripts statement by statement
+        and Python steps on the same connection, each followed by its version bump: a
+        failure leaves the database at the version it had."""
         version = await self.schema_version()
-        steps = [f"{script}\nPRAGMA user_version = {number};"
-                 for number, script in enumerate(MIGRATIONS[version:], start=version + 1)]  # fmt: skip
-        if steps:
-            await self._db.executescript("BEGIN;\n" + "\n".join(steps) + "\nCOMMIT;")
+        pending = list(enumerate(MIGRATIONS[version:], start=version + 1))
+        if pending:
+            await self._in_tx(lambda db: run_migrations(db, pending))
 
     async def secret(self, name: str) -> bytes:
         """A random secret kept in the database, made on first use (signs customer links
