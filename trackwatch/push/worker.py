@@ -40,6 +40,9 @@ class _Batch:
     numbers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_shipment: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     done: list[PushDone] = field(default_factory=list)
+    # Push id -> the numbers of the subscription that verified it (USPS, DHL): one
+    # subscription's secret moves only its own parcels.
+    bound: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 class PushWorker:
@@ -96,9 +99,14 @@ class PushWorker:
                 return
             batch.done.append(PushDone(push.id, f"{type(exc).__name__}: {exc}"[:500]))
             return
-        if message.results:
+        numbers = {r.tracking_number for r in message.results}
+        if message.subscription_id:
+            rows = await self._store.subscriptions_by_id(push.carrier, message.subscription_id)
+            batch.bound[push.id] = frozenset(r.tracking_number for r in rows)
+            numbers &= batch.bound[push.id]
+        if numbers:
             batch.bodies[push.carrier].append(push)
-            batch.numbers[push.carrier].update(r.tracking_number for r in message.results)
+            batch.numbers[push.carrier].update(numbers)
         batch.done.append(PushDone(push.id))
 
     async def _merged(self, carrier: str, pushes: list[StoredPush], batch: _Batch
@@ -112,7 +120,10 @@ class PushWorker:
         results: dict[str, list[TrackingResult]] = defaultdict(list)
         sources: dict[str, set[int]] = defaultdict(set)
         for push in pushes:
+            bound = batch.bound.get(push.id)
             for result in self._readers[carrier](push.body.encode(), zones).results:
+                if bound is not None and result.tracking_number not in bound:
+                    continue
                 results[result.tracking_number].append(result)
                 sources[result.tracking_number].add(push.id)
         settings = self._settings.carriers.get(carrier).push

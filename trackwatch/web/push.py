@@ -28,9 +28,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,12 +37,12 @@ from typing import Any
 from aiohttp import web
 
 from carriers.dhl.push import subscription_id_of
-from carriers.push import MalformedPush, PushReader, b64_hmac, same
+from carriers.push import MalformedPush, PushReader, b64_hmac, load, same
 from trackwatch.clock import Clock
 from trackwatch.config import PushSettings, Settings
 from trackwatch.metrics import Metrics
 from trackwatch.store.contract import PushStore
-from trackwatch.store.push_records import InboxPush
+from trackwatch.store.push_records import InboxPush, Subscription
 from trackwatch.web.errors import ApiError
 
 log = logging.getLogger("trackwatch.push")
@@ -52,6 +51,7 @@ TOKEN_LIFETIME = timedelta(hours=1)
 DHL_HEADER = "X-Trackwatch-Token"
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little
 _REFUSALS = {400: "malformed", 401: "unverified", 404: "not_enabled"}
+_NUMBER_FIELDS = {"usps": "payload.trackingNumber", "dhl": "shipments[].id"}
 
 
 @dataclass
@@ -83,7 +83,10 @@ def ups_token_valid(secret: str, token: str, now: datetime) -> bool:
     stamp, _, _ = token.partition(".")
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         return False
-    expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    try:
+        expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    except (ValueError, OverflowError, OSError):  # past year 9999: not one of ours
+        return False
     return expires > now and same(token, ups_token(secret, expires))
 
 
@@ -169,7 +172,7 @@ class PushReceivers:
         if not same(given, b64_hmac(secret, (stamp + payload).encode())):
             raise ApiError(401, "X-HMAC", "does not match the timestamp and payload")
         self._check_fresh(stamp, push)
-        return await self._keep("usps", body)
+        return await self._keep("usps", body, _numbers(rows))
 
     def _check_fresh(self, stamp: str, push: PushSettings) -> None:
         try:
@@ -196,7 +199,7 @@ class PushReceivers:
             raise ApiError(401, "self", "is not a subscription of ours")
         if not same(request.headers.get(DHL_HEADER, ""), token):
             raise ApiError(401, DHL_HEADER, "is not the token chosen for this subscription")
-        return await self._keep("dhl", body)
+        return await self._keep("dhl", body, _numbers(rows))
 
     async def fedex(self, request: web.Request) -> web.Response:
         push = self._desk.push("fedex")
@@ -206,15 +209,24 @@ class PushReceivers:
             raise ApiError(401, "fdx-signature", "does not match the body")
         return await self._keep("fedex", body)
 
-    async def _keep(self, carrier: str, body: bytes) -> web.Response:
-        """Read the verified body (refused if malformed), then store it once."""
+    async def _keep(
+        self, carrier: str, body: bytes, bound: frozenset[str] | None = None
+    ) -> web.Response:
+        """Read the verified body (refused if malformed), then store it once. `bound`: the
+        numbers of the subscription whose secret verified it (USPS, DHL); a push of none of
+        them is refused (the worker merges only those of them, of a push naming others too).
+        """
         try:
-            self._desk.readers[carrier](body)
+            message = self._desk.readers[carrier](body)
             text = body.decode()
         except MalformedPush as exc:
             raise ApiError(400, exc.field, exc.reason) from None
         except UnicodeDecodeError:
             raise ApiError(400, "body", "is not UTF-8") from None
+        numbers = {r.tracking_number for r in message.results}
+        if bound is not None and numbers and not numbers & bound:
+            raise ApiError(401, _NUMBER_FIELDS.get(carrier, "body"),
+                           "is not a number of the subscription it names")  # fmt: skip
         digest = hashlib.sha256(body).hexdigest()
         stored = await self._desk.store.receive_push(InboxPush(carrier, text, digest),
                                                      self._desk.clock.now())  # fmt: skip
@@ -226,13 +238,19 @@ class PushReceivers:
 
 
 def _object(body: bytes) -> dict[str, Any]:
+    """Read before the push is verified (it names the subscription whose secret verifies
+    it): refused as the carrier's reader refuses it, so anyone's body is depth-checked."""
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, "body", f"is not valid JSON ({exc})") from None
+        data = load(body)
+    except MalformedPush as exc:
+        raise ApiError(400, exc.field, exc.reason) from None
     if not isinstance(data, dict):
         raise ApiError(400, "body", "must be a JSON object")
     return data
+
+
+def _numbers(rows: Sequence[Subscription]) -> frozenset[str]:
+    return frozenset(r.tracking_number for r in rows)
 
 
 def _field(envelope: Mapping[str, Any], key: str) -> str:

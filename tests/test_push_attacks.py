@@ -1,0 +1,224 @@
+"""The push receivers attacked over real HTTP on 127.0.0.1: by someone who can reach the port
+(bodies nested to break the parser, forged tokens, one subscription's secret used for another
+subscription's parcel) and by a carrier that misbehaves (impossible dates, text that is not
+Unicode). Each refusal answers 4xx naming the field, never a server error, stores nothing,
+and no push held in the inbox stops the ones after it. Bodies are the carriers' published
+examples (tests/fixtures/push, as test_push_receivers uses them) with the one field changed
+that each test names."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from carriers.push import b64_hmac
+from tests.conftest import both_backends
+from tests.push_kit import FEDEX_TOKEN
+from tests.test_push_receivers import (
+    DHL_TOKEN,
+    DHL_TRACK,
+    FEDEX_TRACK,
+    UPS_DELIVERED,
+    UPS_OUT,
+    USPS_SECRET,
+    WATCHED,
+    daemon,
+    dhl_message,
+    fedex_output,
+    shipment_of,
+    ups_headers,
+    usps_now,
+    usps_signed,
+)
+from trackwatch.app import Daemon
+from trackwatch.clock import FrozenClock
+from trackwatch.model import Shipment, Status
+from trackwatch.store.push_records import InboxPush, Subscription, SubscriptionSave, SubState
+
+pytestmark = both_backends
+__all__ = ["daemon"]  # the fixture, shared with test_push_receivers
+Reply = tuple[int, str]
+
+
+async def send(daemon: Daemon, path: str, raw: bytes, headers: dict[str, str]) -> Reply:
+    """POST as it comes off the wire: the answer's text, whatever it is (a 500 is text)."""
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{daemon.push_base}{path}", data=raw,
+        headers={"Content-Type": "application/json", **headers},
+    ) as response:  # fmt: skip
+        return response.status, await response.text()
+
+
+def refused(reply: Reply, status: int, field: str) -> bool:
+    code, text = reply
+    return code == status and json.loads(text)["error"]["field"] == field
+
+
+async def signed(daemon: Daemon, carrier: str, raw: bytes) -> dict[str, str]:
+    """The headers that verify `raw` on `carrier`'s path (DHL: sub-1's token)."""
+    if carrier == "ups":
+        return await ups_headers(daemon)
+    if carrier == "fedex":
+        return {"fdx-signature": b64_hmac(FEDEX_TOKEN, raw)}
+    return {"X-Trackwatch-Token": DHL_TOKEN}
+
+
+@pytest.mark.parametrize("carrier", ["usps", "dhl", "ups", "fedex"])
+async def test_a_body_nested_thousands_deep_is_refused_not_a_server_error(
+    daemon: Daemon, carrier: str
+) -> None:
+    # USPS and DHL read the body before verifying it (it names the subscription): anyone
+    # could send this one. UPS and FedEx read it once verified.
+    deep = b"[" * 50_000 + b"]" * 50_000
+    raw = {"usps": b'{"subscriptionId": %s}' % deep, "dhl": b'{"self": %s}' % deep}.get(
+        carrier, deep
+    )
+    reply = await send(daemon, f"/push/{carrier}", raw, await signed(daemon, carrier, raw))
+    assert refused(reply, 400, "body"), reply
+    assert await daemon.store.next_push_at() is None
+
+
+async def test_a_ups_bearer_stamped_past_year_9999_is_refused_not_a_server_error(
+    daemon: Daemon,
+) -> None:
+    headers = {**await ups_headers(daemon), "Authorization": "Bearer 999999999999.AAAA"}
+    reply = await send(daemon, "/push/ups", json.dumps(UPS_DELIVERED).encode(), headers)
+    assert refused(reply, 401, "authorization"), reply
+
+
+def impossible_date(carrier: str, clock: FrozenClock) -> bytes:
+    """A verified push whose one date matches the carrier's format but is no date."""
+    if carrier == "ups":  # the published example, due on the last day there is
+        return json.dumps({**UPS_DELIVERED, "scheduledDeliveryDate": "99991231"}).encode()
+    if carrier == "fedex":  # month 13
+        body = fedex_output(copy.deepcopy(FEDEX_TRACK))
+        track = body["output"]["completeTrackResults"][0]["trackResults"][0]
+        track["scanEvents"][0]["date"] = "2024-13-02T10:00:00-05:00"
+        return json.dumps(body).encode()
+    if carrier == "dhl":
+        shipment = copy.deepcopy(DHL_TRACK["shipments"][0])
+        shipment["events"][0]["timestamp"] = "2018-13-02T10:00:00"
+        return json.dumps(dhl_message(shipment)).encode()
+    envelope = usps_now(clock)
+    payload = json.loads(envelope["payload"])
+    payload["trackingEvents"][0]["GMTTimestamp"] = "2025-13-07T17:55:12Z"
+    return json.dumps({**envelope, "payload": json.dumps(payload)}).encode()
+
+
+@pytest.mark.parametrize("carrier", ["ups", "fedex", "dhl", "usps"])
+async def test_a_verified_push_with_an_impossible_date_is_refused_by_field(
+    daemon: Daemon, clock: FrozenClock, carrier: str
+) -> None:
+    raw = impossible_date(carrier, clock)
+    if carrier == "usps":
+        headers = usps_signed(json.loads(raw))
+    else:
+        headers = await signed(daemon, carrier, raw)
+    code, text = await send(daemon, f"/push/{carrier}", raw, headers)
+    assert code == 400, text  # the carrier is told it is malformed, not that we failed
+    assert await daemon.store.next_push_at() is None
+
+
+# A JSON escape of half a UTF-16 pair: valid JSON, but no text a database can store.
+SURROGATE = "\\ud800"
+
+
+def with_surrogate(body: dict[str, Any]) -> bytes:
+    raw = json.dumps(body).replace("Delivered", f"Deliv{SURROGATE}ered", 1).encode()
+    assert SURROGATE.encode() in raw
+    return raw
+
+
+async def test_a_push_with_a_lone_surrogate_is_refused_and_not_stored(daemon: Daemon) -> None:
+    raw = with_surrogate(UPS_DELIVERED)
+    reply = await send(daemon, "/push/ups", raw, await ups_headers(daemon))
+    assert refused(reply, 400, "body"), reply
+    assert await daemon.store.next_push_at() is None
+
+
+async def test_a_poison_push_in_the_inbox_is_set_aside_and_the_ones_after_it_merged(
+    daemon: Daemon, clock: FrozenClock
+) -> None:
+    # Stored before the receiver refused such bodies (or by a daemon of an older version
+    # on the same database): the worker must not stay stuck on it.
+    poison = with_surrogate(UPS_DELIVERED).decode()
+    good = json.dumps(UPS_OUT)
+    for body, digest in ((poison, "poison"), (good, "good")):
+        await daemon.store.receive_push(InboxPush("ups", body, digest), clock.now())
+    for _ in range(3):
+        clock.advance(timedelta(minutes=6))  # past each claim's lease
+        try:
+            await daemon.pushes.run_once()
+        except Exception:  # what the daemon's loop does: log it, try again
+            continue
+    shipment, events = await shipment_of(daemon, "ups")
+    assert shipment.status is Status.OUT_FOR_DELIVERY and len(events) == 1
+    assert await daemon.store.next_push_at() is None  # the poison set aside, not retried
+
+
+async def watch(daemon: Daemon, clock: FrozenClock, sub: Subscription) -> int:
+    """Another shipment of the carrier, with its own subscription `sub`; its id."""
+    await daemon.store.add_shipment(Shipment(
+        store="shop", carrier=sub.carrier, tracking_number=sub.tracking_number,
+        order_id=f"other-{sub.carrier}", customer_email="d@example.com",
+        shipped_at=WATCHED[sub.carrier][1]), clock.now())  # fmt: skip
+    (found,) = [s for s in (await daemon.store.list_shipments()).shipments
+                if s.tracking_number == sub.tracking_number]  # fmt: skip
+    sid = found.id or 0
+    await daemon.store.save_subscriptions(
+        SubscriptionSave(kept=[sub.but(shipment_id=sid)]), clock.now()
+    )
+    return sid
+
+
+async def events_of(daemon: Daemon, shipment_id: int) -> list[Any]:
+    return (await daemon.store.events_for([shipment_id]))[shipment_id]
+
+
+async def events_of_number(daemon: Daemon, number: str) -> list[Any]:
+    (found,) = [s for s in (await daemon.store.list_shipments()).shipments
+                if s.tracking_number == number]  # fmt: skip
+    return await events_of(daemon, found.id or 0)
+
+
+async def test_usps_a_secret_signs_only_its_own_subscriptions_parcel(
+    daemon: Daemon, clock: FrozenClock
+) -> None:
+    # Subscription 123456789's secret (USPS_SECRET) is known to the attacker (a leak, a
+    # log): it must not move the parcel of subscription 222, whose secret is another.
+    other = "9400111899223408227426"
+    sid = await watch(daemon, clock, Subscription(
+        "usps", 0, other, SubState.ACTIVE, subscription_id="222", secret="s" * 32))  # fmt: skip
+    envelope = usps_now(clock)
+    payload = json.loads(envelope["payload"])  # the spec's example, for the other number
+    envelope["payload"] = json.dumps({**payload, "trackingNumber": other})
+    reply = await send(daemon, "/push/usps", json.dumps(envelope).encode(),
+                       usps_signed(envelope, USPS_SECRET))  # fmt: skip
+    assert refused(reply, 401, "payload.trackingNumber"), reply
+    assert await daemon.store.next_push_at() is None
+    assert await events_of(daemon, sid) == []
+
+
+async def test_dhl_a_token_moves_only_its_own_subscriptions_shipments(
+    daemon: Daemon, clock: FrozenClock
+) -> None:
+    # sub-1's static token, known to the attacker, sent with a shipment of sub-2.
+    ours = DHL_TRACK["shipments"][0]
+    theirs = {**copy.deepcopy(ours), "id": "JJD0000000000000002"}
+    sid = await watch(daemon, clock, Subscription(
+        "dhl", 0, theirs["id"], SubState.ACTIVE, subscription_id="sub-2", secret="t2"))  # fmt: skip
+    token = {"X-Trackwatch-Token": DHL_TOKEN}
+    alone = await send(daemon, "/push/dhl", json.dumps(dhl_message(theirs)).encode(), token)
+    assert refused(alone, 401, "shipments[].id"), alone
+    assert await daemon.store.next_push_at() is None
+    # With one of sub-1's own shipments beside it: sub-1's is merged, sub-2's is not.
+    both = await send(daemon, "/push/dhl", json.dumps(dhl_message(ours, theirs)).encode(), token)
+    assert both[0] == 200, both
+    assert await daemon.pushes.run_once() == 1
+    assert await events_of(daemon, sid) == []
+    assert len(await events_of_number(daemon, ours["id"])) == len(ours["events"])
