@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +18,18 @@ import aiohttp
 import pytest
 
 from carriers.push import b64_hmac
-from tests.conftest import both_backends
-from tests.push_kit import FEDEX_TOKEN
+from tests.conftest import SettingsFactory, both_backends
+from tests.push_kit import (  # noqa: F401 (fixtures)
+    FEDEX_TOKEN,
+    NUMBERS,
+    UPS_CLIENT,
+    at,
+    parcel,
+    push_fixture,
+    run,
+    sandbox_fixture,
+    started,
+)
 from tests.test_push_receivers import (
     DHL_TOKEN,
     DHL_TRACK,
@@ -32,12 +43,16 @@ from tests.test_push_receivers import (
     fedex_output,
     shipment_of,
     ups_headers,
+    ups_token,
     usps_now,
     usps_signed,
 )
 from trackwatch.app import Daemon
 from trackwatch.clock import FrozenClock
+from trackwatch.logs import RedactingFormatter, secrets_of
 from trackwatch.model import Shipment, Status
+from trackwatch.sandbox.push import SandboxPush
+from trackwatch.sandbox.world import World
 from trackwatch.store.push_records import InboxPush, Subscription, SubscriptionSave, SubState
 
 pytestmark = both_backends
@@ -222,3 +237,33 @@ async def test_dhl_a_token_moves_only_its_own_subscriptions_shipments(
     assert await daemon.pushes.run_once() == 1
     assert await events_of(daemon, sid) == []
     assert len(await events_of_number(daemon, ours["id"])) == len(ours["events"])
+
+
+@pytest.mark.parametrize("carrier", ["ups", "usps", "dhl", "fedex"])
+async def test_no_secret_or_customer_data_is_logged_even_at_debug(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, push: SandboxPush,
+    caplog: pytest.LogCaptureFixture, carrier: str,
+) -> None:  # fmt: skip
+    # A parcel subscribed, pushed to delivered, unsubscribed; forged pushes on the way.
+    # Logged as the daemon logs at DEBUG (trackwatch.logs.configure): redacted of the
+    # configuration's secrets and of addresses, aiosqlite's statements left out. The
+    # secrets of each subscription and the tokens minted are not in the configuration.
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    parcel(world, carrier, (at(23, 9), "label"), (at(23, 18), "picked_up"),
+           (at(24, 14), "out_for_delivery"), (at(24, 16), "delivered"))  # fmt: skip
+    clock.set(at(23, 9, 5))
+    minted: set[str] = set()
+    async for running in started(make_settings, clock, push, carrier):
+        await run(running, push, clock, at(23, 19))
+        sub = push.sub_of(carrier, NUMBERS[carrier])
+        minted |= {sub.secret, sub.header[1]} if sub is not None else set()
+        forged = json.dumps({"self": "x/subscription/1", "subscriptionId": "1"}).encode()
+        await send(running, f"/push/{carrier}", forged, {"X-HMAC": "forged"})
+        await run(running, push, clock, at(26, 12), timedelta(minutes=30))
+        minted.add(str((await ups_token(running))[1].get("access_token", "")))
+        formatter = RedactingFormatter(secrets_of(running.settings), journald=False)
+    assert push.pushed[carrier] >= 3
+    logged = "\n".join(formatter.format(r) for r in caplog.records)
+    for secret in minted - {""}:
+        assert secret not in logged
