@@ -54,6 +54,7 @@ from trackwatch.model import Shipment, Status
 from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.world import World
 from trackwatch.store.push_records import InboxPush, Subscription, SubscriptionSave, SubState
+from trackwatch.web.push import TOKEN_GUESS_SPAN, TOKEN_GUESSES
 
 pytestmark = both_backends
 __all__ = ["daemon"]  # the fixture, shared with test_push_receivers
@@ -267,3 +268,20 @@ async def test_no_secret_or_customer_data_is_logged_even_at_debug(
     logged = "\n".join(formatter.format(r) for r in caplog.records)
     for secret in minted - {""}:
         assert secret not in logged
+
+
+async def test_guessing_the_ups_webhook_secret_is_slowed_to_a_few_tries_an_address(
+    daemon: Daemon, clock: FrozenClock
+) -> None:
+    # The secret is one the merchant typed on developer.ups.com: the endpoint must not
+    # answer guesses as fast as they come. Past the allowance even the right secret waits
+    # (an answer would say which guess was right).
+    for _ in range(TOKEN_GUESSES):
+        status, body = await ups_token(daemon, secret="guess")
+        assert status == 401 and body["error"]["field"] == "authorization"
+    status, body = await ups_token(daemon)
+    assert status == 429 and body["error"]["field"] == "authorization"
+    assert "access_token" not in body
+    clock.advance(TOKEN_GUESS_SPAN)
+    status, body = await ups_token(daemon)
+    assert status == 200 and body["access_token"]

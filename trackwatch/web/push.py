@@ -44,10 +44,15 @@ from trackwatch.metrics import Metrics
 from trackwatch.store.contract import PushStore
 from trackwatch.store.push_records import InboxPush, Subscription
 from trackwatch.web.errors import ApiError
+from trackwatch.web.throttle import Window
+from trackwatch.web.tracking import client_of
 
 log = logging.getLogger("trackwatch.push")
 UPS_AGENT = "UPSPubSubTrackingService"
 TOKEN_LIFETIME = timedelta(hours=1)
+# Wrong credentials at /push/ups/token a client address may send in a span: the webhook
+# secret is one a person typed, and UPS itself fails only after a rotation on one side.
+TOKEN_GUESSES, TOKEN_GUESS_SPAN = 10, timedelta(minutes=15)
 DHL_HEADER = "X-Trackwatch-Token"
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little
 _REFUSALS = {400: "malformed", 401: "unverified", 404: "not_enabled"}
@@ -98,6 +103,7 @@ def _secret(value: object) -> str:
 class PushReceivers:
     def __init__(self, desk: PushDesk) -> None:
         self._desk = desk
+        self._guesses = Window(TOKEN_GUESS_SPAN)  # wrong credentials by client address
 
     def routes(self) -> list[web.RouteDef]:
         counted = {"ups": self.ups, "usps": self.usps, "dhl": self.dhl, "fedex": self.fedex}
@@ -127,6 +133,12 @@ class PushReceivers:
 
     async def ups_token(self, request: web.Request) -> web.Response:
         push = self._desk.push("ups")
+        client = ("ups-token", client_of(request, self._desk.settings().daemon.forwarded_by))
+        now = self._desk.clock.now()
+        wait = self._guesses.retry_after(client, TOKEN_GUESSES, now)
+        if wait is not None:
+            raise ApiError(429, "authorization", "too many wrong credentials from this "
+                           "address; try again later", {"Retry-After": str(wait)})  # fmt: skip
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
             given_id, _, given_secret = base64.b64decode(encoded).decode().partition(":")
@@ -135,12 +147,13 @@ class PushReceivers:
         secret = _secret(push.webhook_client_secret)
         if scheme.lower() != "basic" or not (same(given_id, push.webhook_client_id)
                                              and same(given_secret, secret)):  # fmt: skip
+            self._guesses.hit(client, now)
             raise ApiError(401, "authorization", "send the webhook client id and secret as "
                            "Basic credentials", {"WWW-Authenticate": 'Basic realm="push"'})  # fmt: skip
         form = await request.post()
         if form.get("grant_type") != "client_credentials":
             raise ApiError(400, "grant_type", "must be client_credentials")
-        expires = self._desk.clock.now() + TOKEN_LIFETIME
+        expires = now + TOKEN_LIFETIME
         return web.json_response({"access_token": ups_token(secret, expires), "token_type": "Bearer",
                                   "expires_in": int(TOKEN_LIFETIME.total_seconds())})  # fmt: skip
 
