@@ -285,3 +285,17 @@ async def test_guessing_the_ups_webhook_secret_is_slowed_to_a_few_tries_an_addre
     clock.advance(TOKEN_GUESS_SPAN)
     status, body = await ups_token(daemon)
     assert status == 200 and body["access_token"]
+
+
+async def test_a_scan_dated_years_ahead_is_not_merged(daemon: Daemon, clock: FrozenClock) -> None:
+    # A scan of 2099 would be the parcel's newest for 73 years: its status and its last
+    # scan fixed, so no later scan would move it and no stall would ever be seen.
+    headers = await ups_headers(daemon)
+    ahead = {**UPS_OUT, "gmtActivityDate": "20991231"}
+    assert (await send(daemon, "/push/ups", json.dumps(ahead).encode(), headers))[0] == 200
+    assert (await send(daemon, "/push/ups", json.dumps(UPS_DELIVERED).encode(), headers))[0] == 200
+    await daemon.pushes.run_once()
+    shipment, events = await shipment_of(daemon, "ups")
+    assert [e.status for e in events] == [Status.DELIVERED]
+    assert shipment.last_event_at is not None and shipment.last_event_at < clock.now()
+    assert await daemon.store.next_push_at() is None  # done with, not retried
