@@ -8,6 +8,7 @@ that each test names."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
@@ -26,6 +27,7 @@ from tests.push_kit import (  # noqa: F401 (fixtures)
     at,
     parcel,
     push_fixture,
+    push_settings,
     run,
     sandbox_fixture,
     started,
@@ -299,3 +301,23 @@ async def test_a_scan_dated_years_ahead_is_not_merged(daemon: Daemon, clock: Fro
     assert [e.status for e in events] == [Status.DELIVERED]
     assert shipment.last_event_at is not None and shipment.last_event_at < clock.now()
     assert await daemon.store.next_push_at() is None  # done with, not retried
+
+
+async def test_a_ups_token_is_not_cached_and_dies_with_the_secret_it_was_minted_under(
+    daemon: Daemon, make_settings: SettingsFactory
+) -> None:
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{daemon.push_base}/push/ups/token", data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(":".join(UPS_CLIENT).encode()).decode()},
+    ) as response:  # fmt: skip
+        assert response.status == 200
+        # RFC 6749 5.1: a token answer is never kept by a cache between UPS and us.
+        assert response.headers.get("Cache-Control") == "no-store"
+        assert response.headers.get("Pragma") == "no-cache"
+    headers = await ups_headers(daemon)
+    rotated = push_settings("ups")
+    rotated["push"]["webhook_client_secret"] = "rotated-on-both-sides"
+    await daemon.reload(make_settings(carriers={**{c: push_settings(c) for c in WATCHED},
+                                                "ups": rotated}))  # fmt: skip
+    reply = await send(daemon, "/push/ups", json.dumps(UPS_DELIVERED).encode(), headers)
+    assert refused(reply, 401, "authorization"), reply

@@ -50,6 +50,7 @@ from trackwatch.web.tracking import client_of
 log = logging.getLogger("trackwatch.push")
 UPS_AGENT = "UPSPubSubTrackingService"
 TOKEN_LIFETIME = timedelta(hours=1)
+NOT_CACHED = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # a token answer (RFC 6749 5.1)
 # Wrong credentials at /push/ups/token a client address may send in a span: the webhook
 # secret is one a person typed, and UPS itself fails only after a rotation on one side.
 TOKEN_GUESSES, TOKEN_GUESS_SPAN = 10, timedelta(minutes=15)
@@ -155,7 +156,8 @@ class PushReceivers:
             raise ApiError(400, "grant_type", "must be client_credentials")
         expires = now + TOKEN_LIFETIME
         return web.json_response({"access_token": ups_token(secret, expires), "token_type": "Bearer",
-                                  "expires_in": int(TOKEN_LIFETIME.total_seconds())})  # fmt: skip
+                                  "expires_in": int(TOKEN_LIFETIME.total_seconds())},
+                                 headers=NOT_CACHED)  # fmt: skip
 
     async def ups(self, request: web.Request) -> web.Response:
         push = self._desk.push("ups")
