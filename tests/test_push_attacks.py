@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from carriers.push import b64_hmac
+from tests.backends import execute
 from tests.conftest import SettingsFactory, both_backends
 from tests.push_kit import (  # noqa: F401 (fixtures)
     FEDEX_TOKEN,
@@ -53,6 +54,7 @@ from trackwatch.app import Daemon
 from trackwatch.clock import FrozenClock
 from trackwatch.logs import RedactingFormatter, secrets_of
 from trackwatch.model import Shipment, Status
+from trackwatch.push.worker import LEASE, MAX_ATTEMPTS
 from trackwatch.sandbox.push import SandboxPush
 from trackwatch.sandbox.world import World
 from trackwatch.store.push_records import InboxPush, Subscription, SubscriptionSave, SubState
@@ -321,3 +323,26 @@ async def test_a_ups_token_is_not_cached_and_dies_with_the_secret_it_was_minted_
                                                 "ups": rotated}))  # fmt: skip
     reply = await send(daemon, "/push/ups", json.dumps(UPS_DELIVERED).encode(), headers)
     assert refused(reply, 401, "authorization"), reply
+
+
+async def test_a_push_whose_merge_fails_does_not_hold_back_the_others(
+    daemon: Daemon, clock: FrozenClock, database: str
+) -> None:
+    # The UPS parcel's stored scan unreadable (a bug, a hand edit, an older version): its
+    # push cannot be merged until that is mended; FedEx's push beside it must not wait.
+    headers = await ups_headers(daemon)
+    assert (await send(daemon, "/push/ups", json.dumps(UPS_OUT).encode(), headers))[0] == 200
+    await daemon.pushes.run_once()
+    ups, _ = await shipment_of(daemon, "ups")
+    await execute(database, "UPDATE events SET data=? WHERE shipment_id=?", "{", ups.id)
+    raw = json.dumps(UPS_DELIVERED).encode()
+    assert (await send(daemon, "/push/ups", raw, headers))[0] == 200
+    raw = json.dumps(fedex_output(FEDEX_TRACK)).encode()
+    assert (await send(daemon, "/push/fedex", raw, await signed(daemon, "fedex", raw)))[0] == 200
+    assert await daemon.pushes.run_once() == 1
+    assert (await shipment_of(daemon, "fedex"))[0].status is Status.DELIVERED
+    for _ in range(MAX_ATTEMPTS - 1):  # claimed again after each lease, then set aside
+        assert await daemon.store.next_push_at() is not None
+        clock.advance(LEASE)
+        assert await daemon.pushes.run_once() == 0
+    assert await daemon.store.next_push_at() is None
