@@ -346,3 +346,31 @@ async def test_a_push_whose_merge_fails_does_not_hold_back_the_others(
         clock.advance(LEASE)
         assert await daemon.pushes.run_once() == 0
     assert await daemon.store.next_push_at() is None
+
+
+async def test_dhl_a_handshake_message_for_an_active_subscription_changes_nothing(
+    world: World, clock: FrozenClock, make_settings: SettingsFactory, push: SandboxPush
+) -> None:
+    # DHL's validate message once more, after the handshake: replayed (its body is stored
+    # only until worked) or made by whoever holds the static token, with any secret. Each
+    # would start the activation again, against DHL's daily quota: refused, it was tried
+    # five times over (and a refused one may make the subscription fail).
+    parcel(world, "dhl", (at(23, 9), "label"), (at(23, 18), "picked_up"),
+           (at(25, 14), "delivered"))  # fmt: skip
+    clock.set(at(23, 9, 5))
+    async for running in started(make_settings, clock, push, "dhl"):
+        await run(running, push, clock, at(23, 19))
+        sub = push.sub_of("dhl", NUMBERS["dhl"])
+        assert sub is not None and sub.status == "ready"
+        (before,) = await running.store.subscriptions_by_id("dhl", sub.sid)
+        assert before.state is SubState.ACTIVE
+        calls = push.calls["dhl"]
+        again = {"scope": "subscription.validate", "secret": "not-the-hook-secret",
+                 "self": f"https://api-eu.dhl.com/tracking/push/v1/subscription/{sub.sid}"}  # fmt: skip
+        reply = await send(running, "/push/dhl", json.dumps(again).encode(),
+                           {sub.header[0]: sub.header[1]})  # fmt: skip
+        assert reply[0] == 200
+        await run(running, push, clock, at(23, 20))
+        (after,) = await running.store.subscriptions_by_id("dhl", sub.sid)
+        assert after.state is SubState.ACTIVE and after.error is None
+        assert push.calls["dhl"] == calls  # no activation tried again, once or five times
