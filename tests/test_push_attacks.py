@@ -374,3 +374,22 @@ async def test_dhl_a_handshake_message_for_an_active_subscription_changes_nothin
         (after,) = await running.store.subscriptions_by_id("dhl", sub.sid)
         assert after.state is SubState.ACTIVE and after.error is None
         assert push.calls["dhl"] == calls  # no activation tried again, once or five times
+
+
+async def test_an_old_scan_pushed_after_the_delivery_or_replayed_later_moves_nothing_back(
+    daemon: Daemon, clock: FrozenClock
+) -> None:
+    # Out for delivery, stamped an hour after the delivery scan (a carrier's late or
+    # mis-stamped scan), then the delivery push replayed a day later, once worked.
+    headers = await ups_headers(daemon)
+    late = {**UPS_OUT, "gmtActivityTime": "145004"}  # the delivery is at 13:50:04
+    for body in (UPS_DELIVERED, late):
+        assert (await send(daemon, "/push/ups", json.dumps(body).encode(), headers))[0] == 200
+    await daemon.pushes.run_once()
+    clock.advance(timedelta(days=1))
+    replay = await send(daemon, "/push/ups", json.dumps(UPS_DELIVERED).encode(),
+                        await ups_headers(daemon))  # fmt: skip
+    assert replay[0] == 200
+    assert await daemon.pushes.run_once() == 0  # nothing it did not have
+    shipment, events = await shipment_of(daemon, "ups")
+    assert shipment.status is Status.DELIVERED and len(events) == 2
