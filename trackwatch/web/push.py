@@ -12,6 +12,8 @@ field), stores the push in the inbox (a body received before is stored once) and
   UPSPubSubTrackingService`. (The spec's `clientOauth2` does not name the header the token
   rides in: Bearer is the OAuth default, our choice.) Tokens are stateless: the expiry and
   an HMAC of it under the client secret, so every daemon on the database accepts them.
+  Wrong credentials at the token endpoint: TOKEN_GUESSES per client address in
+  TOKEN_GUESS_SPAN, then 429 (the secret is one a person typed).
 - USPS Subscriptions – Tracking: `X-HMAC` (or the deprecated `hmac-header`) is Base64
   HMAC-SHA256 under the subscription's 32-character secret of the envelope's `timestamp`
   followed by its `payload` string, as received; a `timestamp` outside the replay window is
@@ -20,6 +22,9 @@ field), stores the push in the inbox (a body received before is stored once) and
   (`X-Trackwatch-Token`, per subscription, named by the message's `self`).
 - FedEx AIV: `fdx-signature` is Base64 HMAC-SHA256 of the raw body under the security
   token of the FedEx portal's webhook project.
+
+A USPS or DHL push is verified by one subscription's secret: it moves only the parcels of
+that subscription (refused when it names none of them; the others are not merged).
 """
 
 from __future__ import annotations
