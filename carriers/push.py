@@ -11,12 +11,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
+from trackwatch.errors import MalformedResponse
 from trackwatch.model import TrackingResult
+
+# Deeper than any carrier's push (FedEx's, the deepest, nests about eight levels): deeper
+# ones are refused before anything walks them.
+MAX_DEPTH = 32
 
 
 class MalformedPush(ValueError):
@@ -39,8 +46,13 @@ class Control:
 
 @dataclass(frozen=True)
 class PushMessage:
+    """`subscription_id`: the subscription the message names, for carriers whose pushes are
+    verified by a secret of each subscription (USPS, DHL): its results may be only of the
+    numbers subscribed under it."""
+
     results: list[TrackingResult] = field(default_factory=list)
     controls: list[Control] = field(default_factory=list)
+    subscription_id: str = ""
 
 
 class PushReader(Protocol):
@@ -116,6 +128,56 @@ def same(given: str, expected: str) -> bool:
     return hmac.compare_digest(
         hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest()
     )
+
+
+def load(body: bytes | str, where: str = "body") -> Any:
+    """A push body's JSON. MalformedPush when it is not JSON, nests deeper than MAX_DEPTH
+    (json.loads itself overflows the stack near a thousand levels), or holds a lone UTF-16
+    surrogate (`\\ud800`): valid JSON, but no text a database can store, so a push carrying
+    one would fail every write of the worker's batch."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise MalformedPush(where, f"is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
+        raise MalformedPush(where, f"is not JSON ({exc})") from None
+    _check_tree(data, where)
+    return data
+
+
+def _check_tree(data: Any, where: str) -> None:
+    """Walked without recursion: every container's depth, every text's encoding."""
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    raise MalformedPush(
+                        where, "holds a lone surrogate (not Unicode text)"
+                    ) from None
+        elif isinstance(value, dict | list):
+            if level > MAX_DEPTH:
+                raise MalformedPush(where, f"is nested more than {MAX_DEPTH} levels deep")
+            items = [*value, *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, level + 1) for item in items)
+
+
+@contextmanager
+def reading(where: str) -> Iterator[None]:
+    """The poll's parsers' refusals as MalformedPush naming `where`: theirs (MalformedResponse),
+    and a date that has a date's form but is none (month 13; the last day there is, plus
+    one), which datetime refuses with a ValueError or OverflowError."""
+    try:
+        yield
+    except MalformedPush:
+        raise
+    except MalformedResponse as exc:
+        raise MalformedPush(where, exc.message) from None
+    except (ValueError, OverflowError) as exc:
+        raise MalformedPush(where, str(exc)) from None
 
 
 def obj(value: Any, where: str) -> Mapping[str, Any]:

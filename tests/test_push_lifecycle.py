@@ -115,6 +115,7 @@ async def test_a_pushed_date_is_read_in_the_destination_zone(
              "gmtActivityDate": "20261124", "activityLocation": {"city": "Chicago",
                                                                  "stateProvince": "IL", "country": "US"}}  # fmt: skip
     raw = json.dumps(body)
+    clock.set(at(24, 10))  # pushed just after the scan (a scan dated a day ahead is none)
     await any_store.receive_push(InboxPush("ups", raw, "d1"), clock.now())
     settings = make_settings(carriers={"ups": push_settings("ups")})
     assert await PushWorker(any_store, clock, settings, READERS).run_once() == 1

@@ -10,14 +10,12 @@ code, not from the OpenAPI text, which could not be read: CARRIER-PUSH.md §4.)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from typing import Any
 
 from carriers.dhl.parse import parse_shipment
-from carriers.push import Control, MalformedPush, PushMessage, obj, text
-from trackwatch.errors import MalformedResponse
+from carriers.push import Control, MalformedPush, PushMessage, load, obj, reading, text
 from trackwatch.model import TrackingResult
 
 SCOPES = frozenset({"subscription.validate", "subscription.activate", "subscription.ready",
@@ -38,10 +36,7 @@ def _shipment(shipment: Mapping[str, Any], zones: Mapping[str, tzinfo]) -> Track
 
 
 def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
-    try:
-        data = obj(json.loads(body), "body")
-    except ValueError as exc:
-        raise MalformedPush("body", f"is not JSON ({exc})") from None
+    data = obj(load(body), "body")
     scope = text(data.get("scope"), "scope")
     if scope not in SCOPES:
         raise MalformedPush("scope", f"{scope!r} is not a subscription scope")
@@ -54,8 +49,6 @@ def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     shipments = data.get("shipments")
     if not isinstance(shipments, list) or not shipments:
         raise MalformedPush("shipments", "must be a non-empty list")
-    try:
+    with reading("shipments"):
         results = [_shipment(obj(s, "shipments[]"), zones or {}) for s in shipments]
-    except MalformedResponse as exc:
-        raise MalformedPush("shipments", exc.message) from None
-    return PushMessage(results=results)
+    return PushMessage(results=results, subscription_id=sid)

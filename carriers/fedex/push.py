@@ -8,22 +8,15 @@ order and repeat the same milestone: each is a state update, merged by scan time
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import tzinfo
 
 from carriers.fedex.parse import parse
-from carriers.push import MalformedPush, PushMessage, obj
-from trackwatch.errors import MalformedResponse
+from carriers.push import PushMessage, load, obj, reading
 
 
 def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise MalformedPush("body", f"is not JSON ({exc})") from None
+    data = load(body)
     obj(data, "body")
-    try:
+    with reading("output"):
         return PushMessage(results=parse(data, zones))
-    except MalformedResponse as exc:
-        raise MalformedPush("output", exc.message) from None

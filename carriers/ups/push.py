@@ -11,12 +11,11 @@ as the same scan polled from Track does (the same code text, the same status).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from carriers.push import MalformedPush, PushMessage, obj, text
+from carriers.push import MalformedPush, PushMessage, load, obj, reading, text
 from carriers.text import clean
 from carriers.timeparse import (
     Stamp,
@@ -103,9 +102,7 @@ def read_event(body: Mapping[str, Any], destination: tzinfo | None = None) -> Tr
 
 def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     """One Track Alert POST body."""
-    try:
-        data = obj(json.loads(body), "body")
-    except ValueError as exc:
-        raise MalformedPush("body", f"is not JSON ({exc})") from None
+    data = obj(load(body), "body")
     number = clean(data.get("trackingNumber")).upper()
-    return PushMessage(results=[read_event(data, (zones or {}).get(number))])
+    with reading("body"):
+        return PushMessage(results=[read_event(data, (zones or {}).get(number))])

@@ -10,42 +10,31 @@ Detailed Scan event (MID subscriptions only) carries one `trackingEvent` object 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, tzinfo
 from typing import Any
 
-from carriers.push import MalformedPush, PushMessage, obj, text
+from carriers.push import PushMessage, load, obj, reading, text
 from carriers.usps.parse import parse_detail
-from trackwatch.errors import MalformedResponse
 
 CARRIER = "usps"
 
 
 def envelope_of(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise MalformedPush("body", f"is not JSON ({exc})") from None
-    return dict(obj(data, "body"))
+    return dict(obj(load(body), "body"))
 
 
 def read(body: bytes, zones: Mapping[str, tzinfo] | None = None) -> PushMessage:
     envelope = envelope_of(body)
-    for key in ("subscriptionId", "timestamp"):
-        text(envelope.get(key), key)
+    sid = text(envelope.get("subscriptionId"), "subscriptionId")
+    text(envelope.get("timestamp"), "timestamp")
     raw = text(envelope.get("payload"), "payload")
-    try:
-        payload = dict(obj(json.loads(raw), "payload"))
-    except ValueError as exc:
-        raise MalformedPush("payload", f"is not a JSON string ({exc})") from None
+    payload = dict(obj(load(raw, "payload"), "payload"))
     text(payload.get("trackingNumber"), "payload.trackingNumber")
     single = payload.pop("trackingEvent", None)
     if single is not None and "trackingEvents" not in payload:
         payload["trackingEvents"] = [single]
-    try:
+    with reading("payload"):
         number = str(payload.get("trackingNumber", "")).strip()
         result = parse_detail(payload, (zones or {}).get(number, UTC))
-    except MalformedResponse as exc:
-        raise MalformedPush("payload", exc.message) from None
-    return PushMessage(results=[result])
+    return PushMessage(results=[result], subscription_id=sid)

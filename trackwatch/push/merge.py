@@ -12,6 +12,11 @@ from trackwatch.model import Status, TrackingEvent, TrackingResult
 from trackwatch.store.push_records import PushTarget, PushUpdate
 
 _WAITING = frozenset({Status.UNKNOWN, Status.LABEL_CREATED})
+# How far past our clock a pushed scan may be dated: a local time read in a zone guessed
+# wrong, and clocks that differ. One dated later is no scan (a carrier's error, or a push
+# forged with a leaked secret): as the newest scan it would fix the parcel's status and
+# last scan for as long, so that no later scan moved it and no stall was ever seen.
+SCAN_AHEAD = timedelta(days=1)
 
 
 def quiet_after(status: Status, settings: PushSettings) -> timedelta:
@@ -35,18 +40,19 @@ def merge(
     after_delivery: bool = False,
 ) -> PushUpdate | None:
     """What the pushes `results` (one number's, in the order received) change of `target`;
-    None when they bring no scan it does not have (a duplicate, a replay). Order does not
+    None when they bring no scan it does not have (a duplicate, a replay; a scan dated
+    past `now` + SCAN_AHEAD is none). Order does not
     matter: scans are ordered by their instants, and the status is over all of them.
     `after_delivery`: the carrier keeps pushing once the parcel is delivered; otherwise a
     delivery ends the push cover (its subscription is deleted)."""
-    cutoff = label_cutoff(target.shipped_at.date())
+    cutoff, ahead = label_cutoff(target.shipped_at.date()), now + SCAN_AHEAD
     known = list(target.events)
     new: list[TrackingEvent] = []
     eta = None
     for result in results:
         eta = result.eta or eta
         for event in result.events:
-            if event.occurred_at >= cutoff and not _same_scan(event, known):
+            if cutoff <= event.occurred_at <= ahead and not _same_scan(event, known):
                 known.append(event)
                 new.append(event)
     if not new:

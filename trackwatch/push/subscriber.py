@@ -165,6 +165,12 @@ class Subscriber:
         rows = await self._store.subscriptions_by_id(carrier, message.subscription_id)
         if agent is None or not rows:
             return
+        if message.kind == "validate" and rows[0].state is not SubState.VALIDATING:
+            # A validate once the handshake is over: replayed, or made by whoever holds
+            # the static token. Activating again would spend DHL's quota, and fail.
+            log.info("%s: %s for subscription %s, not awaiting a handshake: ignored",
+                     carrier, message.kind, message.subscription_id)  # fmt: skip
+            return
         save = SubscriptionSave()
         if message.kind == "validate":
             answer = await agent.activate(held(rows[0]), message.secret)

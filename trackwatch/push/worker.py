@@ -5,7 +5,9 @@ without counting as a poll), and marks each push done.
 Idempotent by construction: a scan already stored is not stored again, the status is worked
 out over every scan by their instants (so pushes arriving out of order land the same), and a
 merge made on a shipment that a poll changed meanwhile is not written: the push stays in the
-inbox and is merged again on fresh data.
+inbox and is merged again on fresh data. A batch whose merge fails (a row of one shipment
+unreadable) is merged push by push, so that one push holds back no other; one failing
+alone is kept as failed, with why, at its MAX_ATTEMPTS-th claim.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from carriers.base import zone_of
 from carriers.push import PUSHES_AFTER_DELIVERY, Control, MalformedPush, PushReader
@@ -40,6 +42,22 @@ class _Batch:
     numbers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     by_shipment: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     done: list[PushDone] = field(default_factory=list)
+    # Push id -> the numbers of the subscription that verified it (USPS, DHL): one
+    # subscription's secret moves only its own parcels.
+    bound: dict[int, frozenset[str]] = field(default_factory=dict)
+    named: dict[int, set[str]] = field(default_factory=dict)  # push id -> numbers to merge
+
+    def alone(self, done: PushDone) -> _Batch:
+        """One push of this batch as a batch of its own (read already: no handshake twice)."""
+        one = _Batch(done=[done])
+        for carrier, pushes in self.bodies.items():
+            for push in pushes:
+                if push.id == done.push_id:
+                    one.bodies[carrier].append(push)
+                    one.numbers[carrier] |= self.named[push.id]
+        if done.push_id in self.bound:
+            one.bound[done.push_id] = self.bound[done.push_id]
+        return one
 
 
 class PushWorker:
@@ -65,6 +83,14 @@ class PushWorker:
         batch = _Batch()
         for push in pushes:
             await self._read(push, batch)
+        try:
+            return await self._merge(batch, now)
+        except Exception as exc:  # one push, or a row of its shipment, the merge cannot take
+            log.warning("push: %d push(es) could not be merged together (%s); each alone",
+                        len(batch.done), type(exc).__name__)  # fmt: skip
+            return await self._each_alone(batch, now)
+
+    async def _merge(self, batch: _Batch, now: datetime) -> int:
         updates: list[PushUpdate] = []
         for carrier, stored in batch.bodies.items():
             updates += await self._merged(carrier, stored, batch)
@@ -74,6 +100,33 @@ class PushWorker:
         if stale:
             log.info("push: %d shipment(s) changed while merging; merged again later", len(stale))
         return len(updates) - len(stale)
+
+    async def _each_alone(self, batch: _Batch, now: datetime) -> int:
+        """A batch that failed, push by push, so that one push cannot hold back the others:
+        one failing alone is tried again at its next claim, and kept as failed (with why)
+        at its MAX_ATTEMPTS-th."""
+        changed = 0
+        for done in batch.done:
+            alone = batch.alone(done)
+            try:
+                changed += await self._merge(alone, now)
+            except Exception as exc:
+                failing = [p for found in alone.bodies.values() for p in found]
+                if not failing:  # finishing a push failed: the store itself is failing
+                    raise
+                await self._failed(failing[0], exc, now)
+        return changed
+
+    async def _failed(self, push: StoredPush, exc: Exception, now: datetime) -> None:
+        # The exception's type only: its text may quote a row (a name, an address).
+        why = type(exc).__name__
+        if push.attempts < MAX_ATTEMPTS:
+            log.warning("push %d (%s) could not be merged (%s); trying again", push.id,
+                        push.carrier, why)  # fmt: skip
+            return
+        log.warning("push %d (%s) could not be merged %d times (%s); kept as failed", push.id,
+                    push.carrier, push.attempts, why)  # fmt: skip
+        await self._store.finish_pushes([PushDone(push.id, f"{why}: {exc}"[:500])], now)
 
     async def _read(self, push: StoredPush, batch: _Batch) -> None:
         """Read a push for the numbers it names, and act on its controls (a handshake)."""
@@ -96,9 +149,15 @@ class PushWorker:
                 return
             batch.done.append(PushDone(push.id, f"{type(exc).__name__}: {exc}"[:500]))
             return
-        if message.results:
+        numbers = {r.tracking_number for r in message.results}
+        if message.subscription_id:
+            rows = await self._store.subscriptions_by_id(push.carrier, message.subscription_id)
+            batch.bound[push.id] = frozenset(r.tracking_number for r in rows)
+            numbers &= batch.bound[push.id]
+        if numbers:
             batch.bodies[push.carrier].append(push)
-            batch.numbers[push.carrier].update(r.tracking_number for r in message.results)
+            batch.numbers[push.carrier].update(numbers)
+            batch.named[push.id] = numbers
         batch.done.append(PushDone(push.id))
 
     async def _merged(self, carrier: str, pushes: list[StoredPush], batch: _Batch
@@ -112,7 +171,10 @@ class PushWorker:
         results: dict[str, list[TrackingResult]] = defaultdict(list)
         sources: dict[str, set[int]] = defaultdict(set)
         for push in pushes:
+            bound = batch.bound.get(push.id)
             for result in self._readers[carrier](push.body.encode(), zones).results:
+                if bound is not None and result.tracking_number not in bound:
+                    continue
                 results[result.tracking_number].append(result)
                 sources[result.tracking_number].add(push.id)
         settings = self._settings.carriers.get(carrier).push

@@ -12,6 +12,8 @@ field), stores the push in the inbox (a body received before is stored once) and
   UPSPubSubTrackingService`. (The spec's `clientOauth2` does not name the header the token
   rides in: Bearer is the OAuth default, our choice.) Tokens are stateless: the expiry and
   an HMAC of it under the client secret, so every daemon on the database accepts them.
+  Wrong credentials at the token endpoint: TOKEN_GUESSES per client address in
+  TOKEN_GUESS_SPAN, then 429 (the secret is one a person typed).
 - USPS Subscriptions – Tracking: `X-HMAC` (or the deprecated `hmac-header`) is Base64
   HMAC-SHA256 under the subscription's 32-character secret of the envelope's `timestamp`
   followed by its `payload` string, as received; a `timestamp` outside the replay window is
@@ -20,6 +22,9 @@ field), stores the push in the inbox (a body received before is stored once) and
   (`X-Trackwatch-Token`, per subscription, named by the message's `self`).
 - FedEx AIV: `fdx-signature` is Base64 HMAC-SHA256 of the raw body under the security
   token of the FedEx portal's webhook project.
+
+A USPS or DHL push is verified by one subscription's secret: it moves only the parcels of
+that subscription (refused when it names none of them; the others are not merged).
 """
 
 from __future__ import annotations
@@ -28,9 +33,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,20 +42,27 @@ from typing import Any
 from aiohttp import web
 
 from carriers.dhl.push import subscription_id_of
-from carriers.push import MalformedPush, PushReader, b64_hmac, same
+from carriers.push import MalformedPush, PushReader, b64_hmac, load, same
 from trackwatch.clock import Clock
 from trackwatch.config import PushSettings, Settings
 from trackwatch.metrics import Metrics
 from trackwatch.store.contract import PushStore
-from trackwatch.store.push_records import InboxPush
+from trackwatch.store.push_records import InboxPush, Subscription
 from trackwatch.web.errors import ApiError
+from trackwatch.web.throttle import Window
+from trackwatch.web.tracking import client_of
 
 log = logging.getLogger("trackwatch.push")
 UPS_AGENT = "UPSPubSubTrackingService"
 TOKEN_LIFETIME = timedelta(hours=1)
+NOT_CACHED = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # a token answer (RFC 6749 5.1)
+# Wrong credentials at /push/ups/token a client address may send in a span: the webhook
+# secret is one a person typed, and UPS itself fails only after a rotation on one side.
+TOKEN_GUESSES, TOKEN_GUESS_SPAN = 10, timedelta(minutes=15)
 DHL_HEADER = "X-Trackwatch-Token"
 FUTURE_SLACK = timedelta(minutes=5)  # clocks differ a little
 _REFUSALS = {400: "malformed", 401: "unverified", 404: "not_enabled"}
+_NUMBER_FIELDS = {"usps": "payload.trackingNumber", "dhl": "shipments[].id"}
 
 
 @dataclass
@@ -83,7 +94,10 @@ def ups_token_valid(secret: str, token: str, now: datetime) -> bool:
     stamp, _, _ = token.partition(".")
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         return False
-    expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    try:
+        expires = datetime.fromtimestamp(int(stamp), tz=now.tzinfo)
+    except (ValueError, OverflowError, OSError):  # past year 9999: not one of ours
+        return False
     return expires > now and same(token, ups_token(secret, expires))
 
 
@@ -95,6 +109,7 @@ def _secret(value: object) -> str:
 class PushReceivers:
     def __init__(self, desk: PushDesk) -> None:
         self._desk = desk
+        self._guesses = Window(TOKEN_GUESS_SPAN)  # wrong credentials by client address
 
     def routes(self) -> list[web.RouteDef]:
         counted = {"ups": self.ups, "usps": self.usps, "dhl": self.dhl, "fedex": self.fedex}
@@ -124,6 +139,12 @@ class PushReceivers:
 
     async def ups_token(self, request: web.Request) -> web.Response:
         push = self._desk.push("ups")
+        client = ("ups-token", client_of(request, self._desk.settings().daemon.forwarded_by))
+        now = self._desk.clock.now()
+        wait = self._guesses.retry_after(client, TOKEN_GUESSES, now)
+        if wait is not None:
+            raise ApiError(429, "authorization", "too many wrong credentials from this "
+                           "address; try again later", {"Retry-After": str(wait)})  # fmt: skip
         scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         try:
             given_id, _, given_secret = base64.b64decode(encoded).decode().partition(":")
@@ -132,14 +153,16 @@ class PushReceivers:
         secret = _secret(push.webhook_client_secret)
         if scheme.lower() != "basic" or not (same(given_id, push.webhook_client_id)
                                              and same(given_secret, secret)):  # fmt: skip
+            self._guesses.hit(client, now)
             raise ApiError(401, "authorization", "send the webhook client id and secret as "
                            "Basic credentials", {"WWW-Authenticate": 'Basic realm="push"'})  # fmt: skip
         form = await request.post()
         if form.get("grant_type") != "client_credentials":
             raise ApiError(400, "grant_type", "must be client_credentials")
-        expires = self._desk.clock.now() + TOKEN_LIFETIME
+        expires = now + TOKEN_LIFETIME
         return web.json_response({"access_token": ups_token(secret, expires), "token_type": "Bearer",
-                                  "expires_in": int(TOKEN_LIFETIME.total_seconds())})  # fmt: skip
+                                  "expires_in": int(TOKEN_LIFETIME.total_seconds())},
+                                 headers=NOT_CACHED)  # fmt: skip
 
     async def ups(self, request: web.Request) -> web.Response:
         push = self._desk.push("ups")
@@ -169,7 +192,7 @@ class PushReceivers:
         if not same(given, b64_hmac(secret, (stamp + payload).encode())):
             raise ApiError(401, "X-HMAC", "does not match the timestamp and payload")
         self._check_fresh(stamp, push)
-        return await self._keep("usps", body)
+        return await self._keep("usps", body, _numbers(rows))
 
     def _check_fresh(self, stamp: str, push: PushSettings) -> None:
         try:
@@ -196,7 +219,7 @@ class PushReceivers:
             raise ApiError(401, "self", "is not a subscription of ours")
         if not same(request.headers.get(DHL_HEADER, ""), token):
             raise ApiError(401, DHL_HEADER, "is not the token chosen for this subscription")
-        return await self._keep("dhl", body)
+        return await self._keep("dhl", body, _numbers(rows))
 
     async def fedex(self, request: web.Request) -> web.Response:
         push = self._desk.push("fedex")
@@ -206,15 +229,24 @@ class PushReceivers:
             raise ApiError(401, "fdx-signature", "does not match the body")
         return await self._keep("fedex", body)
 
-    async def _keep(self, carrier: str, body: bytes) -> web.Response:
-        """Read the verified body (refused if malformed), then store it once."""
+    async def _keep(
+        self, carrier: str, body: bytes, bound: frozenset[str] | None = None
+    ) -> web.Response:
+        """Read the verified body (refused if malformed), then store it once. `bound`: the
+        numbers of the subscription whose secret verified it (USPS, DHL); a push of none of
+        them is refused (the worker merges only those of them, of a push naming others too).
+        """
         try:
-            self._desk.readers[carrier](body)
+            message = self._desk.readers[carrier](body)
             text = body.decode()
         except MalformedPush as exc:
             raise ApiError(400, exc.field, exc.reason) from None
         except UnicodeDecodeError:
             raise ApiError(400, "body", "is not UTF-8") from None
+        numbers = {r.tracking_number for r in message.results}
+        if bound is not None and numbers and not numbers & bound:
+            raise ApiError(401, _NUMBER_FIELDS.get(carrier, "body"),
+                           "is not a number of the subscription it names")  # fmt: skip
         digest = hashlib.sha256(body).hexdigest()
         stored = await self._desk.store.receive_push(InboxPush(carrier, text, digest),
                                                      self._desk.clock.now())  # fmt: skip
@@ -226,13 +258,19 @@ class PushReceivers:
 
 
 def _object(body: bytes) -> dict[str, Any]:
+    """Read before the push is verified (it names the subscription whose secret verifies
+    it): refused as the carrier's reader refuses it, so anyone's body is depth-checked."""
     try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ApiError(400, "body", f"is not valid JSON ({exc})") from None
+        data = load(body)
+    except MalformedPush as exc:
+        raise ApiError(400, exc.field, exc.reason) from None
     if not isinstance(data, dict):
         raise ApiError(400, "body", "must be a JSON object")
     return data
+
+
+def _numbers(rows: Sequence[Subscription]) -> frozenset[str]:
+    return frozenset(r.tracking_number for r in rows)
 
 
 def _field(envelope: Mapping[str, Any], key: str) -> str:
