@@ -105,8 +105,20 @@ def parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool = True) -> Stamp:
     """An ISO 8601 date or date-time with a tolerant offset.
 
     With no offset the time is local to `fallback_zone` and the stamp says the zone was
-    inferred; `trust_z=False` treats a trailing Z as one of those local times.
+    inferred; `trust_z=False` treats a trailing Z as one of those local times. A date of
+    the right form that cannot be (month 13, year 9999 past its last hour in UTC) is a
+    TimeFormatError like any unreadable one: the parsers make it a malformed answer naming
+    the field, where a bare ValueError read as a fault of ours.
     """
+    try:
+        return _parse_iso(text, fallback_zone, trust_z)
+    except TimeFormatError:
+        raise
+    except (ValueError, OverflowError):
+        raise TimeFormatError(f"timestamp out of range {text!r}") from None
+
+
+def _parse_iso(text: str, fallback_zone: tzinfo, trust_z: bool) -> Stamp:
     text = text.strip()
     if (fast := _plain(text, fallback_zone, trust_z)) is not None:
         return fast
@@ -159,8 +171,11 @@ def promise_end(text: str, zone: tzinfo, midnight_is_date: bool = False) -> date
     if not match:
         raise TimeFormatError(f"unreadable timestamp {text!r}")
     wall = match["time"]
-    if wall is None or (midnight_is_date and time.fromisoformat(_hms(wall)) == time(0)):
-        return end_of_day(date.fromisoformat(match["date"]), zone)
+    try:
+        if wall is None or (midnight_is_date and time.fromisoformat(_hms(wall)) == time(0)):
+            return end_of_day(date.fromisoformat(match["date"]), zone)
+    except (ValueError, OverflowError):
+        raise TimeFormatError(f"timestamp out of range {text!r}") from None
     return parse_iso(text, zone).at
 
 

@@ -79,12 +79,29 @@ STAMPS = st.builds(
 
 
 def _outcome(read: object, text: str, zone: tzinfo) -> object:
+    """What `read` made of `text`, or that it refused it (the reference refused an
+    impossible date with a bare ValueError, parse_iso with a TimeFormatError since)."""
     try:
         return read(text, zone)  # type: ignore[operator]
-    except TimeFormatError:
-        return TimeFormatError
     except ValueError:
         return ValueError
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-13-01T10:00:00", "2026-02-30", "2026-01-01T24:00:00+01:00",
+     "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "2026-00-10T10:00:00Z"],
+)  # fmt: skip
+def test_an_impossible_date_is_a_time_format_error(text: str) -> None:
+    with pytest.raises(TimeFormatError):
+        parse_iso(text, ZoneInfo("America/Chicago"))
+    with pytest.raises(TimeFormatError):
+        timeparse.promise_end(text, UTC)
+
+
+def test_a_promised_last_day_past_9999_is_a_time_format_error() -> None:
+    with pytest.raises(TimeFormatError):
+        timeparse.promise_end("9999-12-31", UTC)
 
 
 @given(STAMPS, st.sampled_from(ZONES))
