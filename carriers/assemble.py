@@ -166,6 +166,13 @@ def rekeyed(
     return answers
 
 
+# How far past our clock a scan may be dated: a local time read in a zone guessed wrong,
+# and clocks that differ. One dated later is no scan (a carrier's error, or a push forged
+# with a leaked secret): as the newest scan it would fix the parcel's status and last scan
+# for as long, so that no later scan moved it and no stall was ever seen.
+SCAN_AHEAD = timedelta(days=1)
+
+
 def label_cutoff(shipped_on: date) -> datetime:
     """The earliest instant a scan of a parcel shipped on `shipped_on` can bear."""
     return datetime.combine(shipped_on - LABEL_SLACK, time(0), tzinfo=UTC)
@@ -190,6 +197,28 @@ def without_earlier_parcels(result: TrackingResult, shipped_on: date | None) -> 
     remark = (f"ignored {ignored} carrier scan(s) dated before {cutoff.date()}, more than "
               f"{LABEL_SLACK.days} days before the ship date {shipped_on}: they belong to an "
               "earlier parcel with the same number")  # fmt: skip
+    return _keeping(result, kept, remark, cutoff)
+
+
+def without_scans_after(result: TrackingResult, latest: datetime) -> TrackingResult:
+    """`result` without the scans dated after `latest` (the poller's clock and SCAN_AHEAD)."""
+    if result.outcome is not Outcome.FOUND:
+        return result
+    kept = [e for e in result.events if e.occurred_at <= latest]
+    ignored = len(result.events) - len(kept)
+    if not ignored:
+        return result
+    remark = (f"ignored {ignored} carrier scan(s) dated after {latest.date()}, in the future: "
+              "a carrier's error")  # fmt: skip
+    return _keeping(result, kept, remark, None)
+
+
+def _keeping(
+    result: TrackingResult, kept: list[TrackingEvent], remark: str, cutoff: datetime | None
+) -> TrackingResult:
+    """`result` with only the scans `kept`, the rest said in its message; its ETA too must
+    not be before `cutoff` (the earlier parcel's)."""
+    ignored = len(result.events) - len(kept) + result.ignored_events
     if not kept:
         return TrackingResult(tracking_number=result.tracking_number, outcome=Outcome.NO_INFO_YET,
                               message=remark, ignored_events=ignored)  # fmt: skip
@@ -200,7 +229,9 @@ def without_earlier_parcels(result: TrackingResult, shipped_on: date | None) -> 
             "status": overall_status(kept),
             "delivered_at": delivered[-1] if delivered else None,
             "photo_available": result.photo_available and bool(delivered),
-            "eta": result.eta if result.eta is None or result.eta >= cutoff else None,
+            "eta": result.eta
+            if result.eta is None or cutoff is None or result.eta >= cutoff
+            else None,
             "message": "; ".join(m for m in (remark, result.message) if m),
             "ignored_events": ignored,
         }

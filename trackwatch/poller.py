@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from carriers import Carrier, Query
+from carriers.assemble import SCAN_AHEAD, without_scans_after
 from carriers.names import label
 from trackwatch.accounts import carrier_of, key_for, store_of
 from trackwatch.carrier_alarms import CarrierAlarms
@@ -311,6 +312,7 @@ class Poller:
             if result is None:
                 missing.append(shipment)
                 continue
+            result = without_scans_after(result, now + SCAN_AHEAD)
             self._metrics.polls.labels(name, result.outcome.value).inc()
             updates.append(PollUpdate(shipment.id or 0, now, next_poll(result.status, now,
                                       self._settings), result, note_of(name, result),

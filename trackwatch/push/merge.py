@@ -6,17 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from carriers.assemble import in_order, label_cutoff, overall_status
+from carriers.assemble import SCAN_AHEAD, in_order, label_cutoff, overall_status
 from trackwatch.config import PushSettings
 from trackwatch.model import Status, TrackingEvent, TrackingResult
 from trackwatch.store.push_records import PushTarget, PushUpdate
 
 _WAITING = frozenset({Status.UNKNOWN, Status.LABEL_CREATED})
-# How far past our clock a pushed scan may be dated: a local time read in a zone guessed
-# wrong, and clocks that differ. One dated later is no scan (a carrier's error, or a push
-# forged with a leaked secret): as the newest scan it would fix the parcel's status and
-# last scan for as long, so that no later scan moved it and no stall was ever seen.
-SCAN_AHEAD = timedelta(days=1)
 
 
 def quiet_after(status: Status, settings: PushSettings) -> timedelta:
