@@ -172,6 +172,21 @@ async def test_bookkeeping_goes_after_its_use(any_store: Store, database: str) -
     assert (await purge(any_store, DEFAULTS, NOW)).removed == 0
 
 
+async def test_a_failed_push_goes_with_the_receipts(any_store: Store, database: str) -> None:
+    """A push the worker could not use is kept as failed, with why, for staff to look at;
+    its body may name the recipient and their address, so it goes after RECEIPTS_KEPT
+    (push review: failed pushes were kept for ever)."""
+    for n, (state, worked) in enumerate([("failed", NOW - 31 * DAY), ("failed", NOW - DAY),
+                                         ("new", None)]):  # fmt: skip
+        await execute(database, "INSERT INTO push_inbox (carrier, digest, body, received_at,"
+                      " state, worked_at) VALUES ('usps', ?, '{}', ?, ?, ?)",
+                      f"d{n}", NOW - 40 * DAY, state, worked)  # fmt: skip
+    done = await purge(any_store, RetentionSettings(batch_rows=1), NOW)
+    assert done.receipts == 1
+    left = await execute(database, "SELECT digest FROM push_inbox ORDER BY digest")
+    assert [r[0] for r in left] == ["d1", "d2"]
+
+
 async def test_a_batch_is_small_and_the_pass_goes_on_until_done(
     any_store: Store, database: str
 ) -> None:

@@ -280,7 +280,8 @@ class Retention(Protocol):
         ...
 
     async def purge_bookkeeping(self, now: datetime, limit: int) -> Purged:
-        """Delete webhook receipts, fulfillment versions and carrier calls past their use."""
+        """Delete webhook receipts, fulfillment versions, failed pushes (their bodies may
+        name a recipient) and carrier calls past their use."""
         ...
 
     async def forget_customer(

@@ -326,7 +326,7 @@ class Purged:
     alerts: int = 0
     notices: int = 0
     bodies: int = 0  # notice bodies blanked, rows kept
-    receipts: int = 0  # webhook receipts and Shopify fulfillment versions
+    receipts: int = 0  # webhook receipts, Shopify fulfillment versions, failed pushes
     calls: int = 0  # carrier call ledger rows
     watched: int = 0
     held: int = 0

@@ -107,6 +107,9 @@ class PostgresRetention(PostgresBase):
             receipts += affected(await c.execute(
                 "DELETE FROM fulfillments WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
                 " fulfillments WHERE received_at<$1 LIMIT $2))", received, limit))  # fmt: skip
+            receipts += affected(await c.execute(
+                "DELETE FROM push_inbox WHERE id = ANY(ARRAY(SELECT id FROM push_inbox"
+                " WHERE state='failed' AND worked_at<$1 LIMIT $2))", received, limit))  # fmt: skip
             calls = affected(await c.execute(
                 "DELETE FROM carrier_calls WHERE ctid = ANY(ARRAY(SELECT ctid FROM"
                 " carrier_calls WHERE at<$1 LIMIT $2))", now - CALLS_KEPT, limit))  # fmt: skip

@@ -146,6 +146,9 @@ class SqliteRetention(SqliteBase):
             receipts += await _count(db, "DELETE FROM fulfillments WHERE rowid IN (SELECT"
                                      " rowid FROM fulfillments WHERE received_at<? LIMIT ?)",
                                      (received, limit))  # fmt: skip
+            receipts += await _count(db, "DELETE FROM push_inbox WHERE id IN (SELECT id FROM"
+                                     " push_inbox WHERE state='failed' AND worked_at<? LIMIT ?)",
+                                     (received, limit))  # fmt: skip
             calls = await _count(db, "DELETE FROM carrier_calls WHERE rowid IN (SELECT rowid"
                                  " FROM carrier_calls WHERE at<? LIMIT ?)",
                                  (ts(now - CALLS_KEPT), limit))  # fmt: skip
