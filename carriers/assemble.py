@@ -23,6 +23,7 @@ from trackwatch.model import (
 )
 
 log = logging.getLogger("trackwatch.carriers")
+REPORTED_AT_MOST = 1000
 _reported: set[tuple[str, str]] = set()
 
 # After "delivered", only these can change what happened to the parcel.
@@ -67,10 +68,17 @@ def event(
 
 
 def report_unmapped(carrier: str, code: str) -> None:
-    """Log an unmapped carrier code the first time it is seen in this process."""
-    if (carrier, code) not in _reported:
-        _reported.add((carrier, code))
-        log.warning("%s: unmapped status code %s kept as unknown", carrier, code)
+    """Log an unmapped carrier code the first time it is seen in this process, the first
+    REPORTED_AT_MOST of them: a carrier (or a push) sending a new code in every answer must
+    not grow the set without end. Only the code: a carrier's words may name a person ("left
+    with J SMITH"); they are in the shipment's events, for `show`."""
+    if (carrier, code) in _reported or len(_reported) >= REPORTED_AT_MOST:
+        return
+    _reported.add((carrier, code))
+    log.warning("%s: unmapped status code %s kept as unknown (`trackwatch show` has the "
+                "carrier's words)", carrier, code)  # fmt: skip
+    if len(_reported) == REPORTED_AT_MOST:
+        log.warning("%d unmapped codes logged: no more are, until a restart", REPORTED_AT_MOST)
 
 
 _occurred_at = attrgetter("occurred_at")

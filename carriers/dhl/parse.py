@@ -38,7 +38,7 @@ def classify(status_code: str, text: str) -> Mapping3:
             return rule
     mapped = STATUS_CODES.get(status_code)
     if mapped is None:
-        report_unmapped(CARRIER, f"{status_code}/{text}"[:80])
+        report_unmapped(CARRIER, status_code[:40] or "-")
         return (_S.UNKNOWN, None, False)
     return mapped
 

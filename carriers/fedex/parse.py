@@ -48,7 +48,7 @@ _S = Status
 def classify(event_type: str, exception_code: str, text: str) -> Mapping3:
     mapped = EVENT_TYPES.get(event_type)
     if mapped is None:
-        report_unmapped(CARRIER, event_type or "-")
+        report_unmapped(CARRIER, event_type[:40] or "-")
         return (_S.UNKNOWN, None, False)
     if event_type == "DE" and exception_code in ATTEMPT_EXCEPTIONS:
         return (_S.DELIVERY_ATTEMPTED, None, False)

@@ -119,7 +119,7 @@ def _mapping(code3: str, code2: str, kind: str, description: str) -> Mapping3:
         if mapped[0] is Status.EXCEPTION and mapped[1] is None:
             mapped = (mapped[0], exception_kind(description), mapped[2])
         return mapped
-    report_unmapped(CARRIER, f"{kind}/{code2}/{code3}")
+    report_unmapped(CARRIER, f"{kind}/{code2}/{code3}"[:60])
     return (Status.UNKNOWN, None, False)
 
 

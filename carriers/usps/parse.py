@@ -86,7 +86,7 @@ def classify(code: str, text: str, category: str = "") -> Mapping3:
     """Code first; then the event's words; then the shipment's category (newest event only)."""
     mapped = EVENT_CODES.get(code) or _by_text(text) or _by_category(category)
     if mapped is None:
-        report_unmapped(CARRIER, code or text)
+        report_unmapped(CARRIER, code[:40] or "-")
         return (_S.UNKNOWN, None, False)
     return _refine(mapped, text)
 
