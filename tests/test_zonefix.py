@@ -3,6 +3,7 @@ left as it was. The whole upgrade through the sandbox is tests/test_zone_upgrade
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -12,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from carriers.dhl.parse import parse as dhl_parse
 from tests.backends import corrupt, execute
 from tests.conftest import both_backends
+from tests.golden import FIXTURES
 from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.calendar import calendar_for
 from trackwatch.legacy_zones import legacy_zone_name_for
@@ -266,3 +269,35 @@ def test_outside_the_us_the_legacy_lookup_is_zone_tab_s_first_entry() -> None:
     for code, first in _country_zones().items():
         if code != "US":
             assert legacy_zone_name_for(code, "12345", None) == first
+
+
+@pytest.mark.parametrize(
+    ("country", "postal", "locality", "zone"),
+    [("CA", "V6B 1A1", "VANCOUVER, CA", "America/Vancouver"),
+     ("AU", "6000", "PERTH, AU", "Australia/Perth"),
+     ("CA", "M5V 3L9", "TORONTO, CA", "America/Toronto")],
+)  # fmt: skip
+def test_dhl_places_a_canadian_or_australian_scan_by_its_postal_code(
+    country: str, postal: str, locality: str, zone: str
+) -> None:
+    """DHL names no province or state outside the US: its postal code is the only clue.
+    DHL's published example with its newest scan moved there (tests/fixtures/dhl)."""
+    payload = json.loads(
+        (FIXTURES / "dhl" / "dhl-track-ecommerce-in-transit-customs-spec-example.json").read_text()
+    )
+    newest = payload["shipments"][0]["events"][0]  # "2023-01-29T16:02:00", no offset
+    newest["location"] = {"address": {"countryCode": country, "postalCode": postal,
+                                      "addressLocality": locality}}  # fmt: skip
+    (result,) = dhl_parse(payload)
+    (event,) = [e for e in result.events if e.place.country == country]
+    assert event.zone_inferred
+    assert event.occurred_at == datetime(2023, 1, 29, 16, 2, tzinfo=ZoneInfo(zone))
+
+
+def test_a_vancouver_dhl_scan_read_in_st_johns_moves_to_vancouver() -> None:
+    vancouver = Place(city="VANCOUVER", postal_code="V6B 1A1", country="CA")
+    old = scan(datetime(2026, 11, 25, 8, tzinfo=ST_JOHNS), vancouver)
+    plan = plan_shipment(StoredShipment(1, "dhl", Spot("CA", None, "V6B 1A1")), [stored(7, old)],
+                         [])  # fmt: skip
+    ((_, at, _),) = plan.events
+    assert at == datetime(2026, 11, 25, 8, tzinfo=ZoneInfo("America/Vancouver"))

@@ -68,10 +68,16 @@ def _place_of(country_code: object, locality: object, postal: object) -> Place:
 _known_place = by_raw_fields(_place_of)  # the same few places recur in every answer
 
 
+# Where a postal code names a zone (trackwatch.zones: US ZIPs, Canadian and Australian
+# codes); DHL's answers name no province or state outside the US, so a Vancouver or Perth
+# scan is placed by its postal code (without it, Toronto's and Sydney's time).
+POSTAL_ZONES = frozenset({None, "US", "CA", "AU"})
+
+
 def _zone(place: Place, fallback: tzinfo) -> tzinfo:
     if not (place.country or place.state):
         return fallback
-    postal = place.postal_code if (place.country in (None, "US")) else None
+    postal = place.postal_code if place.country in POSTAL_ZONES else None
     return zone_for(place.country, postal, place.state)
 
 

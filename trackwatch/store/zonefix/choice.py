@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+from carriers.dhl.parse import POSTAL_ZONES
 from trackwatch.zones import iso_country
 
 # A zone lookup: (country, postal code, state) -> zone; trackwatch.zones.zone_for or the
@@ -46,10 +47,11 @@ def query_zone(destination: Spot, lookup: Lookup) -> tzinfo:
 
 
 def _dhl_zone(place: Spot, fallback: tzinfo, lookup: Lookup) -> tzinfo:
-    """carriers.dhl.parse._zone: a postal code counts only in the US (or no country)."""
+    """carriers.dhl.parse._zone: a postal code counts only where it names a zone (the
+    legacy lookup reads none outside the US, so one rule serves both lookups)."""
     if not (place.country or place.state):
         return fallback
-    postal = place.postal_code if place.country in (None, "US") else None
+    postal = place.postal_code if place.country in POSTAL_ZONES else None
     return lookup(place.country, postal, place.state)
 
 
