@@ -12,6 +12,7 @@ import base64
 import copy
 import json
 import logging
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -346,6 +347,29 @@ async def test_a_push_whose_merge_fails_does_not_hold_back_the_others(
         clock.advance(LEASE)
         assert await daemon.pushes.run_once() == 0
     assert await daemon.store.next_push_at() is None
+
+
+async def test_a_push_met_by_a_locked_store_is_merged_once_it_is_free(
+    daemon: Daemon, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store busy (SQLite locked past its timeout, a deadlock between daemons) on every
+    # claim, MAX_ATTEMPTS times and more: that says nothing of the push, which must not be
+    # kept as failed (review finding: it was, and its scans waited for the next poll).
+    headers = await ups_headers(daemon)
+    assert (await send(daemon, "/push/ups", json.dumps(UPS_OUT).encode(), headers))[0] == 200
+    apply = daemon.store.apply_pushes
+
+    async def locked(*args: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(daemon.store, "apply_pushes", locked)
+    for _ in range(MAX_ATTEMPTS + 1):
+        with pytest.raises(sqlite3.OperationalError):
+            await daemon.pushes.run_once()
+        clock.advance(LEASE)
+    monkeypatch.setattr(daemon.store, "apply_pushes", apply)
+    assert await daemon.pushes.run_once() == 1
+    assert (await shipment_of(daemon, "ups"))[0].status is Status.OUT_FOR_DELIVERY
 
 
 async def test_dhl_a_handshake_message_for_an_active_subscription_changes_nothing(

@@ -26,6 +26,7 @@ from trackwatch.model import Place, TrackingResult
 from trackwatch.push.merge import merge
 from trackwatch.store.contract import PushStore
 from trackwatch.store.push_records import PushDone, PushTarget, PushUpdate, StoredPush
+from trackwatch.store.transient import TRANSIENT
 
 log = logging.getLogger("trackwatch.push")
 LEASE = timedelta(minutes=5)
@@ -104,12 +105,15 @@ class PushWorker:
     async def _each_alone(self, batch: _Batch, now: datetime) -> int:
         """A batch that failed, push by push, so that one push cannot hold back the others:
         one failing alone is tried again at its next claim, and kept as failed (with why)
-        at its MAX_ATTEMPTS-th."""
+        at its MAX_ATTEMPTS-th; a store error that says nothing of the push (locked, a
+        deadlock: trackwatch.store.transient) counts against none."""
         changed = 0
         for done in batch.done:
             alone = batch.alone(done)
             try:
                 changed += await self._merge(alone, now)
+            except TRANSIENT:  # the store, not the push: the loop tries again, as it was
+                raise
             except Exception as exc:
                 failing = [p for found in alone.bodies.values() for p in found]
                 if not failing:  # finishing a push failed: the store itself is failing
