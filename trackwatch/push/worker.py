@@ -26,7 +26,7 @@ from trackwatch.model import Place, TrackingResult
 from trackwatch.push.merge import merge
 from trackwatch.store.contract import PushStore
 from trackwatch.store.push_records import PushDone, PushTarget, PushUpdate, StoredPush
-from trackwatch.store.transient import TRANSIENT
+from trackwatch.store.transient import is_transient
 
 log = logging.getLogger("trackwatch.push")
 LEASE = timedelta(minutes=5)
@@ -112,11 +112,10 @@ class PushWorker:
             alone = batch.alone(done)
             try:
                 changed += await self._merge(alone, now)
-            except TRANSIENT:  # the store, not the push: the loop tries again, as it was
-                raise
             except Exception as exc:
                 failing = [p for found in alone.bodies.values() for p in found]
-                if not failing:  # finishing a push failed: the store itself is failing
+                # Finishing a push failed, or the store is busy: the store, not the push.
+                if not failing or is_transient(exc):
                     raise
                 await self._failed(failing[0], exc, now)
         return changed

@@ -6,14 +6,17 @@ aside as failed for a lock held by the poller)."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 
-import asyncpg
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    sqlite3.OperationalError,
-    asyncpg.exceptions.TransactionRollbackError,  # deadlock, serialization failure
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    ConnectionError,
-    TimeoutError,
-)
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is such an error. asyncpg's are looked up only when it is loaded: a
+    daemon on SQLite never imports it (its memory, tests/test_daemon_memory.py)."""
+    if isinstance(exc, sqlite3.OperationalError | ConnectionError | TimeoutError):
+        return True
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return False
+    errors = asyncpg.exceptions
+    return isinstance(exc, errors.TransactionRollbackError  # deadlock, serialization
+                      | errors.PostgresConnectionError | errors.InterfaceError)  # fmt: skip
