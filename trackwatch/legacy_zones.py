@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from trackwatch.zones import STATE_ZONES, _country_zones, iso_country, us_state_for_zip
+from trackwatch.zones import _country_zones, iso_country, us_zone_name
 
 
 @lru_cache(maxsize=4096)
@@ -20,13 +20,7 @@ def legacy_zone_name_for(
     """zones.zone_name_for as it was: US places by state or ZIP, the rest by zone.tab."""
     code = iso_country(country or "")
     if code in ("", "US"):
-        if state and state.strip().upper() in STATE_ZONES:
-            return STATE_ZONES[state.strip().upper()]
-        zip_state = us_state_for_zip(postal_code or "")
-        if zip_state:
-            return STATE_ZONES[zip_state]
-        if code == "":
-            return "UTC"
+        return us_zone_name(code, postal_code, state)
     return _country_zones().get(code, "UTC")
 
 

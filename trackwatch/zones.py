@@ -130,21 +130,25 @@ def _country_zones() -> dict[str, str]:
     return zones
 
 
+def us_zone_name(code: str, postal_code: str | None, state: str | None) -> str:
+    """A US place's zone (`code` "US", or "" for no country) by its state, else its ZIP;
+    with neither, the US's principal zone, or UTC when no country was given."""
+    if state and state.strip().upper() in STATE_ZONES:
+        return STATE_ZONES[state.strip().upper()]
+    zip_state = us_state_for_zip(postal_code or "")
+    if zip_state:
+        return STATE_ZONES[zip_state]
+    return "UTC" if code == "" else _country_zones().get(code, "UTC")
+
+
 @lru_cache(maxsize=4096)
 def zone_name_for(
     country: str | None, postal_code: str | None = None, state: str | None = None
 ) -> str:
     """The IANA zone of a place; UTC when the country is unknown."""
-    code = (country or "").strip().upper()
-    code = _COUNTRY_ALIASES.get(code, code)
+    code = iso_country(country or "")
     if code in ("", "US"):
-        if state and state.strip().upper() in STATE_ZONES:
-            return STATE_ZONES[state.strip().upper()]
-        zip_state = us_state_for_zip(postal_code or "")
-        if zip_state:
-            return STATE_ZONES[zip_state]
-        if code == "":
-            return "UTC"
+        return us_zone_name(code, postal_code, state)
     if code in ("CA", "AU"):
         found = _province_zone(code, postal_code, state)
         if found:
