@@ -14,6 +14,8 @@ import pytest
 
 from tests.postgres import (
     Cluster,
+    create_database,
+    drop_database,
     give_back,
     prepare,
     start_cluster,
@@ -85,6 +87,18 @@ async def another_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIter
     """A second database of the test's backend (two shops, staging and production)."""
     async for url in _fresh(tmp_path, cluster, "another.db"):
         yield url
+
+
+@pytest.fixture
+async def old_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
+    """An empty database, not migrated (PostgreSQL's test databases come migrated): an older
+    release makes its own schema in it (tests of an upgrade)."""
+    if cluster is None:
+        yield str(tmp_path / "old.db")
+        return
+    name = await create_database(cluster, template="template0")
+    yield cluster.url(name)
+    await drop_database(cluster, name)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +36,6 @@ import trackwatch.views
 import trackwatch.web.report_page
 from tests.backends import execute
 from tests.conftest import ALWAYS_STAFFED, both_backends
-from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.app import open_daemon
 from trackwatch.calendar import calendar_for
 from trackwatch.clock import FrozenClock
@@ -228,18 +226,6 @@ async def watch_and_run(config: Settings, clock: FrozenClock, until: datetime,
         while clock.now() < until:
             clock.advance(minutes=30)
             await daemon.tick()
-
-
-@pytest.fixture
-async def old_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
-    """An empty database, not migrated (PostgreSQL's test databases come migrated): the old
-    code makes its release's schema."""
-    if cluster is None:
-        yield str(tmp_path / "old.db")
-        return
-    name = await create_database(cluster, template="template0")
-    yield cluster.url(name)
-    await drop_database(cluster, name)
 
 
 def legacy_daemon(monkeypatch: pytest.MonkeyPatch) -> None:

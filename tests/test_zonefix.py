@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from carriers.dhl.parse import parse as dhl_parse
 from tests.backends import corrupt, execute
 from tests.conftest import both_backends
 from tests.golden import FIXTURES
-from tests.postgres import Cluster, create_database, drop_database
 from trackwatch.calendar import calendar_for
 from trackwatch.legacy_zones import legacy_zone_name_for
 from trackwatch.model import Outcome, Place, Shipment, Status, TrackingEvent, TrackingResult
@@ -147,16 +145,6 @@ def test_the_wall_time_is_read_with_fold_0() -> None:
     )
     second = datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=ST_JOHNS).astimezone(UTC)
     assert same_wall_time(second, ST_JOHNS, TORONTO) == toronto_first
-
-
-@pytest.fixture
-async def old_database(tmp_path: Path, cluster: Cluster | None) -> AsyncIterator[str]:
-    if cluster is None:
-        yield str(tmp_path / "old.db")
-        return
-    name = await create_database(cluster, template="template0")
-    yield cluster.url(name)
-    await drop_database(cluster, name)
 
 
 async def previous_release(database: str, monkeypatch: pytest.MonkeyPatch,
